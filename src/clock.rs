@@ -1,0 +1,83 @@
+//! Time, behind a seam: stages never read the wall clock, they read the event's time.
+//!
+//! The sequencer stamps every input event with wall time (epoch ns, journaled, so replay
+//! sees the same time) and a monotonic receive time (latency measurement only). Indian
+//! Standard Time is UTC+05:30 all year, so calendar conversions need no time-zone data.
+
+#![forbid(unsafe_code)]
+
+use chrono::{DateTime, Datelike, FixedOffset, Timelike};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// IST offset from UTC, in seconds.
+pub const IST_OFFSET_SECS: i32 = 5 * 3600 + 30 * 60;
+
+fn ist() -> FixedOffset {
+    FixedOffset::east_opt(IST_OFFSET_SECS).expect("05:30 is a valid offset")
+}
+
+fn to_ist(time_ns: i64) -> DateTime<FixedOffset> {
+    DateTime::from_timestamp_nanos(time_ns).with_timezone(&ist())
+}
+
+/// `YYMMDD` of the IST calendar day of `time_ns`, as a number (for order ids).
+pub fn ist_yymmdd(time_ns: i64) -> u32 {
+    let t = to_ist(time_ns);
+    (t.year().rem_euclid(100) as u32) * 10_000 + t.month() * 100 + t.day()
+}
+
+/// Days since the epoch of the IST calendar day (to detect a new trading day).
+pub fn ist_day(time_ns: i64) -> i64 {
+    (time_ns.div_euclid(1_000_000_000) + i64::from(IST_OFFSET_SECS)).div_euclid(86_400)
+}
+
+/// Minutes since IST midnight.
+pub fn ist_minute_of_day(time_ns: i64) -> u32 {
+    let t = to_ist(time_ns);
+    t.hour() * 60 + t.minute()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in IST, as OpenAlgo prints order and trade times.
+pub fn format_ist(time_ns: i64) -> String {
+    to_ist(time_ns).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Wall-clock now, epoch nanoseconds. Only the sequencer and edges call this.
+pub fn wall_now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+}
+
+/// Monotonic nanoseconds since the first call in this process (for latency stamps).
+#[inline]
+pub fn mono_now_ns() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Builds epoch ns for an IST wall time, for tests and timers.
+pub fn ist_to_epoch_ns(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> i64 {
+    use chrono::TimeZone;
+    ist()
+        .with_ymd_and_hms(year, month, day, hour, minute, 0)
+        .single()
+        .and_then(|t| t.timestamp_nanos_opt())
+        .expect("a valid IST date")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ist_conversions() {
+        let t = ist_to_epoch_ns(2026, 11, 26, 9, 15);
+        assert_eq!(ist_yymmdd(t), 261126);
+        assert_eq!(ist_minute_of_day(t), 9 * 60 + 15);
+        assert_eq!(format_ist(t), "2026-11-26 09:15:00");
+        // 23:59 IST on the 26th is still the 26th, 00:01 is the 27th.
+        let late = ist_to_epoch_ns(2026, 11, 26, 23, 59);
+        let next = ist_to_epoch_ns(2026, 11, 27, 0, 1);
+        assert_eq!(ist_day(next) - ist_day(late), 1);
+    }
+}

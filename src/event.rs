@@ -1,0 +1,518 @@
+//! What travels through the ring: one input event per slot, and the outputs the stages
+//! write beside it.
+//!
+//! Input events are the only things that change state. Each gets one sequence number and
+//! is journaled verbatim, so replaying the journal through the same stage code rebuilds
+//! the same state. Everything here is fixed-size and `Copy` except [`StageOutput`], whose
+//! vectors are preallocated once per slot and only cleared (never freed) on reuse.
+
+#![forbid(unsafe_code)]
+
+use crate::types::{
+    Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag,
+};
+use std::fmt::{self, Write as _};
+
+/// Where a quote came from: the stream, or the watchdog's REST poll.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QuoteSource {
+    /// The upstream WebSocket stream (or the simulator).
+    #[default]
+    Stream,
+    /// A REST quote polled by the watchdog while the stream was stale.
+    Poll,
+}
+
+/// One depth level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Level {
+    /// Price.
+    pub price: Price,
+    /// Quantity at this price.
+    pub quantity: i64,
+    /// Number of orders.
+    pub orders: i64,
+}
+
+/// Five levels a side; `levels == 0` when the quote carried no depth.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Depth {
+    /// Bids, best first.
+    pub buy: [Level; 5],
+    /// Asks, best first.
+    pub sell: [Level; 5],
+    /// How many levels are meaningful (0 = no depth in this quote).
+    pub levels: u8,
+}
+
+/// A market-data update for one symbol. Zero in an optional price means "not carried".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// The instrument.
+    pub symbol: SymbolId,
+    /// Last traded price; ticks with `ltp <= 0` are ignored by execution.
+    pub ltp: Price,
+    /// Best bid (0 = unknown).
+    pub bid: Price,
+    /// Best ask (0 = unknown).
+    pub ask: Price,
+    /// Quantity at the best bid.
+    pub bid_qty: i64,
+    /// Quantity at the best ask.
+    pub ask_qty: i64,
+    /// Day open (0 = unknown).
+    pub open: Price,
+    /// Day high (0 = unknown); with `low`, drives the stale-quote guard.
+    pub high: Price,
+    /// Day low (0 = unknown).
+    pub low: Price,
+    /// Previous close (0 = unknown).
+    pub close: Price,
+    /// Day volume.
+    pub volume: i64,
+    /// Last traded quantity.
+    pub last_qty: i64,
+    /// Average traded price (0 = unknown).
+    pub avg_price: Price,
+    /// Total buy quantity.
+    pub total_buy_qty: i64,
+    /// Total sell quantity.
+    pub total_sell_qty: i64,
+    /// Open interest.
+    pub oi: i64,
+    /// Exchange time of the last trade, epoch ms.
+    pub ltt_ms: i64,
+    /// The mode it arrived in: 1 LTP, 2 Quote, 3 Depth.
+    pub mode: u8,
+    /// Stream or poll.
+    pub source: QuoteSource,
+    /// Depth, when `mode == 3`.
+    pub depth: Depth,
+}
+
+/// Identifies who waits for a reply; 0 means nobody (replay, timers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(pub u64);
+
+/// A new order, already parsed and interned at the edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderRequest {
+    /// Instrument.
+    pub symbol: SymbolId,
+    /// BUY or SELL.
+    pub side: Side,
+    /// Quantity (validated by execution: > 0, lot multiple).
+    pub qty: Qty,
+    /// MARKET, LIMIT, SL, SL-M.
+    pub price_type: PriceType,
+    /// MIS, CNC, NRML.
+    pub product: Product,
+    /// Limit price (0 when not given).
+    pub price: Price,
+    /// Trigger price (0 when not given).
+    pub trigger: Price,
+    /// Disclosed quantity (recorded, not used for matching).
+    pub disclosed: Qty,
+    /// The caller's strategy tag.
+    pub strategy: Tag,
+}
+
+/// A modification of a working order: the new values of every field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModifyRequest {
+    /// The order to modify.
+    pub order_id: OrderId,
+    /// The new values (symbol and side must match the order).
+    pub order: OrderRequest,
+}
+
+/// What a command asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandKind {
+    /// placeorder.
+    Place(OrderRequest),
+    /// placesmartorder: reach `position_size` (signed) for the order's symbol and product.
+    PlaceSmart {
+        /// The order template (its side and quantity are recomputed from the position).
+        order: OrderRequest,
+        /// Target signed position.
+        position_size: i64,
+    },
+    /// modifyorder.
+    Modify(ModifyRequest),
+    /// cancelorder.
+    Cancel {
+        /// The order.
+        order_id: OrderId,
+    },
+    /// cancelallorder.
+    CancelAll {
+        /// Strategy tag of the request (OpenAlgo cancels every working order).
+        strategy: Tag,
+    },
+    /// closeposition: close every open position with MARKET orders.
+    ClosePosition {
+        /// Strategy tag for the closing orders.
+        strategy: Tag,
+    },
+}
+
+/// A state-changing request from a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// Who waits for the reply.
+    pub ticket: Ticket,
+    /// The request.
+    pub kind: CommandKind,
+}
+
+/// A read, answered by the stage that owns the data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryKind {
+    /// Every order (execution).
+    OrderBook,
+    /// Every trade (execution).
+    TradeBook,
+    /// One order (execution).
+    OrderStatus(OrderId),
+    /// Net quantity of one position (execution).
+    OpenPosition {
+        /// Instrument.
+        symbol: SymbolId,
+        /// Product.
+        product: Product,
+    },
+    /// Every position with MTM (MTM stage).
+    PositionBook,
+    /// Funds with MTM (MTM stage).
+    Funds,
+    /// A digest of all state, for replay determinism checks (execution + MTM).
+    StateHash,
+}
+
+/// A read request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// Who waits.
+    pub ticket: Ticket,
+    /// What to read.
+    pub kind: QueryKind,
+}
+
+/// One input event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Input {
+    /// A slot not yet used.
+    #[default]
+    Empty,
+    /// Market data.
+    Tick(Tick),
+    /// A client command.
+    Command(Command),
+    /// A clock tick (drives MIS square-off); the time is the header's.
+    Timer,
+    /// A read; not journaled, answered after the journal has passed it.
+    Query(Query),
+    /// Asks every stage to write its state; the journal stage stores the snapshot.
+    Snapshot,
+}
+
+impl Input {
+    /// True for events that change state and so are journaled.
+    pub fn is_journaled(&self) -> bool {
+        matches!(self, Input::Tick(_) | Input::Command(_) | Input::Timer)
+    }
+}
+
+/// The header every event carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    /// Position in the total order.
+    pub seq: Seq,
+    /// Wall time when sequenced, epoch ns (journaled; the only time stages see).
+    pub time_ns: i64,
+    /// Monotonic receive time, ns (latency only; see [`crate::clock::mono_now_ns`]).
+    pub recv_ns: u64,
+}
+
+/// An input event with its header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Event {
+    /// Sequence and times.
+    pub header: Header,
+    /// The input.
+    pub input: Input,
+}
+
+/// A short message held inline, so replies and order updates never allocate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Msg {
+    len: u8,
+    bytes: [u8; Msg::CAPACITY],
+}
+
+impl Msg {
+    /// Longest message kept, in bytes; longer text is cut at a character boundary.
+    pub const CAPACITY: usize = 160;
+    /// The empty message.
+    pub const EMPTY: Msg = Msg { len: 0, bytes: [0; Msg::CAPACITY] };
+
+    /// Formats into a message (truncating), without allocating.
+    pub fn format(args: fmt::Arguments<'_>) -> Msg {
+        let mut m = Msg::EMPTY;
+        let _ = m.write_fmt(args);
+        m
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Write for Msg {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = Msg::CAPACITY - usize::from(self.len);
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        let start = usize::from(self.len);
+        self.bytes[start..start + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n as u8;
+        Ok(())
+    }
+}
+
+impl Default for Msg {
+    fn default() -> Self {
+        Msg::EMPTY
+    }
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `msg!("...", args)` builds a [`Msg`] without allocating.
+#[macro_export]
+macro_rules! msg {
+    ($($arg:tt)*) => { $crate::event::Msg::format(format_args!($($arg)*)) };
+}
+
+/// HTTP-like status of a refused command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectStatus {
+    /// 400: validation, funds, or the order's state forbids it.
+    BadRequest,
+    /// 404: the order id is unknown.
+    NotFound,
+    /// 503: the engine refuses new orders (a stage failed, or the journal cannot write).
+    Unavailable,
+}
+
+/// The outcome of a command, written by execution, sent by the journal stage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reply {
+    /// No reply (not a command).
+    #[default]
+    None,
+    /// An order was created (it may have filled or been recorded as rejected).
+    Placed(OrderId),
+    /// A smart order found the position already at its target.
+    AlreadyMatched,
+    /// The order was modified.
+    Modified(OrderId),
+    /// The order was cancelled.
+    Cancelled(OrderId),
+    /// cancelallorder: the cancelled ids are the `Cancelled` updates of this event.
+    CancelledAll {
+        /// Orders cancelled.
+        cancelled: u32,
+        /// Orders that could not be cancelled.
+        failed: u32,
+    },
+    /// closeposition.
+    Closed {
+        /// Positions closed.
+        closed: u32,
+        /// Positions that could not be closed (no price, or rejected).
+        failed: u32,
+    },
+    /// The command was refused; nothing changed.
+    Rejected {
+        /// Kind of refusal.
+        status: RejectStatus,
+        /// The message, naming the field.
+        message: Msg,
+    },
+}
+
+/// A fill of one order (all at once: the sandbox never fills partially).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fill {
+    /// Trade ordinal (1-based; the trade id on the wire).
+    pub trade_no: u64,
+    /// Fill price.
+    pub price: Price,
+    /// Filled quantity (unsigned).
+    pub qty: Qty,
+}
+
+/// The state of an order after an event changed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderUpdate {
+    /// Order id.
+    pub order_id: OrderId,
+    /// Instrument.
+    pub symbol: SymbolId,
+    /// BUY or SELL.
+    pub side: Side,
+    /// Ordered quantity.
+    pub qty: Qty,
+    /// Limit price.
+    pub price: Price,
+    /// Trigger price.
+    pub trigger: Price,
+    /// Price type.
+    pub price_type: PriceType,
+    /// Product.
+    pub product: Product,
+    /// New status.
+    pub status: OrderStatus,
+    /// Filled quantity.
+    pub filled_qty: Qty,
+    /// Average fill price (0 until filled).
+    pub avg_price: Price,
+    /// The fill this event made, if any.
+    pub fill: Option<Fill>,
+    /// Why it was rejected (empty otherwise).
+    pub rejection: Msg,
+    /// Strategy tag.
+    pub strategy: Tag,
+    /// Event time, epoch ns.
+    pub time_ns: i64,
+}
+
+/// A position after a fill changed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PositionChange {
+    /// Dense position index (stable for the life of the position row).
+    pub index: u32,
+    /// Instrument.
+    pub symbol: SymbolId,
+    /// Product.
+    pub product: Product,
+    /// Signed net quantity.
+    pub qty: Qty,
+    /// Average price of the open quantity.
+    pub avg_price: Price,
+    /// Realized P&L today on this row.
+    pub realized: Money,
+    /// Contract value multiplier.
+    pub contract_value: i64,
+}
+
+/// Cash and margin after an event (execution owns them; MTM adds unrealized).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FundsView {
+    /// Cash free for new orders.
+    pub available: Money,
+    /// Margin blocked by open orders and positions.
+    pub used_margin: Money,
+    /// Realized P&L today, all positions.
+    pub realized: Money,
+}
+
+/// Monotonic completion time of each stage for this slot, ns (0 = not run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StageTimes {
+    /// Execution finished.
+    pub exec_ns: u64,
+    /// MTM finished.
+    pub mtm_ns: u64,
+    /// Fanout finished.
+    pub fanout_ns: u64,
+}
+
+/// The outputs the stages write beside the input, read by the later stages.
+#[derive(Debug)]
+pub struct StageOutput {
+    /// The command's reply (execution).
+    pub reply: Reply,
+    /// Order state changes caused by the event (execution).
+    pub updates: Vec<OrderUpdate>,
+    /// Positions changed by fills (execution).
+    pub positions: Vec<PositionChange>,
+    /// Funds after the event (execution; meaningful when `funds_changed`).
+    pub funds: FundsView,
+    /// True when the event changed funds.
+    pub funds_changed: bool,
+    /// Stage completion times.
+    pub times: StageTimes,
+    /// Serialized state for a `Snapshot` event: execution's part, then MTM's.
+    pub snapshot: Vec<u8>,
+}
+
+impl StageOutput {
+    /// Expected most order updates per event; more spill into a reallocation (rare).
+    pub const PREALLOCATED_UPDATES: usize = 8;
+
+    /// An output area with its vectors preallocated.
+    pub fn new() -> StageOutput {
+        StageOutput {
+            reply: Reply::None,
+            updates: Vec::with_capacity(Self::PREALLOCATED_UPDATES),
+            positions: Vec::with_capacity(Self::PREALLOCATED_UPDATES),
+            funds: FundsView::default(),
+            funds_changed: false,
+            times: StageTimes::default(),
+            snapshot: Vec::new(),
+        }
+    }
+
+    /// Clears for reuse, keeping the allocations.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.reply = Reply::None;
+        self.updates.clear();
+        self.positions.clear();
+        self.funds_changed = false;
+        self.times = StageTimes::default();
+        self.snapshot.clear();
+    }
+}
+
+impl Default for StageOutput {
+    fn default() -> Self {
+        StageOutput::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msg_formats_inline_and_truncates_on_char_boundary() {
+        let m = msg!("Quantity must be in multiples of lot size {}", 75);
+        assert_eq!(m.as_str(), "Quantity must be in multiples of lot size 75");
+        let long = "é".repeat(200);
+        let m = msg!("{long}");
+        assert!(m.as_str().len() <= Msg::CAPACITY);
+        assert!(m.as_str().chars().all(|c| c == 'é'));
+    }
+}

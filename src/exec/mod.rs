@@ -1,0 +1,2 @@
+//! Stage 1, execution (being written).
+#![forbid(unsafe_code)]

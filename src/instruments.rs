@@ -1,0 +1,291 @@
+//! The instrument master: what can be traded, its lot and tick size, and its kind.
+//!
+//! Loaded once at startup from a CSV whose header names at least
+//! `symbol,exchange,lotsize,tick_size,instrumenttype` (OpenAlgo's instrument columns);
+//! optional `contract_value` (default 1) and `prev_close` (a reference price, used by the
+//! simulator and the demo) are read when present, and any other column is ignored.
+//! Without `--instruments`, the embedded universe in `data/instruments.csv` is used.
+//!
+//! The master also builds the [`SymbolTable`], so every symbol id is fixed at startup and
+//! the table is read-only (and lock-free) from then on.
+
+#![forbid(unsafe_code)]
+
+use crate::intern::{SymbolKey, SymbolTable};
+use crate::types::{Exchange, Price, SymbolId};
+use std::path::Path;
+use thiserror::Error;
+
+/// The embedded default universe (NSE/BSE equities, indices, NFO futures and options,
+/// a currency and two commodity futures).
+pub const DEFAULT_CSV: &str = include_str!("../data/instruments.csv");
+
+/// What kind of contract an instrument is; decides leverage and validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InstrumentKind {
+    /// Cash equity (or anything not recognised as a derivative).
+    Equity,
+    /// An index: quote-only, never traded.
+    Index,
+    /// A future.
+    Future,
+    /// An option (CE or PE).
+    Option,
+}
+
+/// One tradable (or quotable) instrument.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instrument {
+    /// Its interned id.
+    pub id: SymbolId,
+    /// Exchange.
+    pub exchange: Exchange,
+    /// OpenAlgo symbol.
+    pub symbol: String,
+    /// Lot size (1 for cash equities).
+    pub lot_size: i64,
+    /// Minimum price step.
+    pub tick_size: Price,
+    /// The CSV's `instrumenttype` text (EQ, FUT, CE, PE, INDEX, ...).
+    pub instrument_type: String,
+    /// What kind of contract this is.
+    pub kind: InstrumentKind,
+    /// Contract value multiplier for P&L (1 unless the CSV says otherwise).
+    pub contract_value: i64,
+    /// A reference price (previous close) when the CSV has one.
+    pub prev_close: Option<Price>,
+}
+
+/// Why the instrument master could not be loaded. Each names the line and the fix.
+#[derive(Debug, Error)]
+pub enum InstrumentError {
+    /// The file could not be read.
+    #[error("cannot read instruments file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The CSV itself is malformed.
+    #[error("instruments CSV: {0}")]
+    Csv(#[from] csv::Error),
+    /// A required column is missing from the header.
+    #[error("instruments CSV: header lacks the column `{0}`")]
+    MissingColumn(&'static str),
+    /// A field of one row is invalid.
+    #[error("instruments CSV line {line}: field `{field}`: {message}")]
+    Field {
+        /// 1-based line number (the header is line 1).
+        line: u64,
+        /// The column.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The same exchange and symbol appear twice.
+    #[error("instruments CSV line {line}: duplicate instrument {exchange}:{symbol}")]
+    Duplicate {
+        /// 1-based line number.
+        line: u64,
+        /// Exchange.
+        exchange: String,
+        /// Symbol.
+        symbol: String,
+    },
+    /// More instruments than the interner was sized for.
+    #[error(transparent)]
+    Intern(#[from] crate::intern::InternError),
+}
+
+/// All instruments, indexed by [`SymbolId`].
+#[derive(Debug)]
+pub struct InstrumentMaster {
+    instruments: Vec<Instrument>,
+    table: SymbolTable,
+}
+
+impl InstrumentMaster {
+    /// The embedded default universe.
+    pub fn default_universe() -> InstrumentMaster {
+        InstrumentMaster::from_csv_str(DEFAULT_CSV).expect("the embedded instruments CSV is valid")
+    }
+
+    /// Loads a CSV file.
+    pub fn load(path: &Path) -> Result<InstrumentMaster, InstrumentError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| InstrumentError::Io { path: path.display().to_string(), source })?;
+        InstrumentMaster::from_csv_str(&text)
+    }
+
+    /// Parses CSV text.
+    pub fn from_csv_str(text: &str) -> Result<InstrumentMaster, InstrumentError> {
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+        let headers = reader.headers()?.clone();
+        let col = |name: &'static str| {
+            headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+                .ok_or(InstrumentError::MissingColumn(name))
+        };
+        let c_symbol = col("symbol")?;
+        let c_exchange = col("exchange")?;
+        let c_lot = col("lotsize")?;
+        let c_tick = col("tick_size")?;
+        let c_type = col("instrumenttype")?;
+        let c_cv = col("contract_value").ok();
+        let c_close = col("prev_close").ok();
+
+        let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+        let mut table = SymbolTable::with_capacity(records.len());
+        let mut instruments = Vec::with_capacity(records.len());
+        for (i, rec) in records.iter().enumerate() {
+            let line = i as u64 + 2;
+            let field = |c: usize| rec.get(c).unwrap_or("");
+            let bad = |field: &'static str, message: String| InstrumentError::Field {
+                line,
+                field,
+                message,
+            };
+            let exchange = Exchange::parse(field(c_exchange)).ok_or_else(|| {
+                bad("exchange", format!("unknown exchange {:?}", field(c_exchange)))
+            })?;
+            let symbol = field(c_symbol);
+            let key = SymbolKey::new(exchange, symbol).ok_or_else(|| {
+                bad("symbol", "must be 1 to 48 bytes".to_string())
+            })?;
+            let lot_size: i64 = field(c_lot)
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 1.0 && v.fract() == 0.0 && *v < 1e9)
+                .map(|v| v as i64)
+                .ok_or_else(|| bad("lotsize", "must be a whole number >= 1".to_string()))?;
+            let tick_size = Price::parse(field(c_tick))
+                .filter(|p| p.is_positive())
+                .ok_or_else(|| bad("tick_size", "must be a positive decimal".to_string()))?;
+            let instrument_type = field(c_type).to_ascii_uppercase();
+            let kind = classify(exchange, &instrument_type);
+            let contract_value = match c_cv.map(field) {
+                None | Some("") => 1,
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| *v >= 1)
+                    .ok_or_else(|| bad("contract_value", "must be a whole number >= 1".into()))?,
+            };
+            let prev_close = match c_close.map(field) {
+                None | Some("") => None,
+                Some(v) => Some(
+                    Price::parse(v).ok_or_else(|| bad("prev_close", "must be a decimal".into()))?,
+                ),
+            };
+            let before = table.len();
+            let id = table.intern(key)?;
+            if table.len() == before {
+                return Err(InstrumentError::Duplicate {
+                    line,
+                    exchange: exchange.as_str().to_string(),
+                    symbol: symbol.to_string(),
+                });
+            }
+            instruments.push(Instrument {
+                id,
+                exchange,
+                symbol: symbol.to_string(),
+                lot_size,
+                tick_size,
+                instrument_type,
+                kind,
+                contract_value,
+                prev_close,
+            });
+        }
+        Ok(InstrumentMaster { instruments, table })
+    }
+
+    /// Number of instruments.
+    pub fn len(&self) -> usize {
+        self.instruments.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.instruments.is_empty()
+    }
+
+    /// The instrument of an id.
+    #[inline]
+    pub fn get(&self, id: SymbolId) -> Option<&Instrument> {
+        self.instruments.get(id.index())
+    }
+
+    /// Looks up by exchange and symbol. Never allocates.
+    #[inline]
+    pub fn lookup(&self, exchange: Exchange, symbol: &str) -> Option<SymbolId> {
+        self.table.lookup(exchange, symbol)
+    }
+
+    /// The interner (read-only).
+    pub fn symbols(&self) -> &SymbolTable {
+        &self.table
+    }
+
+    /// Every instrument in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &Instrument> {
+        self.instruments.iter()
+    }
+}
+
+fn classify(exchange: Exchange, instrument_type: &str) -> InstrumentKind {
+    if exchange.is_index() || instrument_type == "INDEX" {
+        InstrumentKind::Index
+    } else if instrument_type.starts_with("FUT") {
+        InstrumentKind::Future
+    } else if matches!(instrument_type, "CE" | "PE") || instrument_type.starts_with("OPT") {
+        InstrumentKind::Option
+    } else {
+        InstrumentKind::Equity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_universe_loads_with_real_lot_sizes() {
+        let m = InstrumentMaster::default_universe();
+        assert!(m.len() >= 100);
+        let nifty = m.get(m.lookup(Exchange::Nfo, "NIFTY29DEC26FUT").unwrap()).unwrap();
+        assert_eq!(nifty.lot_size, 75);
+        assert_eq!(nifty.kind, InstrumentKind::Future);
+        let sbin = m.get(m.lookup(Exchange::Nse, "SBIN").unwrap()).unwrap();
+        assert_eq!(sbin.kind, InstrumentKind::Equity);
+        assert_eq!(sbin.prev_close, Some(Price(8_125_000)));
+        let idx = m.get(m.lookup(Exchange::NseIndex, "NIFTY").unwrap()).unwrap();
+        assert_eq!(idx.kind, InstrumentKind::Index);
+    }
+
+    #[test]
+    fn extra_columns_are_ignored_and_order_is_free() {
+        let csv = "instrumenttype,foo,tick_size,lotsize,exchange,symbol\nEQ,x,0.05,1,NSE,ABC\n";
+        let m = InstrumentMaster::from_csv_str(csv).unwrap();
+        assert_eq!(m.lookup(Exchange::Nse, "ABC"), Some(SymbolId(0)));
+    }
+
+    #[test]
+    fn errors_name_the_line_and_field() {
+        let csv = "symbol,exchange,lotsize,tick_size,instrumenttype\nABC,NSE,zero,0.05,EQ\n";
+        let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("lotsize"), "{e}");
+        let csv = "symbol,exchange,lotsize,instrumenttype\nABC,NSE,1,EQ\n";
+        let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
+        assert!(e.contains("tick_size"), "{e}");
+        let csv = "symbol,exchange,lotsize,tick_size,instrumenttype\nA,NSE,1,0.05,EQ\nA,NSE,1,0.05,EQ\n";
+        let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
+        assert!(e.contains("duplicate"), "{e}");
+        let csv = "symbol,exchange,lotsize,tick_size,instrumenttype\nA,XYZ,1,0.05,EQ\n";
+        let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
+        assert!(e.contains("exchange"), "{e}");
+    }
+}

@@ -1,0 +1,515 @@
+//! Newtypes that carry the protocol: a price can never be passed as a quantity.
+//!
+//! Prices and money are fixed-point integers with [`Price::SCALE`] units per rupee, so every
+//! comparison and every accounting step is exact. Floats exist only at the JSON edge
+//! ([`Price::from_f64`], [`Price::to_f64`]).
+
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A dense symbol id handed out by the interner ([`crate::intern::SymbolTable`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SymbolId(pub u32);
+
+impl SymbolId {
+    /// The id as an index into per-symbol tables.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The position of an input event in the total order of the system (the journal's key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Seq(pub u64);
+
+/// An order id: `YYMMDD` (IST, from the event time) followed by an 8-digit order ordinal.
+///
+/// The ordinal counts orders in the order their events were sequenced, so replaying the
+/// journal reproduces every id (OpenAlgo uses random digits here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OrderId(pub u64);
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:014}", self.0)
+    }
+}
+
+impl OrderId {
+    /// Builds an id from an IST calendar day (`YYMMDD` as a number) and an ordinal.
+    pub fn new(yymmdd: u32, ordinal: u64) -> Self {
+        OrderId(u64::from(yymmdd) * 100_000_000 + ordinal % 100_000_000)
+    }
+
+    /// Parses the 14-digit wire form; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        if s.is_empty() || s.len() > 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok().map(OrderId)
+    }
+}
+
+/// A quantity in units (shares or contracts), signed where a position needs a sign.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Qty(pub i64);
+
+impl Qty {
+    /// Zero units.
+    pub const ZERO: Qty = Qty(0);
+
+    /// Absolute value.
+    #[inline]
+    pub fn abs(self) -> Qty {
+        Qty(self.0.abs())
+    }
+}
+
+/// A fixed-point price or amount of money: [`Price::SCALE`] units per rupee.
+///
+/// Four decimals cover every Indian tick size (currency futures tick at 0.0025).
+/// Amounts (P&L, margin, cash) use the same type, so `Price * Qty` is exact in `i128`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Price(pub i64);
+
+/// Money uses the price scale; the alias documents intent at call sites.
+pub type Money = Price;
+
+impl Price {
+    /// Units per rupee.
+    pub const SCALE: i64 = 10_000;
+    /// Zero.
+    pub const ZERO: Price = Price(0);
+    /// The largest price accepted from any input: 1e11 rupees, far above any instrument,
+    /// small enough that `price * qty * contract value` never overflows `i128`.
+    pub const MAX_INPUT: Price = Price(100_000_000_000 * Price::SCALE);
+
+    /// Converts a JSON number, rounding to the nearest unit; `None` for NaN, infinities,
+    /// negatives and values beyond [`Price::MAX_INPUT`].
+    pub fn from_f64(v: f64) -> Option<Price> {
+        if !v.is_finite() || v < 0.0 {
+            return None;
+        }
+        let scaled = (v * Price::SCALE as f64).round();
+        if scaled > Price::MAX_INPUT.0 as f64 {
+            return None;
+        }
+        Some(Price(scaled as i64))
+    }
+
+    /// Parses a decimal string exactly (no float on the way); same limits as [`Price::from_f64`].
+    pub fn parse(s: &str) -> Option<Price> {
+        let s = s.trim();
+        let (int, frac) = match s.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (s, ""),
+        };
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if int.len() > 12 {
+            return None;
+        }
+        let whole: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        let mut units: i64 = 0;
+        let mut scale = Price::SCALE / 10;
+        let mut round_up = false;
+        for (i, b) in frac.bytes().enumerate() {
+            let d = i64::from(b - b'0');
+            if scale > 0 {
+                units += d * scale;
+                scale /= 10;
+            } else if i == 4 {
+                round_up = d >= 5;
+            }
+        }
+        let v = whole.checked_mul(Price::SCALE)?.checked_add(units + i64::from(round_up))?;
+        (v <= Price::MAX_INPUT.0).then_some(Price(v))
+    }
+
+    /// The value as a float, for JSON output only.
+    #[inline]
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / Price::SCALE as f64
+    }
+
+    /// True for a strictly positive price.
+    #[inline]
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    /// `self * qty * multiplier`, exact, saturating at the `i64` range.
+    #[inline]
+    pub fn times(self, qty: Qty, multiplier: i64) -> Money {
+        let v = i128::from(self.0) * i128::from(qty.0) * i128::from(multiplier);
+        Price(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+
+    /// Saturating addition.
+    #[inline]
+    pub fn plus(self, other: Price) -> Price {
+        Price(self.0.saturating_add(other.0))
+    }
+
+    /// Saturating subtraction.
+    #[inline]
+    pub fn minus(self, other: Price) -> Price {
+        Price(self.0.saturating_sub(other.0))
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        let scale = Price::SCALE as u64;
+        write!(f, "{sign}{}.{:02}", a / scale, (a % scale) / 100)
+    }
+}
+
+/// Divides `num` by `den` rounding half away from zero; `den` must be non-zero.
+#[inline]
+pub fn div_round(num: i128, den: i128) -> i128 {
+    debug_assert!(den != 0);
+    let q = num / den;
+    let r = num % den;
+    if 2 * r.abs() >= den.abs() { q + num.signum() * den.signum() } else { q }
+}
+
+/// BUY or SELL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Side {
+    /// Buy.
+    Buy,
+    /// Sell.
+    Sell,
+}
+
+impl Side {
+    /// The wire label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+    /// +1 for BUY, -1 for SELL.
+    #[inline]
+    pub fn sign(self) -> i64 {
+        match self {
+            Side::Buy => 1,
+            Side::Sell => -1,
+        }
+    }
+    /// Parses BUY/SELL, any case.
+    pub fn parse(s: &str) -> Option<Side> {
+        if s.eq_ignore_ascii_case("BUY") {
+            Some(Side::Buy)
+        } else if s.eq_ignore_ascii_case("SELL") {
+            Some(Side::Sell)
+        } else {
+            None
+        }
+    }
+}
+
+/// MARKET, LIMIT, SL or SL-M.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PriceType {
+    /// Fill at the market.
+    Market,
+    /// Fill at the limit or better.
+    Limit,
+    /// Stop-loss limit: triggers at `trigger_price`, then behaves as a limit.
+    StopLimit,
+    /// Stop-loss market: triggers at `trigger_price`, then fills at the market.
+    StopMarket,
+}
+
+impl PriceType {
+    /// The wire label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceType::Market => "MARKET",
+            PriceType::Limit => "LIMIT",
+            PriceType::StopLimit => "SL",
+            PriceType::StopMarket => "SL-M",
+        }
+    }
+    /// Parses the wire label, any case.
+    pub fn parse(s: &str) -> Option<PriceType> {
+        match s.to_ascii_uppercase().as_str() {
+            "MARKET" => Some(PriceType::Market),
+            "LIMIT" => Some(PriceType::Limit),
+            "SL" => Some(PriceType::StopLimit),
+            "SL-M" => Some(PriceType::StopMarket),
+            _ => None,
+        }
+    }
+}
+
+/// MIS (intraday), CNC (delivery) or NRML (carry-forward derivatives).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Product {
+    /// Intraday, squared off automatically.
+    Mis,
+    /// Cash and carry (equity delivery).
+    Cnc,
+    /// Normal (derivatives carried forward).
+    Nrml,
+}
+
+impl Product {
+    /// The wire label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Mis => "MIS",
+            Product::Cnc => "CNC",
+            Product::Nrml => "NRML",
+        }
+    }
+    /// Parses the wire label, any case.
+    pub fn parse(s: &str) -> Option<Product> {
+        match s.to_ascii_uppercase().as_str() {
+            "MIS" => Some(Product::Mis),
+            "CNC" => Some(Product::Cnc),
+            "NRML" => Some(Product::Nrml),
+            _ => None,
+        }
+    }
+}
+
+/// The exchanges OpenAlgo names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Exchange {
+    /// NSE cash.
+    Nse,
+    /// BSE cash.
+    Bse,
+    /// NSE derivatives.
+    Nfo,
+    /// BSE derivatives.
+    Bfo,
+    /// NSE currency.
+    Cds,
+    /// BSE currency.
+    Bcd,
+    /// MCX commodities.
+    Mcx,
+    /// NCDEX commodities.
+    Ncdex,
+    /// NSE indices (quote only).
+    NseIndex,
+    /// BSE indices (quote only).
+    BseIndex,
+}
+
+impl Exchange {
+    /// Every exchange, in a fixed order (used for per-exchange tables).
+    pub const ALL: [Exchange; 10] = [
+        Exchange::Nse,
+        Exchange::Bse,
+        Exchange::Nfo,
+        Exchange::Bfo,
+        Exchange::Cds,
+        Exchange::Bcd,
+        Exchange::Mcx,
+        Exchange::Ncdex,
+        Exchange::NseIndex,
+        Exchange::BseIndex,
+    ];
+
+    /// The wire label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exchange::Nse => "NSE",
+            Exchange::Bse => "BSE",
+            Exchange::Nfo => "NFO",
+            Exchange::Bfo => "BFO",
+            Exchange::Cds => "CDS",
+            Exchange::Bcd => "BCD",
+            Exchange::Mcx => "MCX",
+            Exchange::Ncdex => "NCDEX",
+            Exchange::NseIndex => "NSE_INDEX",
+            Exchange::BseIndex => "BSE_INDEX",
+        }
+    }
+    /// Parses the wire label, any case.
+    pub fn parse(s: &str) -> Option<Exchange> {
+        Exchange::ALL.into_iter().find(|e| e.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+    /// Position in [`Exchange::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    /// Derivative exchanges: CNC is refused there, quantities are multiples of the lot.
+    pub fn is_derivative(self) -> bool {
+        matches!(
+            self,
+            Exchange::Nfo
+                | Exchange::Bfo
+                | Exchange::Mcx
+                | Exchange::Cds
+                | Exchange::Bcd
+                | Exchange::Ncdex
+        )
+    }
+    /// Cash equity exchanges: NRML is refused there.
+    pub fn is_cash_equity(self) -> bool {
+        matches!(self, Exchange::Nse | Exchange::Bse)
+    }
+    /// Index exchanges are quote-only.
+    pub fn is_index(self) -> bool {
+        matches!(self, Exchange::NseIndex | Exchange::BseIndex)
+    }
+}
+
+/// Order statuses, with OpenAlgo's exact labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderStatus {
+    /// Resting, waiting for the price.
+    Open,
+    /// A stop order whose trigger has not been reached.
+    TriggerPending,
+    /// Filled.
+    Complete,
+    /// Cancelled by the user or by square-off.
+    Cancelled,
+    /// Refused after being recorded (CNC sell beyond holdings).
+    Rejected,
+}
+
+impl OrderStatus {
+    /// The wire label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Open => "open",
+            OrderStatus::TriggerPending => "trigger pending",
+            OrderStatus::Complete => "complete",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Rejected => "rejected",
+        }
+    }
+    /// Open or trigger pending: the order can still fill, be modified or cancelled.
+    pub fn is_working(self) -> bool {
+        matches!(self, OrderStatus::Open | OrderStatus::TriggerPending)
+    }
+}
+
+/// A short UTF-8 tag held inline (strategy names), so events never allocate.
+/// Serialized as its text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag {
+    len: u8,
+    bytes: [u8; Tag::CAPACITY],
+}
+
+impl Tag {
+    /// The longest tag accepted, in bytes.
+    pub const CAPACITY: usize = 40;
+    /// The empty tag.
+    pub const EMPTY: Tag = Tag { len: 0, bytes: [0; Tag::CAPACITY] };
+
+    /// Copies `s`; `None` when longer than [`Tag::CAPACITY`] bytes.
+    pub fn new(s: &str) -> Option<Tag> {
+        if s.len() > Tag::CAPACITY {
+            return None;
+        }
+        let mut bytes = [0; Tag::CAPACITY];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Some(Tag { len: s.len() as u8, bytes })
+    }
+
+    /// The tag's text.
+    pub fn as_str(&self) -> &str {
+        // Built only from &str in `new` (or checked in `from_bytes`), so always valid UTF-8.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+
+    /// Rebuilds a tag from raw bytes (journal decoding); `None` if too long or not UTF-8.
+    pub fn from_bytes(b: &[u8]) -> Option<Tag> {
+        Tag::new(std::str::from_utf8(b).ok()?)
+    }
+}
+
+impl Serialize for Tag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Tag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Tag::new(&s).ok_or_else(|| serde::de::Error::custom("tag longer than 40 bytes"))
+    }
+}
+
+impl Default for Tag {
+    fn default() -> Self {
+        Tag::EMPTY
+    }
+}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn price_parse_and_float_agree() {
+        for (s, units) in
+            [("812.5", 8_125_000), ("0.05", 500), ("1424.50", 14_245_000), ("7", 70_000)]
+        {
+            assert_eq!(Price::parse(s), Some(Price(units)), "{s}");
+            assert_eq!(Price::from_f64(s.parse().unwrap()), Some(Price(units)), "{s}");
+        }
+        assert_eq!(Price::parse("0.00005"), Some(Price(1)));
+        assert_eq!(Price::parse("0.00004"), Some(Price(0)));
+    }
+
+    #[test]
+    fn price_rejects_hostile_values() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 1e300] {
+            assert_eq!(Price::from_f64(v), None, "{v}");
+        }
+        for s in ["", ".", "-1", "1e5", "abc", "1.2.3", "99999999999999999999"] {
+            assert_eq!(Price::parse(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn order_id_is_fourteen_digits() {
+        let id = OrderId::new(261126, 42);
+        assert_eq!(id.to_string(), "26112600000042");
+        assert_eq!(OrderId::parse("26112600000042"), Some(id));
+        assert_eq!(OrderId::parse("abc"), None);
+    }
+
+    #[test]
+    fn div_round_is_half_away_from_zero() {
+        assert_eq!(div_round(5, 2), 3);
+        assert_eq!(div_round(-5, 2), -3);
+        assert_eq!(div_round(4, 3), 1);
+        assert_eq!(div_round(-4, 3), -1);
+    }
+
+    #[test]
+    fn tag_round_trips_and_caps_length() {
+        assert_eq!(Tag::new("python").unwrap().as_str(), "python");
+        assert!(Tag::new(&"x".repeat(Tag::CAPACITY + 1)).is_none());
+    }
+}
