@@ -200,6 +200,10 @@ pub struct Query {
 }
 
 /// One input event.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "ring slots are fixed-size by design; boxing the tick would allocate per event"
+)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Input {
     /// A slot not yet used.
@@ -427,7 +431,7 @@ pub struct PositionChange {
 }
 
 /// Cash and margin after an event (execution owns them; MTM adds unrealized).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FundsView {
     /// Cash free for new orders.
     pub available: Money,
@@ -465,6 +469,10 @@ pub struct StageOutput {
     pub times: StageTimes,
     /// Serialized state for a `Snapshot` event: execution's part, then MTM's.
     pub snapshot: Vec<u8>,
+    /// A query's answer, written by the stage that owns the data, sent after the journal.
+    pub answer: Option<crate::views::QueryReply>,
+    /// Execution's state digest, written for a `StateHash` query and combined by MTM.
+    pub digest: u64,
 }
 
 impl StageOutput {
@@ -481,6 +489,8 @@ impl StageOutput {
             funds_changed: false,
             times: StageTimes::default(),
             snapshot: Vec::new(),
+            answer: None,
+            digest: 0,
         }
     }
 
@@ -493,6 +503,8 @@ impl StageOutput {
         self.funds_changed = false;
         self.times = StageTimes::default();
         self.snapshot.clear();
+        self.answer = None;
+        self.digest = 0;
     }
 }
 

@@ -1,12 +1,61 @@
-//! tickfill: a low-latency paper-trading execution engine, compatible with OpenAlgo's
-//! sandbox ("analyze mode").
+//! # tickfill
+//!
+//! A low-latency paper-trading execution engine, compatible with OpenAlgo's sandbox
+//! ("analyze mode"): it reads market data, fills paper orders the moment the price allows,
+//! marks positions to market on every tick, and journals every input so a restart or a
+//! replay rebuilds exactly the same state.
+//!
+//! ## The pipeline
+//!
+//! ```text
+//!  ticks, commands, queries, timers
+//!        |
+//!  [sequencer]  the only producer: stamps time and sequence        engine::sequencer
+//!        | publish
+//!  ring buffer (disruptor, single producer, preallocated slots)    ring
+//!        |
+//!  stage 1 execution   orders, pending index, fills, funds         exec
+//!  stage 2 MTM         unrealized P&L, positionbook, funds totals  mtm
+//!  stage 3 fanout      latest quotes (seqlock), order updates      fanout
+//!  stage 4 journal     mmap segments, snapshots, replies, latency  journal, engine::stages
+//! ```
+//!
+//! ## Lifecycle
+//!
+//! 1. **Setup**: [`engine::Engine::start`] opens the journal, restores the newest snapshot,
+//!    replays the journal after it through the same stage code ([`engine::recovery`]),
+//!    then starts the stage threads ([`ring::Pipeline`]) and the sequencer.
+//! 2. **Publish**: [`engine::EngineHandle`] sends ticks, commands and queries to the
+//!    sequencer, which gives each one sequence number and publishes it. A command's reply
+//!    travels back through the slot and is released by the journal stage only after the
+//!    journal has passed it, so an acknowledged order survives `kill -9`.
+//! 3. **Shutdown**: [`engine::Engine::shutdown`] closes intake; the stages drain the ring,
+//!    the journal commits, and the final states are handed back.
+//!
+//! ## Rules that hold everywhere
+//!
+//! - One owner per piece of state; other threads learn through the ring or a published
+//!   snapshot (quote board, latency histograms), never a lock on the hot path.
+//! - No floats in any comparison or accounting ([`types::Price`] is fixed-point).
+//! - No wall clock, randomness or hash-map iteration order inside a stage; time comes from
+//!   the event, order ids from the sequence ([`clock`]).
+//! - `unsafe` lives in two places only: the slot's output cell ([`ring::slot`]) and the
+//!   journal's memory map ([`journal`]), each with its SAFETY argument and a Miri test.
 #![deny(missing_docs)]
 
 pub mod clock;
+pub mod digest;
+pub mod engine;
 pub mod event;
 pub mod exec;
+pub mod fanout;
+pub mod health;
 pub mod instruments;
 pub mod intern;
 pub mod journal;
+pub mod latency;
+pub mod mtm;
+pub mod ring;
+pub mod sim;
 pub mod types;
 pub mod views;

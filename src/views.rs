@@ -102,6 +102,7 @@ pub struct FundsRow {
 }
 
 /// The answer to a [`crate::event::QueryKind`].
+#[allow(clippy::large_enum_variant, reason = "one per query, off the hot path")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QueryReply {
     /// Every order, oldest first.

@@ -1,0 +1,187 @@
+//! Workload: events per second through all four stages (execution, MTM, fanout, journal
+//! with sync `none` on a temp dir), 1,000 symbols with 10,000 resting orders, ticks
+//! walking inside the books' spread. Three wirings of the same stage code, same run:
+//!
+//! - `fused`: the ring with one consumer thread running the four stages in order;
+//! - `pipelined`: the ring with one thread per stage (on a 2-core machine this
+//!   oversubscribes the cores; it is here to be measured, not recommended there);
+//! - `crossbeam_channels`: the baseline a Rust user would write: four threads joined by
+//!   bounded crossbeam channels, each event moved through them with its output area.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tickfill::engine::reply::ReplyRouter;
+use tickfill::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
+use tickfill::event::{Event, Input, StageOutput};
+use tickfill::fanout::Fanout;
+use tickfill::fanout::quotes::QuoteBoard;
+use tickfill::fanout::updates;
+use tickfill::health::Health;
+use tickfill::journal::{Journal, JournalConfig};
+use tickfill::latency::SharedLatency;
+use tickfill::mtm::Mtm;
+use tickfill::ring::pipeline::PipelineConfig;
+use tickfill::ring::{IdleStrategy, Pipeline, Stage, Topology};
+use tickfill::types::Seq;
+
+mod common;
+use common::*;
+
+const SYMBOLS: usize = 1_000;
+const ORDERS: usize = 10_000;
+const BATCH: u64 = 100_000;
+
+struct Setup {
+    stages: (ExecStage, MtmStage, FanoutStage, JournalStage),
+    health: Arc<Health>,
+    first_seq: u64,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
+    let master = universe(SYMBOLS);
+    let mut exec = exec(&master);
+    let first_seq = rest_orders(&mut exec, SYMBOLS, ORDERS);
+    let health = Arc::new(Health::new());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut jc = JournalConfig::new(dir.path());
+    jc.segment_bytes = 256 << 20;
+    let (journal, _) = Journal::open(&jc).expect("journal opens");
+    let (tx, _rx) = updates::channel(1 << 16, Arc::clone(&health));
+    let mtm = Mtm::new(master.len(), exec.funds());
+    let stages = (
+        ExecStage::new(exec, Arc::clone(&health)),
+        MtmStage { mtm },
+        FanoutStage { fanout: Fanout::new(Arc::new(QuoteBoard::new(master.len())), tx) },
+        JournalStage::new(
+            journal,
+            dir.path().to_path_buf(),
+            Arc::new(ReplyRouter::new()),
+            Arc::clone(&health),
+            Arc::new(SharedLatency::default()),
+        ),
+    );
+    Setup { stages, health, first_seq, _dir: dir }
+}
+
+fn tick_input(i: u64) -> Input {
+    // Inside every book's spread: 999.96 ..= 1000.04.
+    let ltp = 1000_0000 + (i % 9) as i64 * 100 - 400;
+    Input::Tick(tick((i % SYMBOLS as u64) as u32, ltp))
+}
+
+fn ring(c: &mut Criterion, name: &str, topology: Topology) {
+    let s = setup();
+    let config = PipelineConfig {
+        ring_size: 1 << 14,
+        topology,
+        idle: IdleStrategy::Backoff,
+        cores: Vec::new(),
+    };
+    let (mut publisher, running) =
+        Pipeline::start(&config, Seq(s.first_seq), s.stages, Arc::clone(&s.health)).expect("start");
+    let mut g = c.benchmark_group("four_stages");
+    g.throughput(Throughput::Elements(BATCH));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(8));
+    let mut i = 0u64;
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for _ in 0..BATCH {
+                    i += 1;
+                    publisher.publish(tick_input(i), t0(), 0);
+                }
+                let last = publisher.next_seq().0 - 1;
+                while s.health.durable_seq.load(Ordering::Acquire) < last {
+                    std::hint::spin_loop();
+                }
+            }
+            start.elapsed()
+        });
+    });
+    g.finish();
+    drop(publisher);
+    running.join().expect("stages stop");
+}
+
+fn crossbeam(c: &mut Criterion) {
+    let s = setup();
+    let (mut a, mut b2, mut c3, mut d) = s.stages;
+    type Item = (Event, StageOutput);
+    let (tx1, rx1) = crossbeam_channel::bounded::<Item>(1 << 14);
+    let (tx2, rx2) = crossbeam_channel::bounded::<Item>(1 << 14);
+    let (tx3, rx3) = crossbeam_channel::bounded::<Item>(1 << 14);
+    let (tx4, rx4) = crossbeam_channel::bounded::<Item>(1 << 14);
+    let t1 = std::thread::spawn(move || {
+        for (ev, mut out) in rx1 {
+            a.on_event(&ev, &mut out);
+            if tx2.send((ev, out)).is_err() {
+                break;
+            }
+        }
+    });
+    let t2 = std::thread::spawn(move || {
+        for (ev, mut out) in rx2 {
+            b2.on_event(&ev, &mut out);
+            if tx3.send((ev, out)).is_err() {
+                break;
+            }
+        }
+    });
+    let t3 = std::thread::spawn(move || {
+        for (ev, mut out) in rx3 {
+            c3.on_event(&ev, &mut out);
+            if tx4.send((ev, out)).is_err() {
+                break;
+            }
+        }
+    });
+    let t4 = std::thread::spawn(move || {
+        while let Ok((ev, mut out)) = rx4.recv() {
+            d.on_event(&ev, &mut out);
+            if rx4.is_empty() {
+                d.on_batch_end();
+            }
+        }
+        d.on_batch_end();
+    });
+    let mut g = c.benchmark_group("four_stages");
+    g.throughput(Throughput::Elements(BATCH));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(8));
+    let mut seq = s.first_seq;
+    g.bench_function("crossbeam_channels", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for _ in 0..BATCH {
+                    let ev = event(seq, tick_input(seq));
+                    seq += 1;
+                    tx1.send((ev, StageOutput::new())).expect("stage 1 running");
+                }
+                while s.health.durable_seq.load(Ordering::Acquire) < seq - 1 {
+                    std::hint::spin_loop();
+                }
+            }
+            start.elapsed()
+        });
+    });
+    g.finish();
+    drop(tx1);
+    for t in [t1, t2, t3, t4] {
+        t.join().expect("baseline stage stops");
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    ring(c, "fused", Topology::Fused);
+    ring(c, "pipelined", Topology::Pipelined);
+    crossbeam(c);
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);

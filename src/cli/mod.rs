@@ -1,0 +1,6 @@
+//! Subcommands and the options they share.
+
+pub mod demo;
+pub mod options;
+pub mod print;
+pub mod replay;

@@ -1,0 +1,41 @@
+//! `tickfill replay`: verify a data dir's journal and print the state it rebuilds.
+
+use super::options::StorageArgs;
+use super::print;
+use clap::Args;
+use tickfill::engine::recovery::recover;
+use tickfill::exec::ExecConfig;
+use tickfill::event::QueryKind;
+use tickfill::views::QueryReply;
+
+/// Options of `tickfill replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+/// Runs the replay.
+pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
+    let instruments = args.storage.instruments()?;
+    if !args.storage.data_dir.is_dir() {
+        anyhow::bail!("--data-dir {} does not exist", args.storage.data_dir.display());
+    }
+    let r = recover(&args.storage.journal(), &ExecConfig::default(), &instruments)?;
+    println!("{}", r.report);
+    let orders = match r.exec.answer(&QueryKind::OrderBook) {
+        Some(QueryReply::Orders(o)) => o,
+        _ => Vec::new(),
+    };
+    let trades = match r.exec.answer(&QueryKind::TradeBook) {
+        Some(QueryReply::Trades(t)) => t,
+        _ => Vec::new(),
+    };
+    println!("orders: {}  trades: {}", orders.len(), trades.len());
+    print::book(&instruments, &r.mtm.positions(), &r.mtm.funds_row());
+    println!(
+        "state digest: {:016x}",
+        tickfill::digest::combine(r.exec.digest(), r.mtm.digest())
+    );
+    Ok(())
+}

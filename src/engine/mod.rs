@@ -1,0 +1,267 @@
+//! The engine assembled, and the Rust API the rest of the system builds on: submit a
+//! command and wait for its durable reply, run a query, publish ticks, read the fanout.
+//!
+//! ```text
+//!  EngineHandle::submit/query/send_tick --> intake channel --> sequencer thread (publisher)
+//!        ^                                                          |
+//!        |  reply after the journal passed it                       v
+//!  ReplyRouter <-- journal stage <-- fanout <-- MTM <-- execution <-- ring
+//! ```
+
+pub mod recovery;
+pub mod reply;
+pub mod sequencer;
+pub mod stages;
+
+use crate::event::{Command, CommandKind, Query, QueryKind, Tick};
+use crate::exec::{Exec, ExecConfig};
+use crate::fanout::Fanout;
+use crate::fanout::quotes::QuoteBoard;
+use crate::fanout::updates::{self, UpdateReader};
+use crate::health::Health;
+use crate::instruments::InstrumentMaster;
+use crate::journal::JournalConfig;
+use crate::latency::SharedLatency;
+use crate::mtm::Mtm;
+use crate::ring::pipeline::{PipelineConfig, Running};
+use crate::ring::{Pipeline, Publisher};
+use crate::views::QueryReply;
+use crossbeam_channel::Sender;
+pub use recovery::{RecoveryError, RecoveryReport};
+pub use reply::{CommandOutcome, Response};
+use reply::ReplyRouter;
+pub use sequencer::Inbound;
+use sequencer::SequencerConfig;
+use stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Everything the engine needs to start.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Journal location and durability.
+    pub journal: JournalConfig,
+    /// Ring, topology, idle strategy, cores.
+    pub pipeline: PipelineConfig,
+    /// Execution rules (capital, leverage, square-off times).
+    pub exec: ExecConfig,
+    /// The instrument master.
+    pub instruments: Arc<InstrumentMaster>,
+    /// Timer event period (square-off resolution).
+    pub timer_interval: Duration,
+    /// Journaled events between snapshots (0 = never).
+    pub snapshot_every: u64,
+    /// Capacity of the intake channel.
+    pub intake_capacity: usize,
+    /// Capacity of the order-update queue to the WebSocket server.
+    pub update_queue: usize,
+    /// How long `submit`/`query` wait for a reply.
+    pub reply_timeout: Duration,
+}
+
+impl EngineConfig {
+    /// Defaults for a data dir: default universe, fused/backoff, `none` sync.
+    pub fn new(journal: JournalConfig) -> EngineConfig {
+        EngineConfig {
+            journal,
+            pipeline: PipelineConfig::default(),
+            exec: ExecConfig::default(),
+            instruments: Arc::new(InstrumentMaster::default_universe()),
+            timer_interval: Duration::from_secs(1),
+            snapshot_every: 1_000_000,
+            intake_capacity: 65_536,
+            update_queue: 65_536,
+            reply_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Errors of the engine API.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The engine has stopped; nothing more will be accepted.
+    #[error("the engine is not running")]
+    Stopped,
+    /// No reply in time: the engine may be overloaded or failed; check health.
+    #[error("the engine did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The intake is full (the sequencer cannot keep up); retry later.
+    #[error("the engine's intake is full; retry")]
+    Busy,
+    /// Startup failed.
+    #[error("recovery failed: {0}")]
+    Recovery(#[from] RecoveryError),
+    /// A thread could not be started.
+    #[error("cannot start engine threads: {0}")]
+    Spawn(#[from] std::io::Error),
+    /// An answer of an unexpected kind (a bug).
+    #[error("unexpected reply kind")]
+    Unexpected,
+}
+
+/// A cloneable handle for any thread.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    intake: Sender<Inbound>,
+    router: Arc<ReplyRouter>,
+    timeout: Duration,
+    /// Latest quote per symbol (lock-free reads).
+    pub board: Arc<QuoteBoard>,
+    /// Health flags.
+    pub health: Arc<Health>,
+    /// Published latency histograms.
+    pub latency: Arc<SharedLatency>,
+    /// The instrument master.
+    pub instruments: Arc<InstrumentMaster>,
+}
+
+impl EngineHandle {
+    /// Submits a command and waits until its reply is durable.
+    pub fn submit(&self, kind: CommandKind) -> Result<CommandOutcome, EngineError> {
+        let (ticket, rx) = self.router.register();
+        self.intake
+            .send(Inbound::Command(Command { ticket, kind }))
+            .map_err(|_| EngineError::Stopped)?;
+        match self.wait(ticket, rx)? {
+            Response::Command(c) => Ok(c),
+            Response::Query(_) => Err(EngineError::Unexpected),
+        }
+    }
+
+    /// Runs a query, answered by the stage that owns the data, after the journal passed it.
+    pub fn query(&self, kind: QueryKind) -> Result<QueryReply, EngineError> {
+        let (ticket, rx) = self.router.register();
+        self.intake.send(Inbound::Query(Query { ticket, kind })).map_err(|_| EngineError::Stopped)?;
+        match self.wait(ticket, rx)? {
+            Response::Query(q) => Ok(q),
+            Response::Command(_) => Err(EngineError::Unexpected),
+        }
+    }
+
+    fn wait(
+        &self,
+        ticket: crate::event::Ticket,
+        rx: crossbeam_channel::Receiver<Response>,
+    ) -> Result<Response, EngineError> {
+        rx.recv_timeout(self.timeout).map_err(|_| {
+            self.router.forget(ticket);
+            EngineError::Timeout(self.timeout)
+        })
+    }
+
+    /// Publishes a tick (blocks while the intake is full: backpressure, never a drop).
+    pub fn send_tick(&self, tick: Tick, recv_ns: u64) -> Result<(), EngineError> {
+        self.intake.send(Inbound::Tick(tick, recv_ns)).map_err(|_| EngineError::Stopped)
+    }
+
+    /// Asks for a snapshot now.
+    pub fn request_snapshot(&self) -> Result<(), EngineError> {
+        self.intake.send(Inbound::Snapshot).map_err(|_| EngineError::Stopped)
+    }
+}
+
+/// A running engine.
+#[derive(Debug)]
+pub struct Engine {
+    handle: Option<EngineHandle>,
+    updates: Option<UpdateReader>,
+    sequencer: Option<JoinHandle<Publisher>>,
+    running: Option<Running<ExecStage, MtmStage, FanoutStage, JournalStage>>,
+    /// What recovery found at startup.
+    pub recovery: RecoveryReport,
+}
+
+/// The stage states after shutdown (tests and replay tools inspect them).
+#[derive(Debug)]
+pub struct Stopped {
+    /// Execution.
+    pub exec: Exec,
+    /// MTM.
+    pub mtm: Mtm,
+}
+
+impl Engine {
+    /// Recovers state from the data dir and starts the sequencer and stage threads.
+    pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        let recovered = recovery::recover(&config.journal, &config.exec, &config.instruments)?;
+        let health = Arc::new(Health::new());
+        health
+            .durable_seq
+            .store(recovered.report.next_seq.0.saturating_sub(1), std::sync::atomic::Ordering::Release);
+        let board = Arc::new(QuoteBoard::new(config.instruments.len()));
+        let latency = Arc::new(SharedLatency::default());
+        let router = Arc::new(ReplyRouter::new());
+        let (update_tx, update_rx) = updates::channel(config.update_queue, Arc::clone(&health));
+        let stages = (
+            ExecStage::new(recovered.exec, Arc::clone(&health)),
+            MtmStage { mtm: recovered.mtm },
+            FanoutStage { fanout: Fanout::new(Arc::clone(&board), update_tx) },
+            JournalStage::new(
+                recovered.journal,
+                config.journal.dir.clone(),
+                Arc::clone(&router),
+                Arc::clone(&health),
+                Arc::clone(&latency),
+            ),
+        );
+        let (publisher, running) =
+            Pipeline::start(&config.pipeline, recovered.report.next_seq, stages, Arc::clone(&health))?;
+        let (intake, rx) = crossbeam_channel::bounded(config.intake_capacity);
+        let seq_config = SequencerConfig {
+            timer_interval: config.timer_interval,
+            snapshot_every: config.snapshot_every,
+        };
+        let sequencer = std::thread::Builder::new()
+            .name("tickfill-sequencer".into())
+            .spawn(move || sequencer::run(publisher, rx, seq_config))?;
+        Ok(Engine {
+            handle: Some(EngineHandle {
+                intake,
+                router,
+                timeout: config.reply_timeout,
+                board,
+                health,
+                latency,
+                instruments: Arc::clone(&config.instruments),
+            }),
+            updates: Some(update_rx),
+            sequencer: Some(sequencer),
+            running: Some(running),
+            recovery: recovered.report,
+        })
+    }
+
+    /// A handle for submitting and reading.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone().expect("handle present until shutdown")
+    }
+
+    /// The order-update reader (one consumer; the first caller gets it).
+    pub fn take_updates(&mut self) -> Option<UpdateReader> {
+        self.updates.take()
+    }
+
+    /// Stops intake, lets the stages drain the ring (the journal commits), and returns
+    /// the final states. Other handles still held make later submits fail with `Stopped`
+    /// only once they are dropped too; drop them first.
+    pub fn shutdown(mut self) -> Stopped {
+        self.stop().expect("engine threads do not panic (stages are guarded)")
+    }
+
+    fn stop(&mut self) -> Option<Stopped> {
+        drop(self.handle.take());
+        let publisher = self.sequencer.take()?.join().ok()?;
+        drop(publisher);
+        let (e, m, _, j) = self.running.take()?.join().ok()?;
+        drop(j);
+        Some(Stopped { exec: e.exec, mtm: m.mtm })
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

@@ -1,0 +1,291 @@
+//! The four stage adapters: each wraps its stage's state and implements
+//! [`Stage`](crate::ring::Stage) for the ring: stamping times, answering the queries it
+//! owns, writing its part of snapshots.
+
+#![forbid(unsafe_code)]
+
+use crate::clock::mono_now_ns;
+use crate::engine::reply::{CommandOutcome, ReplyRouter, Response};
+use crate::event::{Event, Input, QueryKind, RejectStatus, Reply, StageOutput, Ticket};
+use crate::exec::Exec;
+use crate::fanout::Fanout;
+use crate::health::Health;
+use crate::journal::Journal;
+use crate::latency::{PUBLISH_EVERY, SharedLatency, StageHistograms};
+use crate::mtm::Mtm;
+use crate::msg;
+use crate::ring::Stage;
+use crate::types::Seq;
+use crate::views::QueryReply;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Splits snapshot bytes into execution's and MTM's parts: `[u64 LE exec_len][exec][mtm]`.
+pub fn split_snapshot(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let len = usize::try_from(len).ok()?;
+    let rest = &bytes[8..];
+    (len <= rest.len()).then(|| rest.split_at(len))
+}
+
+const REFUSED: &str = "the engine refuses new orders after an internal failure; see /health";
+
+/// Stage 1 on the ring.
+#[derive(Debug)]
+pub struct ExecStage {
+    /// Execution state.
+    pub exec: Exec,
+    health: Arc<Health>,
+}
+
+impl ExecStage {
+    /// Wraps execution.
+    pub fn new(exec: Exec, health: Arc<Health>) -> ExecStage {
+        ExecStage { exec, health }
+    }
+}
+
+impl Stage for ExecStage {
+    const NAME: &'static str = "execution";
+
+    #[inline]
+    fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
+        match &event.input {
+            Input::Command(_) if self.health.refusing_orders() => {
+                out.reply = Reply::Rejected { status: RejectStatus::Unavailable, message: msg!("{REFUSED}") };
+            }
+            Input::Query(q) => {
+                out.answer = self.exec.answer(&q.kind);
+                if q.kind == QueryKind::StateHash {
+                    out.digest = self.exec.digest();
+                }
+            }
+            Input::Snapshot => {
+                let s = self.exec.snapshot();
+                out.snapshot.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                out.snapshot.extend_from_slice(&s);
+            }
+            _ => self.exec.apply(event, out),
+        }
+        out.times.exec_ns = mono_now_ns();
+    }
+
+    fn on_event_after_failure(&mut self, event: &Event, out: &mut StageOutput, why: &str) {
+        match &event.input {
+            Input::Command(_) => {
+                out.reply = Reply::Rejected { status: RejectStatus::Unavailable, message: msg!("{REFUSED}") };
+            }
+            Input::Query(q) if !matches!(q.kind, QueryKind::PositionBook | QueryKind::Funds) => {
+                out.answer = Some(QueryReply::Unavailable(why.to_string()));
+            }
+            _ => {}
+        }
+        out.times.exec_ns = mono_now_ns();
+    }
+}
+
+/// Stage 2 on the ring.
+#[derive(Debug)]
+pub struct MtmStage {
+    /// Valuations.
+    pub mtm: Mtm,
+}
+
+impl Stage for MtmStage {
+    const NAME: &'static str = "mtm";
+
+    #[inline]
+    fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
+        match &event.input {
+            Input::Query(q) => match q.kind {
+                QueryKind::StateHash => {
+                    let d = crate::digest::combine(out.digest, self.mtm.digest());
+                    out.answer = Some(QueryReply::StateHash(d));
+                }
+                kind => {
+                    if let Some(a) = self.mtm.answer(&kind) {
+                        out.answer = Some(a);
+                    }
+                }
+            },
+            Input::Snapshot => {
+                let s = self.mtm.snapshot();
+                out.snapshot.extend_from_slice(&s);
+            }
+            _ => self.mtm.apply(event, out),
+        }
+        out.times.mtm_ns = mono_now_ns();
+    }
+
+    fn on_event_after_failure(&mut self, event: &Event, out: &mut StageOutput, why: &str) {
+        if let Input::Query(q) = &event.input {
+            if matches!(q.kind, QueryKind::PositionBook | QueryKind::Funds | QueryKind::StateHash) {
+                out.answer = Some(QueryReply::Unavailable(why.to_string()));
+            }
+        }
+        if let Input::Snapshot = event.input {
+            out.snapshot.clear(); // an incomplete snapshot must not be written
+        }
+        out.times.mtm_ns = mono_now_ns();
+    }
+}
+
+/// Stage 3 on the ring.
+#[derive(Debug)]
+pub struct FanoutStage {
+    /// Publisher of quotes and updates.
+    pub fanout: Fanout,
+}
+
+impl Stage for FanoutStage {
+    const NAME: &'static str = "fanout";
+
+    #[inline]
+    fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
+        self.fanout.apply(event, out);
+        out.times.fanout_ns = mono_now_ns();
+    }
+}
+
+/// Stage 4 on the ring: journals inputs, writes snapshots, releases replies, records latency.
+#[derive(Debug)]
+pub struct JournalStage {
+    journal: Journal,
+    data_dir: PathBuf,
+    router: Arc<ReplyRouter>,
+    health: Arc<Health>,
+    shared_latency: Arc<SharedLatency>,
+    local: StageHistograms,
+    last_publish: Instant,
+    pending: Vec<(Ticket, Response)>,
+    batch_last: Option<Seq>,
+    failed: Option<String>,
+}
+
+impl JournalStage {
+    /// A journal stage appending to `journal`.
+    pub fn new(
+        journal: Journal,
+        data_dir: PathBuf,
+        router: Arc<ReplyRouter>,
+        health: Arc<Health>,
+        shared_latency: Arc<SharedLatency>,
+    ) -> JournalStage {
+        JournalStage {
+            journal,
+            data_dir,
+            router,
+            health,
+            shared_latency,
+            local: StageHistograms::default(),
+            last_publish: Instant::now(),
+            pending: Vec::with_capacity(64),
+            batch_last: None,
+            failed: None,
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        eprintln!("tickfill: journal: {why}; refusing new orders");
+        self.health.fail(format!("journal: {why}"));
+        self.failed = Some(why);
+    }
+
+    fn record_latency(&mut self, event: &Event, out: &StageOutput, now: u64) {
+        let t = out.times;
+        let recv = event.header.recv_ns;
+        if recv == 0 || t.exec_ns == 0 {
+            return;
+        }
+        self.local.record(0, t.exec_ns.saturating_sub(recv));
+        self.local.record(1, t.mtm_ns.saturating_sub(t.exec_ns));
+        self.local.record(2, t.fanout_ns.saturating_sub(t.mtm_ns));
+        self.local.record(3, now.saturating_sub(t.fanout_ns));
+        self.local.record(4, now.saturating_sub(recv));
+        if matches!(event.input, Input::Tick(_)) && out.updates.iter().any(|u| u.fill.is_some()) {
+            self.local.record(5, t.exec_ns.saturating_sub(recv));
+        }
+    }
+}
+
+impl Stage for JournalStage {
+    const NAME: &'static str = "journal";
+
+    fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
+        let now = mono_now_ns();
+        self.record_latency(event, out, now);
+        if event.input.is_journaled() && self.failed.is_none() {
+            if let Err(e) = self.journal.append(event) {
+                self.fail(e.to_string());
+            }
+        }
+        match &event.input {
+            Input::Command(c) => {
+                let reply = if let Some(why) = &self.failed {
+                    Reply::Rejected {
+                        status: RejectStatus::Unavailable,
+                        message: msg!("journal cannot write ({why}); the order was not accepted"),
+                    }
+                } else {
+                    out.reply
+                };
+                let outcome = CommandOutcome {
+                    seq: event.header.seq,
+                    reply,
+                    updates: out.updates.clone(),
+                };
+                self.pending.push((c.ticket, Response::Command(outcome)));
+            }
+            Input::Query(q) => {
+                let answer = out.answer.take().unwrap_or_else(|| {
+                    QueryReply::Unavailable("no stage answered this query".to_string())
+                });
+                self.pending.push((q.ticket, Response::Query(answer)));
+            }
+            Input::Snapshot if !out.snapshot.is_empty() && self.failed.is_none() => {
+                if let Err(e) =
+                    crate::journal::write_snapshot(&self.data_dir, event.header.seq, &out.snapshot)
+                {
+                    eprintln!("tickfill: snapshot at seq {} failed: {e}", event.header.seq.0);
+                }
+            }
+            _ => {}
+        }
+        self.batch_last = Some(event.header.seq);
+    }
+
+    fn on_batch_end(&mut self) {
+        if self.failed.is_none() {
+            if let Err(e) = self.journal.commit() {
+                self.fail(e.to_string());
+                for (_, r) in &mut self.pending {
+                    if let Response::Command(c) = r {
+                        c.reply = Reply::Rejected {
+                            status: RejectStatus::Unavailable,
+                            message: msg!("journal cannot sync; the order was not accepted"),
+                        };
+                    }
+                }
+            } else if let Some(seq) = self.batch_last {
+                self.health.durable_seq.store(seq.0, Ordering::Release);
+            }
+        }
+        for (ticket, response) in self.pending.drain(..) {
+            self.router.deliver(ticket, response);
+        }
+        if self.last_publish.elapsed() >= PUBLISH_EVERY && self.shared_latency.try_publish(&self.local)
+        {
+            self.local.reset();
+            self.last_publish = Instant::now();
+        }
+    }
+}
+
+impl Drop for JournalStage {
+    fn drop(&mut self) {
+        self.shared_latency.publish(&self.local);
+        self.local.reset();
+    }
+}

@@ -1,0 +1,163 @@
+//! Order updates for WebSocket clients, released only once the journal has passed them.
+//!
+//! The fanout stage runs before the journal stage, so it queues every order update
+//! tagged with its event's sequence; the reader hands one out only when the journal's
+//! durable sequence has reached it. No client ever sees an order state that a restart
+//! would undo.
+//!
+//! The queue is bounded. If the reader falls that far behind, the stage counts an
+//! overflow (in [`Health::fanout_overflows`]) instead of blocking the ring, and the reader
+//! reports the gap ([`Next::Gap`]) so the server can close the affected subscribers with a
+//! documented code and let them resync from the orderbook.
+
+#![forbid(unsafe_code)]
+
+use crate::event::OrderUpdate;
+use crate::health::Health;
+use crate::types::Seq;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// One queued update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Queued {
+    /// The event that caused it.
+    pub seq: Seq,
+    /// Running number of updates (1-based); a jump means updates were lost to overflow.
+    pub number: u64,
+    /// The update.
+    pub update: OrderUpdate,
+}
+
+/// The stage side.
+#[derive(Debug)]
+pub struct UpdateSender {
+    tx: Sender<Queued>,
+    number: u64,
+    health: Arc<Health>,
+}
+
+/// The reader side (one consumer: the WebSocket server thread).
+#[derive(Debug)]
+pub struct UpdateReader {
+    rx: Receiver<Queued>,
+    held: Option<Queued>,
+    expected: u64,
+    health: Arc<Health>,
+}
+
+/// What [`UpdateReader::poll`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// An update the journal has passed.
+    Update(Queued),
+    /// Updates were lost to overflow before this one; resync, then take it.
+    Gap {
+        /// How many were lost.
+        lost: u64,
+        /// The next update (already durable).
+        next: Queued,
+    },
+    /// Nothing durable yet.
+    Empty,
+}
+
+/// A queue of `capacity` updates.
+pub fn channel(capacity: usize, health: Arc<Health>) -> (UpdateSender, UpdateReader) {
+    let (tx, rx) = crossbeam_channel::bounded(capacity);
+    (
+        UpdateSender { tx, number: 0, health: Arc::clone(&health) },
+        UpdateReader { rx, held: None, expected: 1, health },
+    )
+}
+
+impl UpdateSender {
+    /// Queues an update without blocking; on overflow counts it and drops it.
+    #[inline]
+    pub fn send(&mut self, seq: Seq, update: OrderUpdate) {
+        self.number += 1;
+        match self.tx.try_send(Queued { seq, number: self.number, update }) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Full(_)) => {
+                self.health.fanout_overflows.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl UpdateReader {
+    /// The next update the journal has made durable, if any. Never blocks.
+    pub fn poll(&mut self) -> Next {
+        let q = match self.held.take() {
+            Some(q) => q,
+            None => match self.rx.try_recv() {
+                Ok(q) => q,
+                Err(_) => return Next::Empty,
+            },
+        };
+        if q.seq.0 > self.health.durable_seq.load(Ordering::Acquire) {
+            self.held = Some(q);
+            return Next::Empty;
+        }
+        let lost = q.number - self.expected;
+        self.expected = q.number + 1;
+        if lost > 0 { Next::Gap { lost, next: q } } else { Next::Update(q) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Msg;
+    use crate::types::*;
+
+    fn update(n: u64) -> OrderUpdate {
+        OrderUpdate {
+            order_id: OrderId(n),
+            symbol: SymbolId(0),
+            side: Side::Buy,
+            qty: Qty(1),
+            price: Price::ZERO,
+            trigger: Price::ZERO,
+            price_type: PriceType::Market,
+            product: Product::Mis,
+            status: OrderStatus::Complete,
+            filled_qty: Qty(1),
+            avg_price: Price(1),
+            fill: None,
+            rejection: Msg::EMPTY,
+            strategy: Tag::EMPTY,
+            time_ns: 0,
+        }
+    }
+
+    #[test]
+    fn held_until_durable_then_in_order() {
+        let h = Arc::new(Health::new());
+        let (mut tx, mut rx) = channel(8, Arc::clone(&h));
+        tx.send(Seq(5), update(1));
+        tx.send(Seq(6), update(2));
+        assert_eq!(rx.poll(), Next::Empty);
+        h.durable_seq.store(5, Ordering::Release);
+        assert!(matches!(rx.poll(), Next::Update(q) if q.update.order_id == OrderId(1)));
+        assert_eq!(rx.poll(), Next::Empty);
+        h.durable_seq.store(6, Ordering::Release);
+        assert!(matches!(rx.poll(), Next::Update(q) if q.update.order_id == OrderId(2)));
+    }
+
+    #[test]
+    fn overflow_is_counted_and_reported_as_a_gap() {
+        let h = Arc::new(Health::new());
+        let (mut tx, mut rx) = channel(2, Arc::clone(&h));
+        for i in 1..=4 {
+            tx.send(Seq(i), update(i));
+        }
+        assert_eq!(h.fanout_overflows.load(Ordering::Relaxed), 2);
+        h.durable_seq.store(10, Ordering::Release);
+        assert!(matches!(rx.poll(), Next::Update(_)));
+        assert!(matches!(rx.poll(), Next::Update(_)));
+        tx.send(Seq(5), update(5));
+        assert!(matches!(rx.poll(), Next::Gap { lost: 2, .. }));
+    }
+}

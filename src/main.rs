@@ -1,0 +1,29 @@
+//! The `tickfill` command line. See `tickfill --help`.
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// tickfill: a low-latency paper-trading execution engine compatible with OpenAlgo.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the engine over a generated tick stream with resting orders, printing fills and
+    /// per-stage latency percentiles.
+    Demo(cli::demo::DemoArgs),
+    /// Verify a data dir's journal and print the state it rebuilds.
+    Replay(cli::replay::ReplayArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Args::parse().command {
+        Command::Demo(a) => cli::demo::run(a),
+        Command::Replay(a) => cli::replay::run(a),
+    }
+}
