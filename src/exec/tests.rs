@@ -619,3 +619,23 @@ fn order_ids_come_from_the_event_day_and_ordinal() {
     let b = h.placed(req(SBIN, Buy, 1, Limit, Product::Mis, 90, 0));
     assert_eq!((a, b), (OrderId(26112600000001), OrderId(26112600000002)));
 }
+
+#[test]
+fn orders_placed_before_the_position_changed_keep_margin_exact() {
+    for (resting, then, pos_after) in [(10, 10, 0), (10, 4, 6), (10, 25, -15)] {
+        let mut h = H::new();
+        h.tick(SBIN, 100);
+        // Rests while flat, so it blocks 10 x 95 / 5 = 190 (or its own size).
+        let id = h.placed(req(SBIN, Buy, resting, Limit, Product::Mis, 95, 0));
+        h.placed(mkt(SBIN, Sell, then, Product::Mis));
+        h.tick(SBIN, 95);
+        assert_eq!(h.order(id).status, Complete);
+        assert_eq!(h.pos(SBIN, Product::Mis), pos_after);
+        let held: i64 = h.ex.positions.iter().map(|p| p.margin.0).sum();
+        assert_eq!(h.ex.funds().used_margin.0, held, "resting {resting}, then {then}");
+        if pos_after == 0 {
+            assert_eq!(held, 0);
+        }
+        assert!(h.conserved());
+    }
+}
