@@ -2,7 +2,7 @@
 //! side says whether a tick can fill anything.
 //!
 //! Symbols are dense ids after interning, so books live in a `Vec` indexed directly by
-//! [`SymbolId::index`]: a direct index beats probing an open-addressing table.
+//! [`SymbolId::index`](crate::types::SymbolId::index): a direct index beats probing an open-addressing table.
 //!
 //! Each set holds `(key, order index)`; the order index breaks price ties by time.
 //! - `buy_limits`: key = -limit (best = highest limit first); fillable while LTP <= limit.

@@ -134,11 +134,6 @@ impl Exec {
         if out.funds_changed {
             out.funds = self.funds.view();
         }
-        debug_assert_eq!(
-            self.funds.available.plus(self.funds.used_margin),
-            self.config.starting_capital.plus(self.funds.realized),
-            "conservation"
-        );
     }
 
     /// Answers OrderBook, TradeBook, OrderStatus and OpenPosition; `None` for others.

@@ -133,3 +133,44 @@ proptest! {
         prop_assert_eq!(back.digest(), h.ex.digest());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Hostile values never panic (debug builds check every overflow).
+    #[test]
+    fn hostile_inputs_never_panic(
+        steps in prop::collection::vec(
+            (any::<bool>(), any::<i64>(), any::<i64>(), any::<i64>(), 0u8..4, any::<bool>()),
+            1..40,
+        )
+    ) {
+        let mut h = H::new();
+        for (fut, a, b, c, pt, buy) in steps {
+            let (sym, _, _) = base(fut);
+            h.send(Input::Tick(Tick {
+                symbol: sym,
+                ltp: Price(a),
+                bid: Price(b),
+                ask: Price(c),
+                high: Price(b.wrapping_abs()),
+                low: Price(c.wrapping_abs() / 2),
+                ..Tick::default()
+            }));
+            let side = if buy { Side::Buy } else { Side::Sell };
+            let mut r = req(sym, side, 1, pt_of(pt), Product::Mis, 0, 0);
+            r.qty = crate::types::Qty(b);
+            r.price = Price(c);
+            r.trigger = Price(a);
+            h.place(r);
+            let mut small = r;
+            small.qty = crate::types::Qty(if fut { 75 } else { 1 + (b & 0xff).abs() });
+            small.price = Price(c.wrapping_abs() % Price::MAX_INPUT.0);
+            small.trigger = Price(a.wrapping_abs() % Price::MAX_INPUT.0);
+            h.place(small);
+            h.cmd(CommandKind::PlaceSmart { order: small, position_size: a });
+            h.cmd(CommandKind::ClosePosition { strategy: Tag::EMPTY });
+        }
+        let _ = h.ex.digest();
+    }
+}

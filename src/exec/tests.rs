@@ -300,6 +300,15 @@ fn validation_messages_name_the_field() {
     let mut neg = req(SBIN, Buy, 1, Limit, Product::Mis, 0, 0);
     neg.price = Price(-1);
     assert_eq!(rejected(h.place(neg)).1, "Price must be positive");
+    let mut neg = req(SBIN, Buy, 1, StopMarket, Product::Mis, 0, 0);
+    neg.trigger = Price(-1);
+    assert_eq!(rejected(h.place(neg)).1, "Trigger price must be positive (trigger_price)");
+    let mut huge = req(SBIN, Buy, 1, Limit, Product::Mis, 0, 0);
+    huge.price = Price(Price::MAX_INPUT.0 + 1);
+    assert_eq!(
+        rejected(h.place(huge)).1,
+        "price and trigger_price must be at most 100000000000.00"
+    );
     let (_, m) = rejected(h.place(req(SymbolId(99), Buy, 1, Limit, Product::Mis, 1, 0)));
     assert!(m.contains("Symbol not found") && m.contains("99"), "{m}");
     // MARKET without any known price: refused, no order created.
