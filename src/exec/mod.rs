@@ -54,6 +54,8 @@ pub mod validate;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;
 
 pub use config::ExecConfig;

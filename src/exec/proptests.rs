@@ -1,6 +1,6 @@
 //! Property tests over random command and tick sequences: accounting invariants.
 
-use super::tests::{H, NIFTYFUT, SBIN, at, req, rs};
+use super::testkit::{H, NIFTYFUT, SBIN, at, req, rs};
 use super::*;
 use crate::event::{ModifyRequest, Tick};
 use crate::types::{OrderId, Price, PriceType, Product, Side, Tag};
