@@ -1,0 +1,175 @@
+//! The pending-order index: per symbol, working orders sorted so that one comparison per
+//! side says whether a tick can fill anything.
+//!
+//! Symbols are dense ids after interning, so books live in a `Vec` indexed directly by
+//! [`SymbolId::index`](crate::types::SymbolId::index): a direct index beats probing an open-addressing table.
+//!
+//! Each set holds `(key, order index)`; the order index breaks price ties by time.
+//! - `buy_limits`: key = -limit (best = highest limit first); fillable while LTP <= limit.
+//! - `sell_limits`: key = limit (lowest first); fillable while LTP >= limit.
+//! - `buy_stops`: key = trigger (lowest first); triggered while LTP >= trigger.
+//! - `sell_stops`: key = -trigger (highest first); triggered while LTP <= trigger.
+//! - `markets`: open MARKET orders (rested by the stale-quote guard), in time order.
+//!
+//! Open SL orders sit in the limit sets, keyed by their limit.
+
+use super::rules::Quote;
+use crate::types::{OrderStatus, Price, PriceType, Side};
+use std::collections::BTreeSet;
+
+/// Where a working order sits in its symbol's book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// The limit set of its side.
+    Limit,
+    /// The stop set of its side.
+    Stop,
+    /// The open-market list.
+    Market,
+}
+
+/// The slot of a working order from its type and status.
+pub fn slot_of(pt: PriceType, status: OrderStatus) -> Slot {
+    match (pt, status) {
+        (PriceType::Market, _) => Slot::Market,
+        (PriceType::Limit, _) | (PriceType::StopLimit, OrderStatus::Open) => Slot::Limit,
+        (PriceType::StopMarket, OrderStatus::Open) => Slot::Market,
+        _ => Slot::Stop,
+    }
+}
+
+/// One symbol: its last quote, its working orders, its position rows.
+#[derive(Debug, Default)]
+pub struct SymbolBook {
+    /// The last tick's prices.
+    pub quote: Quote,
+    buy_limits: BTreeSet<(i64, u32)>,
+    sell_limits: BTreeSet<(i64, u32)>,
+    buy_stops: BTreeSet<(i64, u32)>,
+    sell_stops: BTreeSet<(i64, u32)>,
+    markets: BTreeSet<u32>,
+    /// Position row index per product (MIS, CNC, NRML); `u32::MAX` when none.
+    pub positions: [u32; 3],
+}
+
+/// The entry of an order: which set, and its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The order's side.
+    pub side: Side,
+    /// Which set.
+    pub slot: Slot,
+    /// Limit price for [`Slot::Limit`], trigger for [`Slot::Stop`].
+    pub price: Price,
+}
+
+impl SymbolBook {
+    /// An empty book with no positions.
+    pub fn new() -> SymbolBook {
+        SymbolBook { positions: [u32::MAX; 3], ..SymbolBook::default() }
+    }
+
+    fn set(&mut self, side: Side, slot: Slot) -> Option<&mut BTreeSet<(i64, u32)>> {
+        match (side, slot) {
+            (Side::Buy, Slot::Limit) => Some(&mut self.buy_limits),
+            (Side::Sell, Slot::Limit) => Some(&mut self.sell_limits),
+            (Side::Buy, Slot::Stop) => Some(&mut self.buy_stops),
+            (Side::Sell, Slot::Stop) => Some(&mut self.sell_stops),
+            (_, Slot::Market) => None,
+        }
+    }
+
+    fn key(e: Entry) -> i64 {
+        match (e.side, e.slot) {
+            (Side::Buy, Slot::Limit) | (Side::Sell, Slot::Stop) => -e.price.0,
+            _ => e.price.0,
+        }
+    }
+
+    /// Adds an order.
+    pub fn insert(&mut self, e: Entry, order: u32) {
+        let key = Self::key(e);
+        match self.set(e.side, e.slot) {
+            Some(s) => s.insert((key, order)),
+            None => self.markets.insert(order),
+        };
+    }
+
+    /// Removes an order; true when it was there.
+    pub fn remove(&mut self, e: Entry, order: u32) -> bool {
+        let key = Self::key(e);
+        match self.set(e.side, e.slot) {
+            Some(s) => s.remove(&(key, order)),
+            None => self.markets.remove(&order),
+        }
+    }
+
+    /// Orders in the index.
+    pub fn len(&self) -> usize {
+        self.buy_limits.len()
+            + self.sell_limits.len()
+            + self.buy_stops.len()
+            + self.sell_stops.len()
+            + self.markets.len()
+    }
+
+    /// True when no order is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// O(1): can a tick at `ltp` touch any order? One comparison per set.
+    #[inline]
+    pub fn may_fill(&self, ltp: Price) -> bool {
+        let l = ltp.0;
+        !self.markets.is_empty()
+            || self.buy_limits.first().is_some_and(|&(k, _)| l <= -k)
+            || self.sell_limits.first().is_some_and(|&(k, _)| l >= k)
+            || self.buy_stops.first().is_some_and(|&(k, _)| l >= k)
+            || self.sell_stops.first().is_some_and(|&(k, _)| l <= -k)
+    }
+
+    /// Pushes into `out` (cleared first) every order the tick may touch, best first:
+    /// open markets, buy limits, sell limits, buy stops, sell stops. Costs O(candidates).
+    pub fn candidates(&self, ltp: Price, out: &mut Vec<u32>) {
+        out.clear();
+        let l = ltp.0;
+        out.extend(self.markets.iter().copied());
+        out.extend(self.buy_limits.iter().take_while(|&&(k, _)| l <= -k).map(|&(_, o)| o));
+        out.extend(self.sell_limits.iter().take_while(|&&(k, _)| l >= k).map(|&(_, o)| o));
+        out.extend(self.buy_stops.iter().take_while(|&&(k, _)| l >= k).map(|&(_, o)| o));
+        out.extend(self.sell_stops.iter().take_while(|&&(k, _)| l <= -k).map(|&(_, o)| o));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(side: Side, slot: Slot, r: i64) -> Entry {
+        Entry { side, slot, price: Price(r * Price::SCALE) }
+    }
+
+    #[test]
+    fn one_comparison_decides_and_candidates_are_best_first() {
+        let mut b = SymbolBook::new();
+        b.insert(e(Side::Buy, Slot::Limit, 99), 0);
+        b.insert(e(Side::Buy, Slot::Limit, 98), 1);
+        b.insert(e(Side::Sell, Slot::Limit, 102), 2);
+        b.insert(e(Side::Buy, Slot::Stop, 105), 3);
+        b.insert(e(Side::Sell, Slot::Stop, 95), 4);
+        let px = |r: i64| Price(r * Price::SCALE);
+        assert!(!b.may_fill(px(100)));
+        assert!(b.may_fill(px(99)));
+        let mut v = Vec::new();
+        b.candidates(px(98), &mut v);
+        assert_eq!(v, vec![0, 1]);
+        b.candidates(px(106), &mut v);
+        assert_eq!(v, vec![2, 3]);
+        b.candidates(px(94), &mut v);
+        assert_eq!(v, vec![0, 1, 4]);
+        assert!(b.remove(e(Side::Buy, Slot::Limit, 99), 0));
+        assert!(!b.remove(e(Side::Buy, Slot::Limit, 99), 0));
+        assert_eq!(b.len(), 4);
+    }
+}

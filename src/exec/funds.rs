@@ -1,0 +1,97 @@
+//! Cash and margin. Every change keeps `available + used_margin == capital + realized`.
+
+use crate::event::{FundsView, Msg};
+use crate::msg;
+use crate::types::{Money, Price, Qty, div_round};
+use serde::{Deserialize, Serialize};
+
+/// The account's funds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Funds {
+    /// Cash free for new orders.
+    pub available: Money,
+    /// Margin blocked by working orders and open positions.
+    pub used_margin: Money,
+    /// Realized P&L, all positions.
+    pub realized: Money,
+}
+
+impl Funds {
+    /// Fresh funds with `capital` available.
+    pub fn new(capital: Money) -> Funds {
+        Funds { available: capital, used_margin: Money::ZERO, realized: Money::ZERO }
+    }
+
+    /// The view execution publishes.
+    pub fn view(&self) -> FundsView {
+        FundsView {
+            available: self.available,
+            used_margin: self.used_margin,
+            realized: self.realized,
+        }
+    }
+
+    /// Checks that `required` can be blocked: OpenAlgo's message otherwise.
+    pub fn check(&self, required: Money) -> Result<(), Msg> {
+        if required <= self.available {
+            return Ok(());
+        }
+        Err(msg!(
+            "Insufficient funds. Required: {}, Available: {}, Shortage: {}",
+            required,
+            self.available,
+            required.minus(self.available)
+        ))
+    }
+
+    /// Moves `amount` from available to used margin.
+    pub fn block(&mut self, amount: Money) {
+        self.used_margin = self.used_margin.plus(amount);
+        self.available = self.available.minus(amount);
+    }
+
+    /// Releases `amount` of margin and books `realized`: used -= amount;
+    /// available += amount + realized.
+    pub fn release(&mut self, amount: Money, realized: Money) {
+        self.used_margin = self.used_margin.minus(amount);
+        self.available = self.available.plus(amount).plus(realized);
+        self.realized = self.realized.plus(realized);
+    }
+}
+
+/// `|qty| x reference / leverage`, rounded half away from zero, saturating.
+pub fn margin(qty: Qty, reference: Price, leverage: i64) -> Money {
+    let notional =
+        i128::from(qty.0.unsigned_abs().min(i64::MAX as u64) as i64) * i128::from(reference.0);
+    let m = div_round(notional, i128::from(leverage.max(1)));
+    Price(m.clamp(0, i128::from(i64::MAX)) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_and_message() {
+        let px = Price(8_125_000); // 812.50
+        assert_eq!(margin(Qty(10), px, 5), Price(16_250_000)); // 1625.00
+        assert_eq!(margin(Qty(-3), Price(10_001), 2), Price(15_002)); // 1.50015 rounds up
+        let f = Funds::new(Price(1_000 * Price::SCALE));
+        let e = f.check(Price(1_500 * Price::SCALE)).unwrap_err();
+        assert_eq!(
+            e.as_str(),
+            "Insufficient funds. Required: 1500.00, Available: 1000.00, Shortage: 500.00"
+        );
+        assert!(f.check(Price(1_000 * Price::SCALE)).is_ok());
+    }
+
+    #[test]
+    fn block_and_release_conserve() {
+        let cap = Price(1_000 * Price::SCALE);
+        let mut f = Funds::new(cap);
+        f.block(Price(300));
+        f.release(Price(100), Price(-50));
+        assert_eq!(f.available.plus(f.used_margin), cap.plus(f.realized));
+        assert_eq!(f.used_margin, Price(200));
+    }
+}

@@ -1,0 +1,391 @@
+//! Orders: placement, modification, cancellation and the fill itself.
+
+use super::Exec;
+use super::book::{Entry, Slot, slot_of};
+use super::funds::{Funds, margin};
+use super::positions::Position;
+use super::rules::{Placement, at_placement};
+use super::validate;
+use crate::clock::ist_minute_of_day;
+use crate::event::{
+    Fill, ModifyRequest, Msg, OrderRequest, OrderUpdate, RejectStatus, Reply, StageOutput,
+};
+use crate::msg;
+use crate::types::{
+    Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId, Tag,
+};
+use crate::views::OrderRow;
+use serde::{Deserialize, Serialize};
+
+/// One order, working or finished. Orders are never removed; index = ordinal - 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Order id.
+    pub id: OrderId,
+    /// Instrument.
+    pub symbol: SymbolId,
+    /// BUY or SELL.
+    pub side: Side,
+    /// Ordered quantity.
+    pub qty: Qty,
+    /// Price type.
+    pub price_type: PriceType,
+    /// Product.
+    pub product: Product,
+    /// Limit price.
+    pub price: Price,
+    /// Trigger price.
+    pub trigger: Price,
+    /// Disclosed quantity (recorded only).
+    pub disclosed: Qty,
+    /// Strategy tag.
+    pub strategy: Tag,
+    /// Status.
+    pub status: OrderStatus,
+    /// Filled quantity.
+    pub filled: Qty,
+    /// Average fill price.
+    pub avg: Price,
+    /// Margin this order holds while working.
+    pub blocked: Money,
+    /// Rejection reason.
+    #[serde(with = "msg_serde")]
+    pub rejection: Msg,
+    /// Placement time, epoch ns.
+    pub time_ns: i64,
+}
+
+mod msg_serde {
+    use crate::event::Msg;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &Msg, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(m.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Msg, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(crate::msg!("{s}"))
+    }
+}
+
+impl Order {
+    /// The order's entry in its symbol's book.
+    pub fn entry(&self) -> Entry {
+        let slot = slot_of(self.price_type, self.status);
+        let price = if slot == Slot::Stop { self.trigger } else { self.price };
+        Entry { side: self.side, slot, price }
+    }
+
+    /// The orderbook row.
+    pub fn row(&self) -> OrderRow {
+        OrderRow {
+            order_id: self.id,
+            symbol: self.symbol,
+            side: self.side,
+            qty: self.qty,
+            price: self.price,
+            trigger: self.trigger,
+            price_type: self.price_type,
+            product: self.product,
+            status: self.status,
+            avg_price: self.avg,
+            filled_qty: self.filled,
+            pending_qty: Qty(self.qty.0 - self.filled.0),
+            rejection: self.rejection,
+            time_ns: self.time_ns,
+            strategy: self.strategy,
+        }
+    }
+
+    /// The update record for stage outputs.
+    pub fn update(&self, fill: Option<Fill>, time_ns: i64) -> OrderUpdate {
+        OrderUpdate {
+            order_id: self.id,
+            symbol: self.symbol,
+            side: self.side,
+            qty: self.qty,
+            price: self.price,
+            trigger: self.trigger,
+            price_type: self.price_type,
+            product: self.product,
+            status: self.status,
+            filled_qty: self.filled,
+            avg_price: self.avg,
+            fill,
+            rejection: self.rejection,
+            strategy: self.strategy,
+            time_ns,
+        }
+    }
+}
+
+/// One trade (a whole-order fill).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trade {
+    /// Trade ordinal (1-based).
+    pub trade_no: u64,
+    /// Index of the order it filled.
+    pub order: u32,
+    /// Fill price.
+    pub price: Price,
+    /// Fill time, epoch ns.
+    pub time_ns: i64,
+}
+
+pub(crate) fn bad(message: Msg) -> Reply {
+    Reply::Rejected { status: RejectStatus::BadRequest, message }
+}
+
+impl Exec {
+    /// The order index of an id, if the id is ours.
+    pub(crate) fn order_index(&self, id: OrderId) -> Option<usize> {
+        let ordinal = (id.0 % 100_000_000) as usize;
+        let idx = ordinal.checked_sub(1)?;
+        self.orders.get(idx).filter(|o| o.id == id).map(|_| idx)
+    }
+
+    /// Signed net quantity of a position (0 when there is none).
+    pub(crate) fn position_qty(&self, symbol: SymbolId, product: Product) -> i64 {
+        self.books
+            .get(symbol.index())
+            .and_then(|b| self.positions.get(b.positions[product as usize] as usize))
+            .map_or(0, |p| p.qty.0)
+    }
+
+    /// placeorder.
+    pub(crate) fn place(&mut self, req: &OrderRequest, t: i64, out: &mut StageOutput) -> Reply {
+        match self.try_place(req, t, out) {
+            Ok(id) => Reply::Placed(id),
+            Err(m) => bad(m),
+        }
+    }
+
+    fn try_place(
+        &mut self,
+        req: &OrderRequest,
+        t: i64,
+        out: &mut StageOutput,
+    ) -> Result<OrderId, Msg> {
+        validate::order_fields(&self.instruments, req)?;
+        let pos = self.position_qty(req.symbol, req.product);
+        let signed = req.side.sign() * req.qty.0;
+        // Reduces without reversing (a reversal would open a fresh MIS position).
+        let reduces = pos != 0 && pos.signum() != signed.signum() && req.qty.0 <= pos.abs();
+        validate::mis_window(&self.config, &self.instruments, req, ist_minute_of_day(t), reduces)?;
+        if req.side == Side::Sell && req.product == Product::Cnc && req.qty.0 > pos.max(0) {
+            let name = self.instruments.get(req.symbol).map_or("", |i| i.symbol.as_str());
+            let held = pos.max(0);
+            let why = if held == 0 {
+                msg!(
+                    "Cannot sell {name} in CNC. No positions or holdings available. CNC (delivery) requires existing shares. Use MIS for intraday short selling."
+                )
+            } else {
+                msg!(
+                    "Cannot sell {} shares of {name} in CNC. Only {held} shares available (Position: {held}, Holdings: 0)",
+                    req.qty.0
+                )
+            };
+            let idx = self.new_order(req, t, OrderStatus::Rejected, Money::ZERO);
+            self.orders[idx].rejection = why;
+            out.updates.push(self.orders[idx].update(None, t));
+            return Ok(self.orders[idx].id);
+        }
+        let reference = self.reference_price(req)?;
+        let required = self.margin_for(req, pos, reference);
+        self.funds.check(required)?;
+        let idx = self.new_order(req, t, OrderStatus::Open, required);
+        self.funds.block(required);
+        out.funds_changed = true;
+        self.settle(idx, t, out);
+        Ok(self.orders[idx].id)
+    }
+
+    /// The margin reference: LTP for MARKET, the limit for LIMIT, the trigger for SL/SL-M.
+    fn reference_price(&self, req: &OrderRequest) -> Result<Price, Msg> {
+        Ok(match req.price_type {
+            PriceType::Market => {
+                let ltp = self.books.get(req.symbol.index()).map_or(Price::ZERO, |b| b.quote.ltp);
+                if !ltp.is_positive() {
+                    let name = self.instruments.get(req.symbol).map_or("", |i| i.symbol.as_str());
+                    return Err(msg!(
+                        "Cannot place MARKET order for {name} - unable to fetch current price. Please try again later or use LIMIT order with a specific price."
+                    ));
+                }
+                ltp
+            }
+            PriceType::Limit => req.price,
+            PriceType::StopLimit | PriceType::StopMarket => req.trigger,
+        })
+    }
+
+    /// Margin to block: none for CNC SELL, the excess only against an opposite position.
+    fn margin_for(&self, req: &OrderRequest, pos: i64, reference: Price) -> Money {
+        if req.side == Side::Sell && req.product == Product::Cnc {
+            return Money::ZERO;
+        }
+        let n = req.qty.0;
+        let opposite = pos != 0 && pos.signum() != req.side.sign();
+        let excess = if opposite { (n - pos.saturating_abs()).max(0) } else { n };
+        let kind = self.instruments.get(req.symbol).map(|i| i.kind);
+        let lev = kind.map_or(1, |k| self.config.leverage(k, req.product));
+        margin(Qty(excess), reference, lev)
+    }
+
+    fn new_order(
+        &mut self,
+        req: &OrderRequest,
+        t: i64,
+        status: OrderStatus,
+        blocked: Money,
+    ) -> usize {
+        let ordinal = self.orders.len() as u64 + 1;
+        let id = OrderId::new(crate::clock::ist_yymmdd(t), ordinal);
+        self.orders.push(Order {
+            id,
+            symbol: req.symbol,
+            side: req.side,
+            qty: req.qty,
+            price_type: req.price_type,
+            product: req.product,
+            price: req.price,
+            trigger: req.trigger,
+            disclosed: req.disclosed,
+            strategy: req.strategy,
+            status,
+            filled: Qty::ZERO,
+            avg: Price::ZERO,
+            blocked,
+            rejection: Msg::EMPTY,
+            time_ns: t,
+        });
+        self.orders.len() - 1
+    }
+
+    /// Applies the placement table to a new (or modified) order: fill, or rest in the index.
+    fn settle(&mut self, idx: usize, t: i64, out: &mut StageOutput) {
+        let o = self.orders[idx];
+        let quote = self.books[o.symbol.index()].quote;
+        match at_placement(o.side, o.price_type, &quote, o.price, o.trigger) {
+            Placement::Fill(p) => self.fill(idx, p, t, out),
+            rest => {
+                self.orders[idx].status = match rest {
+                    Placement::TriggerPending => OrderStatus::TriggerPending,
+                    _ => OrderStatus::Open,
+                };
+                let o = &self.orders[idx];
+                self.books[o.symbol.index()].insert(o.entry(), idx as u32);
+                out.updates.push(o.update(None, t));
+            }
+        }
+    }
+
+    /// Fills a whole order at `price` (the order is not in the index any more).
+    pub(crate) fn fill(&mut self, idx: usize, price: Price, t: i64, out: &mut StageOutput) {
+        self.trade_no += 1;
+        let trade_no = self.trade_no;
+        let o = &mut self.orders[idx];
+        o.status = OrderStatus::Complete;
+        o.filled = o.qty;
+        o.avg = price;
+        let blocked = std::mem::replace(&mut o.blocked, Money::ZERO);
+        let o = *o;
+        self.trades.push(super::orders::Trade { trade_no, order: idx as u32, price, time_ns: t });
+        let book = &mut self.books[o.symbol.index()];
+        let slot = &mut book.positions[o.product as usize];
+        if *slot == u32::MAX {
+            let cv = self.instruments.get(o.symbol).map_or(1, |i| i.contract_value);
+            *slot = self.positions.len() as u32;
+            self.positions.push(Position::new(o.symbol, o.product, cv));
+        }
+        let pi = *slot;
+        let pos = &mut self.positions[pi as usize];
+        let fx = pos.apply_fill(o.side, o.qty, price, blocked);
+        self.funds.release(fx.released, fx.realized);
+        out.positions.push(pos.change(pi));
+        out.updates.push(o.update(Some(Fill { trade_no, price, qty: o.qty }), t));
+        out.funds_changed = true;
+    }
+
+    /// cancelorder.
+    pub(crate) fn cancel(&mut self, id: OrderId, t: i64, out: &mut StageOutput) -> Reply {
+        let Some(idx) = self.order_index(id) else {
+            return Reply::Rejected {
+                status: RejectStatus::NotFound,
+                message: msg!("Order {id} not found"),
+            };
+        };
+        let st = self.orders[idx].status;
+        if !st.is_working() {
+            return bad(msg!("Cannot cancel order in {} status", st.as_str()));
+        }
+        self.cancel_index(idx, t, out);
+        Reply::Cancelled(id)
+    }
+
+    /// Cancels a working order: out of the index at once, its margin released.
+    pub(crate) fn cancel_index(&mut self, idx: usize, t: i64, out: &mut StageOutput) {
+        let o = self.orders[idx];
+        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+        self.funds.release(o.blocked, Money::ZERO);
+        let o = &mut self.orders[idx];
+        o.blocked = Money::ZERO;
+        o.status = OrderStatus::Cancelled;
+        out.updates.push(o.update(None, t));
+        out.funds_changed = true;
+    }
+
+    /// modifyorder: new quantity, prices and type; symbol, action and product must match.
+    pub(crate) fn modify(&mut self, m: &ModifyRequest, t: i64, out: &mut StageOutput) -> Reply {
+        let Some(idx) = self.order_index(m.order_id) else {
+            return Reply::Rejected {
+                status: RejectStatus::NotFound,
+                message: msg!("Order {} not found", m.order_id),
+            };
+        };
+        let o = self.orders[idx];
+        if !o.status.is_working() {
+            return bad(msg!("Cannot modify order in {} status", o.status.as_str()));
+        }
+        let req = &m.order;
+        if req.symbol != o.symbol {
+            return bad(msg!("symbol must match the order being modified"));
+        }
+        if req.side != o.side {
+            return bad(msg!("action must match the order being modified ({})", o.side.as_str()));
+        }
+        if req.product != o.product {
+            return bad(msg!(
+                "product must match the order being modified ({})",
+                o.product.as_str()
+            ));
+        }
+        if let Err(e) = validate::order_fields(&self.instruments, req) {
+            return bad(e);
+        }
+        let reference = match self.reference_price(req) {
+            Ok(r) => r,
+            Err(e) => return bad(e),
+        };
+        let pos = self.position_qty(o.symbol, o.product);
+        let required = self.margin_for(req, pos, reference);
+        let mut trial = self.funds;
+        trial.release(o.blocked, Money::ZERO);
+        if let Err(e) = Funds::check(&trial, required) {
+            return bad(e);
+        }
+        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+        self.funds.release(o.blocked, Money::ZERO);
+        self.funds.block(required);
+        let w = &mut self.orders[idx];
+        w.qty = req.qty;
+        w.price_type = req.price_type;
+        w.price = req.price;
+        w.trigger = req.trigger;
+        w.disclosed = req.disclosed;
+        w.blocked = required;
+        out.funds_changed = true;
+        self.settle(idx, t, out);
+        Reply::Modified(m.order_id)
+    }
+}

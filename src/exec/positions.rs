@@ -1,0 +1,144 @@
+//! Positions netted per (symbol, product): the add / reduce / reverse / flat rules.
+
+use crate::event::PositionChange;
+use crate::types::{Money, Price, Product, Qty, Side, SymbolId, div_round};
+use serde::{Deserialize, Serialize};
+
+/// One position row. Rows are never removed: a flat row keeps today's realized P&L.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Instrument.
+    pub symbol: SymbolId,
+    /// Product.
+    pub product: Product,
+    /// Signed net quantity.
+    pub qty: Qty,
+    /// Average price of the open quantity (0 when flat).
+    pub avg: Price,
+    /// Realized P&L today.
+    pub realized: Money,
+    /// Margin held by the open quantity.
+    pub margin: Money,
+    /// Contract value multiplier.
+    pub contract_value: i64,
+}
+
+/// What a fill did to funds: margin released and P&L realized.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FillEffect {
+    /// Margin leaving used margin.
+    pub released: Money,
+    /// P&L realized by the fill.
+    pub realized: Money,
+}
+
+impl Position {
+    /// A flat row.
+    pub fn new(symbol: SymbolId, product: Product, contract_value: i64) -> Position {
+        Position {
+            symbol,
+            product,
+            qty: Qty::ZERO,
+            avg: Price::ZERO,
+            realized: Money::ZERO,
+            margin: Money::ZERO,
+            contract_value: contract_value.max(1),
+        }
+    }
+
+    /// Applies a fill of `qty` (unsigned) at `price`; `blocked` is the margin the order
+    /// held, which passes to the position (or is released when the fill flattens it).
+    pub fn apply_fill(&mut self, side: Side, qty: Qty, price: Price, blocked: Money) -> FillEffect {
+        let n = qty.0.max(0);
+        let signed = side.sign().saturating_mul(n);
+        let old = self.qty.0;
+        let old_abs = old.saturating_abs();
+        let mut fx = FillEffect::default();
+        if old == 0 || old.signum() == signed.signum() {
+            // New, reopened, or adding the same direction.
+            let total = i128::from(old_abs) + i128::from(n);
+            if total > 0 {
+                let num = i128::from(old_abs) * i128::from(self.avg.0)
+                    + i128::from(n) * i128::from(price.0);
+                self.avg = Price(div_round(num, total).clamp(0, i128::from(i64::MAX)) as i64);
+            }
+            self.qty = Qty(old.saturating_add(signed));
+            self.margin = self.margin.plus(blocked);
+            return fx;
+        }
+        // Opposite direction: reduce, flatten or reverse.
+        let reduced = n.min(old_abs);
+        let per_unit = if old > 0 { price.minus(self.avg) } else { self.avg.minus(price) };
+        fx.realized = per_unit.times(Qty(reduced), self.contract_value);
+        self.realized = self.realized.plus(fx.realized);
+        if n < old_abs {
+            let part = div_round(i128::from(self.margin.0) * i128::from(n), i128::from(old_abs));
+            fx.released = Price(part as i64);
+            self.margin = self.margin.minus(fx.released).plus(blocked);
+            self.qty = Qty(old.saturating_add(signed));
+        } else if n == old_abs {
+            fx.released = self.margin.plus(blocked);
+            self.margin = Money::ZERO;
+            self.qty = Qty::ZERO;
+            self.avg = Price::ZERO;
+        } else {
+            fx.released = self.margin;
+            self.margin = blocked;
+            self.qty = Qty(old.saturating_add(signed));
+            self.avg = price;
+        }
+        fx
+    }
+
+    /// The change record for stage outputs.
+    pub fn change(&self, index: u32) -> PositionChange {
+        PositionChange {
+            index,
+            symbol: self.symbol,
+            product: self.product,
+            qty: self.qty,
+            avg_price: self.avg,
+            realized: self.realized,
+            contract_value: self.contract_value,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rs(r: i64) -> Price {
+        Price(r * Price::SCALE)
+    }
+
+    #[test]
+    fn add_reduce_reverse_flat_by_hand() {
+        let mut p = Position::new(SymbolId(0), Product::Mis, 1);
+        // Buy 10 @ 100, margin 200.
+        assert_eq!(p.apply_fill(Side::Buy, Qty(10), rs(100), rs(200)), FillEffect::default());
+        // Add 30 @ 120: avg = (10*100 + 30*120)/40 = 115, margin 200 + 720.
+        p.apply_fill(Side::Buy, Qty(30), rs(120), rs(720));
+        assert_eq!((p.qty, p.avg, p.margin), (Qty(40), rs(115), rs(920)));
+        // Sell 10 @ 125: realized (125-115)*10 = 100; release 920*10/40 = 230.
+        let fx = p.apply_fill(Side::Sell, Qty(10), rs(125), Money::ZERO);
+        assert_eq!(fx, FillEffect { released: rs(230), realized: rs(100) });
+        assert_eq!((p.qty, p.avg, p.margin), (Qty(30), rs(115), rs(690)));
+        // Sell 50 @ 110: realize (110-115)*30 = -150, release 690, short 20 @ 110, margin 440.
+        let fx = p.apply_fill(Side::Sell, Qty(50), rs(110), rs(440));
+        assert_eq!(fx, FillEffect { released: rs(690), realized: rs(-150) });
+        assert_eq!((p.qty, p.avg, p.margin), (Qty(-20), rs(110), rs(440)));
+        // Buy 20 @ 100: short realizes (110-100)*20 = 200, flat, all margin released.
+        let fx = p.apply_fill(Side::Buy, Qty(20), rs(100), Money::ZERO);
+        assert_eq!(fx, FillEffect { released: rs(440), realized: rs(200) });
+        assert_eq!((p.qty, p.avg, p.margin, p.realized), (Qty(0), rs(0), rs(0), rs(150)));
+    }
+
+    #[test]
+    fn contract_value_scales_realized() {
+        let mut p = Position::new(SymbolId(0), Product::Nrml, 1000);
+        p.apply_fill(Side::Sell, Qty(2), rs(80), Money::ZERO);
+        let fx = p.apply_fill(Side::Buy, Qty(1), rs(79), Money::ZERO);
+        assert_eq!(fx.realized, rs(1000));
+    }
+}
