@@ -64,7 +64,10 @@ fn matching(c: &mut Criterion) {
                 };
                 let place = event(
                     seq,
-                    Input::Command(Command { ticket: Default::default(), kind: CommandKind::Place(order) }),
+                    Input::Command(Command {
+                        ticket: Default::default(),
+                        kind: CommandKind::Place(order),
+                    }),
                 );
                 out.clear();
                 exec.apply(&place, &mut out);

@@ -120,7 +120,8 @@ impl InstrumentMaster {
 
     /// Parses CSV text.
     pub fn from_csv_str(text: &str) -> Result<InstrumentMaster, InstrumentError> {
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+        let mut reader =
+            csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
         let headers = reader.headers()?.clone();
         let col = |name: &'static str| {
             headers
@@ -151,9 +152,8 @@ impl InstrumentMaster {
                 bad("exchange", format!("unknown exchange {:?}", field(c_exchange)))
             })?;
             let symbol = field(c_symbol);
-            let key = SymbolKey::new(exchange, symbol).ok_or_else(|| {
-                bad("symbol", "must be 1 to 48 bytes".to_string())
-            })?;
+            let key = SymbolKey::new(exchange, symbol)
+                .ok_or_else(|| bad("symbol", "must be 1 to 48 bytes".to_string()))?;
             let lot_size: i64 = field(c_lot)
                 .parse::<f64>()
                 .ok()
@@ -165,14 +165,13 @@ impl InstrumentMaster {
                 .ok_or_else(|| bad("tick_size", "must be a positive decimal".to_string()))?;
             let instrument_type = field(c_type).to_ascii_uppercase();
             let kind = classify(exchange, &instrument_type);
-            let contract_value = match c_cv.map(field) {
-                None | Some("") => 1,
-                Some(v) => v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|v| *v >= 1)
-                    .ok_or_else(|| bad("contract_value", "must be a whole number >= 1".into()))?,
-            };
+            let contract_value =
+                match c_cv.map(field) {
+                    None | Some("") => 1,
+                    Some(v) => v.parse::<i64>().ok().filter(|v| *v >= 1).ok_or_else(|| {
+                        bad("contract_value", "must be a whole number >= 1".into())
+                    })?,
+                };
             let prev_close = match c_close.map(field) {
                 None | Some("") => None,
                 Some(v) => Some(
@@ -281,7 +280,8 @@ mod tests {
         let csv = "symbol,exchange,lotsize,instrumenttype\nABC,NSE,1,EQ\n";
         let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
         assert!(e.contains("tick_size"), "{e}");
-        let csv = "symbol,exchange,lotsize,tick_size,instrumenttype\nA,NSE,1,0.05,EQ\nA,NSE,1,0.05,EQ\n";
+        let csv =
+            "symbol,exchange,lotsize,tick_size,instrumenttype\nA,NSE,1,0.05,EQ\nA,NSE,1,0.05,EQ\n";
         let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
         assert!(e.contains("duplicate"), "{e}");
         let csv = "symbol,exchange,lotsize,tick_size,instrumenttype\nA,XYZ,1,0.05,EQ\n";

@@ -60,7 +60,8 @@ impl SymbolKey {
     fn hash(&self) -> u64 {
         // FNV-1a over the exchange byte and the name: cheap, and good enough for short keys.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in std::iter::once(&(self.exchange as u8)).chain(&self.bytes[..usize::from(self.len)])
+        for &b in
+            std::iter::once(&(self.exchange as u8)).chain(&self.bytes[..usize::from(self.len)])
         {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);

@@ -37,7 +37,8 @@ impl Default for StageHistograms {
             hops: HOPS
                 .iter()
                 .map(|_| {
-                    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+                    Histogram::new_with_bounds(1, 60_000_000_000, 3)
+                        .expect("valid histogram bounds")
                 })
                 .collect(),
         }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A dense symbol id handed out by the interner ([`crate::intern::SymbolTable`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct SymbolId(pub u32);
 
 impl SymbolId {
@@ -22,14 +24,18 @@ impl SymbolId {
 }
 
 /// The position of an input event in the total order of the system (the journal's key).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Seq(pub u64);
 
 /// An order id: `YYMMDD` (IST, from the event time) followed by an 8-digit order ordinal.
 ///
 /// The ordinal counts orders in the order their events were sequenced, so replaying the
 /// journal reproduces every id (OpenAlgo uses random digits here).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct OrderId(pub u64);
 
 impl fmt::Display for OrderId {
@@ -55,7 +61,9 @@ impl OrderId {
 }
 
 /// A quantity in units (shares or contracts), signed where a position needs a sign.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Qty(pub i64);
 
 impl Qty {
@@ -73,7 +81,9 @@ impl Qty {
 ///
 /// Four decimals cover every Indian tick size (currency futures tick at 0.0025).
 /// Amounts (P&L, margin, cash) use the same type, so `Price * Qty` is exact in `i128`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Price(pub i64);
 
 /// Money uses the price scale; the alias documents intent at call sites.

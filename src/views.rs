@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 use crate::event::Msg;
-use crate::types::{Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId, Tag};
+use crate::types::{
+    Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId, Tag,
+};
 
 /// One row of the orderbook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -42,7 +42,17 @@ fn demo_runs_and_replay_rebuilds_it() {
 fn acknowledged_orders_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = bin()
-        .args(["demo", "--seconds", "60", "--rate", "2000", "--orders", "30", "--topology", "fused"])
+        .args([
+            "demo",
+            "--seconds",
+            "60",
+            "--rate",
+            "2000",
+            "--orders",
+            "30",
+            "--topology",
+            "fused",
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .stdout(Stdio::piped())

@@ -58,16 +58,22 @@ fn a_100k_event_session_replays_to_the_same_state() {
             let inst = h.instruments.get(symbol).unwrap();
             let ltp = walk.ltp(symbol).unwrap();
             let side = if rng.random_bool(0.5) { Side::Buy } else { Side::Sell };
-            let pt = [PriceType::Market, PriceType::Limit, PriceType::StopMarket, PriceType::StopLimit]
-                [rng.random_range(0..4)];
+            let pt =
+                [PriceType::Market, PriceType::Limit, PriceType::StopMarket, PriceType::StopLimit]
+                    [rng.random_range(0..4)];
             let off = inst.tick_size.0 * rng.random_range(-3..=3);
             let mut o = order(symbol, side, inst.lot_size, pt, 0.0);
-            o.product = if inst.exchange.is_derivative() { Product::Nrml } else { Product::Mis };
+            o.product = if inst.exchange.is_derivative() { Product::Nrml } else { Product::Cnc };
             o.price = Price(ltp.0 + off);
             o.trigger = Price(ltp.0 - off);
             let kind = match rng.random_range(0..10) {
-                0 if !ids.is_empty() => CommandKind::Cancel { order_id: ids[rng.random_range(0..ids.len())] },
-                1 => CommandKind::PlaceSmart { order: o, position_size: rng.random_range(-2..=2) * inst.lot_size },
+                0 if !ids.is_empty() => {
+                    CommandKind::Cancel { order_id: ids[rng.random_range(0..ids.len())] }
+                }
+                1 => CommandKind::PlaceSmart {
+                    order: o,
+                    position_size: rng.random_range(-2..=2) * inst.lot_size,
+                },
                 _ => CommandKind::Place(o),
             };
             let out = h.submit(kind).unwrap();
@@ -97,7 +103,12 @@ fn a_100k_event_session_replays_to_the_same_state() {
         for newer in &snaps[keep + 1..] {
             std::fs::remove_file(copy.path().join(newer.file_name().unwrap())).unwrap();
         }
-        assert_eq!(hash_after_restart(copy.path()), live, "from snapshot {}", snaps[keep].display());
+        assert_eq!(
+            hash_after_restart(copy.path()),
+            live,
+            "from snapshot {}",
+            snaps[keep].display()
+        );
     }
     // And from the journal alone.
     let copy = tempfile::tempdir().unwrap();

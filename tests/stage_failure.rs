@@ -63,7 +63,8 @@ fn a_failed_stage_refuses_orders_but_serves_reads() {
         idle: IdleStrategy::Backoff,
         cores: vec![],
     };
-    let (mut publisher, running) = Pipeline::start(&config, Seq(1), stages, Arc::clone(&health)).unwrap();
+    let (mut publisher, running) =
+        Pipeline::start(&config, Seq(1), stages, Arc::clone(&health)).unwrap();
     let now = tickfill::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
     let tick = Tick { symbol: sbin, ltp: Price::from_f64(812.5).unwrap(), ..Tick::default() };
     for _ in 0..6 {
@@ -81,7 +82,11 @@ fn a_failed_stage_refuses_orders_but_serves_reads() {
         strategy: Tag::EMPTY,
     };
     let (t1, rx1) = router.register();
-    publisher.publish(Input::Command(Command { ticket: t1, kind: CommandKind::Place(order) }), now, 0);
+    publisher.publish(
+        Input::Command(Command { ticket: t1, kind: CommandKind::Place(order) }),
+        now,
+        0,
+    );
     let (t2, rx2) = router.register();
     publisher.publish(Input::Query(Query { ticket: t2, kind: QueryKind::Funds }), now, 0);
 

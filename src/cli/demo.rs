@@ -69,11 +69,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let symbol = tradable[i % tradable.len()];
         let inst = instruments.get(symbol).expect("tradable ids are valid");
         let ltp = walk.ltp(symbol).unwrap_or(Price::ZERO);
-        let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+        // Products that are valid at any hour (MIS is refused outside market hours):
+        // NRML both ways on derivatives, CNC buys on equities (a CNC sell needs holdings).
+        let derivative = inst.exchange.is_derivative();
+        let side = if i % 2 == 0 || !derivative { Side::Buy } else { Side::Sell };
+        let product = if derivative { Product::Nrml } else { Product::Cnc };
         // Rest 1..=4 ticks away from the market on the passive side.
         let away = inst.tick_size.0 * (1 + (i as i64 % 4));
         let price = Price(if side == Side::Buy { ltp.0 - away } else { ltp.0 + away });
-        let product = if inst.exchange.is_derivative() { Product::Nrml } else { Product::Mis };
         let qty = if inst.kind == InstrumentKind::Equity { 10 } else { inst.lot_size };
         let outcome = handle.submit(CommandKind::Place(OrderRequest {
             symbol,
@@ -92,7 +95,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             _ => {}
         }
     }
-    println!("placed {placed} resting LIMIT orders; streaming {} ticks/s for {} s", args.rate, args.seconds);
+    println!(
+        "placed {placed} resting LIMIT orders; streaming {} ticks/s for {} s",
+        args.rate, args.seconds
+    );
 
     let start = Instant::now();
     let total = args.rate * args.seconds;
@@ -113,7 +119,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let _ = handle.query(QueryKind::Funds)?; // a barrier: everything before it is durable
     drain(&mut updates, &mut fills, args.show_fills, &instruments);
-    println!("\nsent {sent} ticks in {:.2} s; {fills} order updates with fills\n", start.elapsed().as_secs_f64());
+    println!(
+        "\nsent {sent} ticks in {:.2} s; {fills} order updates with fills\n",
+        start.elapsed().as_secs_f64()
+    );
     print::latency(&handle.latency.snapshot().summary());
     let positions = match handle.query(QueryKind::PositionBook)? {
         QueryReply::Positions(p) => p,

@@ -30,11 +30,15 @@ pub fn latency(rows: &[HopSummary]) {
 
 /// Positions and funds.
 pub fn book(master: &InstrumentMaster, positions: &[PositionRow], funds: &FundsRow) {
-    println!("{:<26} {:>5} {:>9} {:>12} {:>12} {:>14}", "position", "prod", "qty", "avg", "ltp", "pnl");
+    println!(
+        "{:<26} {:>5} {:>9} {:>12} {:>12} {:>14}",
+        "position", "prod", "qty", "avg", "ltp", "pnl"
+    );
     for p in positions {
-        let name = master
-            .get(p.symbol)
-            .map_or_else(|| format!("#{}", p.symbol.0), |i| format!("{}:{}", i.exchange.as_str(), i.symbol));
+        let name = master.get(p.symbol).map_or_else(
+            || format!("#{}", p.symbol.0),
+            |i| format!("{}:{}", i.exchange.as_str(), i.symbol),
+        );
         println!(
             "{:<26} {:>5} {:>9} {:>12} {:>12} {:>14}",
             name,

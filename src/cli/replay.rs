@@ -4,8 +4,8 @@ use super::options::StorageArgs;
 use super::print;
 use clap::Args;
 use tickfill::engine::recovery::recover;
-use tickfill::exec::ExecConfig;
 use tickfill::event::QueryKind;
+use tickfill::exec::ExecConfig;
 use tickfill::views::QueryReply;
 
 /// Options of `tickfill replay`.
@@ -33,9 +33,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     };
     println!("orders: {}  trades: {}", orders.len(), trades.len());
     print::book(&instruments, &r.mtm.positions(), &r.mtm.funds_row());
-    println!(
-        "state digest: {:016x}",
-        tickfill::digest::combine(r.exec.digest(), r.mtm.digest())
-    );
+    println!("state digest: {:016x}", tickfill::digest::combine(r.exec.digest(), r.mtm.digest()));
     Ok(())
 }

@@ -28,8 +28,8 @@ use crate::ring::{Pipeline, Publisher};
 use crate::views::QueryReply;
 use crossbeam_channel::Sender;
 pub use recovery::{RecoveryError, RecoveryReport};
-pub use reply::{CommandOutcome, Response};
 use reply::ReplyRouter;
+pub use reply::{CommandOutcome, Response};
 pub use sequencer::Inbound;
 use sequencer::SequencerConfig;
 use stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
@@ -133,7 +133,9 @@ impl EngineHandle {
     /// Runs a query, answered by the stage that owns the data, after the journal passed it.
     pub fn query(&self, kind: QueryKind) -> Result<QueryReply, EngineError> {
         let (ticket, rx) = self.router.register();
-        self.intake.send(Inbound::Query(Query { ticket, kind })).map_err(|_| EngineError::Stopped)?;
+        self.intake
+            .send(Inbound::Query(Query { ticket, kind }))
+            .map_err(|_| EngineError::Stopped)?;
         match self.wait(ticket, rx)? {
             Response::Query(q) => Ok(q),
             Response::Command(_) => Err(EngineError::Unexpected),
@@ -187,9 +189,10 @@ impl Engine {
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         let recovered = recovery::recover(&config.journal, &config.exec, &config.instruments)?;
         let health = Arc::new(Health::new());
-        health
-            .durable_seq
-            .store(recovered.report.next_seq.0.saturating_sub(1), std::sync::atomic::Ordering::Release);
+        health.durable_seq.store(
+            recovered.report.next_seq.0.saturating_sub(1),
+            std::sync::atomic::Ordering::Release,
+        );
         let board = Arc::new(QuoteBoard::new(config.instruments.len()));
         let latency = Arc::new(SharedLatency::default());
         let router = Arc::new(ReplyRouter::new());
@@ -206,8 +209,12 @@ impl Engine {
                 Arc::clone(&latency),
             ),
         );
-        let (publisher, running) =
-            Pipeline::start(&config.pipeline, recovered.report.next_seq, stages, Arc::clone(&health))?;
+        let (publisher, running) = Pipeline::start(
+            &config.pipeline,
+            recovered.report.next_seq,
+            stages,
+            Arc::clone(&health),
+        )?;
         let (intake, rx) = crossbeam_channel::bounded(config.intake_capacity);
         let seq_config = SequencerConfig {
             timer_interval: config.timer_interval,

@@ -12,8 +12,8 @@ use crate::fanout::Fanout;
 use crate::health::Health;
 use crate::journal::Journal;
 use crate::latency::{PUBLISH_EVERY, SharedLatency, StageHistograms};
-use crate::mtm::Mtm;
 use crate::msg;
+use crate::mtm::Mtm;
 use crate::ring::Stage;
 use crate::types::Seq;
 use crate::views::QueryReply;
@@ -54,7 +54,10 @@ impl Stage for ExecStage {
     fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
         match &event.input {
             Input::Command(_) if self.health.refusing_orders() => {
-                out.reply = Reply::Rejected { status: RejectStatus::Unavailable, message: msg!("{REFUSED}") };
+                out.reply = Reply::Rejected {
+                    status: RejectStatus::Unavailable,
+                    message: msg!("{REFUSED}"),
+                };
             }
             Input::Query(q) => {
                 out.answer = self.exec.answer(&q.kind);
@@ -75,7 +78,10 @@ impl Stage for ExecStage {
     fn on_event_after_failure(&mut self, event: &Event, out: &mut StageOutput, why: &str) {
         match &event.input {
             Input::Command(_) => {
-                out.reply = Reply::Rejected { status: RejectStatus::Unavailable, message: msg!("{REFUSED}") };
+                out.reply = Reply::Rejected {
+                    status: RejectStatus::Unavailable,
+                    message: msg!("{REFUSED}"),
+                };
             }
             Input::Query(q) if !matches!(q.kind, QueryKind::PositionBook | QueryKind::Funds) => {
                 out.answer = Some(QueryReply::Unavailable(why.to_string()));
@@ -231,11 +237,8 @@ impl Stage for JournalStage {
                 } else {
                     out.reply
                 };
-                let outcome = CommandOutcome {
-                    seq: event.header.seq,
-                    reply,
-                    updates: out.updates.clone(),
-                };
+                let outcome =
+                    CommandOutcome { seq: event.header.seq, reply, updates: out.updates.clone() };
                 self.pending.push((c.ticket, Response::Command(outcome)));
             }
             Input::Query(q) => {
@@ -275,7 +278,8 @@ impl Stage for JournalStage {
         for (ticket, response) in self.pending.drain(..) {
             self.router.deliver(ticket, response);
         }
-        if self.last_publish.elapsed() >= PUBLISH_EVERY && self.shared_latency.try_publish(&self.local)
+        if self.last_publish.elapsed() >= PUBLISH_EVERY
+            && self.shared_latency.try_publish(&self.local)
         {
             self.local.reset();
             self.last_publish = Instant::now();

@@ -209,7 +209,13 @@ mod tests {
     fn reads_back_what_was_written() {
         let b = QuoteBoard::new(4);
         assert!(b.read(SymbolId(1)).is_none());
-        let mut t = Tick { symbol: SymbolId(1), ltp: Price(100), bid: Price(99), mode: 3, ..Tick::default() };
+        let mut t = Tick {
+            symbol: SymbolId(1),
+            ltp: Price(100),
+            bid: Price(99),
+            mode: 3,
+            ..Tick::default()
+        };
         t.depth.levels = 5;
         t.depth.sell[4] = Level { price: Price(105), quantity: 7, orders: 2 };
         b.write(&t, 42);
@@ -253,7 +259,16 @@ mod tests {
         let mut i = n;
         while !reader.is_finished() {
             i += 1;
-            b.write(&Tick { symbol: SymbolId(0), ltp: Price(i), bid: Price(i - 1), ask: Price(i + 1), ..Tick::default() }, 0);
+            b.write(
+                &Tick {
+                    symbol: SymbolId(0),
+                    ltp: Price(i),
+                    bid: Price(i - 1),
+                    ask: Price(i + 1),
+                    ..Tick::default()
+                },
+                0,
+            );
         }
         reader.join().unwrap();
     }

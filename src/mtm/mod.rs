@@ -223,7 +223,11 @@ mod tests {
     fn tick(symbol: u32, ltp: i64) -> Event {
         Event {
             header: Header::default(),
-            input: Input::Tick(Tick { symbol: SymbolId(symbol), ltp: Price(ltp), ..Tick::default() }),
+            input: Input::Tick(Tick {
+                symbol: SymbolId(symbol),
+                ltp: Price(ltp),
+                ..Tick::default()
+            }),
         }
     }
 

@@ -95,10 +95,16 @@ impl RandomWalk {
         let mut depth = Depth { levels: 5, ..Depth::default() };
         for k in 0..5 {
             let off = spread * k as i64;
-            depth.buy[k] =
-                Level { price: Price(w.ltp - spread - off), quantity: 100 * (k as i64 + 1), orders: 3 };
-            depth.sell[k] =
-                Level { price: Price(w.ltp + spread + off), quantity: 120 * (k as i64 + 1), orders: 4 };
+            depth.buy[k] = Level {
+                price: Price(w.ltp - spread - off),
+                quantity: 100 * (k as i64 + 1),
+                orders: 3,
+            };
+            depth.sell[k] = Level {
+                price: Price(w.ltp + spread + off),
+                quantity: 120 * (k as i64 + 1),
+                orders: 4,
+            };
         }
         Some(Tick {
             symbol: w.symbol,
