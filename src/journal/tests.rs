@@ -341,3 +341,49 @@ fn snapshots_round_trip_prune_and_skip_corrupt_ones() {
     write_snapshot(dir.path(), Seq(50), b"").unwrap();
     assert_eq!(latest_snapshot(dir.path()).unwrap(), Some((Seq(50), Vec::new())));
 }
+
+/// A tmpfs refuses a preallocation beyond its size at once (no blocks are taken), so a
+/// huge segment there reproduces a full disk safely. Other filesystems would really fill
+/// up, so the test runs only where /dev/shm is a tmpfs.
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn a_full_disk_is_a_clear_error_at_creation_and_rotation() {
+    let shm = Path::new("/dev/shm");
+    match rustix::fs::statfs(shm) {
+        Ok(s) if s.f_type == 0x0102_1994 => {} // TMPFS_MAGIC
+        _ => {
+            eprintln!("skipped: /dev/shm is not a tmpfs");
+            return;
+        }
+    }
+    let dir = tempfile::tempdir_in(shm).unwrap();
+    let huge = 1u64 << 50;
+    let mut cfg = config(dir.path(), SyncLevel::None);
+    cfg.segment_bytes = huge;
+    let err = Journal::open(&cfg).unwrap_err();
+    match &err {
+        JournalError::DiskFull { path, needed } => {
+            assert_eq!(*path, seg1(dir.path()));
+            assert_eq!(*needed, huge);
+        }
+        other => panic!("expected DiskFull, got {other:?}"),
+    }
+    assert!(err.to_string().contains("free space"), "{err}");
+    assert!(segments(dir.path()).is_empty(), "no half-made segment is left");
+
+    // At rotation: the journal keeps its full segment and refuses the event.
+    let (mut j, _) = Journal::open(&config(dir.path(), SyncLevel::None)).unwrap();
+    j.segment_bytes = huge;
+    let mut seq = 0;
+    let err = loop {
+        seq += 1;
+        if let Err(e) = j.append(&tagged_event(seq)) {
+            break e;
+        }
+    };
+    assert!(matches!(err, JournalError::DiskFull { .. }), "{err:?}");
+    assert_eq!(j.records(), seq - 1);
+    assert_eq!(segments(dir.path()), vec!["journal-00000001.seg".to_string()]);
+    drop(j);
+    assert_eq!(read_all(dir.path()), (1..seq).map(tagged_event).collect::<Vec<_>>());
+}
