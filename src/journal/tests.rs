@@ -387,3 +387,37 @@ fn a_full_disk_is_a_clear_error_at_creation_and_rotation() {
     drop(j);
     assert_eq!(read_all(dir.path()), (1..seq).map(tagged_event).collect::<Vec<_>>());
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn append_reuses_its_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(&config(dir.path(), SyncLevel::None)).unwrap();
+    let (ptr, cap) = (j.buf.as_ptr(), j.buf.capacity());
+    for i in 0..1_000 {
+        j.append(&event(i)).unwrap();
+    }
+    assert_eq!((j.buf.as_ptr(), j.buf.capacity()), (ptr, cap));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn a_record_with_a_good_crc_but_a_foreign_payload_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(write_events(&config(dir.path(), SyncLevel::None), &[tagged_event(1)]));
+    let path = seg1(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = segment::HEADER + record::framed_len(bytes[segment::HEADER] as usize);
+    record::write(&mut bytes[at..], Seq(2), &[9, 9, 9]).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let mut events = read_events(dir.path(), None).unwrap();
+    assert_eq!(events.next().unwrap().unwrap(), tagged_event(1));
+    match events.next() {
+        Some(Err(JournalError::Undecodable { segment, offset, seq: 2, source })) => {
+            assert_eq!((segment.as_str(), offset), ("journal-00000001.seg", at as u64));
+            assert_eq!(source, CodecError::UnsupportedVersion { found: 9 });
+        }
+        other => panic!("expected Undecodable, got {other:?}"),
+    }
+    assert!(events.next().is_none());
+}
