@@ -384,15 +384,16 @@ fn set_aside_damage(
     offset: u64,
 ) -> Result<Vec<String>, JournalError> {
     let mut set_aside = Vec::new();
-    let name = segment::file_name(index);
-    let copy = dir.join(format!("{name}.damaged"));
-    std::fs::copy(path, &copy).map_err(JournalError::io("copy damaged segment", &copy))?;
-    set_aside.push(format!("{name}.damaged"));
+    let copy = unused_name(dir, &format!("{}.damaged", segment::file_name(index)));
+    let copy_path = dir.join(&copy);
+    std::fs::copy(path, &copy_path)
+        .map_err(JournalError::io("copy damaged segment", &copy_path))?;
+    set_aside.push(copy);
     let len = std::fs::metadata(path).map_err(JournalError::io("stat", path))?.len();
     zero_range(path, offset, len.saturating_sub(offset))?;
     for (later, later_path) in segment::list(dir)? {
         if later > index {
-            let to = format!("{}.damaged", segment::file_name(later));
+            let to = unused_name(dir, &format!("{}.damaged", segment::file_name(later)));
             std::fs::rename(&later_path, dir.join(&to))
                 .map_err(JournalError::io("rename damaged segment", &later_path))?;
             set_aside.push(to);
@@ -400,4 +401,16 @@ fn set_aside_damage(
     }
     segment::sync_dir(dir)?;
     Ok(set_aside)
+}
+
+/// `base`, or `base.1`, `base.2`, ...: the first name not taken in `dir`, so an earlier
+/// set-aside copy is never overwritten.
+fn unused_name(dir: &Path, base: &str) -> String {
+    let mut name = base.to_string();
+    let mut n = 0;
+    while dir.join(&name).exists() {
+        n += 1;
+        name = format!("{base}.{n}");
+    }
+    name
 }

@@ -256,6 +256,16 @@ fn a_flipped_bit_in_the_middle_refuses_to_start_unless_accepted() {
     assert_eq!(read_all(dir.path()), (1..=3).map(tagged_event).collect::<Vec<_>>());
     let (_, clean) = Journal::open(&config(dir.path(), SyncLevel::None)).unwrap();
     assert_eq!((clean.records, clean.damage), (3, None));
+
+    // Damage again: the earlier copy set aside is kept, the new one gets a fresh name.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[(spans[1].0 + 20) as usize] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let (_, report) = Journal::open(&cfg).unwrap();
+    let damage = report.damage.unwrap();
+    assert_eq!(damage.set_aside, vec!["journal-00000001.seg.damaged.1".to_string()]);
+    assert_eq!(report.records, 1);
+    assert!(dir.path().join("journal-00000001.seg.damaged").exists());
 }
 
 #[test]
