@@ -1,0 +1,265 @@
+//! Segment files: naming, the file header, preallocation, and the memory-mapped writer.
+//!
+//! A segment is `journal-NNNNNNNN.seg`: a 16-byte header (magic `TFJOURNL`, version u32,
+//! reserved u32) and then records ([`super::record`]) up to the file's end, zero after the
+//! last one. Segments are preallocated with `fallocate`, so every page of the mapping has
+//! disk blocks behind it: a full disk is [`JournalError::DiskFull`] when a segment is
+//! created, never a SIGBUS when a page is first touched.
+//!
+//! # Invariants
+//! - The only `unsafe` of the journal is [`map_file`]; it maps files this process created
+//!   (or recovered), preallocated, and never truncates while mapped.
+//! - A segment is written by one [`SegmentWriter`] at a time, from one thread.
+
+#![deny(unsafe_code)]
+
+use super::SyncLevel;
+use super::error::JournalError;
+use super::record;
+use crate::types::Seq;
+use memmap2::MmapMut;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// Bytes of the segment header.
+pub const HEADER: usize = 16;
+/// The segment header's magic.
+pub const MAGIC: &[u8; 8] = b"TFJOURNL";
+/// The segment layout version.
+pub const VERSION: u32 = 1;
+
+/// The file name of segment `index`.
+pub fn file_name(index: u32) -> String {
+    format!("journal-{index:08}.seg")
+}
+
+/// The index of a segment file name, or `None` for other files.
+pub fn parse_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("journal-")?.strip_suffix(".seg")?;
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The segments in `dir`, in index order.
+pub fn list(dir: &Path) -> Result<Vec<(u32, PathBuf)>, JournalError> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(JournalError::io("read dir", dir))? {
+        let entry = entry.map_err(JournalError::io("read dir", dir))?;
+        if let Some(index) = entry.file_name().to_str().and_then(parse_name) {
+            out.push((index, entry.path()));
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// What a segment's first bytes say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderState {
+    /// All zero: preallocated, never written (a crash right after creation).
+    Fresh,
+    /// A valid header.
+    Valid,
+}
+
+/// Checks a segment header; `Err` names what is wrong.
+pub fn check_header(bytes: &[u8]) -> Result<HeaderState, &'static str> {
+    let Some(h) = bytes.get(..HEADER) else {
+        return Err("shorter than the segment header");
+    };
+    if h.iter().all(|&b| b == 0) {
+        return Ok(HeaderState::Fresh);
+    }
+    if &h[..8] != MAGIC {
+        return Err("bad magic");
+    }
+    if h[8..12] != VERSION.to_le_bytes() {
+        return Err("unsupported segment version");
+    }
+    Ok(HeaderState::Valid)
+}
+
+fn write_header(dst: &mut [u8]) {
+    dst[..8].copy_from_slice(MAGIC);
+    dst[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    dst[12..16].fill(0);
+}
+
+/// Allocates disk blocks for the whole of `file` (`len` bytes), mapping ENOSPC to
+/// [`JournalError::DiskFull`].
+pub fn preallocate(file: &File, path: &Path, len: u64) -> Result<(), JournalError> {
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::NOSPC => {
+            Err(JournalError::DiskFull { path: path.to_path_buf(), needed: len })
+        }
+        Err(e) => Err(JournalError::io("fallocate", path)(e.into())),
+    }
+}
+
+/// Maps `file` for reading and writing.
+///
+/// This is the journal's one `unsafe` operation. A mapping is undefined behaviour if the
+/// file is changed or truncated behind the program's back while mapped. The contract
+/// that rules this out: the data dir belongs to one engine process; the journal
+/// creates or recovers each segment itself, preallocates it (so no page faults on a hole),
+/// never truncates a segment, and holds the mapping only inside [`SegmentWriter`], which
+/// owns the `File` for the mapping's whole life.
+#[allow(unsafe_code, reason = "the single mmap of the journal; see the SAFETY argument")]
+fn map_file(file: &File, path: &Path) -> Result<MmapMut, JournalError> {
+    // SAFETY: the file is a journal segment owned by this process (see the doc above):
+    // nothing else writes or truncates it while the map lives, and it is fully
+    // preallocated, so every access within its length is backed by disk blocks.
+    unsafe { MmapMut::map_mut(file) }.map_err(JournalError::io("mmap", path))
+}
+
+/// The segment being appended to.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    index: u32,
+    name: String,
+    path: PathBuf,
+    file: File,
+    map: MmapMut,
+    /// Where the next record goes (file offset).
+    pos: usize,
+    /// Start of the bytes written since the last sync.
+    dirty_from: usize,
+}
+
+impl SegmentWriter {
+    /// Creates, preallocates and maps segment `index` of `len` bytes in `dir`. On failure
+    /// no file is left behind.
+    pub fn create(dir: &Path, index: u32, len: u64) -> Result<SegmentWriter, JournalError> {
+        let name = file_name(index);
+        let path = dir.join(&name);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(JournalError::io("create", &path))?;
+        let mapped = preallocate(&file, &path, len).and_then(|()| map_file(&file, &path));
+        let mut map = match mapped {
+            Ok(map) => map,
+            Err(e) => {
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+        };
+        write_header(&mut map);
+        Ok(SegmentWriter { index, name, path, file, map, pos: HEADER, dirty_from: 0 })
+    }
+
+    /// Opens an existing segment for appending at file offset `pos` (after its last good
+    /// record, as found by a scan). A fresh (all-zero) header is written.
+    pub fn open(dir: &Path, index: u32, pos: usize) -> Result<SegmentWriter, JournalError> {
+        let name = file_name(index);
+        let path = dir.join(&name);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(JournalError::io("open", &path))?;
+        let len = file.metadata().map_err(JournalError::io("stat", &path))?.len();
+        // Idempotent for a file we preallocated; fills holes in one that was copied sparse.
+        preallocate(&file, &path, len)?;
+        let mut map = map_file(&file, &path)?;
+        if map.len() < HEADER + record::HEADER || pos > map.len() {
+            return Err(JournalError::NotASegment { path, reason: "too short" });
+        }
+        match check_header(&map) {
+            Ok(HeaderState::Valid) => {}
+            Ok(HeaderState::Fresh) => write_header(&mut map),
+            Err(reason) => return Err(JournalError::NotASegment { path, reason }),
+        }
+        Ok(SegmentWriter { index, name, path, file, map, pos: pos.max(HEADER), dirty_from: 0 })
+    }
+
+    /// Appends one record; `false` (writing nothing) when it does not fit.
+    #[inline]
+    pub fn try_append(&mut self, seq: Seq, payload: &[u8]) -> bool {
+        match record::write(&mut self.map[self.pos..], seq, payload) {
+            Some(n) => {
+                self.pos += n;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Makes the bytes written since the last sync durable per `level`.
+    pub fn sync(&mut self, level: SyncLevel) -> Result<(), JournalError> {
+        if level == SyncLevel::None || self.dirty_from >= self.pos {
+            return Ok(());
+        }
+        self.map
+            .flush_range(self.dirty_from, self.pos - self.dirty_from)
+            .map_err(JournalError::io("msync", &self.path))?;
+        if level == SyncLevel::Fsync {
+            self.file.sync_all().map_err(JournalError::io("fsync", &self.path))?;
+        }
+        self.dirty_from = self.pos;
+        Ok(())
+    }
+
+    /// The segment's index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The segment's file name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the next record goes (file offset).
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The segment's size in bytes.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when the segment has no room at all (never, for a valid segment).
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Fsyncs a directory, so a created or renamed file's entry is durable.
+pub fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(JournalError::io("fsync dir", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_reject_others() {
+        assert_eq!(file_name(1), "journal-00000001.seg");
+        assert_eq!(parse_name("journal-00000001.seg"), Some(1));
+        for other in ["journal-1.seg", "journal-0000000x.seg", "journal-00000001.seg.damaged"] {
+            assert_eq!(parse_name(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+    fn create_writes_a_header_and_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SegmentWriter::create(dir.path(), 3, 4096).unwrap();
+        assert!(w.try_append(Seq(1), b"hello"));
+        w.sync(SyncLevel::Fsync).unwrap();
+        let bytes = std::fs::read(dir.path().join("journal-00000003.seg")).unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert_eq!(check_header(&bytes), Ok(HeaderState::Valid));
+        assert!(SegmentWriter::create(dir.path(), 3, 4096).is_err());
+    }
+}
