@@ -52,7 +52,11 @@ fn setup() -> Setup {
     let (tx, _rx) = updates::channel(1 << 16, Arc::clone(&health));
     let mtm = Mtm::new(master.len(), exec.funds());
     let stages = (
-        ExecStage::new(exec, Arc::clone(&health)),
+        ExecStage::new(
+            exec,
+            Arc::clone(&health),
+            Arc::new(tickfill::interest::Interest::new(master.len())),
+        ),
         MtmStage { mtm },
         FanoutStage { fanout: Fanout::new(Arc::new(QuoteBoard::new(master.len())), tx) },
         JournalStage::new(

@@ -17,6 +17,40 @@ pub struct Health {
     pub durable_seq: AtomicU64,
     /// Order updates that could not be queued for the WebSocket fanout (queue full).
     pub fanout_overflows: AtomicU64,
+    /// The upstream feed's state (written by the sequencer and the watchdog).
+    pub feed: FeedHealth,
+}
+
+/// The feed's health, as data: written by the sequencer (stream) and the watchdog
+/// (polling), read by `GET /health`, `/metrics` and the frontend.
+#[derive(Debug, Default)]
+pub struct FeedHealth {
+    /// True while the watchdog polls REST quotes (stream stale, or polling-only mode).
+    pub polling: AtomicBool,
+    /// An upstream connection is open.
+    pub connected: AtomicBool,
+    /// The upstream accepted our key.
+    pub authenticated: AtomicBool,
+    /// Monotonic ns ([`crate::clock::mono_now_ns`]) of the last streamed data; 0 = never.
+    pub last_data_ns: AtomicU64,
+    /// Reconnections since start.
+    pub reconnects: AtomicU64,
+    /// Frames that failed to decode or validate (dropped, counted).
+    pub validation_errors: AtomicU64,
+    /// Ticks received from the stream since start.
+    pub stream_ticks: AtomicU64,
+    /// Quotes received from REST polling since start.
+    pub polled_quotes: AtomicU64,
+}
+
+impl FeedHealth {
+    /// Milliseconds since the last streamed data; `None` if none yet.
+    pub fn last_data_age_ms(&self) -> Option<u64> {
+        match self.last_data_ns.load(Ordering::Acquire) {
+            0 => None,
+            t => Some(crate::clock::mono_now_ns().saturating_sub(t) / 1_000_000),
+        }
+    }
 }
 
 impl Health {
@@ -41,6 +75,7 @@ impl Health {
     }
 
     /// Why orders are refused, if they are.
+    /// (The engine is healthy while this is `None`.)
     pub fn reason(&self) -> Option<String> {
         self.reason.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

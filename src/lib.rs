@@ -43,6 +43,7 @@
 //!   journal's memory map ([`journal`]), each with its SAFETY argument and a Miri test.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod clock;
 pub mod digest;
 pub mod engine;
@@ -51,10 +52,12 @@ pub mod exec;
 pub mod fanout;
 pub mod health;
 pub mod instruments;
+pub mod interest;
 pub mod intern;
 pub mod journal;
 pub mod latency;
 pub mod mtm;
+pub mod protocol;
 pub mod ring;
 pub mod sim;
 pub mod types;

@@ -46,7 +46,11 @@ fn a_failed_stage_refuses_orders_but_serves_reads() {
     let mtm = Mtm::new(master.len(), exec.funds());
     let (journal, _) = Journal::open(&JournalConfig::new(dir.path())).unwrap();
     let stages = (
-        ExecStage::new(exec, Arc::clone(&health)),
+        ExecStage::new(
+            exec,
+            Arc::clone(&health),
+            Arc::new(tickfill::interest::Interest::new(master.len())),
+        ),
         MtmStage { mtm },
         PanicsOnFifthTick(0),
         JournalStage::new(

@@ -20,6 +20,7 @@ use crate::fanout::quotes::QuoteBoard;
 use crate::fanout::updates::{self, UpdateReader};
 use crate::health::Health;
 use crate::instruments::InstrumentMaster;
+use crate::interest::Interest;
 use crate::journal::JournalConfig;
 use crate::latency::SharedLatency;
 use crate::mtm::Mtm;
@@ -115,6 +116,8 @@ pub struct EngineHandle {
     pub latency: Arc<SharedLatency>,
     /// The instrument master.
     pub instruments: Arc<InstrumentMaster>,
+    /// Which symbols need market data (engine needs and client subscriptions).
+    pub interest: Arc<Interest>,
 }
 
 impl EngineHandle {
@@ -197,8 +200,9 @@ impl Engine {
         let latency = Arc::new(SharedLatency::default());
         let router = Arc::new(ReplyRouter::new());
         let (update_tx, update_rx) = updates::channel(config.update_queue, Arc::clone(&health));
+        let interest = Arc::new(Interest::new(config.instruments.len()));
         let stages = (
-            ExecStage::new(recovered.exec, Arc::clone(&health)),
+            ExecStage::new(recovered.exec, Arc::clone(&health), Arc::clone(&interest)),
             MtmStage { mtm: recovered.mtm },
             FanoutStage { fanout: Fanout::new(Arc::clone(&board), update_tx) },
             JournalStage::new(
@@ -232,6 +236,7 @@ impl Engine {
                 health,
                 latency,
                 instruments: Arc::clone(&config.instruments),
+                interest,
             }),
             updates: Some(update_rx),
             sequencer: Some(sequencer),

@@ -10,6 +10,7 @@ use crate::event::{Event, Input, QueryKind, RejectStatus, Reply, StageOutput, Ti
 use crate::exec::Exec;
 use crate::fanout::Fanout;
 use crate::health::Health;
+use crate::interest::Interest;
 use crate::journal::Journal;
 use crate::latency::{PUBLISH_EVERY, SharedLatency, StageHistograms};
 use crate::msg;
@@ -38,12 +39,25 @@ pub struct ExecStage {
     /// Execution state.
     pub exec: Exec,
     health: Arc<Health>,
+    interest: Arc<Interest>,
 }
 
 impl ExecStage {
-    /// Wraps execution.
-    pub fn new(exec: Exec, health: Arc<Health>) -> ExecStage {
-        ExecStage { exec, health }
+    /// Wraps execution; publishes which symbols it needs quotes for into `interest`.
+    pub fn new(exec: Exec, health: Arc<Health>, interest: Arc<Interest>) -> ExecStage {
+        for s in exec.symbols_needing_quotes() {
+            interest.set_engine(s, true);
+        }
+        ExecStage { exec, health, interest }
+    }
+
+    /// Tells the feed which of the symbols this event touched still need quotes.
+    #[inline]
+    fn publish_interest(&self, out: &StageOutput) {
+        for s in out.updates.iter().map(|u| u.symbol).chain(out.positions.iter().map(|p| p.symbol))
+        {
+            self.interest.set_engine(s, self.exec.needs_quotes(s));
+        }
     }
 }
 
@@ -70,7 +84,10 @@ impl Stage for ExecStage {
                 out.snapshot.extend_from_slice(&(s.len() as u64).to_le_bytes());
                 out.snapshot.extend_from_slice(&s);
             }
-            _ => self.exec.apply(event, out),
+            _ => {
+                self.exec.apply(event, out);
+                self.publish_interest(out);
+            }
         }
         out.times.exec_ns = mono_now_ns();
     }

@@ -182,4 +182,16 @@ impl Exec {
     pub fn pending_count(&self, symbol: SymbolId) -> usize {
         self.books.get(symbol.index()).map_or(0, SymbolBook::len)
     }
+
+    /// True while `symbol` has a working order or an open position, i.e. the engine
+    /// needs its quotes (the feed subscribes to it; the watchdog polls it when stale).
+    pub fn needs_quotes(&self, symbol: SymbolId) -> bool {
+        self.pending_count(symbol) > 0
+            || self.positions.iter().any(|p| p.symbol == symbol && p.qty.0 != 0)
+    }
+
+    /// Every symbol that [`Exec::needs_quotes`], in id order (after recovery).
+    pub fn symbols_needing_quotes(&self) -> Vec<SymbolId> {
+        (0..self.books.len() as u32).map(SymbolId).filter(|&s| self.needs_quotes(s)).collect()
+    }
 }
