@@ -3,7 +3,7 @@
 use super::options::StorageArgs;
 use super::print;
 use clap::Args;
-use tickfill::engine::recovery::recover;
+use tickfill::engine::recovery::rebuild;
 use tickfill::event::QueryKind;
 use tickfill::exec::ExecConfig;
 use tickfill::views::QueryReply;
@@ -21,8 +21,17 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     if !args.storage.data_dir.is_dir() {
         anyhow::bail!("--data-dir {} does not exist", args.storage.data_dir.display());
     }
-    let r = recover(&args.storage.journal(), &ExecConfig::default(), &instruments)?;
-    println!("{}", r.report);
+    // Read-only: a torn tail is left for the engine's next start to repair.
+    let r = rebuild(&args.storage.data_dir, &ExecConfig::default(), &instruments)?;
+    match r.snapshot_seq {
+        Some(s) => print!("snapshot at seq {}; ", s.0),
+        None => print!("no snapshot; "),
+    }
+    println!(
+        "replayed {} journaled events; last seq {}",
+        r.replayed,
+        r.last_seq.map_or(0, |s| s.0)
+    );
     let orders = match r.exec.answer(&QueryKind::OrderBook) {
         Some(QueryReply::Orders(o)) => o,
         _ => Vec::new(),

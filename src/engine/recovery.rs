@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use crate::engine::stages::split_snapshot;
-use crate::event::{FundsView, StageOutput};
+use crate::event::StageOutput;
 use crate::exec::{Exec, ExecConfig};
 use crate::instruments::InstrumentMaster;
 use crate::journal::{self, Journal, JournalConfig, OpenReport};
@@ -66,17 +66,33 @@ pub struct Recovered {
     pub report: RecoveryReport,
 }
 
-/// Opens the journal and rebuilds state from snapshot + replay.
-pub fn recover(
-    journal_config: &JournalConfig,
+/// State rebuilt from a data dir without touching it (for `tickfill replay`).
+#[derive(Debug)]
+pub struct Rebuilt {
+    /// Execution state.
+    pub exec: Exec,
+    /// MTM state.
+    pub mtm: Mtm,
+    /// The snapshot used, if any.
+    pub snapshot_seq: Option<Seq>,
+    /// Events replayed after the snapshot.
+    pub replayed: u64,
+    /// The last sequence seen (snapshot or journal).
+    pub last_seq: Option<Seq>,
+}
+
+/// Rebuilds state read-only: the newest good snapshot, then every journaled event after
+/// it through the same stage code that ran live. Damage in the middle is an error naming
+/// the segment and offset; a torn tail ends the replay where the good records end.
+pub fn rebuild(
+    dir: &std::path::Path,
     exec_config: &ExecConfig,
     instruments: &Arc<InstrumentMaster>,
-) -> Result<Recovered, RecoveryError> {
-    let (journal, open_report) = Journal::open(journal_config)?;
+) -> Result<Rebuilt, RecoveryError> {
     let mut exec = Exec::new(exec_config.clone(), Arc::clone(instruments));
     let mut mtm = Mtm::new(instruments.len(), exec.funds());
     let mut snapshot_seq = None;
-    if let Some((seq, bytes)) = journal::latest_snapshot(&journal_config.dir)? {
+    if let Some((seq, bytes)) = journal::latest_snapshot(dir)? {
         let bad = |why: String| RecoveryError::Snapshot { seq: seq.0, why };
         let (e, m) = split_snapshot(&bytes).ok_or_else(|| bad("truncated".into()))?;
         exec = Exec::restore(exec_config.clone(), Arc::clone(instruments), e)
@@ -86,30 +102,37 @@ pub fn recover(
     }
     let mut out = StageOutput::new();
     let mut replayed = 0;
-    let mut last = snapshot_seq;
-    for event in journal::read_events(&journal_config.dir, snapshot_seq)? {
+    let mut last_seq = snapshot_seq;
+    for event in journal::read_events(dir, snapshot_seq)? {
         let event = event?;
         out.clear();
         exec.apply(&event, &mut out);
         mtm.apply(&event, &mut out);
         replayed += 1;
-        last = Some(event.header.seq);
+        last_seq = Some(event.header.seq);
     }
-    let next = last.map_or(1, |s| s.0 + 1).max(journal.last_seq().map_or(1, |s| s.0 + 1));
+    Ok(Rebuilt { exec, mtm, snapshot_seq, replayed, last_seq })
+}
+
+/// Opens the journal (repairing a torn tail, refusing damage unless accepted) and
+/// rebuilds state from snapshot + replay.
+pub fn recover(
+    journal_config: &JournalConfig,
+    exec_config: &ExecConfig,
+    instruments: &Arc<InstrumentMaster>,
+) -> Result<Recovered, RecoveryError> {
+    let (journal, open_report) = Journal::open(journal_config)?;
+    let r = rebuild(&journal_config.dir, exec_config, instruments)?;
+    let next = r.last_seq.map_or(1, |s| s.0 + 1).max(journal.last_seq().map_or(1, |s| s.0 + 1));
     Ok(Recovered {
-        exec,
-        mtm,
+        exec: r.exec,
+        mtm: r.mtm,
         journal,
         report: RecoveryReport {
             journal: open_report,
-            snapshot_seq,
-            replayed,
+            snapshot_seq: r.snapshot_seq,
+            replayed: r.replayed,
             next_seq: Seq(next),
         },
     })
-}
-
-/// Starting funds of a fresh engine (for MTM before any event).
-pub fn starting_funds(config: &ExecConfig) -> FundsView {
-    FundsView { available: config.starting_capital, ..FundsView::default() }
 }
