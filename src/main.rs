@@ -19,11 +19,14 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// Verify a data dir's journal and print the state it rebuilds.
     Replay(cli::replay::ReplayArgs),
+    /// Run the simulated broker alone (OpenAlgo WebSocket feed + REST quotes).
+    Sim(cli::sim::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Demo(a) => cli::demo::run(a),
         Command::Replay(a) => cli::replay::run(a),
+        Command::Sim(a) => cli::sim::run(a),
     }
 }

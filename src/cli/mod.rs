@@ -4,3 +4,4 @@ pub mod demo;
 pub mod options;
 pub mod print;
 pub mod replay;
+pub mod sim;

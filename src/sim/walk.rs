@@ -2,6 +2,14 @@
 //!
 //! Deterministic for a given seed and call sequence, so tests and benchmarks are
 //! reproducible. Prices move by whole ticks of each instrument's tick size.
+//!
+//! Two ways to drive it:
+//! - [`RandomWalk::next_tick`]: round-robin over every symbol from one shared generator
+//!   (the demo and the benchmarks).
+//! - [`RandomWalk::step`]: one chosen symbol, from a counter-based generator keyed by
+//!   (seed, symbol, step number), so a symbol's path depends only on the seed and how many
+//!   steps it has taken, not on which other symbols are walked (the simulated broker,
+//!   which walks only what clients subscribe to).
 
 #![forbid(unsafe_code)]
 
@@ -21,12 +29,17 @@ struct Walker {
     low: i64,
     close: i64,
     volume: i64,
+    /// Steps taken through [`RandomWalk::step`]; the counter of its generator.
+    steps: u64,
 }
 
 /// The walk over a set of instruments.
 #[derive(Debug, Clone)]
 pub struct RandomWalk {
     walkers: Vec<Walker>,
+    /// Walker index of each symbol id (`u32::MAX` = not walked).
+    by_symbol: Vec<u32>,
+    seed: u64,
     rng: SmallRng,
     next: usize,
 }
@@ -47,10 +60,15 @@ impl RandomWalk {
                     low: close,
                     close,
                     volume: 0,
+                    steps: 0,
                 })
             })
-            .collect();
-        RandomWalk { walkers, rng: SmallRng::seed_from_u64(seed), next: 0 }
+            .collect::<Vec<_>>();
+        let mut by_symbol = vec![u32::MAX; master.len()];
+        for (i, w) in walkers.iter().enumerate() {
+            by_symbol[w.symbol.index()] = i as u32;
+        }
+        RandomWalk { walkers, by_symbol, seed, rng: SmallRng::seed_from_u64(seed), next: 0 }
     }
 
     /// Only tradable instruments (indices excluded), for order placement.
@@ -74,7 +92,62 @@ impl RandomWalk {
 
     /// The current last price of a symbol, if walked.
     pub fn ltp(&self, symbol: SymbolId) -> Option<Price> {
-        self.walkers.iter().find(|w| w.symbol == symbol).map(|w| Price(w.ltp))
+        self.index_of(symbol).map(|i| Price(self.walkers[i].ltp))
+    }
+
+    /// The walker index of a symbol (for [`RandomWalk::step`]), if walked.
+    #[inline]
+    pub fn index_of(&self, symbol: SymbolId) -> Option<usize> {
+        let i = *self.by_symbol.get(symbol.index())?;
+        (i != u32::MAX).then_some(i as usize)
+    }
+
+    /// The symbol of a walker index.
+    ///
+    /// # Panics
+    /// When `index >= self.len()`.
+    #[inline]
+    pub fn symbol(&self, index: usize) -> SymbolId {
+        self.walkers[index].symbol
+    }
+
+    /// One step of the walker at `index` (see [`RandomWalk::index_of`]): -2..=+2 ticks,
+    /// from the counter-based generator, so the path depends on the seed and the
+    /// symbol's own step count only.
+    ///
+    /// # Panics
+    /// When `index >= self.len()`.
+    pub fn step(&mut self, index: usize, ltt_ms: i64) -> Tick {
+        let seed = self.seed;
+        let w = &mut self.walkers[index];
+        let h = mix(seed, w.symbol.0 as u64, w.steps);
+        w.steps += 1;
+        let step = (h % 5) as i64 - 2;
+        let qty = ((h >> 32) % 50) as i64 + 1;
+        advance(w, step, qty);
+        quote(w, qty, ltt_ms)
+    }
+
+    /// The current state of the walker at `index` as a tick, without moving it (REST quotes).
+    ///
+    /// # Panics
+    /// When `index >= self.len()`.
+    pub fn snapshot(&self, index: usize, ltt_ms: i64) -> Tick {
+        quote(&self.walkers[index], 0, ltt_ms)
+    }
+
+    /// Moves the walker at `index` to `ltp` (rounded to its tick size, at least one tick);
+    /// the day high and low widen to include it. Returns the price set.
+    ///
+    /// # Panics
+    /// When `index >= self.len()`.
+    pub fn set_ltp(&mut self, index: usize, ltp: Price) -> Price {
+        let w = &mut self.walkers[index];
+        let ticks = (ltp.0 + w.tick_size / 2) / w.tick_size;
+        w.ltp = (ticks * w.tick_size).max(w.tick_size);
+        w.high = w.high.max(w.ltp);
+        w.low = w.low.min(w.ltp);
+        Price(w.ltp)
     }
 
     /// The next tick, round-robin over symbols: one step of -2..=+2 ticks.
@@ -87,47 +160,60 @@ impl RandomWalk {
         let step: i64 = self.rng.random_range(-2..=2);
         let qty: i64 = self.rng.random_range(1..=50);
         let w = &mut self.walkers[i];
-        w.ltp = (w.ltp + step * w.tick_size).max(w.tick_size);
-        w.high = w.high.max(w.ltp);
-        w.low = w.low.min(w.ltp);
-        w.volume += qty;
-        let spread = w.tick_size;
-        let mut depth = Depth { levels: 5, ..Depth::default() };
-        for k in 0..5 {
-            let off = spread * k as i64;
-            depth.buy[k] = Level {
-                price: Price(w.ltp - spread - off),
-                quantity: 100 * (k as i64 + 1),
-                orders: 3,
-            };
-            depth.sell[k] = Level {
-                price: Price(w.ltp + spread + off),
-                quantity: 120 * (k as i64 + 1),
-                orders: 4,
-            };
-        }
-        Some(Tick {
-            symbol: w.symbol,
-            ltp: Price(w.ltp),
-            bid: Price(w.ltp - spread),
-            ask: Price(w.ltp + spread),
-            bid_qty: 100,
-            ask_qty: 120,
-            open: Price(w.open),
-            high: Price(w.high),
-            low: Price(w.low),
-            close: Price(w.close),
-            volume: w.volume,
-            last_qty: qty,
-            avg_price: Price((w.open + w.ltp) / 2),
-            total_buy_qty: 1500,
-            total_sell_qty: 1800,
-            oi: 0,
-            ltt_ms,
-            mode: 3,
-            source: QuoteSource::Stream,
-            depth,
-        })
+        advance(w, step, qty);
+        Some(quote(w, qty, ltt_ms))
+    }
+}
+
+/// SplitMix64's finalizer over (seed, symbol, step): a stateless, well-mixed generator.
+fn mix(seed: u64, symbol: u64, step: u64) -> u64 {
+    let mut z = seed
+        ^ symbol.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ step.wrapping_mul(0xD1B5_4A32_D192_ED03).rotate_left(17);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn advance(w: &mut Walker, step: i64, qty: i64) {
+    w.ltp = (w.ltp + step * w.tick_size).max(w.tick_size);
+    w.high = w.high.max(w.ltp);
+    w.low = w.low.min(w.ltp);
+    w.volume += qty;
+}
+
+/// The walker's state as a depth tick: one tick of spread, 5 levels a side.
+fn quote(w: &Walker, qty: i64, ltt_ms: i64) -> Tick {
+    let spread = w.tick_size;
+    let mut depth = Depth { levels: 5, ..Depth::default() };
+    for k in 0..5 {
+        let off = spread * k as i64;
+        depth.buy[k] =
+            Level { price: Price(w.ltp - spread - off), quantity: 100 * (k as i64 + 1), orders: 3 };
+        depth.sell[k] =
+            Level { price: Price(w.ltp + spread + off), quantity: 120 * (k as i64 + 1), orders: 4 };
+    }
+    Tick {
+        symbol: w.symbol,
+        ltp: Price(w.ltp),
+        bid: Price(w.ltp - spread),
+        ask: Price(w.ltp + spread),
+        bid_qty: 100,
+        ask_qty: 120,
+        open: Price(w.open),
+        high: Price(w.high),
+        low: Price(w.low),
+        close: Price(w.close),
+        volume: w.volume,
+        last_qty: qty,
+        avg_price: Price((w.open + w.ltp) / 2),
+        total_buy_qty: 1500,
+        total_sell_qty: 1800,
+        oi: 0,
+        ltt_ms,
+        mode: 3,
+        source: QuoteSource::Stream,
+        depth,
     }
 }
 
@@ -147,5 +233,41 @@ mod tests {
             assert!(x.bid < x.ltp && x.ltp < x.ask);
             assert!(x.low <= x.ltp && x.ltp <= x.high);
         }
+    }
+
+    #[test]
+    fn a_symbols_steps_do_not_depend_on_other_symbols() {
+        let m = InstrumentMaster::default_universe();
+        let mut a = RandomWalk::new(&m, 9);
+        let mut b = RandomWalk::new(&m, 9);
+        let mut c = RandomWalk::new(&m, 10);
+        let (mut same, mut differ) = (true, false);
+        for _ in 0..200 {
+            let x = a.step(3, 0);
+            b.step(4, 0);
+            let y = b.step(3, 0);
+            let z = c.step(3, 0);
+            same &= x == y;
+            differ |= x.ltp != z.ltp;
+            assert!(x.bid < x.ltp && x.ltp < x.ask && x.low <= x.ltp && x.ltp <= x.high);
+        }
+        assert!(same && differ);
+        assert_eq!(a.snapshot(3, 0).ltp, a.ltp(a.symbol(3)).unwrap());
+    }
+
+    #[test]
+    fn set_ltp_rounds_to_the_tick_and_widens_the_range() {
+        let m = InstrumentMaster::default_universe();
+        let mut w = RandomWalk::new(&m, 1);
+        let before = w.snapshot(0, 0);
+        let tick = before.ask.minus(before.ltp);
+        let up = Price(before.high.0 + 50 * tick.0);
+        let odd = Price(up.0 + tick.0 / 2 - 1);
+        assert_eq!(w.set_ltp(0, odd), up, "rounds to the nearest tick");
+        assert_eq!(w.set_ltp(0, up), up);
+        let t = w.snapshot(0, 0);
+        assert_eq!((t.ltp, t.high, t.low), (up, up, before.low));
+        assert!(w.step(0, 0).high >= up);
+        assert_eq!(w.index_of(w.symbol(0)), Some(0));
     }
 }

@@ -1,0 +1,41 @@
+//! How many frames per second one client receives from the simulator. Prints the figure;
+//! never asserts on time (the machine is shared).
+
+mod sim_util;
+
+use serde_json::json;
+use sim_util::{Client, sim};
+use std::time::{Duration, Instant};
+
+#[test]
+fn one_client_throughput_is_printed() {
+    let rate = 200_000;
+    let s = sim(rate, 11);
+    let mut c = Client::authed(s.ws_addr());
+    let symbols: Vec<_> = s
+        .instruments()
+        .iter()
+        .filter(|i| i.prev_close.is_some())
+        .take(100)
+        .map(|i| json!({"symbol": i.symbol, "exchange": i.exchange.as_str()}))
+        .collect();
+    let r = c.request(json!({"action": "subscribe", "mode": 2, "symbols": symbols}));
+    assert_eq!(r["status"], "success", "{r}");
+    let start = Instant::now();
+    let mut frames = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        if let Some(v) = c.recv_within(Duration::from_millis(100)) {
+            frames += u64::from(v["type"] == "market_data");
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let status = s.status();
+    println!(
+        "sim throughput: one client received {:.0} Quote frames/s (configured {rate}/s over 100 symbols; {} generated, {} dropped)",
+        frames as f64 / secs,
+        status.ticks_generated,
+        status.frames_dropped
+    );
+    assert!(frames > 0);
+    s.stop();
+}
