@@ -10,7 +10,9 @@
 //! ```text
 //!  ticks, commands, queries, timers
 //!        |
-//!  [sequencer]  the only producer: stamps time and sequence        engine::sequencer
+//!  upstream feed (mio sockets), EngineHandle, watchdog (REST polls)
+//!        |
+//!  [sequencer]  the only producer: decodes, stamps, sequences      sequencer, watchdog
 //!        | publish
 //!  ring buffer (disruptor, single producer, preallocated slots)    ring
 //!        |
@@ -59,6 +61,8 @@ pub mod latency;
 pub mod mtm;
 pub mod protocol;
 pub mod ring;
+pub mod sequencer;
 pub mod sim;
 pub mod types;
 pub mod views;
+pub mod watchdog;

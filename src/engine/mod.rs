@@ -2,7 +2,9 @@
 //! command and wait for its durable reply, run a query, publish ticks, read the fanout.
 //!
 //! ```text
-//!  EngineHandle::submit/query/send_tick --> intake channel --> sequencer thread (publisher)
+//!  upstream feed sockets (mio) ------------------------------+
+//!  watchdog (polled quotes) --+                               v
+//!  EngineHandle::submit/query/send_tick --> intake + waker --> sequencer thread (publisher)
 //!        ^                                                          |
 //!        |  reply after the journal passed it                       v
 //!  ReplyRouter <-- journal stage <-- fanout <-- MTM <-- execution <-- ring
@@ -10,7 +12,6 @@
 
 pub mod recovery;
 pub mod reply;
-pub mod sequencer;
 pub mod stages;
 
 use crate::event::{Command, CommandKind, Query, QueryKind, Tick};
@@ -26,13 +27,14 @@ use crate::latency::SharedLatency;
 use crate::mtm::Mtm;
 use crate::ring::pipeline::{PipelineConfig, Running};
 use crate::ring::{Pipeline, Publisher};
+pub use crate::sequencer;
+pub use crate::sequencer::Inbound;
+use crate::sequencer::{FeedConfig, FeedShared, Intake, SequencerConfig};
 use crate::views::QueryReply;
-use crossbeam_channel::Sender;
+use crate::watchdog::{Watchdog, WatchdogConfig, WatchdogShared, WatchdogThread};
 pub use recovery::{RecoveryError, RecoveryReport};
 use reply::ReplyRouter;
 pub use reply::{CommandOutcome, Response};
-pub use sequencer::Inbound;
-use sequencer::SequencerConfig;
 use stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -60,6 +62,14 @@ pub struct EngineConfig {
     pub update_queue: usize,
     /// How long `submit`/`query` wait for a reply.
     pub reply_timeout: Duration,
+    /// Where market data comes from (default: none, ticks are injected).
+    pub feed: FeedConfig,
+    /// Freshness checks and the REST polling fallback.
+    pub watchdog: WatchdogConfig,
+    /// Core to pin the sequencer thread to.
+    pub sequencer_core: Option<usize>,
+    /// Symbols per upstream feed connection.
+    pub symbols_per_connection: usize,
 }
 
 impl EngineConfig {
@@ -75,6 +85,10 @@ impl EngineConfig {
             intake_capacity: 65_536,
             update_queue: 65_536,
             reply_timeout: Duration::from_secs(10),
+            feed: FeedConfig::None,
+            watchdog: WatchdogConfig::default(),
+            sequencer_core: None,
+            symbols_per_connection: 1000,
         }
     }
 }
@@ -97,6 +111,9 @@ pub enum EngineError {
     /// A thread could not be started.
     #[error("cannot start engine threads: {0}")]
     Spawn(#[from] std::io::Error),
+    /// A setting is invalid; the message names it and the accepted values.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// An answer of an unexpected kind (a bug).
     #[error("unexpected reply kind")]
     Unexpected,
@@ -105,7 +122,7 @@ pub enum EngineError {
 /// A cloneable handle for any thread.
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
-    intake: Sender<Inbound>,
+    intake: Intake,
     router: Arc<ReplyRouter>,
     timeout: Duration,
     /// Latest quote per symbol (lock-free reads).
@@ -118,6 +135,8 @@ pub struct EngineHandle {
     pub instruments: Arc<InstrumentMaster>,
     /// Which symbols need market data (engine needs and client subscriptions).
     pub interest: Arc<Interest>,
+    /// The watchdog (freshness, REST fallback, on-demand quotes), when one runs.
+    pub watchdog: Option<Watchdog>,
 }
 
 impl EngineHandle {
@@ -171,6 +190,8 @@ impl EngineHandle {
 #[derive(Debug)]
 pub struct Engine {
     handle: Option<EngineHandle>,
+    intake: Option<Intake>,
+    watchdog: Option<WatchdogThread>,
     updates: Option<UpdateReader>,
     sequencer: Option<JoinHandle<Publisher>>,
     running: Option<Running<ExecStage, MtmStage, FanoutStage, JournalStage>>,
@@ -190,7 +211,10 @@ pub struct Stopped {
 impl Engine {
     /// Recovers state from the data dir and starts the sequencer and stage threads.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
-        let recovered = recovery::recover(&config.journal, &config.exec, &config.instruments)?;
+        config.feed.validate().map_err(EngineError::Config)?;
+        config.watchdog.validate().map_err(|e| EngineError::Config(e.to_string()))?;
+        let mut recovered = recovery::recover(&config.journal, &config.exec, &config.instruments)?;
+        recovered.mtm.set_max_age(config.watchdog.mtm_max_age);
         let health = Arc::new(Health::new());
         health.durable_seq.store(
             recovered.report.next_seq.0.saturating_sub(1),
@@ -219,17 +243,36 @@ impl Engine {
             stages,
             Arc::clone(&health),
         )?;
-        let (intake, rx) = crossbeam_channel::bounded(config.intake_capacity);
+        let (intake, rx) = sequencer::intake(config.intake_capacity)?;
         let seq_config = SequencerConfig {
             timer_interval: config.timer_interval,
             snapshot_every: config.snapshot_every,
+            core: config.sequencer_core,
+            symbols_per_connection: config.symbols_per_connection,
         };
-        let sequencer = std::thread::Builder::new()
-            .name("tickfill-sequencer".into())
-            .spawn(move || sequencer::run(publisher, rx, seq_config))?;
+        let feed_shared = FeedShared {
+            instruments: Arc::clone(&config.instruments),
+            interest: Arc::clone(&interest),
+            health: Arc::clone(&health),
+        };
+        let sequencer =
+            sequencer::spawn(publisher, rx, seq_config, config.feed.clone(), feed_shared)?;
+        let streamed = config.feed != FeedConfig::None;
+        let (watchdog, watchdog_thread) = if streamed || config.watchdog.upstream_rest.is_some() {
+            let shared = WatchdogShared {
+                instruments: Arc::clone(&config.instruments),
+                interest: Arc::clone(&interest),
+                health: Arc::clone(&health),
+                intake: intake.clone(),
+            };
+            let (w, t) = crate::watchdog::start(config.watchdog.clone(), shared, streamed)?;
+            (Some(w), Some(t))
+        } else {
+            (None, None)
+        };
         Ok(Engine {
             handle: Some(EngineHandle {
-                intake,
+                intake: intake.clone(),
                 router,
                 timeout: config.reply_timeout,
                 board,
@@ -237,7 +280,10 @@ impl Engine {
                 latency,
                 instruments: Arc::clone(&config.instruments),
                 interest,
+                watchdog,
             }),
+            intake: Some(intake),
+            watchdog: watchdog_thread,
             updates: Some(update_rx),
             sequencer: Some(sequencer),
             running: Some(running),
@@ -255,15 +301,20 @@ impl Engine {
         self.updates.take()
     }
 
-    /// Stops intake, lets the stages drain the ring (the journal commits), and returns
-    /// the final states. Other handles still held make later submits fail with `Stopped`
-    /// only once they are dropped too; drop them first.
+    /// Stops the watchdog and the intake (what was queued is still sequenced), lets the
+    /// stages drain the ring (the journal commits), and returns the final states. Handles
+    /// still held get [`EngineError::Stopped`] from then on.
     pub fn shutdown(mut self) -> Stopped {
         self.stop().expect("engine threads do not panic (stages are guarded)")
     }
 
     fn stop(&mut self) -> Option<Stopped> {
+        if let Some(w) = self.watchdog.take() {
+            w.stop();
+        }
         drop(self.handle.take());
+        // Everything queued so far is sequenced before the sequencer returns.
+        self.intake.take()?.stop();
         let publisher = self.sequencer.take()?.join().ok()?;
         drop(publisher);
         let (e, m, _, j) = self.running.take()?.join().ok()?;

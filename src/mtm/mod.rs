@@ -10,9 +10,15 @@
 //! - A row's unrealized P&L is `(ltp - avg) x qty x cv` (signed qty covers both sides),
 //!   zero when flat or when no price has been seen.
 //!
+//! # Freshness (OpenAlgo's MTM rule)
+//! - The mark price of a symbol is decided again on each of its ticks, from event times
+//!   only (`header.time_ns`, never the wall clock): the latest streamed price when it is
+//!   at most `max_age` old (default 5 s), else the latest polled price (the stale streamed
+//!   one while nothing was polled). There is no sticky "fallback" state: a fresh streamed
+//!   tick wins again at once.
+//!
 //! # Known limitations
-//! - The 5-second freshness rule for MTM (streamed price if fresh, else the REST quote)
-//!   belongs to the watchdog (feeds issue); here the last tick, streamed or polled, wins.
+//! - A position is re-marked only on a tick of its symbol, not on timers.
 //!
 //! # Performance
 //! A tick costs O(1) when its symbol has no position, else O(rows of that symbol).
@@ -20,7 +26,9 @@
 
 #![forbid(unsafe_code)]
 
-use crate::event::{Event, FundsView, Input, PositionChange, QueryKind, StageOutput};
+use crate::event::{
+    Event, FundsView, Input, PositionChange, QueryKind, QuoteSource, StageOutput, Tick,
+};
 use crate::types::{Money, Price, Product, Qty, SymbolId, div_round};
 use crate::views::{FundsRow, PositionRow, QueryReply};
 use serde::{Deserialize, Serialize};
@@ -47,7 +55,16 @@ pub struct Mtm {
     ltp: Vec<Price>,
     funds: FundsView,
     unrealized_total: Money,
+    /// Latest streamed price per symbol and its event time (epoch ns).
+    streamed: Vec<(Price, i64)>,
+    /// Latest polled (REST) price per symbol and its event time.
+    polled: Vec<(Price, i64)>,
+    /// A streamed price older than this (ns) gives way to a polled one.
+    max_age_ns: i64,
 }
+
+/// The default MTM freshness limit: 5 s, as OpenAlgo's position manager.
+pub const DEFAULT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A snapshot that cannot be restored.
 #[derive(Debug, Error)]
@@ -66,7 +83,16 @@ impl Mtm {
             ltp: vec![Price::ZERO; symbols],
             funds,
             unrealized_total: Price::ZERO,
+            streamed: vec![(Price::ZERO, 0); symbols],
+            polled: vec![(Price::ZERO, 0); symbols],
+            max_age_ns: DEFAULT_MAX_AGE.as_nanos() as i64,
         }
+    }
+
+    /// Sets how old a streamed price may be and still mark positions (kept in snapshots,
+    /// set again at every start from the configuration).
+    pub fn set_max_age(&mut self, max_age: std::time::Duration) {
+        self.max_age_ns = i64::try_from(max_age.as_nanos()).unwrap_or(i64::MAX);
     }
 
     /// Applies one event (ticks and the fills execution wrote for it).
@@ -80,9 +106,28 @@ impl Mtm {
         }
         if let Input::Tick(tick) = &event.input {
             if tick.ltp.is_positive() {
-                self.mark(tick.symbol, tick.ltp);
+                let price = self.mark_price(tick, event.header.time_ns);
+                self.mark(tick.symbol, price);
             }
         }
+    }
+
+    /// Records the tick's price by source and decides the mark price of its symbol now.
+    #[inline]
+    fn mark_price(&mut self, tick: &Tick, now_ns: i64) -> Price {
+        let i = tick.symbol.index();
+        let (Some(streamed), Some(polled)) = (self.streamed.get_mut(i), self.polled.get_mut(i))
+        else {
+            return tick.ltp;
+        };
+        match tick.source {
+            QuoteSource::Stream => *streamed = (tick.ltp, now_ns),
+            QuoteSource::Poll => *polled = (tick.ltp, now_ns),
+        }
+        let (s_px, s_time) = *streamed;
+        let (p_px, _) = *polled;
+        let stream_fresh = s_px.is_positive() && now_ns.saturating_sub(s_time) <= self.max_age_ns;
+        if stream_fresh || !p_px.is_positive() { s_px } else { p_px }
     }
 
     fn mark(&mut self, symbol: SymbolId, ltp: Price) {
@@ -218,7 +263,7 @@ fn unrealized(row: &Row, ltp: Price) -> Money {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Header, Tick};
+    use crate::event::Header;
 
     fn tick(symbol: u32, ltp: i64) -> Event {
         Event {
@@ -273,6 +318,44 @@ mod tests {
         assert_eq!(rows[0].unrealized, Price::ZERO);
         assert_eq!(rows[0].pnl, Price(123_0000));
         assert_eq!(rows[0].pnl_percent_bp, 0);
+    }
+
+    fn at(symbol: u32, ltp: i64, source: QuoteSource, secs: i64) -> Event {
+        Event {
+            header: Header { time_ns: secs * 1_000_000_000, ..Header::default() },
+            input: Input::Tick(Tick {
+                symbol: SymbolId(symbol),
+                ltp: Price(ltp),
+                source,
+                ..Tick::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn streamed_price_wins_while_fresh_then_polled_then_streamed_again() {
+        use QuoteSource::{Poll, Stream};
+        let mut m = Mtm::new(2, FundsView::default());
+        m.set_max_age(std::time::Duration::from_secs(5));
+        let mut out = StageOutput::new();
+        out.positions.push(change(0, 1, 1, 100_0000, 0)); // long 1 @ 100
+        let table = [
+            // (event, expected mark)
+            (at(1, 101_0000, Stream, 10), 101_0000), // streamed
+            (at(1, 150_0000, Poll, 12), 101_0000),   // stream 2 s old: still fresh
+            (at(1, 102_0000, Poll, 15), 101_0000),   // exactly 5 s: still fresh
+            (at(1, 103_0000, Poll, 16), 103_0000),   // 6 s: stale, the polled price
+            (at(1, 104_0000, Stream, 17), 104_0000), // fresh stream wins again, no stickiness
+            (at(1, 105_0000, Poll, 30), 105_0000),   // stale stream, newer poll
+        ];
+        for (k, (event, want)) in table.iter().enumerate() {
+            m.apply(event, &mut out);
+            out.clear();
+            assert_eq!(m.positions()[0].ltp, Price(*want), "step {k}");
+            assert_eq!(m.unrealized_total(), Price(*want - 100_0000), "step {k}");
+        }
+        let r = Mtm::restore(&m.snapshot()).unwrap();
+        assert_eq!(r, m, "freshness state survives a snapshot");
     }
 
     #[test]

@@ -1,0 +1,314 @@
+//! The sequencer: the only thread that publishes into the ring.
+//!
+//! One `mio::Poll` waits on every upstream feed socket and on a `Waker` that the senders
+//! of the intake channel (commands, queries and ticks from
+//! [`crate::engine::EngineHandle`], polled quotes from the watchdog) ring when the
+//! sequencer sleeps. Each input gets a wall time and a sequence number and is published;
+//! the sequencer adds its own events: a `Timer` every `timer_interval` (drives MIS
+//! square-off) and a `Snapshot` every `snapshot_every` journaled events.
+//!
+//! ```text
+//!  loop {
+//!    drain intake (a bounded batch)           commands, queries, injected/polled ticks
+//!    poll sockets (0 when work is pending,    frames -> decode -> intern -> publish
+//!       else until the next deadline)
+//!    timers, reconnects, interest diff        Timer events, (un)subscribe
+//!  }
+//! ```
+//!
+//! # Invariants
+//! - Publishing happens only on this thread, so the sequence is the total order.
+//! - Shutdown drains the intake before the publisher is returned: nothing accepted is lost.
+//!
+//! # Performance
+//! A sender rings the waker (a syscall) only when the sequencer has announced it is about
+//! to sleep; under load the loop never sleeps and senders never syscall.
+
+#![forbid(unsafe_code)]
+
+pub mod decode;
+pub mod feed;
+pub mod ratelog;
+pub mod upstream;
+
+use crate::clock::{mono_now_ns, wall_now_ns};
+use crate::event::{Command, Input, Query, Tick};
+use crate::ring::Publisher;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+pub use feed::{FeedConfig, FeedShared};
+use mio::{Events, Poll, Token, Waker};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Something to sequence.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved by value through a preallocated channel; boxing would allocate per tick"
+)]
+#[derive(Debug, Clone, Copy)]
+pub enum Inbound {
+    /// Market data, with its monotonic receive time.
+    Tick(Tick, u64),
+    /// A command.
+    Command(Command),
+    /// A query.
+    Query(Query),
+    /// Take a snapshot now.
+    Snapshot,
+}
+
+/// Sequencer settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SequencerConfig {
+    /// Timer event period.
+    pub timer_interval: Duration,
+    /// Journaled events between snapshots (0 = never, except on request).
+    pub snapshot_every: u64,
+    /// Core to pin the sequencer thread to.
+    pub core: Option<usize>,
+    /// Symbols per upstream connection (more symbols open more connections).
+    pub symbols_per_connection: usize,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        SequencerConfig {
+            timer_interval: Duration::from_secs(1),
+            snapshot_every: 1_000_000,
+            core: None,
+            symbols_per_connection: 1000,
+        }
+    }
+}
+
+const WAKER: Token = Token(0);
+/// Inputs drained per loop turn before the sockets get their turn.
+const BATCH: usize = 256;
+/// Longest sleep while an upstream feed is configured: interest changes made by the
+/// execution stage are noticed within this.
+const FEED_TICK: Duration = Duration::from_millis(20);
+
+#[derive(Debug)]
+struct Signal {
+    waker: Waker,
+    sleeping: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Signal {
+    #[inline]
+    fn notify(&self) {
+        // Only a sleeping sequencer needs the syscall; see `Sequencer::wait`.
+        if self.sleeping.swap(false, Ordering::SeqCst) {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+/// The sending side of the intake: a bounded channel that wakes the sequencer's poll.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    tx: Sender<Inbound>,
+    signal: Arc<Signal>,
+}
+
+/// The sequencer stopped; the input was not taken (the engine is shutting down).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the sequencer has stopped")]
+pub struct Stopped;
+
+impl Intake {
+    /// Queues an input, blocking while the channel is full (backpressure, never a drop).
+    #[inline]
+    pub fn send(&self, inbound: Inbound) -> Result<(), Stopped> {
+        self.tx.send(inbound).map_err(|_| Stopped)?;
+        self.signal.notify();
+        Ok(())
+    }
+
+    /// Asks the sequencer to drain what is queued and stop.
+    pub fn stop(&self) {
+        self.signal.stop.store(true, Ordering::SeqCst);
+        let _ = self.signal.waker.wake();
+    }
+}
+
+/// The receiving side, moved into the sequencer thread.
+#[derive(Debug)]
+pub struct IntakeReceiver {
+    rx: Receiver<Inbound>,
+    poll: Poll,
+    signal: Arc<Signal>,
+}
+
+/// A bounded intake of `capacity` inputs.
+pub fn intake(capacity: usize) -> std::io::Result<(Intake, IntakeReceiver)> {
+    let poll = Poll::new()?;
+    let waker = Waker::new(poll.registry(), WAKER)?;
+    let signal =
+        Arc::new(Signal { waker, sleeping: AtomicBool::new(false), stop: AtomicBool::new(false) });
+    let (tx, rx) = crossbeam_channel::bounded(capacity);
+    Ok((Intake { tx, signal: Arc::clone(&signal) }, IntakeReceiver { rx, poll, signal }))
+}
+
+/// Starts the sequencer thread. It runs until [`Intake::stop`] or until every [`Intake`]
+/// is dropped, then returns the publisher (dropping it stops the stages after they drain).
+pub fn spawn(
+    publisher: Publisher,
+    intake: IntakeReceiver,
+    config: SequencerConfig,
+    feed: FeedConfig,
+    shared: FeedShared,
+) -> std::io::Result<std::thread::JoinHandle<Publisher>> {
+    std::thread::Builder::new().name("tickfill-sequencer".into()).spawn(move || {
+        if let Some(core) = config.core {
+            if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+                eprintln!("tickfill: could not pin the sequencer to core {core}; running unpinned");
+            }
+        }
+        let feed = feed::Feed::new(&feed, config.symbols_per_connection, shared);
+        Sequencer::new(publisher, intake, config, feed).run()
+    })
+}
+
+struct Sequencer {
+    publisher: Publisher,
+    intake: IntakeReceiver,
+    config: SequencerConfig,
+    feed: Option<feed::Feed>,
+    events: Events,
+    next_timer: Instant,
+    since_snapshot: u64,
+}
+
+impl Sequencer {
+    fn new(
+        publisher: Publisher,
+        intake: IntakeReceiver,
+        config: SequencerConfig,
+        feed: Option<feed::Feed>,
+    ) -> Sequencer {
+        Sequencer {
+            publisher,
+            intake,
+            config,
+            feed,
+            events: Events::with_capacity(256),
+            next_timer: Instant::now() + config.timer_interval,
+            since_snapshot: 0,
+        }
+    }
+
+    fn run(mut self) -> Publisher {
+        loop {
+            // 1. Intake: a bounded batch, so sockets are never starved by senders.
+            let (drained, disconnected) = self.drain_intake(BATCH);
+            if disconnected || self.intake.signal.stop.load(Ordering::SeqCst) {
+                // Everything queued before the stop is sequenced, then we leave.
+                self.drain_intake(usize::MAX);
+                return self.publisher;
+            }
+            // 2. Sockets: don't sleep while work is queued.
+            let busy = drained == BATCH || !self.intake.rx.is_empty();
+            self.wait(busy);
+            // 3. Timers and feed upkeep.
+            let now = Instant::now();
+            if now >= self.next_timer {
+                self.publisher.publish(Input::Timer, wall_now_ns(), mono_now_ns());
+                self.journaled(1);
+                self.next_timer = now + self.config.timer_interval;
+            }
+            if let Some(feed) = &mut self.feed {
+                feed.maintain(now, self.intake.poll.registry());
+            }
+        }
+    }
+
+    /// Publishes up to `max` queued inputs; returns how many, and whether every sender
+    /// is gone.
+    fn drain_intake(&mut self, max: usize) -> (usize, bool) {
+        let mut n = 0;
+        while n < max {
+            match self.intake.rx.try_recv() {
+                Ok(inbound) => {
+                    n += 1;
+                    let journaled = publish(&mut self.publisher, inbound);
+                    self.journaled(u64::from(journaled));
+                }
+                Err(TryRecvError::Empty) => return (n, false),
+                Err(TryRecvError::Disconnected) => return (n, true),
+            }
+        }
+        (n, false)
+    }
+
+    fn journaled(&mut self, n: u64) {
+        self.since_snapshot += n;
+        if self.config.snapshot_every > 0 && self.since_snapshot >= self.config.snapshot_every {
+            self.publisher.publish(Input::Snapshot, wall_now_ns(), mono_now_ns());
+            self.since_snapshot = 0;
+        }
+    }
+
+    /// Polls the sockets: without blocking when `busy`, else until the next deadline or
+    /// a wake-up, announcing the sleep so that senders ring the waker.
+    fn wait(&mut self, busy: bool) {
+        let timeout = if busy {
+            Some(Duration::ZERO)
+        } else {
+            let now = Instant::now();
+            let mut until = self.next_timer;
+            if let Some(feed) = &self.feed {
+                until = until.min(now + FEED_TICK);
+                if let Some(d) = feed.deadline() {
+                    until = until.min(d);
+                }
+            }
+            self.intake.signal.sleeping.store(true, Ordering::SeqCst);
+            // A send between the drain and the store above is seen here; one after the
+            // store finds `sleeping` set and rings the waker.
+            if !self.intake.rx.is_empty() || self.intake.signal.stop.load(Ordering::SeqCst) {
+                Some(Duration::ZERO)
+            } else {
+                Some(until.saturating_duration_since(now))
+            }
+        };
+        if let Err(e) = self.intake.poll.poll(&mut self.events, timeout) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                eprintln!("tickfill: sequencer: poll failed: {e}");
+            }
+        }
+        self.intake.signal.sleeping.store(false, Ordering::SeqCst);
+        let Some(feed) = &mut self.feed else { return };
+        let mut ticks = 0;
+        for event in self.events.iter() {
+            if event.token() != WAKER {
+                ticks += feed.on_ready(event.token(), &mut self.publisher);
+            }
+        }
+        self.journaled(ticks);
+    }
+}
+
+fn publish(publisher: &mut Publisher, inbound: Inbound) -> bool {
+    let now = wall_now_ns();
+    match inbound {
+        Inbound::Tick(t, recv) => {
+            publisher.publish(Input::Tick(t), now, recv);
+            true
+        }
+        Inbound::Command(c) => {
+            publisher.publish(Input::Command(c), now, mono_now_ns());
+            true
+        }
+        Inbound::Query(q) => {
+            publisher.publish(Input::Query(q), now, mono_now_ns());
+            false
+        }
+        Inbound::Snapshot => {
+            publisher.publish(Input::Snapshot, now, mono_now_ns());
+            false
+        }
+    }
+}

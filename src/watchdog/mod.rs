@@ -1,0 +1,299 @@
+//! The watchdog: data freshness and the REST polling fallback, the seed's design exactly.
+//!
+//! ```text
+//!  startup   engine_type=polling ............................. poll only
+//!            upstream authenticated within one health interval  websocket mode
+//!            else                                               polling, upgrade later
+//!  every health_interval:
+//!            no stream data for stale_after, not polling  -> start polling (if fallback)
+//!            stream data fresh again, polling              -> stop polling
+//!  while polling, every poll_interval: multiquotes for every wanted symbol
+//!            -> Tick { source: Poll } through the sequencer (one total order: a polled
+//!               quote and a streamed one can never fill the same order twice)
+//! ```
+//!
+//! Greppable log lines: `engine started in websocket mode`, `engine started in polling
+//! mode`, `data stale ... polling fallback started`, `stream recovered ... polling
+//! stopped`, `REST quotes failed ... retrying in`.
+//!
+//! # Known limitations
+//! - The startup decision waits up to one health interval for the upstream to
+//!   authenticate; until then nothing is polled.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod rest;
+
+use crate::clock::mono_now_ns;
+use crate::event::Tick;
+use crate::health::Health;
+use crate::instruments::InstrumentMaster;
+use crate::interest::Interest;
+use crate::sequencer::{Inbound, Intake};
+use crate::types::SymbolId;
+pub use config::{ConfigError, EngineType, WatchdogConfig, parse_duration};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+pub use rest::{RestClient, RestError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// REST error backoff, in seconds; the last one repeats.
+const REST_BACKOFF_SECS: [u64; 5] = [1, 2, 5, 10, 30];
+
+/// What the watchdog reads and where it sends quotes.
+#[derive(Debug, Clone)]
+pub struct WatchdogShared {
+    /// Symbol names for REST requests.
+    pub instruments: Arc<InstrumentMaster>,
+    /// Which symbols to poll.
+    pub interest: Arc<Interest>,
+    /// Feed health (read: last data; written: polling, polled quotes).
+    pub health: Arc<Health>,
+    /// The sequencer's intake: polled quotes are sequenced like any tick.
+    pub intake: Intake,
+}
+
+/// Why [`Watchdog::fetch_quote_now`] failed.
+#[derive(Debug, Error)]
+pub enum WatchdogError {
+    /// The REST request failed; the MARKET order has no price (refuse it).
+    #[error(transparent)]
+    Rest(#[from] RestError),
+    /// The engine stopped.
+    #[error("the engine is not running")]
+    Stopped,
+}
+
+/// A cloneable handle on the watchdog: state and on-demand quotes.
+#[derive(Debug, Clone)]
+pub struct Watchdog {
+    rest: RestClient,
+    shared: WatchdogShared,
+    engine_type: EngineType,
+}
+
+impl Watchdog {
+    /// Fetches `quotes` for `symbol` now (blocking, up to the request timeout) and
+    /// publishes it as a polled tick, so a MARKET order submitted after this call (on the
+    /// same thread) is sequenced after the quote. Used for a symbol never ticked.
+    pub fn fetch_quote_now(&self, symbol: SymbolId) -> Result<Tick, WatchdogError> {
+        let tick = self.rest.quote(symbol, &self.shared.instruments)?;
+        self.shared
+            .intake
+            .send(Inbound::Tick(tick, mono_now_ns()))
+            .map_err(|_| WatchdogError::Stopped)?;
+        self.shared.health.feed.polled_quotes.fetch_add(1, Ordering::Relaxed);
+        Ok(tick)
+    }
+
+    /// True while quotes are being polled.
+    pub fn polling(&self) -> bool {
+        self.shared.health.feed.polling.load(Ordering::Acquire)
+    }
+
+    /// `websocket` or `polling`: the feed mode `GET /health` reports.
+    pub fn mode(&self) -> &'static str {
+        if self.polling() { EngineType::Polling.as_str() } else { self.engine_type.as_str() }
+    }
+}
+
+/// The running watchdog thread; [`WatchdogThread::stop`] ends it promptly.
+#[derive(Debug)]
+pub struct WatchdogThread {
+    stop: Sender<()>,
+    join: JoinHandle<()>,
+}
+
+impl WatchdogThread {
+    /// Stops the thread and waits for it (at most one REST timeout).
+    pub fn stop(self) {
+        drop(self.stop);
+        let _ = self.join.join();
+    }
+}
+
+/// Starts the watchdog. `stream_configured` says whether an upstream feed exists at all.
+pub fn start(
+    config: WatchdogConfig,
+    shared: WatchdogShared,
+    stream_configured: bool,
+) -> std::io::Result<(Watchdog, WatchdogThread)> {
+    let rest = RestClient::new(&config);
+    let handle =
+        Watchdog { rest: rest.clone(), shared: shared.clone(), engine_type: config.engine_type };
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
+    let runner = Runner {
+        config,
+        rest,
+        shared,
+        stream_configured,
+        stop: stop_rx,
+        started_ns: mono_now_ns(),
+        rest_failures: 0,
+    };
+    let join =
+        std::thread::Builder::new().name("tickfill-watchdog".into()).spawn(move || runner.run())?;
+    Ok((handle, WatchdogThread { stop: stop_tx, join }))
+}
+
+struct Runner {
+    config: WatchdogConfig,
+    rest: RestClient,
+    shared: WatchdogShared,
+    stream_configured: bool,
+    stop: Receiver<()>,
+    started_ns: u64,
+    rest_failures: usize,
+}
+
+impl Runner {
+    fn can_poll(&self) -> bool {
+        self.config.upstream_rest.is_some()
+    }
+
+    /// Sleeps until `until`; false when asked to stop.
+    fn sleep_until(&self, until: Instant) -> bool {
+        let wait = until.saturating_duration_since(Instant::now());
+        matches!(self.stop.recv_timeout(wait), Err(RecvTimeoutError::Timeout))
+    }
+
+    fn set_polling(&self, on: bool) {
+        self.shared.health.feed.polling.store(on, Ordering::Release);
+    }
+
+    fn run(mut self) {
+        let Some(mut polling) = self.startup() else { return };
+        self.set_polling(polling);
+        let mut next_health = Instant::now() + self.config.health_interval;
+        let mut next_poll = Instant::now();
+        loop {
+            let until = if polling { next_health.min(next_poll) } else { next_health };
+            if !self.sleep_until(until) {
+                self.set_polling(false);
+                return;
+            }
+            let now = Instant::now();
+            if now >= next_health {
+                next_health = now + self.config.health_interval;
+                polling = self.health_check(polling);
+                self.set_polling(polling);
+                if polling && next_poll < now {
+                    next_poll = now;
+                }
+            }
+            if polling && Instant::now() >= next_poll {
+                next_poll = Instant::now() + self.poll_once();
+            }
+        }
+    }
+
+    /// The startup decision; `None` when stopped while deciding.
+    fn startup(&self) -> Option<bool> {
+        if self.config.engine_type == EngineType::Polling {
+            eprintln!(
+                "tickfill: watchdog: engine started in polling mode \
+                 (SANDBOX_ENGINE_TYPE=polling, every {:?})",
+                self.config.poll_interval
+            );
+            if !self.can_poll() {
+                eprintln!(
+                    "tickfill: watchdog: polling mode but no upstream REST server: nothing will be polled"
+                );
+            }
+            return Some(self.can_poll());
+        }
+        let deadline = Instant::now() + self.config.health_interval;
+        let feed = &self.shared.health.feed;
+        while self.stream_configured && !feed.authenticated.load(Ordering::Acquire) {
+            if Instant::now() >= deadline {
+                break;
+            }
+            if !self.sleep_until((Instant::now() + Duration::from_millis(20)).min(deadline)) {
+                return None;
+            }
+        }
+        if feed.authenticated.load(Ordering::Acquire) {
+            eprintln!("tickfill: watchdog: engine started in websocket mode");
+            Some(false)
+        } else if self.config.fallback && self.can_poll() {
+            eprintln!(
+                "tickfill: watchdog: engine started in polling mode: the upstream feed is \
+                 unreachable; will switch to websocket mode when it delivers data"
+            );
+            Some(true)
+        } else {
+            eprintln!(
+                "tickfill: watchdog: engine started in websocket mode; the upstream feed is \
+                 unreachable and polling is off (fallback={}, upstream REST {})",
+                self.config.fallback,
+                if self.can_poll() { "set" } else { "not set" }
+            );
+            Some(false)
+        }
+    }
+
+    /// One freshness check; returns whether to poll from now on.
+    fn health_check(&self, polling: bool) -> bool {
+        if self.config.engine_type == EngineType::Polling {
+            return self.can_poll();
+        }
+        let last = self.shared.health.feed.last_data_ns.load(Ordering::Acquire);
+        let since = if last == 0 { self.started_ns } else { last };
+        let age = Duration::from_nanos(mono_now_ns().saturating_sub(since));
+        let fresh = last != 0 && age < self.config.stale_after;
+        if !fresh && !polling && self.config.fallback && self.can_poll() {
+            eprintln!(
+                "tickfill: watchdog: data stale (no stream data for {} ms, limit {:?}); \
+                 polling fallback started (every {:?})",
+                age.as_millis(),
+                self.config.stale_after,
+                self.config.poll_interval
+            );
+            return true;
+        }
+        if fresh && polling {
+            eprintln!(
+                "tickfill: watchdog: stream recovered (last data {} ms ago); polling stopped",
+                age.as_millis()
+            );
+            return false;
+        }
+        polling
+    }
+
+    /// Polls every wanted symbol once; returns the delay until the next poll.
+    fn poll_once(&mut self) -> Duration {
+        let symbols: Vec<SymbolId> =
+            self.shared.interest.wanted().into_iter().map(|(s, _)| s).collect();
+        if symbols.is_empty() {
+            return self.config.poll_interval;
+        }
+        match self.rest.multiquotes(&symbols, &self.shared.instruments) {
+            Ok((ticks, _skipped)) => {
+                self.rest_failures = 0;
+                for t in ticks {
+                    if self.shared.intake.send(Inbound::Tick(t, mono_now_ns())).is_err() {
+                        break;
+                    }
+                    self.shared.health.feed.polled_quotes.fetch_add(1, Ordering::Relaxed);
+                }
+                self.config.poll_interval
+            }
+            Err(e) => {
+                let step = self.rest_failures.min(REST_BACKOFF_SECS.len() - 1);
+                self.rest_failures += 1;
+                let delay =
+                    Duration::from_secs(REST_BACKOFF_SECS[step]).max(self.config.poll_interval);
+                eprintln!(
+                    "tickfill: watchdog: REST quotes failed ({e}); retrying in {} ms",
+                    delay.as_millis()
+                );
+                delay
+            }
+        }
+    }
+}
