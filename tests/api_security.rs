@@ -79,6 +79,19 @@ fn bodies_over_the_limit_are_413() {
     assert_eq!(status, 413, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(v["status"], "error");
+    // A declared length far beyond the limit is refused before the body is sent.
+    let addr = h.server.as_ref().unwrap().local_addr();
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    use std::io::{Read, Write};
+    s.write_all(
+        b"POST /api/v1/placeorder HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n{",
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(reply.contains("\"status\":\"error\""), "{reply}");
     // Just under the limit is parsed (and refused for the long strategy, as a 400).
     let mut fits = format!("{{\"apikey\":\"{KEY}\",\"strategy\":\"");
     fits.push_str(&"x".repeat(1000));
@@ -152,4 +165,21 @@ fn metrics_are_prometheus_text() {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }
     assert!(!text.contains(KEY));
+}
+
+#[test]
+fn a_refusing_engine_gives_503_on_orders_and_unhealthy_health() {
+    let h = Harness::start();
+    h.tick("NSE", "SBIN", 800.0);
+    h.handle().health.fail("test: stage execution panicked".into());
+    assert_error(&h.api("placeorder", cnc("SBIN", "BUY", 1, "MARKET", 0.0)), 503, "");
+    let (status, _, text) = h.get("/health");
+    assert_eq!(status, 503, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(v["engine"]["healthy"], false);
+    assert_eq!(v["engine"]["reason"], "test: stage execution panicked");
+    // Reads are still served.
+    h.ok("orderbook", json!({}));
+    let (_, _, metrics) = h.get("/metrics");
+    assert!(metrics.contains("tickfill_engine_healthy 0"), "{metrics}");
 }

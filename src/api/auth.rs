@@ -14,26 +14,51 @@ use super::json::Body;
 use super::limits::Class;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
+use http_body_util::BodyExt;
 use std::sync::atomic::Ordering;
 
-fn too_large(limit: usize) -> ApiError {
+fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("Request body too large: the limit is {limit} bytes"),
     )
 }
 
+/// An over-long body is read and discarded up to this many times the limit before the 413
+/// is sent, so an ordinary client that is still writing sees the reply rather than a
+/// broken pipe; beyond it (or when the declared length is beyond it) the reply goes at
+/// once and the connection closes.
+const DRAIN_FACTOR: u64 = 8;
+
 /// Reads at most `limit` bytes of the body.
 async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    let limit = limit as u64;
+    let drain_cap = limit.saturating_mul(DRAIN_FACTOR);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if declared.is_some_and(|n| n > drain_cap) {
         return Err(too_large(limit));
     }
-    axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| too_large(limit))
+    let mut body = req.into_body();
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::bad("Could not read the request body"))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len() as u64;
+        if seen <= limit {
+            buf.extend_from_slice(&data);
+        } else if seen > drain_cap {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err(too_large(limit));
+    }
+    Ok(buf.into())
 }
 
 impl Api {

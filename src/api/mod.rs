@@ -183,11 +183,14 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
     for (name, m) in routes {
         r = both(r, name, m);
     }
-    r.route("/health", get(ops::health))
-        .route("/metrics", get(ops::metrics))
-        .fallback(|| async {
-            ApiError::not_found("Not found: the endpoints are POST /api/v1/<name>")
-        })
+    let r = r.route("/health", get(ops::health)).route("/metrics", get(ops::metrics));
+    harden(r).with_state(api)
+}
+
+/// JSON replies for unknown routes and methods, and a 500 instead of a dropped
+/// connection when a handler panics.
+fn harden<S: Clone + Send + Sync + 'static>(r: Router<S>) -> Router<S> {
+    r.fallback(|| async { ApiError::not_found("Not found: the endpoints are POST /api/v1/<name>") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -195,7 +198,6 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
             )
         })
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_reply))
-        .with_state(api)
 }
 
 /// A running REST server with its own small tokio runtime.
@@ -278,5 +280,47 @@ impl Drop for ApiServer {
             return;
         }
         self.stop_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("handler bug")
+    }
+
+    #[test]
+    fn a_panicking_handler_is_a_json_500_and_the_server_lives_on() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app: Router =
+            harden(Router::new().route("/boom", get(boom)).route("/ok", get(|| async { "fine" })));
+        let server = rt.spawn(async move { axum::serve(listener, app).await });
+        let text = std::thread::spawn(move || {
+            let agent: ureq::Agent =
+                ureq::Agent::config_builder().http_status_as_error(false).build().into();
+            let mut boom = agent.get(format!("http://{addr}/boom")).call().unwrap();
+            let status = boom.status().as_u16();
+            let body = boom.body_mut().read_to_string().unwrap();
+            let mut ok = agent.get(format!("http://{addr}/ok")).call().unwrap();
+            (status, body, ok.body_mut().read_to_string().unwrap())
+        });
+        let (status, body, ok) = rt.block_on(async {
+            loop {
+                if text.is_finished() {
+                    break text.join().unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        server.abort();
+        assert_eq!(status, 500);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["message"], error::UNEXPECTED);
+        assert_eq!(v["status"], "error");
+        assert_eq!(ok, "fine");
     }
 }
