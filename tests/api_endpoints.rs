@@ -308,3 +308,39 @@ fn a_placed_order_survives_an_engine_restart() {
     assert_eq!(find(&filled)["order_status"], "complete");
     assert_eq!(h.ok("tradebook", json!({}))["data"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_cnc_sell_beyond_holdings_is_recorded_rejected_and_reported() {
+    let h = Harness::start();
+    h.tick("NSE", "SBIN", 800.0);
+    let got = h.api("placeorder", cnc("SBIN", "SELL", 5, "MARKET", 0.0));
+    assert_error(&got, 400, "Cannot sell SBIN in CNC");
+    let id = got.1["orderid"].as_str().expect("the recorded order's id").to_owned();
+    let d = order_status(&h, &id);
+    assert_eq!(d["order_status"], "rejected");
+    assert!(d["rejection_reason"].as_str().unwrap().contains("CNC"), "{d}");
+}
+
+#[test]
+fn concurrent_clients_are_all_served_after_the_journal() {
+    let h = Harness::start();
+    h.tick("NSE", "INFY", 1500.0);
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..6)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..10)
+                        .map(|_| h.place(cnc("INFY", "BUY", 1, "LIMIT", 1400.0)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+    });
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 60);
+    let book = h.ok("orderbook", json!({}));
+    assert_eq!(book["data"]["statistics"]["total_open_orders"], 60);
+}
