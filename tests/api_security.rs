@@ -183,3 +183,21 @@ fn a_refusing_engine_gives_503_on_orders_and_unhealthy_health() {
     let (_, _, metrics) = h.get("/metrics");
     assert!(metrics.contains("tickfill_engine_healthy 0"), "{metrics}");
 }
+
+#[test]
+fn a_body_that_never_arrives_is_408_after_the_deadline() {
+    use std::io::{Read, Write};
+    let h = Harness::start();
+    let addr = h.server.as_ref().unwrap().local_addr();
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(tickfill::api::BODY_DEADLINE * 3)).unwrap();
+    s.write_all(b"POST /api/v1/ping HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{").unwrap();
+    let started = std::time::Instant::now();
+    let mut reply = [0u8; 512];
+    let n = s.read(&mut reply).expect("a reply before the read timeout");
+    let reply = String::from_utf8_lossy(&reply[..n]);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(started.elapsed() >= tickfill::api::BODY_DEADLINE / 2);
+    // The server still serves.
+    h.ok("ping", json!({}));
+}

@@ -8,10 +8,10 @@
 
 #![forbid(unsafe_code)]
 
-use super::Api;
 use super::error::ApiError;
 use super::json::Body;
 use super::limits::Class;
+use super::{Api, BODY_DEADLINE};
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use http_body_util::BodyExt;
@@ -45,16 +45,25 @@ async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiE
     let mut body = req.into_body();
     let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
     let mut seen: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::bad("Could not read the request body"))?;
-        let Ok(data) = frame.into_data() else { continue };
-        seen += data.len() as u64;
-        if seen <= limit {
-            buf.extend_from_slice(&data);
-        } else if seen > drain_cap {
-            break;
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| ApiError::bad("Could not read the request body"))?;
+            let Ok(data) = frame.into_data() else { continue };
+            seen += data.len() as u64;
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            } else if seen > drain_cap {
+                break;
+            }
         }
-    }
+        Ok::<(), ApiError>(())
+    };
+    tokio::time::timeout(BODY_DEADLINE, read).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("Request body not received within {} s", BODY_DEADLINE.as_secs()),
+        )
+    })??;
     if seen > limit {
         return Err(too_large(limit));
     }

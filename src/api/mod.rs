@@ -19,6 +19,9 @@
 //! - quotes, multiquotes and depth answer from the quote board only (the latest streamed
 //!   quote); a symbol with no quote yet gets a 404 until the feed has one.
 //! - `failed_cancellations` of cancelallorder lists no ids: the engine reports a count.
+//! - Request headers have no read deadline (axum's server sets none): a client that sends
+//!   headers slowly holds its connection. Bodies have one ([`BODY_DEADLINE`]). The
+//!   default loopback bind keeps this to local clients.
 //!
 //! # Performance
 //! Off the hot path. Each request costs one JSON parse, one SHA-256 for the key check and
@@ -43,12 +46,16 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use axum::serve::ListenerExt;
 use error::{ApiError, ApiResult};
 use limits::Limits;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// How long a client may take to send a request body (408 after).
+pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Settings of the REST server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +246,10 @@ impl ApiServer {
         let app = router(api);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = runtime.spawn(async move {
+            // No Nagle delay on small replies over kept-alive connections.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.await;
