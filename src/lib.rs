@@ -45,6 +45,7 @@
 //!   journal's memory map ([`journal`]), each with its SAFETY argument and a Miri test.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod digest;

@@ -1,0 +1,97 @@
+//! The gate every `/api/v1/` request passes: read the body (bounded), parse it, check the
+//! key in constant time, then draw from the rate limit of its class.
+//!
+//! Order of checks: a body too large is a 413 before anything is parsed; a request that
+//! cannot be authenticated (unreadable body, missing or wrong key) draws from the shared
+//! unauthenticated bucket, so it is a 429 once that is empty and otherwise a 400/403;
+//! an authenticated request draws from its own class's bucket.
+
+#![forbid(unsafe_code)]
+
+use super::error::ApiError;
+use super::json::Body;
+use super::limits::Class;
+use super::{Api, BODY_DEADLINE};
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use http_body_util::BodyExt;
+use std::sync::atomic::Ordering;
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("Request body too large: the limit is {limit} bytes"),
+    )
+}
+
+/// An over-long body is read and discarded up to this many times the limit before the 413
+/// is sent, so an ordinary client that is still writing sees the reply rather than a
+/// broken pipe; beyond it (or when the declared length is beyond it) the reply goes at
+/// once and the connection closes.
+const DRAIN_FACTOR: u64 = 8;
+
+/// Reads at most `limit` bytes of the body.
+async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    let limit = limit as u64;
+    let drain_cap = limit.saturating_mul(DRAIN_FACTOR);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > drain_cap) {
+        return Err(too_large(limit));
+    }
+    let mut body = req.into_body();
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
+    let mut seen: u64 = 0;
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| ApiError::bad("Could not read the request body"))?;
+            let Ok(data) = frame.into_data() else { continue };
+            seen += data.len() as u64;
+            if seen <= limit {
+                buf.extend_from_slice(&data);
+            } else if seen > drain_cap {
+                break;
+            }
+        }
+        Ok::<(), ApiError>(())
+    };
+    tokio::time::timeout(BODY_DEADLINE, read).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("Request body not received within {} s", BODY_DEADLINE.as_secs()),
+        )
+    })??;
+    if seen > limit {
+        return Err(too_large(limit));
+    }
+    Ok(buf.into())
+}
+
+impl Api {
+    /// Runs the gate; the body of an admitted request comes back parsed.
+    pub(crate) async fn gate(&self, req: Request, class: Class) -> Result<Body, ApiError> {
+        let unauthenticated = |e: ApiError| {
+            if self.limits.allow(Class::Unauthenticated) {
+                e
+            } else {
+                self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                ApiError::rate_limited()
+            }
+        };
+        let bytes = read_body(req, self.config.max_body_bytes).await?;
+        let body = Body::parse(&bytes).map_err(unauthenticated)?;
+        let key_ok = body.apikey().is_some_and(|k| self.keys.verify(k));
+        if !key_ok {
+            self.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
+            return Err(unauthenticated(ApiError::forbidden()));
+        }
+        if !self.limits.allow(class) {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::rate_limited());
+        }
+        Ok(body)
+    }
+}

@@ -1,0 +1,221 @@
+//! The read endpoints: orderbook, tradebook, positionbook, funds, orderstatus,
+//! openposition. Answered by the stage that owns the data, after the journal.
+
+#![forbid(unsafe_code)]
+
+use super::Api;
+use super::error::{ApiError, ApiResult, success};
+use super::json::{Body, MAX_STRING};
+use super::limits::Class;
+use super::orders::{instrument, order_id};
+use crate::clock::format_ist;
+use crate::event::QueryKind;
+use crate::types::{OrderStatus, Price, Product, Side, SymbolId};
+use crate::views::{FundsRow, OrderRow, PositionRow, QueryReply, TradeRow};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// A price or amount as a JSON number rounded to 2 decimals.
+pub(crate) fn num(p: Price) -> f64 {
+    (p.0 as f64 / 100.0).round() / 100.0
+}
+
+/// An amount as OpenAlgo's funds strings: 2 decimals.
+fn text(p: Price) -> String {
+    p.to_string()
+}
+
+fn names(api: &Api, id: SymbolId) -> (String, &'static str, i64) {
+    match api.engine.instruments.get(id) {
+        Some(i) => (i.symbol.clone(), i.exchange.as_str(), i.lot_size),
+        None => (format!("#{}", id.0), "", 1),
+    }
+}
+
+fn order_json(api: &Api, o: &OrderRow) -> Value {
+    let (symbol, exchange, _) = names(api, o.symbol);
+    json!({
+        "orderid": o.order_id.to_string(),
+        "symbol": symbol,
+        "exchange": exchange,
+        "action": o.side.as_str(),
+        "quantity": o.qty.0,
+        "price": num(o.price),
+        "trigger_price": num(o.trigger),
+        "pricetype": o.price_type.as_str(),
+        "product": o.product.as_str(),
+        "order_status": o.status.as_str(),
+        "average_price": num(o.avg_price),
+        "filled_quantity": o.filled_qty.0,
+        "pending_quantity": o.pending_qty.0,
+        "rejection_reason": o.rejection.as_str(),
+        "timestamp": format_ist(o.time_ns),
+        "strategy": o.strategy.as_str(),
+    })
+}
+
+fn trade_json(api: &Api, t: &TradeRow) -> Value {
+    let (symbol, exchange, _) = names(api, t.symbol);
+    json!({
+        "tradeid": t.trade_no.to_string(),
+        "orderid": t.order_id.to_string(),
+        "symbol": symbol,
+        "exchange": exchange,
+        "action": t.side.as_str(),
+        "quantity": t.qty.0,
+        "average_price": num(t.price),
+        "price": num(t.price),
+        "trade_value": num(t.price.times(t.qty, 1)),
+        "product": t.product.as_str(),
+        "strategy": t.strategy.as_str(),
+        "timestamp": format_ist(t.time_ns),
+    })
+}
+
+fn position_json(api: &Api, p: &PositionRow) -> Value {
+    let (symbol, exchange, lot) = names(api, p.symbol);
+    json!({
+        "symbol": symbol,
+        "exchange": exchange,
+        "product": p.product.as_str(),
+        "quantity": p.qty.0,
+        "average_price": num(p.avg_price),
+        "ltp": num(p.ltp),
+        "pnl": num(p.pnl),
+        "pnlpercent": p.pnl_percent_bp as f64 / 100.0,
+        "unrealized_pnl": num(p.unrealized),
+        "today_realized_pnl": num(p.realized),
+        "total_pnl_today": num(p.pnl),
+        "lot_size": lot,
+    })
+}
+
+fn funds_json(f: &FundsRow) -> Value {
+    json!({
+        "availablecash": text(f.available),
+        "collateral": "0.00",
+        "m2munrealized": text(f.unrealized),
+        "m2mrealized": text(f.realized),
+        "utiliseddebits": text(f.used_margin),
+        "grossexposure": text(f.gross_exposure),
+        "totalpnl": text(f.realized.plus(f.unrealized)),
+        "today_realized_pnl": text(f.realized),
+        "total_realized_pnl": text(f.realized),
+    })
+}
+
+fn statistics(orders: &[OrderRow]) -> Value {
+    let count = |f: &dyn Fn(&OrderRow) -> bool| orders.iter().filter(|o| f(o)).count();
+    json!({
+        "total_buy_orders": count(&|o| o.side == Side::Buy),
+        "total_sell_orders": count(&|o| o.side == Side::Sell),
+        "total_completed_orders": count(&|o| o.status == OrderStatus::Complete),
+        "total_open_orders": count(&|o| o.status == OrderStatus::Open),
+        "total_rejected_orders": count(&|o| o.status == OrderStatus::Rejected),
+        "total_trigger_pending_orders": count(&|o| o.status == OrderStatus::TriggerPending),
+    })
+}
+
+/// Only `apikey` (and OpenAlgo's optional `strategy`) are expected on the book reads;
+/// extra fields are ignored there, as OpenAlgo does.
+async fn read(api: &Api, req: Request, kind: QueryKind) -> Result<(Body, QueryReply), ApiError> {
+    let body = api.gate(req, Class::Other).await?;
+    Ok((body, api.query(kind).await?))
+}
+
+async fn orderbook_inner(api: &Api, req: Request) -> ApiResult {
+    match read(api, req, QueryKind::OrderBook).await?.1 {
+        QueryReply::Orders(orders) => {
+            let rows: Vec<Value> = orders.iter().map(|o| order_json(api, o)).collect();
+            success(json!({
+                "status": "success",
+                "data": {"orders": rows, "statistics": statistics(&orders)}
+            }))
+        }
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// POST /api/v1/orderbook
+pub(crate) async fn orderbook(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(orderbook_inner(&api, req).await)
+}
+
+async fn tradebook_inner(api: &Api, req: Request) -> ApiResult {
+    match read(api, req, QueryKind::TradeBook).await?.1 {
+        QueryReply::Trades(trades) => {
+            let rows: Vec<Value> = trades.iter().map(|t| trade_json(api, t)).collect();
+            success(json!({"status": "success", "data": rows}))
+        }
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// POST /api/v1/tradebook
+pub(crate) async fn tradebook(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(tradebook_inner(&api, req).await)
+}
+
+async fn positionbook_inner(api: &Api, req: Request) -> ApiResult {
+    match read(api, req, QueryKind::PositionBook).await?.1 {
+        QueryReply::Positions(rows) => {
+            let rows: Vec<Value> = rows.iter().map(|p| position_json(api, p)).collect();
+            success(json!({"status": "success", "data": rows}))
+        }
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// POST /api/v1/positionbook
+pub(crate) async fn positionbook(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(positionbook_inner(&api, req).await)
+}
+
+async fn funds_inner(api: &Api, req: Request) -> ApiResult {
+    match read(api, req, QueryKind::Funds).await?.1 {
+        QueryReply::Funds(f) => success(json!({"status": "success", "data": funds_json(&f)})),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// POST /api/v1/funds
+pub(crate) async fn funds(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(funds_inner(&api, req).await)
+}
+
+async fn orderstatus_inner(api: &Api, req: Request) -> ApiResult {
+    let body = api.gate(req, Class::Other).await?;
+    let id = order_id(&body)?;
+    body.opt_str("strategy", MAX_STRING)?;
+    match api.query(QueryKind::OrderStatus(id)).await? {
+        QueryReply::Order(Some(o)) => {
+            success(json!({"status": "success", "data": order_json(api, &o)}))
+        }
+        QueryReply::Order(None) => Err(ApiError::not_found(format!("Order {id} not found"))),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// POST /api/v1/orderstatus
+pub(crate) async fn orderstatus(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(orderstatus_inner(&api, req).await)
+}
+
+async fn openposition_inner(api: &Api, req: Request) -> ApiResult {
+    let body = api.gate(req, Class::Other).await?;
+    let symbol = instrument(api, &body)?;
+    let product = Product::parse(body.str("product", MAX_STRING)?)
+        .ok_or_else(|| ApiError::bad("Invalid product: must be MIS, CNC or NRML"))?;
+    body.opt_str("strategy", MAX_STRING)?;
+    match api.query(QueryKind::OpenPosition { symbol, product }).await? {
+        QueryReply::OpenPosition(q) => success(json!({"status": "success", "quantity": q.0})),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// POST /api/v1/openposition
+pub(crate) async fn openposition(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(openposition_inner(&api, req).await)
+}

@@ -1,0 +1,337 @@
+//! The REST API: OpenAlgo's `/api/v1/` endpoints (OPENALGO.md section 2) plus
+//! `GET /health`, `GET /metrics` and `POST /api/v1/latency`.
+//!
+//! ```text
+//!  client --HTTP--> axum (2 tokio workers) --gate: body <= 1 MiB, strict JSON, key, rate-->
+//!     handler --spawn_blocking--> EngineHandle::submit/query (waits for the journal)
+//!     <-- JSON reply with "mode":"analyze"
+//! ```
+//!
+//! # Invariants
+//! - An order reply is sent only after `EngineHandle::submit` returned, that is after the
+//!   journal passed the command: a success means the order survives `kill -9`.
+//! - Runtime threads never block: engine calls run on tokio's blocking pool.
+//! - No panic reaches a client: a panicking handler becomes a 500 with OpenAlgo's
+//!   "An unexpected error occurred".
+//! - Every reply, success or error, carries `"mode":"analyze"`.
+//!
+//! # Known limitations
+//! - quotes, multiquotes and depth answer from the quote board only (the latest streamed
+//!   quote); a symbol with no quote yet gets a 404 until the feed has one.
+//! - `failed_cancellations` of cancelallorder lists no ids: the engine reports a count.
+//! - Request headers have no read deadline (axum's server sets none): a client that sends
+//!   headers slowly holds its connection. Bodies have one ([`BODY_DEADLINE`]). The
+//!   default loopback bind keeps this to local clients.
+//!
+//! # Performance
+//! Off the hot path. Each request costs one JSON parse, one SHA-256 for the key check and
+//! one hop to the blocking pool; the engine round trip dominates.
+
+#![forbid(unsafe_code)]
+
+mod auth;
+mod books;
+pub mod error;
+pub mod json;
+pub mod limits;
+mod ops;
+mod orders;
+mod quotes;
+
+use crate::auth::KeyStore;
+use crate::engine::{CommandOutcome, EngineError, EngineHandle};
+use crate::event::{CommandKind, QueryKind};
+use crate::views::QueryReply;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::serve::ListenerExt;
+use error::{ApiError, ApiResult};
+use limits::Limits;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// How long a client may take to send a request body (408 after).
+pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Settings of the REST server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Where to listen (loopback by default; port 0 picks a free port).
+    pub addr: SocketAddr,
+    /// Order requests a second (placeorder, placesmartorder, modifyorder, cancelorder,
+    /// cancelallorder, closeposition); 0 = unlimited.
+    pub order_rate_per_sec: u32,
+    /// Other requests a second; 0 = unlimited.
+    pub other_rate_per_sec: u32,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// The user id reported to clients.
+    pub user_id: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            order_rate_per_sec: 10,
+            other_rate_per_sec: 50,
+            max_body_bytes: 1 << 20,
+            user_id: "sandbox".into(),
+        }
+    }
+}
+
+/// Counters kept by the API where the engine has none (exported by `/metrics`).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub requests: AtomicU64,
+    pub orders_accepted: AtomicU64,
+    pub orders_refused: AtomicU64,
+    pub placement_fills: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub auth_failures: AtomicU64,
+    pub server_errors: AtomicU64,
+}
+
+/// Shared state of every handler.
+#[derive(Debug)]
+pub(crate) struct Api {
+    pub engine: EngineHandle,
+    pub keys: KeyStore,
+    pub limits: Limits,
+    pub config: ApiConfig,
+    pub counters: Counters,
+}
+
+/// Maps an engine error to a reply: overload and stop are 503, anything else 500.
+fn engine_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::Stopped | EngineError::Timeout(_) | EngineError::Busy => {
+            ApiError::unavailable(format!("Engine unavailable: {e}"))
+        }
+        _ => ApiError::internal(),
+    }
+}
+
+impl Api {
+    /// Submits a command on the blocking pool; returns once the journal passed it.
+    pub(crate) async fn submit(&self, kind: CommandKind) -> Result<CommandOutcome, ApiError> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.submit(kind))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(engine_error)
+    }
+
+    /// Runs a query on the blocking pool.
+    pub(crate) async fn query(&self, kind: QueryKind) -> Result<QueryReply, ApiError> {
+        let engine = self.engine.clone();
+        let reply = tokio::task::spawn_blocking(move || engine.query(kind))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(engine_error)?;
+        match reply {
+            QueryReply::Unavailable(why) => Err(ApiError::unavailable(why)),
+            other => Ok(other),
+        }
+    }
+
+    /// Turns a handler's result into a response, counting server errors.
+    pub(crate) fn respond(&self, r: ApiResult) -> Response {
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        match r {
+            Ok(resp) => resp,
+            Err(e) => {
+                if e.status.is_server_error() {
+                    self.counters.server_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                e.into_response()
+            }
+        }
+    }
+}
+
+/// The `/api/v1/<name>` route and its trailing-slash twin.
+fn both(r: Router<Arc<Api>>, name: &str, m: MethodRouter<Arc<Api>>) -> Router<Arc<Api>> {
+    r.route(&format!("/api/v1/{name}"), m.clone()).route(&format!("/api/v1/{name}/"), m)
+}
+
+fn panic_reply(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal().into_response()
+}
+
+/// Builds the router over the shared state.
+pub(crate) fn router(api: Arc<Api>) -> Router {
+    let mut r = Router::new();
+    let routes: [(&str, MethodRouter<Arc<Api>>); 18] = [
+        ("placeorder", post(orders::place)),
+        ("placesmartorder", post(orders::place_smart)),
+        ("modifyorder", post(orders::modify)),
+        ("cancelorder", post(orders::cancel)),
+        ("cancelallorder", post(orders::cancel_all)),
+        ("closeposition", post(orders::close_position)),
+        ("orderbook", post(books::orderbook)),
+        ("tradebook", post(books::tradebook)),
+        ("positionbook", post(books::positionbook)),
+        ("funds", post(books::funds)),
+        ("orderstatus", post(books::orderstatus)),
+        ("openposition", post(books::openposition)),
+        ("quotes", post(quotes::quotes)),
+        ("multiquotes", post(quotes::multiquotes)),
+        ("depth", post(quotes::depth)),
+        ("ping", post(ops::ping)),
+        ("analyzer", post(ops::analyzer)),
+        ("latency", post(ops::latency)),
+    ];
+    for (name, m) in routes {
+        r = both(r, name, m);
+    }
+    let r = r.route("/health", get(ops::health)).route("/metrics", get(ops::metrics));
+    harden(r).with_state(api)
+}
+
+/// JSON replies for unknown routes and methods, and a 500 instead of a dropped
+/// connection when a handler panics.
+fn harden<S: Clone + Send + Sync + 'static>(r: Router<S>) -> Router<S> {
+    r.fallback(|| async { ApiError::not_found("Not found: the endpoints are POST /api/v1/<name>") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed: /api/v1 endpoints take POST, /health and /metrics GET",
+            )
+        })
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_reply))
+}
+
+/// A running REST server with its own small tokio runtime.
+#[derive(Debug)]
+pub struct ApiServer {
+    runtime: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    addr: SocketAddr,
+}
+
+impl ApiServer {
+    /// Binds `config.addr` and starts serving on a two-worker runtime.
+    pub fn start(
+        config: ApiConfig,
+        engine: EngineHandle,
+        keys: KeyStore,
+    ) -> std::io::Result<ApiServer> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(64)
+            .thread_name("tickfill-http")
+            .enable_all()
+            .build()?;
+        let std_listener = std::net::TcpListener::bind(config.addr)?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(std_listener)?
+        };
+        let api = Arc::new(Api {
+            limits: Limits::new(config.order_rate_per_sec, config.other_rate_per_sec),
+            engine,
+            keys,
+            config,
+            counters: Counters::default(),
+        });
+        let app = router(api);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = runtime.spawn(async move {
+            // No Nagle delay on small replies over kept-alive connections.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(ApiServer { runtime, stop: Some(stop), task: Some(task), addr })
+    }
+
+    /// The bound address (the real port when started on port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 5 s), then stops the runtime.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(Duration::from_secs(5), task).await });
+        }
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        // Blocking inside an async context would panic; there, just signal the stop.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            if let Some(stop) = self.stop.take() {
+                let _ = stop.send(());
+            }
+            return;
+        }
+        self.stop_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("handler bug")
+    }
+
+    #[test]
+    fn a_panicking_handler_is_a_json_500_and_the_server_lives_on() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app: Router =
+            harden(Router::new().route("/boom", get(boom)).route("/ok", get(|| async { "fine" })));
+        let server = rt.spawn(async move { axum::serve(listener, app).await });
+        let text = std::thread::spawn(move || {
+            let agent: ureq::Agent =
+                ureq::Agent::config_builder().http_status_as_error(false).build().into();
+            let mut boom = agent.get(format!("http://{addr}/boom")).call().unwrap();
+            let status = boom.status().as_u16();
+            let body = boom.body_mut().read_to_string().unwrap();
+            let mut ok = agent.get(format!("http://{addr}/ok")).call().unwrap();
+            (status, body, ok.body_mut().read_to_string().unwrap())
+        });
+        let (status, body, ok) = rt.block_on(async {
+            loop {
+                if text.is_finished() {
+                    break text.join().unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        server.abort();
+        assert_eq!(status, 500);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["message"], error::UNEXPECTED);
+        assert_eq!(v["status"], "error");
+        assert_eq!(ok, "fine");
+    }
+}

@@ -1,0 +1,268 @@
+//! Operations: ping, analyzer, `POST /api/v1/latency`, and the unauthenticated
+//! `GET /health` and `GET /metrics` (which carry no secrets: no key, no hash, no paths).
+
+#![forbid(unsafe_code)]
+
+use super::Api;
+use super::error::{ApiError, ApiResult, success};
+use super::limits::Class;
+use crate::latency::{HOPS, HopSummary};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+async fn ping_inner(api: &Api, req: Request) -> ApiResult {
+    api.gate(req, Class::Other).await?;
+    success(json!({"status": "success", "data": {"message": "pong", "broker": "sandbox"}}))
+}
+
+/// POST /api/v1/ping
+pub(crate) async fn ping(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(ping_inner(&api, req).await)
+}
+
+async fn analyzer_inner(api: &Api, req: Request) -> ApiResult {
+    api.gate(req, Class::Other).await?;
+    success(json!({"status": "success", "data": {"mode": "analyze", "analyze_mode": true}}))
+}
+
+/// POST /api/v1/analyzer
+pub(crate) async fn analyzer(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(analyzer_inner(&api, req).await)
+}
+
+/// Copies the published histograms off the runtime threads (the copy takes a lock).
+async fn latency_summary(api: &Api) -> Result<Vec<HopSummary>, ApiError> {
+    let latency = Arc::clone(&api.engine.latency);
+    tokio::task::spawn_blocking(move || latency.snapshot().summary())
+        .await
+        .map_err(|_| ApiError::internal())
+}
+
+async fn latency_inner(api: &Api, req: Request) -> ApiResult {
+    api.gate(req, Class::Other).await?;
+    let hops = latency_summary(api).await?;
+    success(json!({"status": "success", "data": {"unit": "ns", "stages": hops}}))
+}
+
+/// POST /api/v1/latency: per-stage p50/p90/p99/p99.9/max/count, in ns.
+pub(crate) async fn latency(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(latency_inner(&api, req).await)
+}
+
+/// GET /health: 200 while the engine accepts orders, 503 once it refuses them.
+pub(crate) async fn health(State(api): State<Arc<Api>>) -> Response {
+    let h = &api.engine.health;
+    let f = &h.feed;
+    let refusing = h.refusing_orders();
+    let body = json!({
+        "status": if refusing { "unhealthy" } else { "ok" },
+        "mode": "analyze",
+        "engine": {
+            "healthy": !refusing,
+            "refusing_orders": refusing,
+            "reason": h.reason(),
+            "durable_seq": h.durable_seq.load(Ordering::Acquire),
+            "fanout_overflows": h.fanout_overflows.load(Ordering::Relaxed),
+        },
+        "feed": {
+            "mode": if f.polling.load(Ordering::Acquire) { "polling" } else { "websocket" },
+            "connected": f.connected.load(Ordering::Acquire),
+            "authenticated": f.authenticated.load(Ordering::Acquire),
+            "last_data_age_ms": f.last_data_age_ms(),
+            "reconnects": f.reconnects.load(Ordering::Relaxed),
+            "validation_errors": f.validation_errors.load(Ordering::Relaxed),
+            "ticks": f.stream_ticks.load(Ordering::Relaxed),
+            "polled_quotes": f.polled_quotes.load(Ordering::Relaxed),
+        },
+        "quotes": {"ticks": api.engine.board.ticks()},
+    });
+    let status = if refusing { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    (status, axum::Json(body)).into_response()
+}
+
+/// One Prometheus metric family with a single unlabelled sample.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+}
+
+/// The Prometheus text.
+pub(crate) fn render_metrics(api: &Api, hops: &[HopSummary]) -> String {
+    let mut out = String::with_capacity(4096);
+    let h = &api.engine.health;
+    let f = &h.feed;
+    let c = &api.counters;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let flag = |a: &std::sync::atomic::AtomicBool| u8::from(a.load(Ordering::Acquire));
+    family(
+        &mut out,
+        "tickfill_ticks_total",
+        "counter",
+        "Quotes written to the quote board.",
+        api.engine.board.ticks(),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_stream_ticks_total",
+        "counter",
+        "Ticks received from the stream.",
+        load(&f.stream_ticks),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_polled_quotes_total",
+        "counter",
+        "Quotes received from REST polling.",
+        load(&f.polled_quotes),
+    );
+    let fill_ticks = hops.iter().find(|s| s.hop == HOPS[5]).map_or(0, |s| s.count);
+    let _ = writeln!(
+        out,
+        "# HELP tickfill_fills_total Fills: events that filled at placement (seen by the API), ticks that filled at least one order.\n# TYPE tickfill_fills_total counter\ntickfill_fills_total{{source=\"placement\"}} {}\ntickfill_fills_total{{source=\"tick\"}} {fill_ticks}",
+        load(&c.placement_fills)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP tickfill_orders_total Order commands answered over REST, by result.\n# TYPE tickfill_orders_total counter\ntickfill_orders_total{{result=\"accepted\"}} {}\ntickfill_orders_total{{result=\"rejected\"}} {}",
+        load(&c.orders_accepted),
+        load(&c.orders_refused)
+    );
+    family(
+        &mut out,
+        "tickfill_rejects_total",
+        "counter",
+        "Order commands refused or recorded as rejected.",
+        load(&c.orders_refused),
+    );
+    family(
+        &mut out,
+        "tickfill_http_requests_total",
+        "counter",
+        "REST requests answered under /api/v1.",
+        load(&c.requests),
+    );
+    family(
+        &mut out,
+        "tickfill_http_rate_limited_total",
+        "counter",
+        "REST requests refused with 429.",
+        load(&c.rate_limited),
+    );
+    family(
+        &mut out,
+        "tickfill_http_auth_failures_total",
+        "counter",
+        "REST requests with a wrong or missing key.",
+        load(&c.auth_failures),
+    );
+    family(
+        &mut out,
+        "tickfill_http_server_errors_total",
+        "counter",
+        "REST replies with a 5xx status.",
+        load(&c.server_errors),
+    );
+    family(
+        &mut out,
+        "tickfill_engine_healthy",
+        "gauge",
+        "1 while the engine accepts orders.",
+        u8::from(!h.refusing_orders()),
+    );
+    family(
+        &mut out,
+        "tickfill_durable_seq",
+        "gauge",
+        "Highest sequence made durable by the journal.",
+        h.durable_seq.load(Ordering::Acquire),
+    );
+    family(
+        &mut out,
+        "tickfill_fanout_overflows_total",
+        "counter",
+        "Order updates the WebSocket queue could not take.",
+        load(&h.fanout_overflows),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_connected",
+        "gauge",
+        "1 while an upstream connection is open.",
+        flag(&f.connected),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_authenticated",
+        "gauge",
+        "1 while the upstream accepted our key.",
+        flag(&f.authenticated),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_polling",
+        "gauge",
+        "1 while quotes come from REST polling.",
+        flag(&f.polling),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_reconnects_total",
+        "counter",
+        "Upstream reconnections.",
+        load(&f.reconnects),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_validation_errors_total",
+        "counter",
+        "Upstream frames dropped as invalid.",
+        load(&f.validation_errors),
+    );
+    if let Some(age) = f.last_data_age_ms() {
+        family(
+            &mut out,
+            "tickfill_feed_last_data_age_ms",
+            "gauge",
+            "Milliseconds since the last streamed data.",
+            age,
+        );
+    }
+    out.push_str("# HELP tickfill_stage_latency_ns Per-stage latency percentiles, ns.\n# TYPE tickfill_stage_latency_ns gauge\n");
+    for s in hops {
+        for (q, v) in [
+            ("0.5", s.p50_ns),
+            ("0.9", s.p90_ns),
+            ("0.99", s.p99_ns),
+            ("0.999", s.p999_ns),
+            ("1", s.max_ns),
+        ] {
+            let _ = writeln!(
+                out,
+                "tickfill_stage_latency_ns{{hop=\"{}\",quantile=\"{q}\"}} {v}",
+                s.hop
+            );
+        }
+    }
+    out.push_str("# HELP tickfill_stage_latency_samples_total Samples per stage hop.\n# TYPE tickfill_stage_latency_samples_total counter\n");
+    for s in hops {
+        let _ =
+            writeln!(out, "tickfill_stage_latency_samples_total{{hop=\"{}\"}} {}", s.hop, s.count);
+    }
+    out
+}
+
+/// GET /metrics: Prometheus text exposition format.
+pub(crate) async fn metrics(State(api): State<Arc<Api>>) -> Response {
+    match latency_summary(&api).await {
+        Ok(hops) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            render_metrics(&api, &hops),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,147 @@
+//! quotes, multiquotes and depth, answered from the quote board (the latest streamed
+//! quote of each symbol). A symbol with no quote yet is a 404 naming the symbol.
+
+#![forbid(unsafe_code)]
+
+use super::Api;
+use super::books::num;
+use super::error::{ApiError, ApiResult, success};
+use super::json::Body;
+use super::limits::Class;
+use super::orders::instrument;
+use crate::event::{Level, Tick};
+use crate::types::{Price, SymbolId};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Most symbols in one multiquotes request.
+pub const MAX_MULTIQUOTES: usize = 500;
+
+/// The latest tick of a symbol, or a 404 that says why there is none.
+fn latest(api: &Api, id: SymbolId) -> Result<Tick, ApiError> {
+    match api.engine.board.read(id) {
+        Some(q) => Ok(q.tick),
+        None => {
+            let name = api
+                .engine
+                .instruments
+                .get(id)
+                .map_or_else(String::new, |i| format!("{}:{}", i.exchange.as_str(), i.symbol));
+            Err(ApiError::not_found(format!(
+                "No quote yet for {name}: the feed has not sent one; retry shortly"
+            )))
+        }
+    }
+}
+
+fn prev_close(api: &Api, t: &Tick) -> Price {
+    if t.close.is_positive() {
+        return t.close;
+    }
+    api.engine.instruments.get(t.symbol).and_then(|i| i.prev_close).unwrap_or_default()
+}
+
+fn quote_json(api: &Api, t: &Tick) -> Value {
+    json!({
+        "open": num(t.open),
+        "high": num(t.high),
+        "low": num(t.low),
+        "ltp": num(t.ltp),
+        "ask": num(t.ask),
+        "bid": num(t.bid),
+        "prev_close": num(prev_close(api, t)),
+        "volume": t.volume,
+        "oi": t.oi,
+    })
+}
+
+fn levels(levels: &[Level; 5], carried: bool, top: (Price, i64)) -> Vec<Value> {
+    (0..5)
+        .map(|i| {
+            let (price, quantity) = if carried {
+                (levels[i].price, levels[i].quantity)
+            } else if i == 0 {
+                top
+            } else {
+                (Price::ZERO, 0)
+            };
+            json!({"price": num(price), "quantity": quantity})
+        })
+        .collect()
+}
+
+fn depth_json(api: &Api, t: &Tick) -> Value {
+    let carried = t.depth.levels > 0;
+    json!({
+        "open": num(t.open),
+        "high": num(t.high),
+        "low": num(t.low),
+        "ltp": num(t.ltp),
+        "ltq": t.last_qty,
+        "prev_close": num(prev_close(api, t)),
+        "volume": t.volume,
+        "oi": t.oi,
+        "totalbuyqty": t.total_buy_qty,
+        "totalsellqty": t.total_sell_qty,
+        "bids": levels(&t.depth.buy, carried, (t.bid, t.bid_qty)),
+        "asks": levels(&t.depth.sell, carried, (t.ask, t.ask_qty)),
+    })
+}
+
+async fn quotes_inner(api: &Api, req: Request) -> ApiResult {
+    let body = api.gate(req, Class::Other).await?;
+    let id = instrument(api, &body)?;
+    let t = latest(api, id)?;
+    success(json!({"status": "success", "data": quote_json(api, &t)}))
+}
+
+/// POST /api/v1/quotes
+pub(crate) async fn quotes(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(quotes_inner(&api, req).await)
+}
+
+async fn depth_inner(api: &Api, req: Request) -> ApiResult {
+    let body = api.gate(req, Class::Other).await?;
+    let id = instrument(api, &body)?;
+    let t = latest(api, id)?;
+    success(json!({"status": "success", "data": depth_json(api, &t)}))
+}
+
+/// POST /api/v1/depth
+pub(crate) async fn depth(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(depth_inner(&api, req).await)
+}
+
+fn one_quote(api: &Api, entry: &Value) -> Value {
+    let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let (symbol, exchange) = (text("symbol"), text("exchange"));
+    let result = Body::from_value(entry.clone())
+        .and_then(|b| instrument(api, &b))
+        .and_then(|id| latest(api, id));
+    match result {
+        Ok(t) => json!({"symbol": symbol, "exchange": exchange, "data": quote_json(api, &t)}),
+        Err(e) => json!({"symbol": symbol, "exchange": exchange, "error": e.message}),
+    }
+}
+
+async fn multiquotes_inner(api: &Api, req: Request) -> ApiResult {
+    let body = api.gate(req, Class::Other).await?;
+    let symbols = body.array("symbols")?;
+    if symbols.is_empty() {
+        return Err(ApiError::bad("Invalid symbols: at least one symbol is required"));
+    }
+    if symbols.len() > MAX_MULTIQUOTES {
+        return Err(ApiError::bad(format!(
+            "Invalid symbols: at most {MAX_MULTIQUOTES} symbols per request"
+        )));
+    }
+    let results: Vec<Value> = symbols.iter().map(|e| one_quote(api, e)).collect();
+    success(json!({"status": "success", "results": results}))
+}
+
+/// POST /api/v1/multiquotes
+pub(crate) async fn multiquotes(State(api): State<Arc<Api>>, req: Request) -> Response {
+    api.respond(multiquotes_inner(&api, req).await)
+}

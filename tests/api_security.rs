@@ -1,0 +1,203 @@
+//! Keys, rate limits, body limits, and the unauthenticated operations endpoints.
+
+mod api_util;
+
+use api_util::{Harness, KEY, api_config, assert_error, cnc};
+use serde_json::json;
+
+const ALL: [&str; 18] = [
+    "placeorder",
+    "placesmartorder",
+    "modifyorder",
+    "cancelorder",
+    "cancelallorder",
+    "closeposition",
+    "orderbook",
+    "tradebook",
+    "positionbook",
+    "funds",
+    "orderstatus",
+    "openposition",
+    "quotes",
+    "multiquotes",
+    "depth",
+    "ping",
+    "analyzer",
+    "latency",
+];
+
+#[test]
+fn wrong_or_missing_key_is_403_on_every_endpoint() {
+    let h = Harness::start();
+    for endpoint in ALL {
+        for body in [json!({"apikey": "wrong-key-0123456789"}), json!({}), json!({"apikey": 7})] {
+            let got = h.call(endpoint, &body);
+            assert_error(&got, 403, "Invalid openalgo apikey");
+            assert_eq!(got.1["message"], "Invalid openalgo apikey");
+        }
+    }
+    // A near miss of the real key is refused too.
+    let near = format!("{}x", &KEY[..KEY.len() - 1]);
+    assert_error(&h.call("ping", &json!({"apikey": near})), 403, "Invalid openalgo apikey");
+}
+
+#[test]
+fn order_and_other_limits_give_429_and_wrong_keys_are_slowed() {
+    let mut config = api_config();
+    config.order_rate_per_sec = 3;
+    config.other_rate_per_sec = 5;
+    let h = Harness::start_with(config);
+    h.tick("NSE", "SBIN", 800.0);
+    let replies: Vec<(u16, serde_json::Value)> =
+        (0..10).map(|_| h.api("placeorder", cnc("SBIN", "BUY", 1, "LIMIT", 700.0))).collect();
+    let ok = replies.iter().filter(|r| r.0 == 200).count();
+    assert!((3..=5).contains(&ok), "{replies:?}");
+    let limited = replies.iter().find(|r| r.0 == 429).expect("a 429");
+    assert_error(limited, 429, "Rate limit");
+
+    // Reads have their own bucket.
+    let reads: Vec<u16> = (0..12).map(|_| h.api("ping", json!({})).0).collect();
+    assert!(reads.contains(&200) && reads.contains(&429), "{reads:?}");
+
+    // Guessing keys is limited as well.
+    let guesses: Vec<u16> =
+        (0..12).map(|i| h.call("ping", &json!({"apikey": format!("guess-{i}")})).0).collect();
+    assert!(guesses.contains(&403) && guesses.contains(&429), "{guesses:?}");
+
+    // The buckets refill.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    h.ok("ping", json!({}));
+}
+
+#[test]
+fn bodies_over_the_limit_are_413() {
+    let h = Harness::start();
+    let mut big = format!("{{\"apikey\":\"{KEY}\",\"strategy\":\"");
+    big.push_str(&"x".repeat(1 << 20));
+    big.push_str("\"}");
+    let (status, text) = h.post_raw("/api/v1/placeorder", big.as_bytes());
+    assert_eq!(status, 413, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(v["status"], "error");
+    // A declared length far beyond the limit is refused before the body is sent.
+    let addr = h.server.as_ref().unwrap().local_addr();
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    use std::io::{Read, Write};
+    s.write_all(
+        b"POST /api/v1/placeorder HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n{",
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(reply.contains("\"status\":\"error\""), "{reply}");
+    // Just under the limit is parsed (and refused for the long strategy, as a 400).
+    let mut fits = format!("{{\"apikey\":\"{KEY}\",\"strategy\":\"");
+    fits.push_str(&"x".repeat(1000));
+    fits.push_str("\"}");
+    let (status, text) = h.post_raw("/api/v1/cancelallorder", fits.as_bytes());
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("strategy"));
+}
+
+#[test]
+fn health_needs_no_key_and_leaks_none() {
+    let h = Harness::start();
+    let (status, ct, text) = h.get("/health");
+    assert_eq!(status, 200, "{text}");
+    assert!(ct.starts_with("application/json"), "{ct}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(v["engine"]["healthy"], true);
+    assert!(v["engine"]["durable_seq"].is_u64());
+    let feed = &v["feed"];
+    assert!(feed["mode"] == "websocket" || feed["mode"] == "polling", "{v}");
+    for k in [
+        "connected",
+        "authenticated",
+        "last_data_age_ms",
+        "reconnects",
+        "validation_errors",
+        "ticks",
+    ] {
+        assert!(feed.get(k).is_some(), "health.feed lacks {k}: {v}");
+    }
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(KEY.as_bytes()))
+    };
+    let dir = h.dir.path().to_string_lossy().to_string();
+    for secret in [KEY, hash.as_str(), dir.as_str()] {
+        assert!(!text.contains(secret), "health leaks {secret}");
+    }
+}
+
+#[test]
+fn metrics_are_prometheus_text() {
+    let h = Harness::start();
+    h.tick("NSE", "SBIN", 800.0);
+    h.place(cnc("SBIN", "BUY", 1, "MARKET", 0.0));
+    assert_eq!(h.api("placeorder", cnc("NOPE", "BUY", 1, "MARKET", 0.0)).0, 400);
+    let mut c = cnc("SBIN", "BUY", 1, "LIMIT", 0.0);
+    c["price"] = json!(0);
+    assert_eq!(h.api("placeorder", c).0, 400);
+    let (status, ct, text) = h.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    for line in text.lines() {
+        if line.starts_with('#') {
+            assert!(line.starts_with("# HELP ") || line.starts_with("# TYPE "), "{line}");
+            continue;
+        }
+        let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("sample: {line}"));
+        assert!(name.starts_with("tickfill_"), "{line}");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+    }
+    for needle in [
+        "tickfill_ticks_total 1",
+        "tickfill_fills_total{source=\"placement\"} 1",
+        "tickfill_orders_total{result=\"accepted\"} 1",
+        "tickfill_rejects_total 1",
+        "tickfill_stage_latency_ns{hop=\"received_to_journal\",quantile=\"0.99\"}",
+        "tickfill_feed_connected 0",
+        "tickfill_engine_healthy 1",
+    ] {
+        assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
+    }
+    assert!(!text.contains(KEY));
+}
+
+#[test]
+fn a_refusing_engine_gives_503_on_orders_and_unhealthy_health() {
+    let h = Harness::start();
+    h.tick("NSE", "SBIN", 800.0);
+    h.handle().health.fail("test: stage execution panicked".into());
+    assert_error(&h.api("placeorder", cnc("SBIN", "BUY", 1, "MARKET", 0.0)), 503, "");
+    let (status, _, text) = h.get("/health");
+    assert_eq!(status, 503, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(v["engine"]["healthy"], false);
+    assert_eq!(v["engine"]["reason"], "test: stage execution panicked");
+    // Reads are still served.
+    h.ok("orderbook", json!({}));
+    let (_, _, metrics) = h.get("/metrics");
+    assert!(metrics.contains("tickfill_engine_healthy 0"), "{metrics}");
+}
+
+#[test]
+fn a_body_that_never_arrives_is_408_after_the_deadline() {
+    use std::io::{Read, Write};
+    let h = Harness::start();
+    let addr = h.server.as_ref().unwrap().local_addr();
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(tickfill::api::BODY_DEADLINE * 3)).unwrap();
+    s.write_all(b"POST /api/v1/ping HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{").unwrap();
+    let started = std::time::Instant::now();
+    let mut reply = [0u8; 512];
+    let n = s.read(&mut reply).expect("a reply before the read timeout");
+    let reply = String::from_utf8_lossy(&reply[..n]);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(started.elapsed() >= tickfill::api::BODY_DEADLINE / 2);
+    // The server still serves.
+    h.ok("ping", json!({}));
+}

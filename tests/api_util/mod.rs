@@ -1,0 +1,212 @@
+//! Spec-like helpers for the REST tests: a real engine on a temp data dir (fused topology,
+//! backoff idle) behind a real `ApiServer` on a loopback port 0, driven by a real HTTP
+//! client (ureq) over the socket.
+
+#![allow(dead_code, reason = "each test binary uses a subset")]
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+use tickfill::api::{ApiConfig, ApiServer};
+use tickfill::auth::KeyStore;
+use tickfill::clock::mono_now_ns;
+use tickfill::engine::{Engine, EngineConfig, EngineHandle};
+use tickfill::event::Tick;
+use tickfill::journal::JournalConfig;
+use tickfill::ring::{IdleStrategy, Topology};
+use tickfill::types::{Exchange, Price, SymbolId};
+
+/// The key every test server accepts.
+pub const KEY: &str = "test-api-key-0123456789abcdef";
+
+/// An engine config for tests: fused, backoff, small segments, fast timers.
+pub fn engine_config(dir: &Path) -> EngineConfig {
+    let mut journal = JournalConfig::new(dir);
+    journal.segment_bytes = 1 << 20;
+    let mut c = EngineConfig::new(journal);
+    c.pipeline.topology = Topology::Fused;
+    c.pipeline.idle = IdleStrategy::Backoff;
+    c.pipeline.ring_size = 1024;
+    c.timer_interval = Duration::from_millis(200);
+    c
+}
+
+/// Test API config: port 0, generous limits unless a test lowers them.
+pub fn api_config() -> ApiConfig {
+    ApiConfig {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        order_rate_per_sec: 1000,
+        other_rate_per_sec: 1000,
+        ..ApiConfig::default()
+    }
+}
+
+/// An engine and a server over it.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub engine: Option<Engine>,
+    pub server: Option<ApiServer>,
+    pub base: String,
+    pub agent: ureq::Agent,
+    pub config: ApiConfig,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+impl Harness {
+    /// Starts with the test config.
+    pub fn start() -> Harness {
+        Harness::start_with(api_config())
+    }
+
+    /// Starts with a given API config.
+    pub fn start_with(config: ApiConfig) -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut h = Harness {
+            dir,
+            engine: None,
+            server: None,
+            base: String::new(),
+            agent: agent(),
+            config,
+        };
+        h.boot();
+        h
+    }
+
+    fn boot(&mut self) {
+        let engine = Engine::start(engine_config(self.dir.path())).expect("engine starts");
+        let keys = KeyStore::from_key(KEY).expect("key");
+        let server =
+            ApiServer::start(self.config.clone(), engine.handle(), keys).expect("server starts");
+        self.base = format!("http://{}", server.local_addr());
+        self.engine = Some(engine);
+        self.server = Some(server);
+    }
+
+    /// Stops the server, then the engine, and starts both again on the same data dir.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.agent = agent();
+        self.boot();
+    }
+
+    /// Stops the server, then the engine.
+    pub fn stop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown();
+        }
+        if let Some(e) = self.engine.take() {
+            e.shutdown();
+        }
+    }
+
+    pub fn handle(&self) -> EngineHandle {
+        self.engine.as_ref().expect("running").handle()
+    }
+
+    pub fn sym(&self, exchange: &str, symbol: &str) -> SymbolId {
+        let ex = Exchange::parse(exchange).expect("exchange");
+        self.handle().instruments.lookup(ex, symbol).expect("symbol in the default universe")
+    }
+
+    /// Publishes a tick with a 1.00 spread and day range around `ltp`, then waits until
+    /// the ring has passed it (a query is answered after every earlier event).
+    pub fn tick(&self, exchange: &str, symbol: &str, ltp: f64) {
+        let p = Price::from_f64(ltp).expect("price");
+        let t = Tick {
+            symbol: self.sym(exchange, symbol),
+            ltp: p,
+            bid: Price(p.0 - 5_000),
+            ask: Price(p.0 + 5_000),
+            bid_qty: 100,
+            ask_qty: 200,
+            volume: 12_345,
+            mode: 2,
+            ..Tick::default()
+        };
+        let h = self.handle();
+        h.send_tick(t, mono_now_ns()).expect("engine running");
+        h.query(tickfill::event::QueryKind::Funds).expect("sync");
+    }
+
+    /// POSTs raw bytes to a path; returns status and body text.
+    pub fn post_raw(&self, path: &str, body: &[u8]) -> (u16, String) {
+        let mut r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .send(body)
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().expect("body"))
+    }
+
+    /// POSTs a JSON value to `/api/v1/<endpoint>`; returns status and parsed body.
+    pub fn call(&self, endpoint: &str, body: &Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let (status, text) = self.post_raw(&format!("/api/v1/{endpoint}"), &bytes);
+        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+        (status, v)
+    }
+
+    /// Like [`Harness::call`] with `apikey` added.
+    pub fn api(&self, endpoint: &str, mut body: Value) -> (u16, Value) {
+        body["apikey"] = json!(KEY);
+        self.call(endpoint, &body)
+    }
+
+    /// Like [`Harness::api`], expecting 200 and `"status":"success"`.
+    pub fn ok(&self, endpoint: &str, body: Value) -> Value {
+        let (status, v) = self.api(endpoint, body);
+        assert_eq!(status, 200, "{endpoint}: {v}");
+        assert_eq!(v["status"], "success", "{endpoint}: {v}");
+        assert_eq!(v["mode"], "analyze", "{endpoint}: {v}");
+        v
+    }
+
+    /// Places an order from a JSON body and returns its id.
+    pub fn place(&self, body: Value) -> String {
+        let v = self.ok("placeorder", body);
+        let id = v["orderid"].as_str().expect("orderid").to_owned();
+        assert_eq!(id.len(), 14, "{v}");
+        id
+    }
+
+    /// GET; returns status, content type and body.
+    pub fn get(&self, path: &str) -> (u16, String, String) {
+        let mut r = self.agent.get(format!("{}{path}", self.base)).call().expect("request");
+        let ct =
+            r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        (r.status().as_u16(), ct, r.body_mut().read_to_string().expect("body"))
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A CNC equity order body (valid at any hour of the day).
+pub fn cnc(symbol: &str, action: &str, qty: i64, pricetype: &str, price: f64) -> Value {
+    json!({
+        "strategy": "test", "symbol": symbol, "exchange": "NSE", "action": action,
+        "quantity": qty, "pricetype": pricetype, "product": "CNC", "price": price,
+    })
+}
+
+/// Asserts an error reply: status, `"status":"error"`, and a message containing `needle`.
+pub fn assert_error(got: &(u16, Value), status: u16, needle: &str) {
+    let (s, v) = got;
+    assert_eq!(*s, status, "{v}");
+    assert_eq!(v["status"], "error", "{v}");
+    let m = v["message"].as_str().unwrap_or_else(|| panic!("message is a string: {v}"));
+    assert!(m.contains(needle), "message {m:?} lacks {needle:?}");
+}
