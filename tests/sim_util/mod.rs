@@ -77,6 +77,25 @@ impl Client {
         None
     }
 
+    /// Counts market_data frames received during `span`, without parsing them.
+    pub fn count_frames(&mut self, span: Duration) -> u64 {
+        let end = Instant::now() + span;
+        let mut n = 0;
+        while Instant::now() < end {
+            match self.ws.read() {
+                Ok(Message::Text(t)) => n += u64::from(t.starts_with(r#"{"type":"market_data""#)),
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("connection failed: {e}"),
+            }
+        }
+        n
+    }
+
     /// Reads until the connection closes (true) or `within` passes (false).
     pub fn closed_within(&mut self, within: Duration) -> bool {
         let end = Instant::now() + within;
