@@ -26,12 +26,17 @@
 //!
 //! 1. **Setup**: [`engine::Engine::start`] opens the journal, restores the newest snapshot,
 //!    replays the journal after it through the same stage code ([`engine::recovery`]),
-//!    then starts the stage threads ([`ring::Pipeline`]) and the sequencer.
+//!    then starts the stage threads ([`ring::Pipeline`]), the sequencer with its upstream
+//!    feed connections ([`sequencer`]), and the freshness watchdog ([`watchdog`]).
 //! 2. **Publish**: [`engine::EngineHandle`] sends ticks, commands and queries to the
-//!    sequencer, which gives each one sequence number and publishes it. A command's reply
+//!    sequencer (a bounded channel that wakes its `mio` poll); upstream frames are read,
+//!    decoded and interned on the same thread, and quotes polled over REST while the
+//!    stream is stale arrive through the same channel. Each input gets one sequence
+//!    number and is published. A command's reply
 //!    travels back through the slot and is released by the journal stage only after the
 //!    journal has passed it, so an acknowledged order survives `kill -9`.
-//! 3. **Shutdown**: [`engine::Engine::shutdown`] closes intake; the stages drain the ring,
+//! 3. **Shutdown**: [`engine::Engine::shutdown`] stops the watchdog and the intake (what
+//!    was queued is still sequenced); the stages drain the ring,
 //!    the journal commits, and the final states are handed back.
 //!
 //! ## Rules that hold everywhere

@@ -668,3 +668,52 @@ fn fallback_off_never_polls_even_when_the_upstream_is_down() {
     drop(h);
     engine.shutdown();
 }
+
+#[test]
+fn symbols_spread_over_connections_and_depth_follows_client_interest() {
+    let up = Upstream::start(0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.feed = FeedConfig::Upstream { url: up.url(), api_key: KEY.into() };
+    c.watchdog = short_watchdog(None);
+    c.symbols_per_connection = 2;
+    let engine = Engine::start(c).expect("engine starts");
+    let h = engine.handle();
+    wait_for("authentication", Duration::from_secs(5), || {
+        feed(&h).authenticated.load(Ordering::SeqCst)
+    });
+    let names = ["SBIN", "INFY", "TCS", "ITC", "HDFCBANK"];
+    for n in names {
+        placed(&h, order(sym(&h, "NSE", n), Side::Buy, 1, PriceType::Limit, 100.0));
+    }
+    // Five symbols, two per connection: three connections, each authenticated.
+    wait_for("every symbol subscribed", Duration::from_secs(5), || {
+        names.iter().all(|n| up.subscribed(&format!("NSE:{n}")) == Some(2))
+    });
+    assert_eq!(up.script.auths.load(Ordering::SeqCst), 3);
+    wait_for("all connections authenticated", Duration::from_secs(5), || {
+        feed(&h).authenticated.load(Ordering::SeqCst)
+    });
+    for n in names {
+        up.push(quote_frame(n, 99.0));
+    }
+    wait_for("every order filled", Duration::from_secs(5), || trades(&h).len() == names.len());
+
+    // A WebSocket client wants depth for SBIN: resubscribed in Depth, then back to Quote.
+    let sbin = sym(&h, "NSE", "SBIN");
+    h.interest.add_client(sbin, 3);
+    wait_for("depth subscription", Duration::from_secs(5), || up.subscribed("NSE:SBIN") == Some(3));
+    h.interest.remove_client(sbin, 3);
+    wait_for("back to quote", Duration::from_secs(5), || up.subscribed("NSE:SBIN") == Some(2));
+    // A client-only symbol: subscribed in its mode, unsubscribed when it leaves.
+    let tcs_bse = sym(&h, "BSE", "TCS");
+    h.interest.add_client(tcs_bse, 1);
+    wait_for("client symbol", Duration::from_secs(5), || up.subscribed("BSE:TCS") == Some(1));
+    h.interest.remove_client(tcs_bse, 1);
+    wait_for("client symbol dropped", Duration::from_secs(5), || {
+        up.subscribed("BSE:TCS").is_none()
+    });
+    drop(h);
+    engine.shutdown();
+    up.kill();
+}

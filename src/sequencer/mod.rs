@@ -20,6 +20,12 @@
 //! - Publishing happens only on this thread, so the sequence is the total order.
 //! - Shutdown drains the intake before the publisher is returned: nothing accepted is lost.
 //!
+//! # Known limitations
+//! - tungstenite allocates one buffer per received message; decoding after it does not
+//!   allocate.
+//! - With a feed configured the loop wakes at least every 20 ms to notice changes of the
+//!   wanted symbols (the interest registry has no waker of its own).
+//!
 //! # Performance
 //! A sender rings the waker (a syscall) only when the sequencer has announced it is about
 //! to sleep; under load the loop never sleeps and senders never syscall.

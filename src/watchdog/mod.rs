@@ -16,9 +16,15 @@
 //! mode`, `data stale ... polling fallback started`, `stream recovered ... polling
 //! stopped`, `REST quotes failed ... retrying in`.
 //!
+//! # Invariants
+//! - Polled quotes reach the engine only through the sequencer's intake, never directly.
+//! - Only stream data refreshes `last_data_ns`, so polling never keeps itself alive.
+//! - No state of the engine's stages is read here; MTM's freshness rule lives in MTM.
+//!
 //! # Known limitations
 //! - The startup decision waits up to one health interval for the upstream to
 //!   authenticate; until then nothing is polled.
+//! - Stopping waits for a REST request in flight (at most `request_timeout`).
 
 #![forbid(unsafe_code)]
 
@@ -220,10 +226,13 @@ impl Runner {
             eprintln!("tickfill: watchdog: engine started in websocket mode");
             Some(false)
         } else if self.config.fallback && self.can_poll() {
-            eprintln!(
-                "tickfill: watchdog: engine started in polling mode: the upstream feed is \
-                 unreachable; will switch to websocket mode when it delivers data"
-            );
+            let why = if self.stream_configured {
+                "the upstream feed is unreachable; will switch to websocket mode when it \
+                 delivers data"
+            } else {
+                "no upstream feed is configured"
+            };
+            eprintln!("tickfill: watchdog: engine started in polling mode: {why}");
             Some(true)
         } else {
             eprintln!(
