@@ -62,3 +62,4 @@ pub mod ring;
 pub mod sim;
 pub mod types;
 pub mod views;
+pub mod ws;
