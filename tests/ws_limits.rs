@@ -4,7 +4,10 @@
 mod ws_support;
 
 use serde_json::json;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tickfill::event::CommandKind;
+use tickfill::types::{PriceType, Side, Tag};
 use tungstenite::client::IntoClientRequest;
 use ws_support::*;
 
@@ -21,6 +24,7 @@ fn unauthenticated_clients_are_closed_at_the_deadline_with_4401() {
         other => panic!("expected a 4401 close, got {other:?}"),
     }
     assert!(started.elapsed() >= Duration::from_millis(400));
+    wait_for(|| rig.stats().auth_timeouts.load(Ordering::Relaxed) == 1, "the 4401 count");
     // The authenticated client is untouched.
     assert_eq!(prompt.ask(json!({"action": "ping"}))["type"], "pong");
 }
@@ -64,6 +68,37 @@ fn a_client_that_never_reads_gets_no_backlog_and_does_not_slow_the_engine() {
         Ended::Dropped(_) => {}
         other => panic!("expected a close, got {other:?}"),
     }
+    wait_for(|| rig.stats().keepalive_timeouts.load(Ordering::Relaxed) >= 1, "the 4408 count");
+}
+
+#[test]
+fn lost_order_updates_close_subscribers_with_4008() {
+    // An update queue of two: a cancel-all of six orders overflows it.
+    let rig = rig_full(|e| e.update_queue = 2, |_| {});
+    let sbin = rig.sym("NSE", "SBIN");
+    let mut subscriber = rig.authed();
+    subscriber.ask(json!({"action": "subscribe_orders"}));
+    let mut bystander = rig.authed();
+    rig.tick(quote(sbin, 812.5));
+    for _ in 0..6 {
+        rig.place(order(sbin, Side::Buy, 1, PriceType::Limit, 700.0));
+    }
+    let all = CommandKind::CancelAll { strategy: Tag::new("ws").unwrap() };
+    rig.h.submit(all).unwrap();
+    loop {
+        match subscriber.next() {
+            Ok(v) => assert_eq!(v["type"], "order_update", "{v}"),
+            Err(Ended::Closed(Some((code, reason)))) => {
+                assert_eq!(code, 4008);
+                assert_eq!(reason, "order updates overflow; resync from the orderbook");
+                break;
+            }
+            Err(other) => panic!("expected a 4008 close, got {other:?}"),
+        }
+    }
+    // Clients that did not subscribe to order updates are not affected.
+    assert_eq!(bystander.ask(json!({"action": "ping"}))["type"], "pong");
+    wait_for(|| rig.stats().order_overflow_closes.load(Ordering::Relaxed) == 1, "the 4008 count");
 }
 
 #[test]
@@ -87,6 +122,7 @@ fn messages_over_64_kib_close_with_1009() {
 fn browser_origins_must_be_allowed() {
     let rig = rig();
     let url = format!("ws://{}/", rig.addr);
+    let refused = || rig.stats().handshake_failures.load(Ordering::Relaxed);
     let mut req = url.clone().into_client_request().unwrap();
     req.headers_mut().insert("Origin", "http://evil.example".parse().unwrap());
     match tungstenite::connect(req) {
@@ -94,6 +130,7 @@ fn browser_origins_must_be_allowed() {
         Err(e) => panic!("expected HTTP 403, got {e}"),
         Ok(_) => panic!("a foreign origin was accepted"),
     }
+    wait_for(|| refused() == 1, "the refusal count");
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("Origin", "http://localhost:5173".parse().unwrap());
     let (ws, _) = tungstenite::connect(req).expect("loopback origin accepted");

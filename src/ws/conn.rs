@@ -37,6 +37,7 @@ pub(crate) struct Ctx {
     pub(crate) board: std::sync::Arc<QuoteBoard>,
     pub(crate) ws: WebSocketConfig,
     pub(crate) origin: OriginCheck,
+    pub(crate) stats: std::sync::Arc<super::WsStats>,
 }
 
 type Handshake = MidHandshake<ServerHandshake<TcpStream, OriginCheck>>;
@@ -82,6 +83,8 @@ pub(crate) struct Conn {
     last_ping: Instant,
     ping_sent: Option<Instant>,
     closing: Option<Instant>,
+    /// The close code sent, counted in the stats when the connection is dropped.
+    closed_with: Option<u16>,
 }
 
 impl Conn {
@@ -101,6 +104,7 @@ impl Conn {
             last_ping: now,
             ping_sent: None,
             closing: None,
+            closed_with: None,
         };
         let started = ServerHandshake::start(stream, ctx.origin.clone(), Some(ctx.ws)).handshake();
         c.after_handshake(started, ctx, now);
@@ -126,7 +130,10 @@ impl Conn {
                 self.on_readable(ctx, now);
             }
             Err(HandshakeError::Interrupted(mid)) => self.link = Link::Handshake(mid),
-            Err(HandshakeError::Failure(_)) => self.link = Link::Dead,
+            Err(HandshakeError::Failure(_)) => {
+                ctx.stats.handshake_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.link = Link::Dead;
+            }
         }
     }
 
@@ -349,8 +356,11 @@ impl Conn {
         (ok, Vec::new())
     }
 
-    /// Releases every subscription (on disconnect).
-    pub(crate) fn release(&mut self, interest: &Interest) {
+    /// Releases every subscription and counts the close (on disconnect).
+    pub(crate) fn release(&mut self, interest: &Interest, stats: &super::WsStats) {
+        if let Some(code) = self.closed_with.take() {
+            stats.count_close(code);
+        }
         for (id, sub) in self.subs.drain() {
             for m in 1..=3u8 {
                 if sub.modes[usize::from(m) - 1] {
@@ -474,6 +484,7 @@ impl Conn {
             return;
         }
         self.closing = Some(now);
+        self.closed_with = Some(code);
         let Link::Open(ws) = &mut self.link else {
             self.link = Link::Dead;
             return;

@@ -61,7 +61,7 @@ use crate::engine::EngineHandle;
 use crate::fanout::updates::UpdateReader;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -77,6 +77,38 @@ pub mod close {
     pub const KEEPALIVE_TIMEOUT: u16 = 4408;
     /// Order updates could not be delivered; the client must resync from the orderbook.
     pub const ORDER_OVERFLOW: u16 = 4008;
+}
+
+/// Counters the server keeps, for health and metrics (all monotonic except `clients`).
+#[derive(Debug, Default)]
+pub struct WsStats {
+    /// Connections open now (handshaking, serving or closing).
+    pub clients: AtomicU64,
+    /// Connections accepted since start.
+    pub accepted: AtomicU64,
+    /// Closed with 4401 (no authentication in time).
+    pub auth_timeouts: AtomicU64,
+    /// Closed with 4408 (keepalive ping not answered).
+    pub keepalive_timeouts: AtomicU64,
+    /// Closed with 1009 (message too big).
+    pub oversize_closes: AtomicU64,
+    /// Closed with 4008 (order updates could not be delivered).
+    pub order_overflow_closes: AtomicU64,
+    /// Refused at the handshake (bad origin or not a WebSocket request).
+    pub handshake_failures: AtomicU64,
+}
+
+impl WsStats {
+    pub(crate) fn count_close(&self, code: u16) {
+        let counter = match code {
+            close::AUTH_TIMEOUT => &self.auth_timeouts,
+            close::KEEPALIVE_TIMEOUT => &self.keepalive_timeouts,
+            close::TOO_BIG => &self.oversize_closes,
+            close::ORDER_OVERFLOW => &self.order_overflow_closes,
+            _ => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// How the WebSocket server runs.
@@ -123,6 +155,7 @@ pub struct WsServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     waker: Arc<mio::Waker>,
+    stats: Arc<WsStats>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -140,14 +173,20 @@ impl WsServer {
         let server = server::Server::bind(config, engine, updates, keys, Arc::clone(&stop))?;
         let addr = server.local_addr()?;
         let waker = server.waker();
+        let stats = server.stats();
         let thread =
             std::thread::Builder::new().name("tickfill-ws".into()).spawn(move || server.run())?;
-        Ok(WsServer { addr, stop, waker, thread: Some(thread) })
+        Ok(WsServer { addr, stop, waker, stats, thread: Some(thread) })
     }
 
     /// The bound address (the real port when started on port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The server's counters (shared; they keep moving while the server runs).
+    pub fn stats(&self) -> Arc<WsStats> {
+        Arc::clone(&self.stats)
     }
 
     /// Closes every client with 1001, waits briefly for the close handshakes, and joins

@@ -9,11 +9,12 @@
 use super::conn::{CLOSE_GRACE, Conn, Ctx};
 use super::fanout::{self, FrameCache};
 use super::origin::OriginCheck;
-use super::{WsConfig, close};
+use super::{WsConfig, WsStats, close};
 use crate::auth::KeyStore;
 use crate::clock::wall_now_ns;
 use crate::engine::EngineHandle;
 use crate::fanout::updates::{Next, UpdateReader};
+use crate::health::Health;
 use mio::net::TcpListener;
 use mio::{Events, Interest as Ready, Poll, Token, Waker};
 use std::collections::HashMap;
@@ -44,6 +45,9 @@ pub(crate) struct Server {
     updates: UpdateReader,
     cache: FrameCache,
     stop: Arc<AtomicBool>,
+    health: Arc<Health>,
+    /// The engine's count of order updates lost to overflow, as last acted on.
+    seen_overflows: u64,
 }
 
 impl Server {
@@ -66,6 +70,7 @@ impl Server {
             .write_buffer_size(64 * 1024)
             .max_write_buffer_size(MAX_WRITE_BUFFER);
         let ctx = Ctx {
+            stats: Arc::new(WsStats::default()),
             origin: OriginCheck { allowed: config.allowed_origins.clone().into() },
             config,
             keys,
@@ -84,11 +89,17 @@ impl Server {
             updates,
             cache: FrameCache::default(),
             stop,
+            seen_overflows: engine.health.fanout_overflows.load(Ordering::Acquire),
+            health: Arc::clone(&engine.health),
         })
     }
 
     pub(crate) fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    pub(crate) fn stats(&self) -> Arc<WsStats> {
+        Arc::clone(&self.ctx.stats)
     }
 
     pub(crate) fn waker(&self) -> Arc<Waker> {
@@ -144,15 +155,16 @@ impl Server {
             c.on_timer(&self.ctx, now, grace);
             c.flush_if_dirty();
         }
-        let interest = &self.ctx.interest;
+        let (interest, stats) = (&self.ctx.interest, &self.ctx.stats);
         self.conns.retain(|_, c| {
             if c.is_dead() {
-                c.release(interest);
+                c.release(interest, stats);
                 false
             } else {
                 true
             }
         });
+        stats.clients.store(self.conns.len() as u64, Ordering::Relaxed);
     }
 
     fn accept(&mut self, now: Instant) {
@@ -166,6 +178,7 @@ impl Server {
                     if self.poll.registry().register(&mut stream, Token(token), ready).is_err() {
                         continue;
                     }
+                    self.ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
                     let conn = Conn::accept(stream, &self.ctx, now);
                     if !conn.is_dead() {
                         self.conns.insert(token, conn);
@@ -179,23 +192,20 @@ impl Server {
         }
     }
 
-    /// Hands every order update the journal has passed to its subscribers. Lost updates
-    /// (the engine's queue overflowed) close every subscriber with 4008: they must
-    /// resync from the orderbook.
+    /// Hands every order update the journal has passed to its subscribers.
+    ///
+    /// Updates lost upstream (the engine's queue overflowed) close every subscriber with
+    /// 4008 so it resyncs from the orderbook: at once when the engine's overflow count
+    /// moves, and, should that race with the release, when the reader reports the gap.
     fn pump_updates(&mut self, now: Instant) {
+        self.check_overflow(now);
         let max = self.ctx.config.max_pending_updates;
         loop {
             let q = match self.updates.poll() {
                 Next::Empty => return,
                 Next::Update(q) => q,
                 Next::Gap { next, .. } => {
-                    for c in self.conns.values_mut().filter(|c| c.wants_orders()) {
-                        c.close(
-                            close::ORDER_OVERFLOW,
-                            "order updates overflow; resync from the orderbook",
-                            now,
-                        );
-                    }
+                    self.check_overflow(now);
                     next
                 }
             };
@@ -208,6 +218,21 @@ impl Server {
             for c in self.conns.values_mut() {
                 c.push_update(&frame, max, now);
             }
+        }
+    }
+
+    fn check_overflow(&mut self, now: Instant) {
+        let overflows = self.health.fanout_overflows.load(Ordering::Acquire);
+        if overflows == self.seen_overflows {
+            return;
+        }
+        self.seen_overflows = overflows;
+        for c in self.conns.values_mut().filter(|c| c.wants_orders()) {
+            c.close(
+                close::ORDER_OVERFLOW,
+                "order updates overflow; resync from the orderbook",
+                now,
+            );
         }
     }
 }

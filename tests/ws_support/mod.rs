@@ -15,7 +15,7 @@ use tickfill::event::{CommandKind, Level, OrderRequest, Reply, Tick};
 use tickfill::journal::JournalConfig;
 use tickfill::ring::{IdleStrategy, Topology};
 use tickfill::types::{Exchange, OrderId, Price, PriceType, Product, Qty, Side, SymbolId, Tag};
-use tickfill::ws::{WsConfig, WsServer};
+use tickfill::ws::{WsConfig, WsServer, WsStats};
 use tungstenite::protocol::CloseFrame;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -49,8 +49,18 @@ pub fn rig() -> Rig {
 
 /// A rig whose server settings `tweak` adjusts (the address is always port 0).
 pub fn rig_with(tweak: impl FnOnce(&mut WsConfig)) -> Rig {
+    rig_full(|_| {}, tweak)
+}
+
+/// A rig with adjusted engine and server settings.
+pub fn rig_full(
+    engine_tweak: impl FnOnce(&mut EngineConfig),
+    tweak: impl FnOnce(&mut WsConfig),
+) -> Rig {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut engine = Engine::start(engine_config(dir.path())).expect("engine starts");
+    let mut ec = engine_config(dir.path());
+    engine_tweak(&mut ec);
+    let mut engine = Engine::start(ec).expect("engine starts");
     let h = engine.handle();
     let updates = engine.take_updates().expect("update reader");
     let mut config = WsConfig::default();
@@ -76,6 +86,10 @@ impl Rig {
             || self.h.board.read(t.symbol).is_some_and(|s| s.version != before && s.tick == t),
             "tick on the board",
         );
+    }
+
+    pub fn stats(&self) -> std::sync::Arc<WsStats> {
+        self.server.as_ref().expect("server running").stats()
     }
 
     pub fn client(&self) -> Client {
