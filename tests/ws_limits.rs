@@ -202,3 +202,37 @@ fn shutdown_closes_clients_with_1001() {
     }
     stopper.join().unwrap();
 }
+
+#[test]
+fn a_subscriber_that_cannot_take_its_order_updates_is_closed_with_4008() {
+    let rig = rig_with(|c| c.max_pending_updates = 2);
+    let sbin = rig.sym("NSE", "SBIN");
+    let all: Vec<_> = rig.h.instruments.iter().map(|i| i.id).collect();
+    let mut stuck = rig.authed();
+    let symbols: Vec<_> = rig
+        .h
+        .instruments
+        .iter()
+        .map(|i| json!({"symbol": i.symbol, "exchange": i.exchange.as_str()}))
+        .collect();
+    let r = stuck.ask(json!({"action": "subscribe", "mode": 3, "symbols": symbols}));
+    assert_eq!(r["status"], "success");
+    stuck.ask(json!({"action": "subscribe_orders"}));
+    // `stuck` reads nothing from here on: depth frames fill its socket, then the order
+    // updates queue for it past the bound.
+    let closed = || rig.stats().order_overflow_closes.load(Ordering::Relaxed) == 1;
+    let mut round = 0;
+    while !closed() {
+        assert!(round < 2_000, "never closed: the socket did not fill");
+        for id in &all {
+            let px = 800.0 + f64::from(round % 100) * 0.05;
+            rig.h.send_tick(depth(*id, px), tickfill::clock::mono_now_ns()).unwrap();
+        }
+        rig.place(order(sbin, Side::Buy, 1, PriceType::Limit, 700.0));
+        std::thread::sleep(Duration::from_millis(2));
+        round += 1;
+    }
+    // Others are served as before.
+    let mut fresh = rig.authed();
+    assert_eq!(fresh.ask(json!({"action": "ping"}))["type"], "pong");
+}

@@ -40,6 +40,10 @@
 //! - Conflation works on the board's latest quote, so a Depth subscriber of a symbol whose
 //!   feed alternates depth and LTP ticks may see only the LTP ones (it is relabelled only
 //!   downwards, never upwards).
+//! - A congested client is offered its symbols in the same (hash) order every turn, so
+//!   while it stays congested the symbols late in that order refresh less often.
+//! - Lost order updates are detected from the engine's overflow count, which is global:
+//!   every order subscriber is closed with 4008, not only those that missed something.
 //! - No TLS (bind to loopback or put a proxy in front); no per-message compression.
 //! - One thread serves every client; tens of thousands of connections would need sharding.
 //!
