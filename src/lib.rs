@@ -72,3 +72,4 @@ pub mod sim;
 pub mod types;
 pub mod views;
 pub mod watchdog;
+pub mod ws;

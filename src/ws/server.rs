@@ -1,0 +1,238 @@
+//! The server thread: one mio loop over the listener and every client.
+//!
+//! Each turn: wait for readiness (1 ms, or 10 ms with no client; a `Waker` cuts it short
+//! for shutdown), accept, read and answer, hand out order updates, push conflated quotes,
+//! run the deadlines, flush, and drop dead connections (releasing their interest).
+
+#![forbid(unsafe_code)]
+
+use super::conn::{CLOSE_GRACE, Conn, Ctx};
+use super::fanout::{self, FrameCache};
+use super::origin::OriginCheck;
+use super::{WsConfig, WsStats, close};
+use crate::auth::KeyStore;
+use crate::clock::wall_now_ns;
+use crate::engine::EngineHandle;
+use crate::fanout::updates::{Next, UpdateReader};
+use crate::health::Health;
+use mio::net::TcpListener;
+use mio::{Events, Interest as Ready, Poll, Token, Waker};
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tungstenite::Utf8Bytes;
+use tungstenite::protocol::WebSocketConfig;
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_CLIENT: usize = 2;
+const BUSY_TIMEOUT: Duration = Duration::from_millis(1);
+const IDLE_TIMEOUT: Duration = Duration::from_millis(10);
+/// A hard cap on tungstenite's write buffer: only a client that keeps sending requests
+/// while never reading the replies reaches it, and is dropped.
+const MAX_WRITE_BUFFER: usize = 16 << 20;
+
+pub(crate) struct Server {
+    poll: Poll,
+    listener: TcpListener,
+    waker: Arc<Waker>,
+    conns: HashMap<usize, Conn>,
+    next: usize,
+    ctx: Ctx,
+    updates: UpdateReader,
+    cache: FrameCache,
+    stop: Arc<AtomicBool>,
+    health: Arc<Health>,
+    /// The engine's count of order updates lost to overflow, as last acted on.
+    seen_overflows: u64,
+}
+
+impl Server {
+    pub(crate) fn bind(
+        config: WsConfig,
+        engine: EngineHandle,
+        updates: UpdateReader,
+        keys: KeyStore,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<Server> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(config.addr)?;
+        poll.registry().register(&mut listener, LISTENER, Ready::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        // Frames up to 16x the message limit are read whole, so the 1009 close leaves the
+        // stream in step; a bigger frame header is refused before its payload is read.
+        let ws = WebSocketConfig::default()
+            .max_message_size(Some(config.max_message_bytes))
+            .max_frame_size(Some(config.max_message_bytes.saturating_mul(16).max(1 << 20)))
+            .write_buffer_size(64 * 1024)
+            .max_write_buffer_size(MAX_WRITE_BUFFER);
+        let ctx = Ctx {
+            stats: Arc::new(WsStats::default()),
+            origin: OriginCheck { allowed: config.allowed_origins.clone().into() },
+            config,
+            keys,
+            instruments: Arc::clone(&engine.instruments),
+            interest: Arc::clone(&engine.interest),
+            board: Arc::clone(&engine.board),
+            ws,
+        };
+        Ok(Server {
+            poll,
+            listener,
+            waker,
+            conns: HashMap::new(),
+            next: FIRST_CLIENT,
+            ctx,
+            updates,
+            cache: FrameCache::default(),
+            stop,
+            seen_overflows: engine.health.fanout_overflows.load(Ordering::Acquire),
+            health: Arc::clone(&engine.health),
+        })
+    }
+
+    pub(crate) fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub(crate) fn stats(&self) -> Arc<WsStats> {
+        Arc::clone(&self.ctx.stats)
+    }
+
+    pub(crate) fn waker(&self) -> Arc<Waker> {
+        Arc::clone(&self.waker)
+    }
+
+    pub(crate) fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        while !self.stop.load(Ordering::Acquire) {
+            let timeout = if self.conns.is_empty() { IDLE_TIMEOUT } else { BUSY_TIMEOUT };
+            self.turn(&mut events, timeout, true, CLOSE_GRACE);
+        }
+        // Shutdown: close everyone with 1001 and give the close handshakes a moment.
+        let now = Instant::now();
+        for c in self.conns.values_mut() {
+            c.shutdown(now);
+        }
+        let deadline = now + CLOSE_GRACE;
+        while !self.conns.is_empty() && Instant::now() < deadline {
+            self.turn(&mut events, BUSY_TIMEOUT, false, CLOSE_GRACE);
+        }
+    }
+
+    fn turn(&mut self, events: &mut Events, timeout: Duration, serve: bool, grace: Duration) {
+        if let Err(e) = self.poll.poll(events, Some(timeout)) {
+            if e.kind() != ErrorKind::Interrupted {
+                // A broken poller cannot recover; back off rather than spin.
+                std::thread::sleep(IDLE_TIMEOUT);
+            }
+            return;
+        }
+        let now = Instant::now();
+        for ev in events.iter() {
+            match ev.token() {
+                LISTENER if serve => self.accept(now),
+                LISTENER | WAKER => {}
+                Token(t) => {
+                    if let Some(c) = self.conns.get_mut(&t) {
+                        let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                        c.on_event(readable, ev.is_writable(), &self.ctx, now);
+                    }
+                }
+            }
+        }
+        if serve {
+            self.pump_updates(now);
+            let now_ms = wall_now_ns() / 1_000_000;
+            for c in self.conns.values_mut() {
+                c.push_quotes(&self.ctx, &mut self.cache, now_ms);
+            }
+        }
+        for c in self.conns.values_mut() {
+            c.on_timer(&self.ctx, now, grace);
+            c.flush_if_dirty();
+        }
+        let (interest, stats) = (&self.ctx.interest, &self.ctx.stats);
+        self.conns.retain(|_, c| {
+            if c.is_dead() {
+                c.release(interest, stats);
+                false
+            } else {
+                true
+            }
+        });
+        stats.clients.store(self.conns.len() as u64, Ordering::Relaxed);
+    }
+
+    fn accept(&mut self, now: Instant) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    let token = self.next;
+                    self.next += 1;
+                    let _ = stream.set_nodelay(true);
+                    let ready = Ready::READABLE | Ready::WRITABLE;
+                    if self.poll.registry().register(&mut stream, Token(token), ready).is_err() {
+                        continue;
+                    }
+                    self.ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    let conn = Conn::accept(stream, &self.ctx, now);
+                    if !conn.is_dead() {
+                        self.conns.insert(token, conn);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                // Out of descriptors, or a connection reset before it was accepted:
+                // try again on the next readiness.
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Hands every order update the journal has passed to its subscribers.
+    ///
+    /// Updates lost upstream (the engine's queue overflowed) close every subscriber with
+    /// 4008 so it resyncs from the orderbook: at once when the engine's overflow count
+    /// moves, and, should that race with the release, when the reader reports the gap.
+    fn pump_updates(&mut self, now: Instant) {
+        self.check_overflow(now);
+        let max = self.ctx.config.max_pending_updates;
+        loop {
+            let q = match self.updates.poll() {
+                Next::Empty => return,
+                Next::Update(q) => q,
+                Next::Gap { next, .. } => {
+                    self.check_overflow(now);
+                    next
+                }
+            };
+            if !self.conns.values().any(Conn::wants_orders) {
+                continue;
+            }
+            let text =
+                fanout::order_update(&q.update, &self.ctx.instruments, &self.ctx.config.user_id);
+            let frame = Utf8Bytes::from(text);
+            for c in self.conns.values_mut() {
+                c.push_update(&frame, max, now);
+            }
+        }
+    }
+
+    fn check_overflow(&mut self, now: Instant) {
+        let overflows = self.health.fanout_overflows.load(Ordering::Acquire);
+        if overflows == self.seen_overflows {
+            return;
+        }
+        self.seen_overflows = overflows;
+        for c in self.conns.values_mut().filter(|c| c.wants_orders()) {
+            c.close(
+                close::ORDER_OVERFLOW,
+                "order updates overflow; resync from the orderbook",
+                now,
+            );
+        }
+    }
+}
