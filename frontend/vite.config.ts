@@ -1,0 +1,14 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite'
+import react from '@vitejs/plugin-react'
+
+export default defineConfig({
+  plugins: [react()],
+  // Served by the engine at `/`; relative asset paths keep it working under any prefix.
+  base: './',
+  build: { target: 'es2022', sourcemap: false, chunkSizeWarningLimit: 400 },
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
+  },
+})
