@@ -10,5 +10,7 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
+    // The machine is shared with Rust builds: one worker is enough for these tests.
+    maxWorkers: 1,
   },
 })
