@@ -45,6 +45,19 @@ export function App({ config }: { config: AppConfig }) {
       }),
     [config, api],
   )
+  // A sign-in link opened in a tab that already shows the app is only a fragment change.
+  useEffect(() => {
+    const onHash = () => {
+      const key = takeKeyFromFragment(window.location, window.history, window.sessionStorage)
+      if (key) {
+        setNotice(null)
+        setApiKey(key)
+      }
+    }
+    window.addEventListener('hashchange', onHash)
+    return () => window.removeEventListener('hashchange', onHash)
+  }, [])
+
   useEffect(() => {
     socket.setApiKey(apiKey)
   }, [socket, apiKey])

@@ -61,8 +61,12 @@ export class SyntheticFeedSocket implements SocketLike {
   private start(): void {
     if (this.timer) return
     const periodMs = 10
+    let last = performance.now()
     this.timer = setInterval(() => {
-      this.owed += (this.ratePerSecond * periodMs) / 1000
+      // owed ticks follow elapsed time, so a busy page still receives the full rate
+      const now = performance.now()
+      this.owed += (this.ratePerSecond * (now - last)) / 1000
+      last = now
       while (this.owed >= 1 && this.symbols.length > 0) {
         this.owed -= 1
         const s = this.symbols[this.cursor % this.symbols.length]

@@ -3,9 +3,11 @@ import type { Position } from '../api/types'
 import type { MarketEntry } from '../market/types'
 import { int, money, signedMoney, toneOf } from '../lib/num'
 import { positionView, totals, type PositionView, type Totals } from '../lib/pnl'
+import { useWindowedRows } from './useWindowedRows'
 
 interface RowProps {
   rowKey: string
+  rowIndex: number
   symbol: string
   exchange: string
   product: string
@@ -22,7 +24,7 @@ interface RowProps {
 const PositionRow = memo(function PositionRow(p: RowProps) {
   const tone = toneOf(p.pnl)
   return (
-    <tr data-symbol={p.symbol}>
+    <tr data-symbol={p.symbol} aria-rowindex={p.rowIndex}>
       <th scope="row">{p.symbol}</th>
       <td>{p.exchange}</td>
       <td>{p.product}</td>
@@ -98,11 +100,13 @@ export function PositionsTable({
   onClose?: (key: string) => void
   caption?: string
 }) {
+  const { attach, enabled: windowed, start, end, padTop, padBottom } = useWindowedRows(views.length)
+  const cols = onClose ? 9 : 8
   return (
-    <div className="table-wrap">
-      <table className="grid" aria-label={caption}>
+    <div className={`table-wrap${windowed ? ' windowed' : ''}`} ref={attach}>
+      <table className="grid" aria-label={caption} aria-rowcount={views.length + 1}>
         <thead>
-          <tr>
+          <tr aria-rowindex={1}>
             <th scope="col">Symbol</th>
             <th scope="col">Exchange</th>
             <th scope="col">Product</th>
@@ -129,10 +133,16 @@ export function PositionsTable({
           </tr>
         </thead>
         <tbody>
-          {views.map((v) => (
+          {padTop > 0 && (
+            <tr aria-hidden="true" className="spacer">
+              <td colSpan={cols} style={{ height: padTop }} />
+            </tr>
+          )}
+          {views.slice(start, end).map((v, i) => (
             <PositionRow
               key={v.key}
               rowKey={v.key}
+              rowIndex={start + i + 2}
               symbol={v.symbol}
               exchange={v.exchange}
               product={v.product}
@@ -145,6 +155,11 @@ export function PositionsTable({
               onClose={onClose}
             />
           ))}
+          {padBottom > 0 && (
+            <tr aria-hidden="true" className="spacer">
+              <td colSpan={cols} style={{ height: padBottom }} />
+            </tr>
+          )}
         </tbody>
       </table>
     </div>

@@ -1,10 +1,12 @@
 import { memo } from 'react'
 import type { MarketEntry, SymbolRef } from '../market/types'
 import { money, signedMoney, toneOf } from '../lib/num'
+import { useWindowedRows } from './useWindowedRows'
 
 interface RowProps {
   symbol: string
   exchange: string
+  rowIndex: number
   ltp: number | undefined
   change: number | undefined
   changePercent: number | undefined
@@ -18,7 +20,7 @@ interface RowProps {
 const QuoteRow = memo(function QuoteRow(p: RowProps) {
   const tone = toneOf(p.change ?? 0)
   return (
-    <tr aria-selected={p.onSelect ? p.selected : undefined} data-symbol={p.symbol}>
+    <tr aria-selected={p.onSelect ? p.selected : undefined} data-symbol={p.symbol} aria-rowindex={p.rowIndex}>
       <th scope="row">
         {p.onSelect ? (
           <button
@@ -70,11 +72,13 @@ export function WatchlistTable({
   onSelect?: (s: SymbolRef) => void
   onRemove?: (s: SymbolRef) => void
 }) {
+  const { attach, enabled: windowed, start, end, padTop, padBottom } = useWindowedRows(symbols.length)
+  const cols = onRemove ? 8 : 7
   return (
-    <div className="table-wrap">
-      <table className="grid" aria-label="Watchlist quotes">
+    <div className={`table-wrap${windowed ? ' windowed' : ''}`} ref={attach}>
+      <table className="grid" aria-label="Watchlist quotes" aria-rowcount={symbols.length + 1}>
         <thead>
-          <tr>
+          <tr aria-rowindex={1}>
             <th scope="col">Symbol</th>
             <th scope="col">Exchange</th>
             <th scope="col" className="num">LTP</th>
@@ -90,7 +94,12 @@ export function WatchlistTable({
           </tr>
         </thead>
         <tbody>
-          {symbols.map((s) => {
+          {padTop > 0 && (
+            <tr aria-hidden="true" className="spacer">
+              <td colSpan={cols} style={{ height: padTop }} />
+            </tr>
+          )}
+          {symbols.slice(start, end).map((s, i) => {
             const key = `${s.exchange}:${s.symbol}`
             const d = data.get(key)?.data
             return (
@@ -98,6 +107,7 @@ export function WatchlistTable({
                 key={key}
                 symbol={s.symbol}
                 exchange={s.exchange}
+                rowIndex={start + i + 2}
                 ltp={d?.ltp}
                 change={d?.change}
                 changePercent={d?.change_percent}
@@ -109,6 +119,11 @@ export function WatchlistTable({
               />
             )
           })}
+          {padBottom > 0 && (
+            <tr aria-hidden="true" className="spacer">
+              <td colSpan={cols} style={{ height: padBottom }} />
+            </tr>
+          )}
         </tbody>
       </table>
     </div>
