@@ -25,10 +25,11 @@ export function LatencyChart({ stages }: { stages: readonly LatencyStage[] }) {
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth || 640),
       height: 260,
-      scales: { x: { time: false }, y: { distr: 3 } },
+      scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }, y: { distr: 3 } },
       axes: [
         {
-          values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? (labels[v] ?? '') : '')),
+          splits: () => labels.map((_, i) => i),
+          values: (_u, splits) => splits.map((v) => labels[v] ?? ''),
           stroke: '#222',
           grid: { show: false },
         },
