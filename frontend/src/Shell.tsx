@@ -1,4 +1,4 @@
-import { useRef, type KeyboardEvent } from 'react'
+import { Suspense, lazy, useRef, type KeyboardEvent } from 'react'
 import { useSession } from './api/context'
 import { useOrderUpdates } from './api/useOrderUpdates'
 import { VIEWS, VIEW_LABELS, useView, type View } from './lib/view'
@@ -7,7 +7,9 @@ import { OrdersPage } from './pages/OrdersPage'
 import { TradesPage } from './pages/TradesPage'
 import { OrderTicketPage } from './pages/OrderTicketPage'
 import { WatchlistPage } from './pages/WatchlistPage'
-import { EnginePage } from './pages/EnginePage'
+
+// The chart library loads only with the Engine page.
+const EnginePage = lazy(() => import('./pages/EnginePage').then((m) => ({ default: m.EnginePage })))
 
 function Page({ view, go }: { view: View; go: (v: View) => void }) {
   switch (view) {
@@ -22,7 +24,11 @@ function Page({ view, go }: { view: View; go: (v: View) => void }) {
     case 'watchlist':
       return <WatchlistPage />
     case 'engine':
-      return <EnginePage />
+      return (
+        <Suspense fallback={<p>Loading…</p>}>
+          <EnginePage />
+        </Suspense>
+      )
   }
 }
 

@@ -103,7 +103,7 @@ export function PositionsTable({
   const { attach, enabled: windowed, start, end, padTop, padBottom } = useWindowedRows(views.length)
   const cols = onClose ? 9 : 8
   return (
-    <div className={`table-wrap${windowed ? ' windowed' : ''}`} ref={attach}>
+    <div className={`table-wrap${windowed ? ' windowed' : ''}`} ref={attach} tabIndex={windowed ? 0 : undefined}>
       <table className="grid" aria-label={caption} aria-rowcount={views.length + 1}>
         <thead>
           <tr aria-rowindex={1}>

@@ -75,7 +75,7 @@ export function WatchlistTable({
   const { attach, enabled: windowed, start, end, padTop, padBottom } = useWindowedRows(symbols.length)
   const cols = onRemove ? 8 : 7
   return (
-    <div className={`table-wrap${windowed ? ' windowed' : ''}`} ref={attach}>
+    <div className={`table-wrap${windowed ? ' windowed' : ''}`} ref={attach} tabIndex={windowed ? 0 : undefined}>
       <table className="grid" aria-label="Watchlist quotes" aria-rowcount={symbols.length + 1}>
         <thead>
           <tr aria-rowindex={1}>

@@ -80,8 +80,9 @@ export function WatchlistPage() {
             if (selected && symbolKey(selected) === symbolKey(s)) setSelected(null)
           }}
         />
-        <div className="depth-panel">
-          <h2>Depth{selected ? `: ${selected.symbol}` : ''}</h2>
+        {/* focusable: the panel scrolls sideways on narrow screens */}
+        <div className="depth-panel" role="region" aria-labelledby="depth-title" tabIndex={0}>
+          <h2 id="depth-title">Depth{selected ? `: ${selected.symbol}` : ''}</h2>
           {selected ? (
             <DepthView entry={depth.data.get(symbolKey(selected))} label={selected.symbol} />
           ) : (
