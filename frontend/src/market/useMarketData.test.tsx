@@ -1,4 +1,4 @@
-import { act, render, renderHook } from '@testing-library/react'
+import { act, cleanup, render, renderHook } from '@testing-library/react'
 import { memo, type ReactNode } from 'react'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { MarketDataSocket } from './MarketDataSocket'
@@ -31,7 +31,10 @@ beforeEach(() => {
   FakeSocket.all = []
   frames = []
 })
-afterEach(() => vi.useRealTimers())
+afterEach(() => {
+  cleanup()
+  vi.useRealTimers()
+})
 
 const SBIN = { symbol: 'SBIN', exchange: 'NSE' }
 const TCS = { symbol: 'TCS', exchange: 'NSE' }
