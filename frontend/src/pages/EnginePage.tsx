@@ -1,0 +1,126 @@
+import { useState } from 'react'
+import { useLatency } from '../api/queries'
+import { useEngineFeed } from '../api/useEngineFeed'
+import { ErrorNote } from '../components/ErrorNote'
+import { LatencyChart } from '../components/LatencyChart'
+import { int, num } from '../lib/num'
+import { useSocketStatus } from '../market/useMarketData'
+
+function micros(ns: unknown): string {
+  const v = num(ns, Number.NaN)
+  if (Number.isNaN(v)) return '—'
+  return v >= 1_000_000 ? `${(v / 1_000_000).toFixed(2)} ms` : `${(v / 1000).toFixed(2)} µs`
+}
+
+/** Ticks per second from successive `feed.ticks` readings. */
+function useTickRate(ticks: number | undefined, at: number): number | null {
+  const [state, setState] = useState<{ ticks: number; at: number; rate: number | null } | null>(null)
+  if (ticks !== undefined && (state === null || state.at !== at)) {
+    const rate = state && at > state.at && ticks >= state.ticks ? ((ticks - state.ticks) * 1000) / (at - state.at) : state?.rate ?? null
+    setState({ ticks, at, rate })
+  }
+  return state?.rate ?? null
+}
+
+export function EnginePage() {
+  const { health, feed } = useEngineFeed()
+  const latency = useLatency(3000)
+  const socket = useSocketStatus()
+  const rate = useTickRate(feed?.ticks, health.dataUpdatedAt)
+  const stages = latency.data ?? []
+  const age = feed?.last_data_age_ms
+
+  return (
+    <section aria-labelledby="engine-title">
+      <div className="page-head">
+        <h1 id="engine-title">Engine</h1>
+        <span className="muted">refreshed every 2–3 s</span>
+      </div>
+      <ErrorNote error={health.error} />
+      <dl className="stats" aria-label="Feed health">
+        <div>
+          <dt>Engine</dt>
+          <dd data-testid="engine-healthy">
+            {health.data?.engine?.healthy === undefined ? '—' : health.data.engine.healthy ? 'healthy' : 'unhealthy'}
+          </dd>
+        </div>
+        <div>
+          <dt>Feed mode</dt>
+          <dd data-testid="feed-mode">{feed?.mode ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Upstream</dt>
+          <dd>
+            {feed?.connected === undefined ? '—' : feed.connected ? 'connected' : 'disconnected'}
+            {feed?.authenticated === false ? ', not authenticated' : ''}
+          </dd>
+        </div>
+        <div>
+          <dt>Data age</dt>
+          <dd data-testid="data-age">{age === null || age === undefined ? '—' : `${(num(age) / 1000).toFixed(1)} s`}</dd>
+        </div>
+        <div>
+          <dt>Reconnects</dt>
+          <dd>{feed?.reconnects === undefined ? '—' : int(num(feed.reconnects))}</dd>
+        </div>
+        <div>
+          <dt>Validation errors</dt>
+          <dd>{feed?.validation_errors === undefined ? '—' : int(num(feed.validation_errors))}</dd>
+        </div>
+        <div>
+          <dt>Ticks</dt>
+          <dd>{feed?.ticks === undefined ? '—' : int(num(feed.ticks))}</dd>
+        </div>
+        <div>
+          <dt>Ticks/s</dt>
+          <dd data-testid="ticks-per-second">{rate === null ? '—' : rate.toFixed(1)}</dd>
+        </div>
+        <div>
+          <dt>This page's socket</dt>
+          <dd>
+            {socket.isAuthenticated ? 'authenticated' : socket.isConnected ? 'connected' : 'down'}
+            {socket.polling ? ', polling REST' : ''}
+            {socket.nextReconnectMs !== null ? `, retry in ${socket.nextReconnectMs / 1000} s` : ''}
+          </dd>
+        </div>
+      </dl>
+      <h2>Latency per stage</h2>
+      <ErrorNote error={latency.error} />
+      {stages.length === 0 ? (
+        <p>No latency samples yet.</p>
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table className="grid" aria-label="Latency percentiles per stage">
+              <thead>
+                <tr>
+                  <th scope="col">Stage</th>
+                  <th scope="col" className="num">Count</th>
+                  <th scope="col" className="num">p50</th>
+                  <th scope="col" className="num">p90</th>
+                  <th scope="col" className="num">p99</th>
+                  <th scope="col" className="num">p99.9</th>
+                  <th scope="col" className="num">max</th>
+                </tr>
+              </thead>
+              <tbody>
+                {stages.map((s) => (
+                  <tr key={s.hop}>
+                    <th scope="row">{s.hop}</th>
+                    <td className="num">{s.count === undefined ? '—' : int(num(s.count))}</td>
+                    <td className="num">{micros(s.p50_ns)}</td>
+                    <td className="num">{micros(s.p90_ns)}</td>
+                    <td className="num">{micros(s.p99_ns)}</td>
+                    <td className="num">{micros(s.p999_ns)}</td>
+                    <td className="num">{micros(s.max_ns)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <LatencyChart stages={stages} />
+        </>
+      )}
+    </section>
+  )
+}
