@@ -46,7 +46,7 @@ async function sim(body) {
   if (!res.ok) throw new Error(`sim ${body.action}: HTTP ${res.status} ${await res.text().catch(() => '')}`)
 }
 
-const setPrice = (price) => sim({ action: 'set_price', symbol: SYMBOL, exchange: EXCHANGE, price })
+const setPrice = (price) => sim({ action: 'set_price', symbol: SYMBOL, exchange: EXCHANGE, ltp: price })
 
 async function positionQty() {
   const r = await rest('positionbook')
