@@ -21,6 +21,9 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// Run the simulated broker alone (OpenAlgo WebSocket feed + REST quotes).
     Sim(cli::sim::SimArgs),
+    /// Run the engine with its feed, the OpenAlgo REST API, the WebSocket server and the
+    /// frontend.
+    Serve(Box<cli::serve::ServeArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -28,5 +31,6 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(a) => cli::demo::run(a),
         Command::Replay(a) => cli::replay::run(a),
         Command::Sim(a) => cli::sim::run(a),
+        Command::Serve(a) => cli::serve::run(*a),
     }
 }

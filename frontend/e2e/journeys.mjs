@@ -18,7 +18,8 @@ const SIM_RAW = process.env.TICKFILL_SIM_URL || 'http://127.0.0.1:5001/sim/contr
 const SIM = new URL(SIM_RAW).pathname === '/' ? `${SIM_RAW.replace(/\/+$/, '')}/sim/control` : SIM_RAW
 const SYMBOL = process.env.TICKFILL_SYMBOL || 'SBIN'
 const EXCHANGE = process.env.TICKFILL_EXCHANGE || 'NSE'
-const PRODUCT = 'MIS'
+// CNC: valid at any hour (MIS is refused from the 15:15 IST square-off until 09:00).
+const PRODUCT = 'CNC'
 const QTY = 10
 const BENCH_MS = Number(process.env.BENCH_MS ?? 10000)
 
@@ -150,7 +151,7 @@ await step('limit-order-open-then-complete', async () => {
 
 await step('pnl-moves-with-ticks', async () => {
   await nav('Positions')
-  const pnl = page.locator(`tr[data-symbol="${SYMBOL}"] [data-testid=pnl]`).first()
+  const pnl = page.locator(`tr[data-symbol="${SYMBOL}"]`, { hasText: PRODUCT }).locator('[data-testid=pnl]').first()
   await pnl.waitFor()
   const seen = [await pnl.innerText()]
   for (const offset of [5, 10]) {
@@ -185,7 +186,7 @@ await step('close-position', async () => {
   await screenshot(page, 'close-confirm')
   await dialog.getByRole('button', { name: 'Close position' }).click()
   await waitFor(async () => (await positionQty()) === 0, { timeout: 20000, what: 'position flat' })
-  const qtyCell = page.locator(`tr[data-symbol="${SYMBOL}"] td`).nth(2)
+  const qtyCell = page.locator(`tr[data-symbol="${SYMBOL}"]`, { hasText: PRODUCT }).locator('td').nth(2)
   await waitFor(async () => (await qtyCell.innerText()) === '0', { timeout: 35000, what: 'UI quantity 0' })
   await screenshot(page, 'positions-closed')
 })

@@ -71,6 +71,10 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// The user id reported to clients.
     pub user_id: String,
+    /// The built frontend (`frontend/dist`), served at `/` when set.
+    pub static_dir: Option<std::path::PathBuf>,
+    /// The WebSocket server's port, told to the frontend through `/config.js`.
+    pub ws_port: u16,
 }
 
 impl Default for ApiConfig {
@@ -81,6 +85,8 @@ impl Default for ApiConfig {
             other_rate_per_sec: 50,
             max_body_bytes: 1 << 20,
             user_id: "sandbox".into(),
+            static_dir: None,
+            ws_port: 8765,
         }
     }
 }
@@ -125,6 +131,21 @@ impl Api {
             .await
             .map_err(|_| ApiError::internal())?
             .map_err(engine_error)
+    }
+
+    /// A MARKET order for a symbol that has never ticked gets a price first: the watchdog
+    /// fetches a REST quote and publishes it through the sequencer ahead of the order
+    /// (OPENALGO.md: a MARKET order with no price known at all is refused). Without an
+    /// upstream REST server nothing is fetched and execution refuses the order.
+    pub(crate) async fn price_market_order(&self, order: &crate::event::OrderRequest) {
+        if order.price_type != crate::types::PriceType::Market
+            || self.engine.board.read(order.symbol).is_some()
+        {
+            return;
+        }
+        let Some(watchdog) = self.engine.watchdog.clone() else { return };
+        let symbol = order.symbol;
+        let _ = tokio::task::spawn_blocking(move || watchdog.fetch_quote_now(symbol)).await;
     }
 
     /// Runs a query on the blocking pool.
@@ -190,21 +211,38 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
     for (name, m) in routes {
         r = both(r, name, m);
     }
-    let r = r.route("/health", get(ops::health)).route("/metrics", get(ops::metrics));
+    let r = r
+        .route("/health", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .route("/instruments.json", get(ops::instruments))
+        .route("/config.js", get(ops::config_js));
+    let r = match api.config.static_dir.clone() {
+        // The single-page app: real files as they are, any other path its index.html;
+        // unknown API paths still get a JSON 404.
+        Some(dir) => {
+            let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+            let files = tower_http::services::ServeDir::new(dir).fallback(index);
+            r.route("/api/{*rest}", axum::routing::any(not_found)).fallback_service(files)
+        }
+        None => r.fallback(not_found),
+    };
     harden(r).with_state(api)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("Not found: the endpoints are POST /api/v1/<name>")
 }
 
 /// JSON replies for unknown routes and methods, and a 500 instead of a dropped
 /// connection when a handler panics.
 fn harden<S: Clone + Send + Sync + 'static>(r: Router<S>) -> Router<S> {
-    r.fallback(|| async { ApiError::not_found("Not found: the endpoints are POST /api/v1/<name>") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed: /api/v1 endpoints take POST, /health and /metrics GET",
-            )
-        })
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_reply))
+    r.method_not_allowed_fallback(|| async {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed: /api/v1 endpoints take POST, /health and /metrics GET",
+        )
+    })
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_reply))
 }
 
 /// A running REST server with its own small tokio runtime.

@@ -266,3 +266,34 @@ pub(crate) async fn metrics(State(api): State<Arc<Api>>) -> Response {
         Err(e) => e.into_response(),
     }
 }
+
+/// GET /instruments.json: the instrument master for the frontend's symbol search
+/// (public data, no key needed).
+pub(crate) async fn instruments(State(api): State<Arc<Api>>) -> Response {
+    let rows: Vec<serde_json::Value> = api
+        .engine
+        .instruments
+        .iter()
+        .map(|i| {
+            json!({
+                "symbol": i.symbol,
+                "exchange": i.exchange.as_str(),
+                "lot_size": i.lot_size,
+                "tick_size": i.tick_size.to_f64(),
+                "instrumenttype": i.instrument_type,
+            })
+        })
+        .collect();
+    (StatusCode::OK, axum::Json(json!({ "data": rows }))).into_response()
+}
+
+/// GET /config.js: tells the frontend where the WebSocket server listens (same host as the
+/// page, the configured port). Loaded by `index.html` before the app; contains no secret.
+pub(crate) async fn config_js(State(api): State<Arc<Api>>) -> Response {
+    let js = format!(
+        "window.TICKFILL_CONFIG = Object.assign({{ wsUrl: (location.protocol === 'https:' ? \
+         'wss://' : 'ws://') + location.hostname + ':{}' }}, window.TICKFILL_CONFIG || {{}});\n",
+        api.config.ws_port
+    );
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], js).into_response()
+}

@@ -145,6 +145,7 @@ async fn place_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Order).await?;
     body.deny_unknown(PLACE_FIELDS)?;
     let order = order_request(api, &body, true)?;
+    api.price_market_order(&order).await;
     let out = api.submit(CommandKind::Place(order)).await?;
     placed_reply(api, &out)
 }
@@ -166,6 +167,7 @@ async fn place_smart_inner(api: &Api, req: Request) -> ApiResult {
     if position_size.unsigned_abs() > crate::exec::validate::MAX_QTY as u64 {
         return Err(ApiError::bad("Invalid position_size: out of range"));
     }
+    api.price_market_order(&order).await;
     let out = api.submit(CommandKind::PlaceSmart { order, position_size }).await?;
     placed_reply(api, &out)
 }

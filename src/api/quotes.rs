@@ -1,5 +1,7 @@
 //! quotes, multiquotes and depth, answered from the quote board (the latest streamed
-//! quote of each symbol). A symbol with no quote yet is a 404 naming the symbol.
+//! quote of each symbol). A symbol nobody streams yet is fetched from the upstream REST
+//! server through the watchdog (which also publishes it through the sequencer, so the
+//! engine sees the same price); with no upstream REST server it is a 404 naming the symbol.
 
 #![forbid(unsafe_code)]
 
@@ -20,7 +22,16 @@ use std::sync::Arc;
 pub const MAX_MULTIQUOTES: usize = 500;
 
 /// The latest tick of a symbol, or a 404 that says why there is none.
-fn latest(api: &Api, id: SymbolId) -> Result<Tick, ApiError> {
+async fn latest(api: &Api, id: SymbolId) -> Result<Tick, ApiError> {
+    if let Some(q) = api.engine.board.read(id) {
+        return Ok(q.tick);
+    }
+    if let Some(watchdog) = api.engine.watchdog.clone() {
+        let fetched = tokio::task::spawn_blocking(move || watchdog.fetch_quote_now(id)).await;
+        if let Ok(Ok(tick)) = fetched {
+            return Ok(tick);
+        }
+    }
     match api.engine.board.read(id) {
         Some(q) => Ok(q.tick),
         None => {
@@ -93,7 +104,7 @@ fn depth_json(api: &Api, t: &Tick) -> Value {
 async fn quotes_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Other).await?;
     let id = instrument(api, &body)?;
-    let t = latest(api, id)?;
+    let t = latest(api, id).await?;
     success(json!({"status": "success", "data": quote_json(api, &t)}))
 }
 
@@ -105,7 +116,7 @@ pub(crate) async fn quotes(State(api): State<Arc<Api>>, req: Request) -> Respons
 async fn depth_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Other).await?;
     let id = instrument(api, &body)?;
-    let t = latest(api, id)?;
+    let t = latest(api, id).await?;
     success(json!({"status": "success", "data": depth_json(api, &t)}))
 }
 
@@ -114,12 +125,13 @@ pub(crate) async fn depth(State(api): State<Arc<Api>>, req: Request) -> Response
     api.respond(depth_inner(&api, req).await)
 }
 
-fn one_quote(api: &Api, entry: &Value) -> Value {
+async fn one_quote(api: &Api, entry: &Value) -> Value {
     let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let (symbol, exchange) = (text("symbol"), text("exchange"));
-    let result = Body::from_value(entry.clone())
-        .and_then(|b| instrument(api, &b))
-        .and_then(|id| latest(api, id));
+    let result = match Body::from_value(entry.clone()).and_then(|b| instrument(api, &b)) {
+        Ok(id) => latest(api, id).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(t) => json!({"symbol": symbol, "exchange": exchange, "data": quote_json(api, &t)}),
         Err(e) => json!({"symbol": symbol, "exchange": exchange, "error": e.message}),
@@ -137,7 +149,10 @@ async fn multiquotes_inner(api: &Api, req: Request) -> ApiResult {
             "Invalid symbols: at most {MAX_MULTIQUOTES} symbols per request"
         )));
     }
-    let results: Vec<Value> = symbols.iter().map(|e| one_quote(api, e)).collect();
+    let mut results = Vec::with_capacity(symbols.len());
+    for entry in symbols {
+        results.push(one_quote(api, entry).await);
+    }
     success(json!({"status": "success", "results": results}))
 }
 

@@ -4,4 +4,5 @@ pub mod demo;
 pub mod options;
 pub mod print;
 pub mod replay;
+pub mod serve;
 pub mod sim;

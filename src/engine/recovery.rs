@@ -44,7 +44,7 @@ pub struct RecoveryReport {
 
 impl std::fmt::Display for RecoveryReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "journal: {}; ", self.journal)?;
+        write!(f, "{}; ", self.journal)?;
         match self.snapshot_seq {
             Some(s) => write!(f, "snapshot at seq {}; ", s.0)?,
             None => write!(f, "no snapshot; ")?,

@@ -1,0 +1,244 @@
+//! `tickfill serve`: the engine with its feed, the OpenAlgo REST API, the WebSocket server
+//! and the frontend, until SIGINT or SIGTERM.
+//!
+//! With `--feed sim` (the default) the simulated broker runs in-process on loopback and
+//! the engine reaches it through its real socket path: the upstream WebSocket client for
+//! the stream and the watchdog's REST client for fallback quotes.
+
+use super::options::{RingArgs, StorageArgs};
+use anyhow::{Context, bail};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tickfill::api::{ApiConfig, ApiServer};
+use tickfill::auth::{KeyOrigin, KeyStore};
+use tickfill::engine::{Engine, EngineConfig};
+use tickfill::sequencer::FeedConfig;
+use tickfill::sim::{self, SimConfig, SimServer};
+use tickfill::watchdog::{EngineType, parse_duration};
+use tickfill::ws::{WsConfig, WsServer};
+
+fn duration(setting: &'static str) -> impl Fn(&str) -> Result<Duration, String> + Clone {
+    move |s| parse_duration(setting, s).map_err(|e| e.to_string())
+}
+
+/// Options of `tickfill serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Market data: `sim` (the embedded simulated broker) or an OpenAlgo WebSocket feed
+    /// `ws://HOST:PORT`.
+    #[arg(long, env = "TICKFILL_FEED", default_value = "sim")]
+    pub feed: String,
+    /// The key the upstream feed and REST server expect (not needed with `sim`).
+    #[arg(long, env = "TICKFILL_FEED_API_KEY")]
+    pub feed_api_key: Option<String>,
+    /// OpenAlgo REST server for fallback quotes (`http://HOST:PORT`); with `sim`, the
+    /// simulator's.
+    #[arg(long, env = "TICKFILL_UPSTREAM_REST")]
+    pub upstream_rest: Option<String>,
+    /// REST API (and frontend) address.
+    #[arg(long, env = "TICKFILL_HTTP", default_value = "127.0.0.1:5000")]
+    pub http: SocketAddr,
+    /// WebSocket server address.
+    #[arg(long, env = "TICKFILL_WS", default_value = "127.0.0.1:8765")]
+    pub ws: SocketAddr,
+    /// The API key clients must present; without it the first start generates one and
+    /// stores only its hash.
+    #[arg(long, env = "TICKFILL_API_KEY")]
+    pub api_key: Option<String>,
+    /// `websocket` (stream, REST when stale) or `polling` (REST only).
+    #[arg(long = "engine", env = "SANDBOX_ENGINE_TYPE", default_value = "websocket")]
+    pub engine_type: EngineType,
+    /// Whether to poll REST quotes when the stream is stale.
+    #[arg(long, env = "SANDBOX_ENGINE_FALLBACK", default_value_t = true, action = clap::ArgAction::Set)]
+    pub fallback: bool,
+    /// How often the watchdog checks freshness.
+    #[arg(long, default_value = "5s", value_parser = duration("--health-interval"))]
+    pub health_interval: Duration,
+    /// No stream data for this long starts REST polling.
+    #[arg(long, default_value = "30s", value_parser = duration("--stale-after"))]
+    pub stale_after: Duration,
+    /// REST polling period.
+    #[arg(long, default_value = "5s", value_parser = duration("--poll-interval"))]
+    pub poll_interval: Duration,
+    /// MTM uses a streamed price at most this old, else the polled one.
+    #[arg(long, default_value = "5s", value_parser = duration("--mtm-max-age"))]
+    pub mtm_max_age: Duration,
+    /// Browser origins allowed on the WebSocket server (default: loopback on any port).
+    #[arg(long, env = "TICKFILL_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Order requests per second per key (0 = unlimited).
+    #[arg(long, default_value_t = 10)]
+    pub order_rate: u32,
+    /// Other requests per second per key (0 = unlimited).
+    #[arg(long, default_value_t = 50)]
+    pub other_rate: u32,
+    /// The built frontend to serve at `/` (default: frontend/dist when it exists).
+    #[arg(long, env = "TICKFILL_FRONTEND")]
+    pub frontend: Option<PathBuf>,
+    /// Simulator WebSocket address (with `--feed sim`).
+    #[arg(long, default_value = sim::DEFAULT_WS_ADDR)]
+    pub sim_ws: SocketAddr,
+    /// Simulator REST and control address (with `--feed sim`).
+    #[arg(long, default_value = sim::DEFAULT_REST_ADDR)]
+    pub sim_rest: SocketAddr,
+    /// Simulator ticks per second over all subscribed symbols.
+    #[arg(long, default_value_t = 2_000)]
+    pub sim_rate: u64,
+    /// Simulator symbol count (0 = the instrument master; more adds synthetic equities).
+    #[arg(long, default_value_t = 0)]
+    pub sim_symbols: usize,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 42)]
+    pub sim_seed: u64,
+    /// Journaled events between snapshots.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub snapshot_every: u64,
+    #[command(flatten)]
+    storage: StorageArgs,
+    #[command(flatten)]
+    ring: RingArgs,
+}
+
+/// Runs the server until a signal.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .context("installing the SIGINT/SIGTERM handler")?;
+
+    let mut instruments = args.storage.instruments()?;
+    let mut config = EngineConfig::new(args.storage.journal());
+    config.pipeline = args.ring.pipeline();
+    config.snapshot_every = args.snapshot_every;
+    config.watchdog.engine_type = args.engine_type;
+    config.watchdog.fallback = args.fallback;
+    config.watchdog.health_interval = args.health_interval;
+    config.watchdog.stale_after = args.stale_after;
+    config.watchdog.poll_interval = args.poll_interval;
+    config.watchdog.mtm_max_age = args.mtm_max_age;
+
+    let simulator = if args.feed == "sim" {
+        if let Some(bigger) = sim::universe::with_synthetic(&instruments, args.sim_symbols)? {
+            instruments = Arc::new(bigger);
+        }
+        let mut sc = SimConfig::new(Arc::clone(&instruments));
+        sc.ws_addr = args.sim_ws;
+        sc.rest_addr = args.sim_rest;
+        sc.rate = args.sim_rate;
+        sc.seed = args.sim_seed;
+        let server = SimServer::start(sc.clone()).with_context(|| {
+            format!(
+                "starting the simulated broker on {} and {} (choose others with --sim-ws and --sim-rest)",
+                args.sim_ws, args.sim_rest
+            )
+        })?;
+        config.feed = FeedConfig::Upstream {
+            url: format!("ws://{}", server.ws_addr()),
+            api_key: sc.api_key.clone(),
+        };
+        config.watchdog.upstream_rest = Some(format!("http://{}", server.rest_addr()));
+        config.watchdog.api_key = sc.api_key;
+        Some(server)
+    } else if args.feed.starts_with("ws://") {
+        let key = args.feed_api_key.clone().context("--feed ws://... needs --feed-api-key")?;
+        config.feed = FeedConfig::Upstream { url: args.feed.clone(), api_key: key.clone() };
+        config.watchdog.upstream_rest = args.upstream_rest.clone();
+        config.watchdog.api_key = key;
+        None
+    } else {
+        bail!("--feed must be `sim` or a ws://HOST:PORT URL, not {:?}", args.feed);
+    };
+    config.instruments = Arc::clone(&instruments);
+
+    let (keys, origin) = KeyStore::open(&args.storage.data_dir, args.api_key.as_deref())?;
+    let mut engine = Engine::start(config).context("starting the engine")?;
+    println!("tickfill: {}", engine.recovery);
+    let handle = engine.handle();
+    let updates = engine.take_updates().context("order-update reader")?;
+
+    let static_dir = args.frontend.clone().or_else(|| {
+        let d = PathBuf::from("frontend/dist");
+        d.join("index.html").is_file().then_some(d)
+    });
+    let mut ws_config = WsConfig { addr: args.ws, ..WsConfig::default() };
+    if !args.allowed_origins.is_empty() {
+        ws_config.allowed_origins = args.allowed_origins.clone();
+    }
+    let ws =
+        WsServer::start(ws_config, handle.clone(), updates, keys.clone()).with_context(|| {
+            format!("starting the WebSocket server on {} (choose another with --ws)", args.ws)
+        })?;
+
+    let api = ApiServer::start(
+        ApiConfig {
+            addr: args.http,
+            order_rate_per_sec: args.order_rate,
+            other_rate_per_sec: args.other_rate,
+            static_dir: static_dir.clone(),
+            ws_port: ws.local_addr().port(),
+            ..ApiConfig::default()
+        },
+        handle.clone(),
+        keys,
+    )
+    .with_context(|| {
+        format!("starting the REST API on {} (choose another with --http)", args.http)
+    })?;
+    let http = api.local_addr();
+    println!("tickfill: REST API   http://{http}/api/v1/");
+    println!("tickfill: WebSocket  ws://{}", ws.local_addr());
+    if let Some(s) = &simulator {
+        println!(
+            "tickfill: simulated broker ws://{} (REST and controls http://{}/sim/control)",
+            s.ws_addr(),
+            s.rest_addr()
+        );
+    }
+    match &origin {
+        KeyOrigin::Generated(key) => {
+            println!("tickfill: API key    {key}");
+            println!("tickfill: (generated now and shown once; only its hash is stored)");
+        }
+        KeyOrigin::Given => {
+            println!("tickfill: API key    as given by --api-key / TICKFILL_API_KEY")
+        }
+        KeyOrigin::Stored => println!(
+            "tickfill: API key    the one printed at first start (only its hash is stored; \
+             pass --api-key, or delete {}/apikey.sha256 for a new one)",
+            args.storage.data_dir.display()
+        ),
+    }
+    match (&static_dir, &origin) {
+        (Some(_), KeyOrigin::Generated(key)) => {
+            println!("tickfill: open       http://{http}/#key={key}")
+        }
+        (Some(_), KeyOrigin::Given) => println!(
+            "tickfill: open       http://{http}/#key={}",
+            args.api_key.as_deref().unwrap_or_default()
+        ),
+        (Some(_), KeyOrigin::Stored) => println!("tickfill: open       http://{http}/ and sign in"),
+        (None, _) => println!(
+            "tickfill: frontend   not built (run tools/run, or npm run build in frontend/)"
+        ),
+    }
+    println!("tickfill: ready; Ctrl-C stops");
+
+    let _ = stop_rx.recv();
+    println!("tickfill: stopping");
+    ws.shutdown();
+    api.shutdown();
+    drop(handle);
+    let stopped = engine.shutdown();
+    if let Some(s) = simulator {
+        s.stop();
+    }
+    println!(
+        "tickfill: stopped; journal flushed (funds available {})",
+        stopped.exec.funds().available
+    );
+    Ok(())
+}
