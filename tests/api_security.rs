@@ -119,9 +119,11 @@ fn health_needs_no_key_and_leaks_none() {
         "reconnects",
         "validation_errors",
         "ticks",
+        "ticks_per_second",
     ] {
         assert!(feed.get(k).is_some(), "health.feed lacks {k}: {v}");
     }
+    assert!(v["symbols"].is_array(), "per-symbol freshness: {v}");
     let hash = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(KEY.as_bytes()))

@@ -82,6 +82,12 @@ fn bad_options_are_clear_errors() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--topology must be auto, fused or pipelined"), "{err}");
+    let out = bin().args(["serve", "--square-off", "NSE=25:00"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--square-off takes EXCHANGE=HH:MM"), "{err}");
+    let out = bin().args(["serve", "--capital=-5"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--capital must be a positive"));
     let out = bin().args(["replay", "--data-dir", "/nonexistent/tickfill"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));

@@ -111,6 +111,7 @@ pub(crate) struct Api {
     pub limits: Limits,
     pub config: ApiConfig,
     pub counters: Counters,
+    pub tick_rate: ops::TickRate,
 }
 
 /// Maps an engine error to a reply: overload and stop are 503, anything else 500.
@@ -280,6 +281,7 @@ impl ApiServer {
             keys,
             config,
             counters: Counters::default(),
+            tick_rate: ops::TickRate::default(),
         });
         let app = router(api);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -77,12 +77,69 @@ pub(crate) async fn health(State(api): State<Arc<Api>>) -> Response {
             "reconnects": f.reconnects.load(Ordering::Relaxed),
             "validation_errors": f.validation_errors.load(Ordering::Relaxed),
             "ticks": f.stream_ticks.load(Ordering::Relaxed),
+            "ticks_per_second": api.tick_rate.sample(f.stream_ticks.load(Ordering::Relaxed)),
             "polled_quotes": f.polled_quotes.load(Ordering::Relaxed),
         },
         "quotes": {"ticks": api.engine.board.ticks()},
+        "symbols": freshness(&api),
     });
     let status = if refusing { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     (status, axum::Json(body)).into_response()
+}
+
+/// Per-symbol freshness of every symbol the engine or a client needs: the age of its
+/// latest quote and whether it came from the stream or from REST polling.
+fn freshness(api: &Api) -> Vec<serde_json::Value> {
+    let now = crate::clock::mono_now_ns();
+    api.engine
+        .interest
+        .wanted()
+        .into_iter()
+        .map(|(id, mode)| {
+            let name = api.engine.instruments.get(id);
+            let quote = api.engine.board.read(id);
+            json!({
+                "symbol": name.map(|i| i.symbol.as_str()),
+                "exchange": name.map(|i| i.exchange.as_str()),
+                "mode": crate::protocol::modes::label(mode),
+                "engine_needs": api.engine.interest.engine_needs(id),
+                "age_ms": quote.map(|q| now.saturating_sub(q.updated_ns) / 1_000_000),
+                "source": quote.map(|q| match q.tick.source {
+                    crate::event::QuoteSource::Stream => "stream",
+                    crate::event::QuoteSource::Poll => "poll",
+                }),
+            })
+        })
+        .collect()
+}
+
+/// Ticks per second between successive `/health` reads (at least 1 s apart).
+#[derive(Debug, Default)]
+pub(crate) struct TickRate {
+    last: std::sync::Mutex<Option<(std::time::Instant, u64, f64)>>,
+}
+
+impl TickRate {
+    /// Updates with the current tick count and returns the latest rate.
+    pub(crate) fn sample(&self, ticks: u64) -> f64 {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        match *last {
+            Some((at, count, rate)) => {
+                let dt = now.duration_since(at).as_secs_f64();
+                if dt < 1.0 {
+                    return rate;
+                }
+                let rate = (ticks.saturating_sub(count)) as f64 / dt;
+                *last = Some((now, ticks, rate));
+                (rate * 10.0).round() / 10.0
+            }
+            None => {
+                *last = Some((now, ticks, 0.0));
+                0.0
+            }
+        }
+    }
 }
 
 /// One Prometheus metric family with a single unlabelled sample.

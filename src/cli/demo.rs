@@ -4,7 +4,7 @@
 //! random-walk ticks through the sequencer at a fixed rate, prints fills as the journal
 //! releases them, then the per-stage latency percentiles, positions and funds.
 
-use super::options::{RingArgs, StorageArgs};
+use super::options::{ExecArgs, RingArgs, StorageArgs};
 use super::print;
 use anyhow::{Context, bail};
 use clap::Args;
@@ -39,6 +39,8 @@ pub struct DemoArgs {
     #[command(flatten)]
     storage: StorageArgs,
     #[command(flatten)]
+    exec: ExecArgs,
+    #[command(flatten)]
     ring: RingArgs,
 }
 
@@ -48,6 +50,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut config = EngineConfig::new(args.storage.journal());
     config.instruments = std::sync::Arc::clone(&instruments);
     config.pipeline = args.ring.pipeline();
+    config.exec = args.exec.config();
     let mut engine = Engine::start(config).context("starting the engine")?;
     println!("tickfill demo: {}", engine.recovery);
     let handle = engine.handle();

@@ -4,10 +4,12 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tickfill::exec::ExecConfig;
 use tickfill::instruments::InstrumentMaster;
 use tickfill::journal::{JournalConfig, SyncLevel};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Topology};
+use tickfill::types::{Exchange, Price};
 
 /// Where state lives and how durable it is.
 #[derive(Debug, Args)]
@@ -77,4 +79,52 @@ impl RingArgs {
             cores: self.cores.clone(),
         }
     }
+}
+
+/// Execution rules that change results: every start and replay of one data dir must use
+/// the same values.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Starting capital in rupees.
+    #[arg(long, env = "TICKFILL_CAPITAL", default_value = "10000000", value_parser = capital)]
+    pub capital: Price,
+    /// MIS auto square-off times in IST, per exchange, e.g. `NSE=15:15,MCX=23:30`
+    /// (defaults: NSE/BSE/NFO/BFO 15:15, CDS/BCD 16:45, MCX 23:30, NCDEX 17:00).
+    #[arg(long, env = "TICKFILL_SQUARE_OFF", value_delimiter = ',', value_parser = square_off)]
+    pub square_off: Vec<(Exchange, u32)>,
+}
+
+impl ExecArgs {
+    /// Applies the options over `config`.
+    pub fn apply(&self, config: &mut ExecConfig) {
+        config.starting_capital = self.capital;
+        for &(exchange, minute) in &self.square_off {
+            config.square_off_minute[exchange.index()] = Some(minute);
+        }
+    }
+
+    /// The execution config these options give.
+    pub fn config(&self) -> ExecConfig {
+        let mut c = ExecConfig::default();
+        self.apply(&mut c);
+        c
+    }
+}
+
+fn capital(s: &str) -> Result<Price, String> {
+    Price::parse(s)
+        .filter(|p| p.is_positive())
+        .ok_or_else(|| format!("--capital must be a positive amount in rupees, not {s:?}"))
+}
+
+fn square_off(s: &str) -> Result<(Exchange, u32), String> {
+    let bad = || format!("--square-off takes EXCHANGE=HH:MM (IST), e.g. NSE=15:15, not {s:?}");
+    let (ex, time) = s.split_once('=').ok_or_else(bad)?;
+    let exchange = Exchange::parse(ex).ok_or_else(bad)?;
+    let (h, m) = time.split_once(':').ok_or_else(bad)?;
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok((exchange, h * 60 + m))
 }

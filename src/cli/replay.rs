@@ -1,11 +1,10 @@
 //! `tickfill replay`: verify a data dir's journal and print the state it rebuilds.
 
-use super::options::StorageArgs;
+use super::options::{ExecArgs, StorageArgs};
 use super::print;
 use clap::Args;
 use tickfill::engine::recovery::rebuild;
 use tickfill::event::QueryKind;
-use tickfill::exec::ExecConfig;
 use tickfill::views::QueryReply;
 
 /// Options of `tickfill replay`.
@@ -13,6 +12,8 @@ use tickfill::views::QueryReply;
 pub struct ReplayArgs {
     #[command(flatten)]
     storage: StorageArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
 }
 
 /// Runs the replay.
@@ -22,7 +23,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         anyhow::bail!("--data-dir {} does not exist", args.storage.data_dir.display());
     }
     // Read-only: a torn tail is left for the engine's next start to repair.
-    let r = rebuild(&args.storage.data_dir, &ExecConfig::default(), &instruments)?;
+    let r = rebuild(&args.storage.data_dir, &args.exec.config(), &instruments)?;
     match r.snapshot_seq {
         Some(s) => print!("snapshot at seq {}; ", s.0),
         None => print!("no snapshot; "),

@@ -5,7 +5,7 @@
 //! the engine reaches it through its real socket path: the upstream WebSocket client for
 //! the stream and the watchdog's REST client for fallback quotes.
 
-use super::options::{RingArgs, StorageArgs};
+use super::options::{ExecArgs, RingArgs, StorageArgs};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::net::SocketAddr;
@@ -97,6 +97,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1_000_000)]
     pub snapshot_every: u64,
     #[command(flatten)]
+    exec: ExecArgs,
+    #[command(flatten)]
     storage: StorageArgs,
     #[command(flatten)]
     ring: RingArgs,
@@ -114,6 +116,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = EngineConfig::new(args.storage.journal());
     config.pipeline = args.ring.pipeline();
     config.snapshot_every = args.snapshot_every;
+    args.exec.apply(&mut config.exec);
     config.watchdog.engine_type = args.engine_type;
     config.watchdog.fallback = args.fallback;
     config.watchdog.health_interval = args.health_interval;
