@@ -82,7 +82,7 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
             search_rates: if q {
                 vec![20_000, 50_000, 100_000]
             } else {
-                vec![100_000, 200_000, 400_000, 600_000, 800_000, 1_000_000]
+                vec![10_000, 25_000, 50_000, 75_000, 100_000, 200_000, 400_000, 700_000, 1_000_000]
             },
             search_seconds: if q { 0.5 } else { 3.0 },
             ws_tick_symbols: 5,

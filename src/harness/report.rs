@@ -218,7 +218,7 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
          through REST; {} re-placements failed). A WebSocket client subscribed to orders and \
          to {} symbols' ticks ({} tick frames read). Latency is measured from each frame's \
          intended send time (no coordinated omission). Everything (load generator, clients, \
-         engine) shares the machine's {} CPUs.\n",
+         engine) shares the machine's {} CPUs; the open-loop sender alone keeps one busy.\n",
         c.symbols,
         c.orders,
         c.rate,
