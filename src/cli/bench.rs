@@ -119,7 +119,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = format!("tickfill {}", args.join(" "));
     let plan = plan(&a, command)?;
-    let machine = Machine::detect();
+    let mut machine = Machine::detect();
     let quick_out;
     let out = match (&a.out, a.quick) {
         (Some(o), _) => o.clone(),
@@ -142,6 +142,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         plan.live.pipeline.idle
     );
     let results = run::execute(&plan, &probe_in_child)?;
+    machine.loadavg = Machine::detect().loadavg;
     let dir = report::write(&out, &plan, &results, &machine)?;
     println!("tickfill bench: report {}", dir.display());
     print!("{}", std::fs::read_to_string(dir.join("summary.md")).unwrap_or_default());
