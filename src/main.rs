@@ -14,6 +14,9 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The latency benchmark harness: the engine driven over loopback by an open-loop
+    /// feed, REST and WebSocket clients, with baselines; writes a report folder.
+    Bench(Box<cli::bench::BenchArgs>),
     /// Run the engine over a generated tick stream with resting orders, printing fills and
     /// per-stage latency percentiles.
     Demo(cli::demo::DemoArgs),
@@ -28,6 +31,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Args::parse().command {
+        Command::Bench(a) => cli::bench::run(*a),
         Command::Demo(a) => cli::demo::run(a),
         Command::Replay(a) => cli::replay::run(a),
         Command::Sim(a) => cli::sim::run(a),

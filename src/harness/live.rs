@@ -1,0 +1,448 @@
+//! The live run: the engine started in-process exactly as `tickfill serve` starts it,
+//! fed by the [`Upstream`] over loopback, with resting orders placed and re-placed
+//! through the real REST API and a real WebSocket client subscribed to order updates and
+//! a few symbols' ticks.
+//!
+//! Every resting order is a CNC buy of a synthetic NSE equity (accepted at any hour). Each
+//! symbol has `orders / symbols` of them, the top at [`LIMIT`] and the rest 0.05 apart
+//! below it; the walk frames stay above the top, and every `cross_every`-th frame of a
+//! symbol trades at the top, filling exactly that order, which the harness places again.
+//! Wire-to-wire is the time from the crossing frame's intended send time to the
+//! `order_update` (complete) read by the client: crossings of one symbol are seconds
+//! apart, far longer than any latency measured, so the latest crossing of the update's
+//! symbol is the one that filled it.
+
+#![forbid(unsafe_code)]
+
+use super::TempDir;
+use super::hist::new_ns;
+use super::resources::{CpuTimes, exec_config, name, universe};
+use super::upstream::{Crossings, LIMIT, Phase, PhaseResult, Upstream};
+use crate::api::{ApiConfig, ApiServer};
+use crate::auth::KeyStore;
+use crate::clock::mono_now_ns;
+use crate::engine::{Engine, EngineConfig};
+use crate::health::Health;
+use crate::journal::JournalConfig;
+use crate::latency::HOPS;
+use crate::ring::pipeline::PipelineConfig;
+use crate::sequencer::FeedConfig;
+use crate::ws::{WsConfig, WsServer};
+use anyhow::{Context, anyhow};
+use crossbeam_channel::{Receiver, Sender};
+use hdrhistogram::Histogram;
+use indicatif::ProgressBar;
+use serde_json::{Value, json};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tungstenite::Message;
+
+/// The key of the engine's REST and WebSocket APIs in the run.
+const KEY: &str = "bench-api-key-0123456789abcdef";
+/// The key the loopback upstream expects.
+const FEED_KEY: &str = "bench-feed-key-0123456789abcdef";
+
+/// What the live run does.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// Symbols fed.
+    pub symbols: usize,
+    /// Resting orders kept.
+    pub orders: usize,
+    /// Frames per second in the measured phase.
+    pub rate: u64,
+    /// Length of the measured phase.
+    pub seconds: f64,
+    /// Topology, idle strategy and cores.
+    pub pipeline: PipelineConfig,
+    /// Time between two crossings of one symbol.
+    pub cross_period: Duration,
+    /// Rates tried by the sustainable-rate search, ascending.
+    pub search_rates: Vec<u64>,
+    /// Length of each search step.
+    pub search_seconds: f64,
+    /// Symbols whose ticks the WebSocket client also subscribes to.
+    pub ws_tick_symbols: usize,
+}
+
+/// One step of the rate search.
+#[derive(Debug, Clone, Copy)]
+pub struct RateStep {
+    /// Frames per second asked.
+    pub rate: u64,
+    /// Frames sent.
+    pub sent: u64,
+    /// Ticks the engine's feed decoded.
+    pub received: u64,
+    /// Events journaled (ticks plus the odd timer event).
+    pub journaled: u64,
+    /// The sender's largest and final lag behind schedule, ns.
+    pub max_lag_ns: u64,
+    /// The sender's lag at its last frame, ns.
+    pub end_lag_ns: u64,
+    /// Nothing dropped and the sender kept its schedule.
+    pub ok: bool,
+}
+
+/// What the live run measured.
+#[derive(Debug)]
+pub struct LiveResult {
+    /// The engine's hops ([`HOPS`] order) over the measured phase.
+    pub hops: Vec<(&'static str, Histogram<u64>)>,
+    /// Crossing frame intended send -> `order_update` read by the WebSocket client.
+    pub wire_to_wire: Histogram<u64>,
+    /// REST placeorder round trips (initial and re-placements).
+    pub rest: Histogram<u64>,
+    /// Intended times of the crossings that filled an order.
+    pub filled_crossings: Vec<u64>,
+    /// The measured phase's sender.
+    pub main: PhaseResult,
+    /// Ticks the engine decoded in the measured phase.
+    pub main_received: u64,
+    /// Process and engine-only CPU seconds in the measured phase.
+    pub cpu_process_s: f64,
+    /// CPU seconds of the engine's threads only (process minus `bench-*` threads).
+    pub cpu_engine_s: f64,
+    /// Re-placements refused or failed.
+    pub rest_failures: u64,
+    /// `market_data` frames the WebSocket client read.
+    pub ws_ticks: u64,
+    /// The rate search.
+    pub search: Vec<RateStep>,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Places one CNC buy LIMIT through REST; returns (round trip ns, accepted).
+fn place(agent: &ureq::Agent, url: &str, symbol: usize, price: f64) -> (u64, bool) {
+    let body = json!({"apikey": KEY, "strategy": "bench", "symbol": name(symbol),
+        "exchange": "NSE", "action": "BUY", "quantity": 1, "pricetype": "LIMIT",
+        "product": "CNC", "price": price});
+    let t = mono_now_ns();
+    let ok = match agent.post(url).send_json(&body) {
+        Ok(mut r) => r.body_mut().read_to_string().is_ok_and(|s| s.contains("\"success\"")),
+        Err(_) => false,
+    };
+    (mono_now_ns() - t, ok)
+}
+
+/// Re-places each filled order (symbol index from `rx`) until `rx` closes, each once a
+/// walk frame has moved its price back above the limit and `guard` has passed, so the new
+/// order rests instead of filling at once.
+fn replacer(
+    url: String,
+    rx: Receiver<usize>,
+    crossings: Arc<Crossings>,
+    guard: Duration,
+) -> std::io::Result<JoinHandle<(Histogram<u64>, u64)>> {
+    std::thread::Builder::new().name("bench-rest".into()).spawn(move || {
+        let agent = agent();
+        let mut h = new_ns();
+        let mut failures = 0;
+        let mut due: std::collections::VecDeque<(u64, usize)> = Default::default();
+        let guard = guard.as_nanos() as u64;
+        let mut open = true;
+        while open || !due.is_empty() {
+            match rx.recv_timeout(Duration::from_millis(1)) {
+                Ok(symbol) => due.push_back((crossings.last(symbol) + guard, symbol)),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(_) => open = false,
+            }
+            while let Some(&(at, symbol)) = due.front() {
+                if open && (at > mono_now_ns() || !crossings.walked_since(symbol)) {
+                    break;
+                }
+                due.pop_front();
+                let (ns, ok) = place(&agent, &url, symbol, LIMIT.to_f64());
+                h.saturating_record(ns.max(1));
+                failures += u64::from(!ok);
+            }
+        }
+        (h, failures)
+    })
+}
+
+struct WsStats {
+    w2w: Histogram<u64>,
+    filled: Vec<u64>,
+    ticks: u64,
+}
+
+/// The WebSocket client: authenticates, subscribes to orders and `ticks` symbols'
+/// quotes, then reads until `stop`, timing every fill and asking for its re-placement.
+fn ws_client(
+    addr: SocketAddr,
+    ticks: usize,
+    crossings: Arc<Crossings>,
+    replace: Sender<usize>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<JoinHandle<WsStats>> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    let (mut ws, _) = tungstenite::client(format!("ws://{addr}/"), stream)?;
+    ws.send(Message::text(json!({"action": "authenticate", "api_key": KEY}).to_string()))?;
+    ws.send(Message::text(json!({"action": "subscribe_orders"}).to_string()))?;
+    let symbols: Vec<Value> =
+        (0..ticks).map(|s| json!({"symbol": name(s), "exchange": "NSE"})).collect();
+    ws.send(Message::text(
+        json!({"action": "subscribe", "symbols": symbols, "mode": 1}).to_string(),
+    ))?;
+    ws.get_ref().set_read_timeout(Some(Duration::from_millis(50)))?;
+    Ok(std::thread::Builder::new().name("bench-ws".into()).spawn(move || {
+        let mut s = WsStats { w2w: new_ns(), filled: Vec::new(), ticks: 0 };
+        // Orders seen resting: only their fills were caused by a crossing frame (an order
+        // filled at placement never rests).
+        let mut resting = std::collections::HashSet::new();
+        while !stop.load(Ordering::Acquire) {
+            let text = match ws.read() {
+                Ok(Message::Text(t)) => t,
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue;
+                }
+                Err(_) => break,
+            };
+            let now = mono_now_ns();
+            if text.contains("\"market_data\"") {
+                s.ticks += 1;
+                continue;
+            }
+            if !text.contains("\"order_update\"") {
+                continue;
+            }
+            let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else { continue };
+            let id = v["orderid"].as_str().unwrap_or_default().to_owned();
+            match v["order_status"].as_str() {
+                Some("open") => {
+                    resting.insert(id);
+                    continue;
+                }
+                Some("complete") => {}
+                _ => continue,
+            }
+            let Some(symbol) =
+                v["symbol"].as_str().and_then(|n| n.get(4..)).and_then(|n| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let crossed = crossings.last(symbol);
+            if resting.remove(&id) && crossed > 0 && crossed <= now {
+                s.w2w.saturating_record((now - crossed).max(1));
+                s.filled.push(crossed);
+            }
+            let _ = replace.send(symbol);
+        }
+        let _ = ws.close(None);
+        s
+    })?)
+}
+
+/// Waits until the journal stops advancing (nothing in flight), at most `limit`.
+fn drain(health: &Health, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let mut last = health.durable_seq.load(Ordering::Acquire);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(150));
+        let now = health.durable_seq.load(Ordering::Acquire);
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// The sender kept its schedule when it finished within 10 ms or 1% of the step of its
+/// intended end (a momentary stall of a shared machine is latency, not a lost rate).
+pub fn max_end_lag(step_seconds: f64) -> u64 {
+    ((step_seconds * 1e9 / 100.0) as u64).max(10_000_000)
+}
+
+fn frames(rate: u64, seconds: f64) -> u64 {
+    ((rate as f64 * seconds) as u64).max(1)
+}
+
+/// Runs the live measurement with `bar` showing progress.
+pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
+    let dir = TempDir::new("live")?;
+    let names: Vec<String> = (0..cfg.symbols).map(name).collect();
+    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let mut journal = JournalConfig::new(dir.path());
+    journal.segment_bytes = 256 << 20;
+    let mut config = EngineConfig::new(journal);
+    config.instruments = universe(cfg.symbols);
+    config.exec = exec_config();
+    config.pipeline = cfg.pipeline.clone();
+    config.feed = FeedConfig::Upstream { url: upstream.url(), api_key: FEED_KEY.into() };
+    config.symbols_per_connection = cfg.symbols.max(1000);
+    config.watchdog.fallback = false;
+    let mut engine = Engine::start(config).context("starting the engine")?;
+    let handle = engine.handle();
+    let updates = engine.take_updates().context("order-update reader")?;
+    let keys = KeyStore::from_key(KEY).map_err(|e| anyhow!("bench key: {e}"))?;
+    let ws = WsServer::start(
+        WsConfig { addr: "127.0.0.1:0".parse()?, ..WsConfig::default() },
+        handle.clone(),
+        updates,
+        keys.clone(),
+    )?;
+    let api = ApiServer::start(
+        ApiConfig {
+            addr: "127.0.0.1:0".parse()?,
+            order_rate_per_sec: 0,
+            other_rate_per_sec: 0,
+            ws_port: ws.local_addr().port(),
+            ..ApiConfig::default()
+        },
+        handle.clone(),
+        keys,
+    )?;
+    let url = format!("http://{}/api/v1/placeorder", api.local_addr());
+
+    let (replace_tx, replace_rx) = crossbeam_channel::unbounded();
+    // Time for the engine to read the walk frame after the crossing.
+    let guard = Duration::from_millis(1);
+    let replacer = replacer(url.clone(), replace_rx, Arc::clone(&upstream.crossings), guard)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = ws_client(
+        ws.local_addr(),
+        cfg.ws_tick_symbols.min(cfg.symbols),
+        Arc::clone(&upstream.crossings),
+        replace_tx,
+        Arc::clone(&stop),
+    )?;
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Resting orders through REST.
+    bar.set_message("placing resting orders through REST");
+    bar.set_length(cfg.orders as u64);
+    bar.set_position(0);
+    let agent = agent();
+    let mut rest = new_ns();
+    for i in 0..cfg.orders {
+        let level = (i / cfg.symbols) as f64;
+        let (ns, ok) = place(&agent, &url, i % cfg.symbols, LIMIT.to_f64() - 0.05 * level);
+        anyhow::ensure!(ok, "the engine refused resting order {i} (see its log)");
+        rest.saturating_record(ns.max(1));
+        bar.inc(1);
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while upstream.subscribed() < cfg.symbols && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    anyhow::ensure!(
+        upstream.subscribed() >= cfg.symbols,
+        "the engine subscribed {} of {} symbols upstream",
+        upstream.subscribed(),
+        cfg.symbols
+    );
+
+    std::thread::sleep(Duration::from_millis(200));
+    let health = Arc::clone(&handle.health);
+    let phase = |p: Phase, msg: &str| -> anyhow::Result<PhaseResult> {
+        bar.set_message(msg.to_owned());
+        bar.set_length(p.frames);
+        bar.set_position(0);
+        let started = Instant::now();
+        let limit = Duration::from_secs_f64(p.frames as f64 / p.rate as f64 + 60.0);
+        let r = upstream.run(p, limit, &|| {
+            let done = started.elapsed().as_secs_f64() * p.rate as f64;
+            bar.set_position((done as u64).min(p.frames));
+        });
+        bar.set_position(p.frames);
+        r.context("the upstream connection closed or overran during a phase")
+    };
+
+    // Warm-up, then the measured phase.
+    phase(Phase { rate: cfg.rate, frames: frames(cfg.rate, 1.0), cross_every: 0 }, "warm-up")?;
+    drain(&health, Duration::from_secs(5));
+    std::thread::sleep(crate::latency::PUBLISH_EVERY * 2);
+    let before = handle.latency.snapshot();
+    let per_symbol = cfg.rate as f64 / cfg.symbols as f64;
+    let cross_every = ((per_symbol * cfg.cross_period.as_secs_f64()).round() as u64).max(2);
+    let received0 = health.feed.stream_ticks.load(Ordering::Acquire);
+    let cpu0 = CpuTimes::now();
+    let main = phase(
+        Phase { rate: cfg.rate, frames: frames(cfg.rate, cfg.seconds), cross_every },
+        "measured phase: open-loop ticks with fills",
+    )?;
+    drain(&health, Duration::from_secs(10));
+    let cpu1 = CpuTimes::now();
+    let main_received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
+    std::thread::sleep(Duration::from_millis(500).max(crate::latency::PUBLISH_EVERY * 2));
+    let after = handle.latency.snapshot();
+    stop.store(true, Ordering::Release);
+    let ws_stats = client.join().map_err(|_| anyhow!("the WebSocket client panicked"))?;
+    let (replaced, rest_failures) =
+        replacer.join().map_err(|_| anyhow!("the REST re-placer panicked"))?;
+    rest.add(&replaced)?;
+    let hops = HOPS
+        .iter()
+        .zip(after.hops.iter().zip(&before.hops))
+        .map(|(name, (a, b))| {
+            let mut h = a.clone();
+            let _ = h.subtract(b);
+            (*name, h)
+        })
+        .collect();
+
+    // The sustainable-rate search: no fills, nothing but ticks.
+    let mut search = Vec::new();
+    for &rate in &cfg.search_rates {
+        let received0 = health.feed.stream_ticks.load(Ordering::Acquire);
+        let journaled0 = health.durable_seq.load(Ordering::Acquire);
+        let n = frames(rate, cfg.search_seconds);
+        let r = phase(Phase { rate, frames: n, cross_every: 0 }, &format!("rate search {rate}/s"))?;
+        drain(&health, Duration::from_secs(10));
+        let received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
+        let journaled = health.durable_seq.load(Ordering::Acquire) - journaled0;
+        let ok = r.sent == n
+            && received == n
+            && journaled >= n
+            && r.end_lag_ns <= max_end_lag(cfg.search_seconds);
+        search.push(RateStep {
+            rate,
+            sent: r.sent,
+            received,
+            journaled,
+            max_lag_ns: r.max_lag_ns,
+            end_lag_ns: r.end_lag_ns,
+            ok,
+        });
+        if !ok {
+            break;
+        }
+    }
+
+    ws.shutdown();
+    api.shutdown();
+    drop(handle);
+    engine.shutdown();
+    upstream.stop();
+    Ok(LiveResult {
+        hops,
+        wire_to_wire: ws_stats.w2w,
+        rest,
+        filled_crossings: ws_stats.filled,
+        main,
+        main_received,
+        cpu_process_s: cpu1.process - cpu0.process,
+        cpu_engine_s: cpu0.engine_since(&cpu1),
+        rest_failures,
+        ws_ticks: ws_stats.ticks,
+        search,
+    })
+}

@@ -1,0 +1,460 @@
+//! The report folder of a run: one `.hgrm` and one `.svg` per metric, `summary.md`, and
+//! the run's row in the index table of `README.md`.
+
+#![forbid(unsafe_code)]
+
+use super::hist::{self, Percentiles, fmt_us};
+use super::run::{Plan, Results};
+use hdrhistogram::Histogram;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The machine and build a run comes from.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// Host name.
+    pub host: String,
+    /// CPU model.
+    pub cpu_model: String,
+    /// Logical CPUs.
+    pub cpus: usize,
+    /// Kernel release.
+    pub kernel: String,
+    /// `rustc --version`.
+    pub rustc: String,
+    /// Short commit hash (with `-dirty` if tracked files differ).
+    pub commit: String,
+    /// `/proc/loadavg` (other work on the machine shows here).
+    pub loadavg: String,
+}
+
+fn command(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn read_trim(path: &str) -> Option<String> {
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+}
+
+impl Machine {
+    /// Reads `/proc`, `rustc` and `git`.
+    pub fn detect() -> Machine {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|s| s.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let mut commit =
+            command("git", &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+        if command("git", &["status", "--porcelain", "--untracked-files=no"])
+            .is_some_and(|s| !s.is_empty())
+        {
+            commit.push_str("-dirty");
+        }
+        Machine {
+            host: read_trim("/proc/sys/kernel/hostname").unwrap_or_else(|| "host".into()),
+            cpu_model,
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            kernel: read_trim("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".into()),
+            rustc: command("rustc", &["--version"]).unwrap_or_else(|| "unknown".into()),
+            commit,
+            loadavg: read_trim("/proc/loadavg")
+                .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+                .unwrap_or_else(|| "unknown".into()),
+        }
+    }
+}
+
+/// One latency metric of the report.
+struct Metric<'a> {
+    file: &'static str,
+    what: &'static str,
+    h: &'a Histogram<u64>,
+}
+
+fn metrics(r: &Results) -> Vec<Metric<'_>> {
+    let hop = |name: &str| &r.live.hops.iter().find(|(n, _)| *n == name).expect("every hop").1;
+    vec![
+        Metric {
+            file: "tick_to_fill",
+            what: "socket read -> fill decided (engine)",
+            h: hop("tick_to_fill"),
+        },
+        Metric {
+            file: "received_to_execution",
+            what: "hop: socket read -> execution stage",
+            h: hop("received_to_execution"),
+        },
+        Metric {
+            file: "execution_to_mtm",
+            what: "hop: execution -> MTM",
+            h: hop("execution_to_mtm"),
+        },
+        Metric { file: "mtm_to_fanout", what: "hop: MTM -> fanout", h: hop("mtm_to_fanout") },
+        Metric {
+            file: "fanout_to_journal",
+            what: "hop: fanout -> journal",
+            h: hop("fanout_to_journal"),
+        },
+        Metric {
+            file: "received_to_journal",
+            what: "socket read -> journaled",
+            h: hop("received_to_journal"),
+        },
+        Metric {
+            file: "wire_to_wire",
+            what: "upstream frame intended send -> order_update read by the WS client",
+            h: &r.live.wire_to_wire,
+        },
+        Metric {
+            file: "rest_placeorder",
+            what: "REST placeorder round trip (ureq, loopback)",
+            h: &r.live.rest,
+        },
+        Metric {
+            file: "ws_echo_rtt",
+            what: "floor: plain tungstenite echo round trip, 400 B, loopback",
+            h: &r.echo,
+        },
+        Metric {
+            file: "polling_fill_delay",
+            what: "baseline: crossing -> next poll of a polling engine",
+            h: &r.polling,
+        },
+    ]
+}
+
+fn us(ns: u64) -> String {
+    fmt_us(ns as f64 / 1000.0)
+}
+
+fn met(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "met",
+        Some(false) => "**not met**",
+        None => "not measured",
+    }
+}
+
+/// The folder name of a run: `<date>-<host>-<commit>` (`-quick` for quick runs).
+pub fn folder_name(m: &Machine, quick: bool) -> String {
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    let mut s = format!("{date}-{}-{}", m.host, m.commit);
+    if quick {
+        s.push_str("-quick");
+    }
+    s
+}
+
+/// Writes the report under `out` and indexes it in `out/README.md`; returns the folder.
+pub fn write(out: &Path, plan: &Plan, r: &Results, m: &Machine) -> anyhow::Result<PathBuf> {
+    let name = folder_name(m, plan.quick);
+    let dir = out.join(&name);
+    std::fs::create_dir_all(&dir)?;
+    for metric in metrics(r) {
+        std::fs::write(dir.join(format!("{}.hgrm", metric.file)), hist::hgrm(metric.h))?;
+        std::fs::write(dir.join(format!("{}.svg", metric.file)), hist::svg(metric.file, metric.h))?;
+    }
+    std::fs::write(dir.join("summary.md"), summary(&name, plan, r, m))?;
+    index(out, &name, plan, r)?;
+    Ok(dir)
+}
+
+/// The highest search rate passed, 0 if none.
+pub fn max_rate(r: &Results) -> u64 {
+    r.live.search.iter().filter(|s| s.ok).map(|s| s.rate).max().unwrap_or(0)
+}
+
+/// RSS growth per 100 symbols beyond the fixed part: the slope between the smallest
+/// and largest probes, bytes.
+pub fn marginal_per_100(r: &Results) -> Option<f64> {
+    let (a, b) = (r.memory.first()?, r.memory.last()?);
+    (b.0 > a.0).then(|| (b.1 as f64 - a.1 as f64) / (b.0 - a.0) as f64 * 100.0)
+}
+
+fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
+    let l = &r.live;
+    let c = &plan.live;
+    let mut s = String::new();
+    let _ = writeln!(s, "# tickfill bench: {name}\n");
+    if plan.quick {
+        let _ = writeln!(
+            s,
+            "**Quick mode** (smoke test): small counts, a {:?} polling interval instead of 5 s, \
+             restart over {:?} events instead of 1M and 10M. Not comparable with the targets.\n",
+            plan.poll_interval, plan.restart_events
+        );
+    }
+    let _ = writeln!(s, "## Machine and build\n");
+    let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(s, "| host | {} |", m.host);
+    let _ = writeln!(s, "| CPU | {} x {} |", m.cpus, m.cpu_model);
+    let _ = writeln!(s, "| kernel | {} |", m.kernel);
+    let _ = writeln!(s, "| rustc | {} |", m.rustc);
+    let _ = writeln!(s, "| commit | {} |", m.commit);
+    let _ = writeln!(s, "| command | `{}` |", plan.command);
+    let _ = writeln!(
+        s,
+        "| topology | {:?} (resolved {:?}), idle {:?}, cores {} |",
+        c.pipeline.topology,
+        c.pipeline.topology.resolve(),
+        c.pipeline.idle,
+        if c.pipeline.cores.is_empty() {
+            "not pinned".to_owned()
+        } else {
+            format!("{:?}", c.pipeline.cores)
+        }
+    );
+    let _ = writeln!(s, "| load average at the end (1/5/15 min) | {} |", m.loadavg);
+    let _ = writeln!(s, "| wall time | {:.1} s |\n", r.elapsed.as_secs_f64());
+
+    let _ = writeln!(s, "## Workload\n");
+    let _ = writeln!(
+        s,
+        "{} symbols, {} resting CNC buy LIMIT orders placed through REST, an open-loop \
+         loopback upstream at {} ticks/s for {} s ({} frames sent, {} decoded by the engine; \
+         the sender's largest lag behind schedule {} us). Every {}th frame of a symbol \
+         crosses its top order ({} crossings, {} fills timed wire-to-wire, re-placed \
+         through REST; {} re-placements failed). A WebSocket client subscribed to orders and \
+         to {} symbols' ticks ({} tick frames read). Latency is measured from each frame's \
+         intended send time (no coordinated omission). Everything (load generator, clients, \
+         engine) shares the machine's {} CPUs; the open-loop sender alone keeps one busy.\n",
+        c.symbols,
+        c.orders,
+        c.rate,
+        c.seconds,
+        l.main.sent,
+        l.main_received,
+        us(l.main.max_lag_ns),
+        // cross_every is derived the same way as in the live run.
+        ((c.rate as f64 / c.symbols as f64 * c.cross_period.as_secs_f64()).round() as u64).max(2),
+        l.main.crossings,
+        l.wire_to_wire.len(),
+        l.rest_failures,
+        c.ws_tick_symbols.min(c.symbols),
+        l.ws_ticks,
+        m.cpus
+    );
+
+    let _ = writeln!(s, "## Latency (microseconds)\n");
+    let _ = writeln!(s, "| metric | what | count | p50 | p90 | p99 | p99.9 | max | plot |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---|");
+    for metric in metrics(r) {
+        let p = Percentiles::of(metric.h);
+        let _ = writeln!(
+            s,
+            "| [{f}]({f}.hgrm) | {} | {} | {} | {} | {} | {} | {} | [svg]({f}.svg) |",
+            metric.what,
+            p.count,
+            us(p.p50),
+            us(p.p90),
+            us(p.p99),
+            us(p.p999),
+            us(p.max),
+            f = metric.file
+        );
+    }
+
+    let t2f = Percentiles::of(&l.hops[5].1);
+    let w2w = Percentiles::of(&l.wire_to_wire);
+    let echo = Percentiles::of(&r.echo);
+    let poll = Percentiles::of(&r.polling);
+    let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+    let _ = writeln!(s, "\n## Ratios\n");
+    let _ = writeln!(s, "| ratio | value |\n|---|---:|");
+    let _ = writeln!(s, "| wire-to-wire p50 / echo p50 | {:.2} |", ratio(w2w.p50, echo.p50));
+    let _ = writeln!(s, "| wire-to-wire p99 / echo p99 | {:.2} |", ratio(w2w.p99, echo.p99));
+    let _ = writeln!(
+        s,
+        "| ring / crossbeam channels, four-stage throughput | {:.2} ({:.0} vs {:.0} events/s, {} events each) |",
+        r.stages.ring / r.stages.crossbeam,
+        r.stages.ring,
+        r.stages.crossbeam,
+        plan.stage_events
+    );
+    let _ = writeln!(
+        s,
+        "| polling ({:?}) fill delay p50 / wire-to-wire p50 | {:.0} |",
+        plan.poll_interval,
+        ratio(poll.p50, w2w.p50)
+    );
+    let _ = writeln!(
+        s,
+        "\nThe polling baseline replays the run's filled crossings against a poller checking \
+         every {:?} from the start of the measured phase: its delay is the time from a crossing \
+         to the next poll (the REST quote fetch of a real poller would add to it).\n",
+        plan.poll_interval
+    );
+
+    let _ = writeln!(s, "## Sustainable tick rate (socket -> journal)\n");
+    let _ = writeln!(
+        s,
+        "Open loop, {} s per step, no fills; a step passes when every frame sent was decoded \
+         and journaled and the sender ended within {} ms of its schedule.\n",
+        c.search_seconds,
+        super::live::max_end_lag(c.search_seconds) / 1_000_000
+    );
+    let _ =
+        writeln!(s, "| rate /s | sent | decoded | journaled | max lag us | end lag us | passed |");
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---|");
+    for st in &l.search {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            st.rate,
+            st.sent,
+            st.received,
+            st.journaled,
+            us(st.max_lag_ns),
+            us(st.end_lag_ns),
+            if st.ok { "yes" } else { "no" }
+        );
+    }
+    let _ = writeln!(s, "\nMaximum sustainable: **{} ticks/s**.\n", max_rate(r));
+
+    let _ = writeln!(s, "## CPU\n");
+    let mticks = l.main_received as f64 / 1e6;
+    let _ = writeln!(
+        s,
+        "Measured phase: process {:.2} CPU s, engine threads {:.2} CPU s (process minus the \
+         harness's `bench-*` threads) for {:.2} M ticks: **{:.2} CPU s per million ticks** \
+         (engine), {:.2} (whole process, load generator included).\n",
+        l.cpu_process_s,
+        l.cpu_engine_s,
+        mticks,
+        l.cpu_engine_s / mticks.max(1e-9),
+        l.cpu_process_s / mticks.max(1e-9)
+    );
+
+    let _ = writeln!(s, "## Engine memory\n");
+    let _ = writeln!(
+        s,
+        "RSS growth of starting an engine (no feed) on a universe built beforehand, each in \
+         a fresh process.\n"
+    );
+    let _ = writeln!(s, "| symbols | RSS growth | per 100 symbols |\n|---:|---:|---:|");
+    for (n, b) in &r.memory {
+        let _ = writeln!(
+            s,
+            "| {n} | {:.1} MiB | {:.1} KB |",
+            *b as f64 / (1 << 20) as f64,
+            *b as f64 / *n as f64 * 100.0 / 1000.0
+        );
+    }
+    if let Some(m) = marginal_per_100(r) {
+        let _ = writeln!(
+            s,
+            "\nBeyond the fixed preallocations (slope from the smallest to the largest \
+             universe): **{:.1} KB per 100 symbols**.\n",
+            m / 1000.0
+        );
+    }
+
+    let _ = writeln!(s, "## Restart\n");
+    let _ = writeln!(
+        s,
+        "A journal written directly (1,000 resting orders, then ticks over 1,000 symbols, no \
+         snapshot), then `engine::recovery::recover` timed.\n"
+    );
+    let _ = writeln!(s, "| events | write | recover | replayed |\n|---:|---:|---:|---:|");
+    for x in &r.restarts {
+        let _ = writeln!(
+            s,
+            "| {} | {:.2} s | **{:.3} s** | {} |",
+            x.events,
+            x.write.as_secs_f64(),
+            x.recover.as_secs_f64(),
+            x.replayed
+        );
+    }
+
+    let _ = writeln!(s, "\n## DESIGN.md targets\n");
+    let _ = writeln!(s, "| target | measured | |\n|---|---|---|");
+    let some = |c: u64, ok: bool| (c > 0).then_some(ok);
+    let _ = writeln!(
+        s,
+        "| tick-to-fill p50 <= 5 us | {} us | {} |",
+        us(t2f.p50),
+        met(some(t2f.count, t2f.p50 <= 5_000))
+    );
+    let _ = writeln!(
+        s,
+        "| tick-to-fill p99 <= 50 us | {} us | {} |",
+        us(t2f.p99),
+        met(some(t2f.count, t2f.p99 <= 50_000))
+    );
+    let _ = writeln!(
+        s,
+        "| wire-to-wire p50 <= 2x echo p50 | {} us vs 2 x {} us | {} |",
+        us(w2w.p50),
+        us(echo.p50),
+        met(some(w2w.count.min(echo.count), w2w.p50 <= 2 * echo.p50))
+    );
+    let top = c.search_rates.last().copied().unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "| sustained >= 1,000,000 ticks/s, nothing dropped | {} ticks/s (searched up to {top}) | {} |",
+        max_rate(r),
+        met(if max_rate(r) >= 1_000_000 {
+            Some(true)
+        } else if top >= 1_000_000 || l.search.iter().any(|x| !x.ok) {
+            Some(false)
+        } else {
+            None
+        })
+    );
+    let _ = writeln!(
+        s,
+        "| >= 2x crossbeam-channel throughput | {:.2}x | {} |",
+        r.stages.ring / r.stages.crossbeam,
+        met(Some(r.stages.ring >= 2.0 * r.stages.crossbeam))
+    );
+    let mem = marginal_per_100(r);
+    let _ = writeln!(
+        s,
+        "| <= 20 KB per 100 symbols beyond fixed preallocations | {} | {} |",
+        mem.map_or("-".into(), |m| format!("{:.1} KB", m / 1000.0)),
+        met(mem.map(|m| m <= 20_000.0))
+    );
+    let ten = r.restarts.iter().find(|x| x.events >= 10_000_000);
+    let _ = writeln!(
+        s,
+        "| restart with 10M journaled events <= 2 s | {} | {} |",
+        ten.map_or("-".into(), |x| format!("{:.3} s", x.recover.as_secs_f64())),
+        met(ten.map(|x| x.recover.as_secs_f64() <= 2.0))
+    );
+    if plan.quick {
+        let _ = writeln!(s, "\n(Quick mode: the workload is smaller than the targets'.)");
+    }
+    s
+}
+
+fn index(out: &Path, name: &str, plan: &Plan, r: &Results) -> anyhow::Result<()> {
+    let path = out.join("README.md");
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        "# Latency reports\n\n| run | what | command |\n|---|---|---|\n".to_owned()
+    });
+    let t2f = Percentiles::of(&r.live.hops[5].1);
+    let w2w = Percentiles::of(&r.live.wire_to_wire);
+    let row = format!(
+        "| [{name}]({name}/summary.md) | tickfill bench{}: tick-to-fill p50 {} us / p99 {} us, wire-to-wire p50 {} us, max sustainable {} ticks/s | `{}` |\n",
+        if plan.quick { " --quick" } else { "" },
+        us(t2f.p50),
+        us(t2f.p99),
+        us(w2w.p50),
+        max_rate(r),
+        plan.command
+    );
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&row);
+    std::fs::write(path, text)?;
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! What the engine costs: CPU time (from `/proc/self/stat` and `/proc/self/task/*/stat`),
+//! resident memory (`/proc/self/statm`), and the restart time over a journal written
+//! directly with [`Journal`].
+//!
+//! # Known limitations
+//! Linux only (`/proc`); clock ticks are assumed to be 100 Hz and pages 4 KiB, the values
+//! of every mainstream Linux configuration.
+
+#![forbid(unsafe_code)]
+
+use crate::engine::recovery;
+use crate::event::{Command, CommandKind, Event, Header, Input, OrderRequest, Tick};
+use crate::exec::ExecConfig;
+use crate::instruments::InstrumentMaster;
+use crate::journal::{Journal, JournalConfig};
+use crate::types::{Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CLK_TCK: f64 = 100.0;
+const PAGE: u64 = 4096;
+
+/// utime + stime (s) from the text of a `stat` file.
+fn stat_cpu(text: &str) -> Option<f64> {
+    let rest = &text[text.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / CLK_TCK)
+}
+
+/// CPU seconds of the whole process, and of its threads named `bench-*` (the harness's
+/// load generator and clients) still alive.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuTimes {
+    /// Whole process.
+    pub process: f64,
+    /// Harness threads only.
+    pub harness: f64,
+}
+
+impl CpuTimes {
+    /// Reads the counters now.
+    pub fn now() -> CpuTimes {
+        let process = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|t| stat_cpu(&t))
+            .unwrap_or_default();
+        let mut harness = 0.0;
+        if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
+            for task in dir.flatten() {
+                let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                if comm.starts_with("bench-") {
+                    let stat =
+                        std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+                    harness += stat_cpu(&stat).unwrap_or_default();
+                }
+            }
+        }
+        CpuTimes { process, harness }
+    }
+
+    /// Engine seconds (process minus harness) between `self` and a later `then`.
+    pub fn engine_since(&self, then: &CpuTimes) -> f64 {
+        (then.process - self.process) - (then.harness - self.harness)
+    }
+}
+
+/// Resident set size of this process, bytes.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * PAGE)
+}
+
+/// A universe of `n` NSE equities `BNCH00000`... priced 1000.00.
+pub fn universe(n: usize) -> Arc<InstrumentMaster> {
+    let mut csv = String::with_capacity(n * 40 + 64);
+    csv.push_str("symbol,exchange,lotsize,tick_size,instrumenttype,prev_close\n");
+    for i in 0..n {
+        let _ = writeln!(csv, "{},NSE,1,0.05,EQ,1000", name(i));
+    }
+    Arc::new(InstrumentMaster::from_csv_str(&csv).expect("valid synthetic universe"))
+}
+
+/// The name of the `i`th synthetic symbol.
+pub fn name(i: usize) -> String {
+    format!("BNCH{i:05}")
+}
+
+/// Execution settings with capital enough that margin never refuses the workload.
+pub fn exec_config() -> ExecConfig {
+    ExecConfig { starting_capital: Price(i64::MAX / 4), ..ExecConfig::default() }
+}
+
+/// RSS growth (bytes) of starting an engine (no feed) on a universe of `symbols` (built
+/// before the first reading: the instrument master is not engine state), measured in
+/// this process: run it in a fresh process for a clean figure.
+pub fn engine_memory(symbols: usize, dir: &Path) -> anyhow::Result<u64> {
+    let instruments = universe(symbols);
+    let before = rss_bytes();
+    let mut config = crate::engine::EngineConfig::new(JournalConfig::new(dir));
+    config.instruments = instruments;
+    config.exec = exec_config();
+    let engine = crate::engine::Engine::start(config)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let after = rss_bytes();
+    engine.shutdown();
+    Ok(after.saturating_sub(before))
+}
+
+/// Restart time over a journal of `events`.
+#[derive(Debug, Clone, Copy)]
+pub struct Restart {
+    /// Events journaled.
+    pub events: u64,
+    /// Time to write them.
+    pub write: Duration,
+    /// Time of `recover` (open + replay; no snapshot, so every event is replayed).
+    pub recover: Duration,
+    /// Events replayed.
+    pub replayed: u64,
+}
+
+fn event(seq: u64, input: Input) -> Event {
+    // 10:00 IST on a trading day plus 1 us per event.
+    let t0 = crate::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
+    Event { header: Header { seq: Seq(seq), time_ns: t0 + seq as i64 * 1000, recv_ns: 0 }, input }
+}
+
+/// Writes `events` to a fresh journal in `dir` (1,000 symbols: one resting buy per symbol,
+/// then ticks walking above them), then times recovery; `progress` sees events written.
+pub fn restart(events: u64, dir: &Path, progress: &dyn Fn(u64)) -> anyhow::Result<Restart> {
+    const SYMBOLS: u64 = 1_000;
+    let master = universe(SYMBOLS as usize);
+    let mut jc = JournalConfig::new(dir);
+    jc.segment_bytes = (events * 128).clamp(8 << 20, 256 << 20);
+    let started = Instant::now();
+    {
+        let (mut journal, _) = Journal::open(&jc)?;
+        for seq in 1..=events {
+            let input = if seq <= SYMBOLS {
+                Input::Command(Command {
+                    ticket: Default::default(),
+                    kind: CommandKind::Place(OrderRequest {
+                        symbol: SymbolId((seq - 1) as u32),
+                        side: Side::Buy,
+                        qty: Qty(1),
+                        price_type: PriceType::Limit,
+                        product: Product::Cnc,
+                        price: Price(990_0000),
+                        trigger: Price::ZERO,
+                        disclosed: Qty::ZERO,
+                        strategy: Tag::EMPTY,
+                    }),
+                })
+            } else {
+                let ltp = 1000_0000 + (seq % 9) as i64 * 500;
+                Input::Tick(Tick {
+                    symbol: SymbolId((seq % SYMBOLS) as u32),
+                    ltp: Price(ltp),
+                    bid: Price(ltp - 500),
+                    ask: Price(ltp + 500),
+                    mode: 2,
+                    ..Tick::default()
+                })
+            };
+            journal.append(&event(seq, input))?;
+            if seq % 4096 == 0 {
+                journal.commit()?;
+                progress(seq);
+            }
+        }
+        journal.commit()?;
+    }
+    let write = started.elapsed();
+    let started = Instant::now();
+    let r = recovery::recover(&jc, &exec_config(), &master)?;
+    let recover = started.elapsed();
+    Ok(Restart { events, write, recover, replayed: r.report.replayed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_parsing_skips_the_command_name() {
+        let t = "12 (a b) c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0";
+        assert_eq!(stat_cpu(t), Some(3.0));
+        assert!(rss_bytes() > 0);
+    }
+}

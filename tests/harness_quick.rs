@@ -1,0 +1,89 @@
+//! `tickfill bench --quick` end to end: the real binary runs the whole harness into a
+//! temp dir, and the report has every file and every number (how good they are is the
+//! report's business, not this test's).
+
+use std::path::Path;
+use std::process::Command;
+
+const METRICS: [&str; 10] = [
+    "tick_to_fill",
+    "received_to_execution",
+    "execution_to_mtm",
+    "mtm_to_fanout",
+    "fanout_to_journal",
+    "received_to_journal",
+    "wire_to_wire",
+    "rest_placeorder",
+    "ws_echo_rtt",
+    "polling_fill_delay",
+];
+
+/// The total count of an `.hgrm` file (its `Total count` footer).
+fn total_count(hgrm: &str) -> u64 {
+    let line = hgrm.lines().find(|l| l.contains("Total count")).expect("footer");
+    line.rsplit('=')
+        .next()
+        .and_then(|n| n.trim().trim_end_matches(']').trim().parse().ok())
+        .expect("count")
+}
+
+#[test]
+fn quick_bench_writes_a_complete_report() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let run = Command::new(env!("CARGO_BIN_EXE_tickfill"))
+        .args(["bench", "--quick", "--out"])
+        .arg(out.path())
+        .output()
+        .expect("tickfill runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "tickfill bench --quick failed:\n{stderr}");
+
+    let dirs: Vec<_> = std::fs::read_dir(out.path())
+        .expect("out dir")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one report folder");
+    let dir = dirs[0].path();
+    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.ends_with("-quick"), "{name}");
+
+    for m in METRICS {
+        let hgrm = std::fs::read_to_string(dir.join(format!("{m}.hgrm"))).expect(m);
+        assert!(hgrm.contains("Percentile"), "{m}.hgrm has the percentile table");
+        let svg = std::fs::read_to_string(dir.join(format!("{m}.svg"))).expect(m);
+        assert!(svg.starts_with("<svg") && svg.contains("<polyline"), "{m}.svg is a plot");
+    }
+    // Metrics that always have samples in a working run.
+    for m in [
+        "tick_to_fill",
+        "received_to_journal",
+        "wire_to_wire",
+        "rest_placeorder",
+        "ws_echo_rtt",
+        "polling_fill_delay",
+    ] {
+        let hgrm = std::fs::read_to_string(dir.join(format!("{m}.hgrm"))).unwrap();
+        assert!(total_count(&hgrm) > 0, "{m} has samples");
+    }
+
+    let summary = std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");
+    for needle in [
+        "## Machine and build",
+        "| rustc |",
+        "| commit |",
+        "tickfill bench --quick",
+        "## Latency (microseconds)",
+        "## Ratios",
+        "Maximum sustainable: **",
+        "CPU s per million ticks",
+        "per 100 symbols",
+        "| 100000 |",
+        "## DESIGN.md targets",
+    ] {
+        assert!(summary.contains(needle), "summary.md lacks {needle:?}:\n{summary}");
+    }
+    let index = std::fs::read_to_string(out.path().join("README.md")).expect("index");
+    assert!(index.contains(&format!("[{name}]({name}/summary.md)")), "{index}");
+    assert!(Path::new(&dir).join("summary.md").is_file());
+}
