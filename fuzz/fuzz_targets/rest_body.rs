@@ -4,9 +4,23 @@ use libfuzzer_sys::fuzz_target;
 use tickfill::api::json::Body;
 
 const FIELDS: &[&str] = &[
-    "apikey", "strategy", "symbol", "exchange", "action", "quantity", "price", "pricetype",
-    "product", "trigger_price", "disclosed_quantity", "orderid", "position_size", "symbols",
-    "interval", "start_date", "end_date",
+    "apikey",
+    "strategy",
+    "symbol",
+    "exchange",
+    "action",
+    "quantity",
+    "price",
+    "pricetype",
+    "product",
+    "trigger_price",
+    "disclosed_quantity",
+    "orderid",
+    "position_size",
+    "symbols",
+    "interval",
+    "start_date",
+    "end_date",
 ];
 
 fuzz_target!(|data: &[u8]| {
