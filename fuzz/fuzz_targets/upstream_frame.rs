@@ -1,0 +1,18 @@
+//! The upstream frame decoder: any bytes are a frame or an error, never a panic.
+#![no_main]
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use tickfill::instruments::InstrumentMaster;
+use tickfill::sequencer::decode::Decoder;
+
+static MASTER: OnceLock<InstrumentMaster> = OnceLock::new();
+
+fuzz_target!(|data: &[u8]| {
+    let master = MASTER.get_or_init(InstrumentMaster::default_universe);
+    let mut decoder = Decoder::new();
+    // Twice through the same decoder: its reused buffers must not carry state over.
+    let first = decoder.decode(data, master).is_ok();
+    let second = decoder.decode(data, master).is_ok();
+    assert_eq!(first, second);
+});
