@@ -46,7 +46,6 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use axum::serve::ListenerExt;
 use error::{ApiError, ApiResult};
 use limits::Limits;
 use std::net::SocketAddr;
@@ -246,6 +245,51 @@ fn harden<S: Clone + Send + Sync + 'static>(r: Router<S>) -> Router<S> {
     .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_reply))
 }
 
+/// A client must finish sending its request headers within this time, else its
+/// connection is closed (slowloris connections cannot pile up).
+pub const HEADER_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The accept loop: hyper's HTTP/1 server per connection (a header-read deadline, which
+/// `axum::serve` does not offer), no Nagle delay, and a graceful stop that lets in-flight
+/// requests finish for up to 5 s.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let tcp = match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(_) => {
+                        // Out of file descriptors or a reset during accept: back off a little.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_DEADLINE)
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut stopped => break,
+        }
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+    Ok(())
+}
+
 /// A running REST server with its own small tokio runtime.
 #[derive(Debug)]
 pub struct ApiServer {
@@ -285,17 +329,7 @@ impl ApiServer {
         });
         let app = router(api);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = runtime.spawn(async move {
-            // No Nagle delay on small replies over kept-alive connections.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = runtime.spawn(serve(listener, app, stopped));
         Ok(ApiServer { runtime, stop: Some(stop), task: Some(task), addr })
     }
 
