@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tickfill::engine::reply::ReplyRouter;
 use tickfill::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
-use tickfill::event::{Event, Input, StageOutput};
+use tickfill::event::{Input, StageOutput};
 use tickfill::fanout::Fanout;
 use tickfill::fanout::quotes::QuoteBoard;
 use tickfill::fanout::updates;
@@ -22,8 +22,9 @@ use tickfill::health::Health;
 use tickfill::journal::{Journal, JournalConfig};
 use tickfill::latency::SharedLatency;
 use tickfill::mtm::Mtm;
+use tickfill::ring::channels::ChannelStages;
 use tickfill::ring::pipeline::PipelineConfig;
-use tickfill::ring::{IdleStrategy, Pipeline, Stage, Topology};
+use tickfill::ring::{IdleStrategy, Pipeline, Topology};
 use tickfill::types::Seq;
 
 mod common;
@@ -114,45 +115,7 @@ fn ring(c: &mut Criterion, name: &str, topology: Topology) {
 
 fn crossbeam(c: &mut Criterion) {
     let s = setup();
-    let (mut a, mut b2, mut c3, mut d) = s.stages;
-    type Item = (Event, StageOutput);
-    let (tx1, rx1) = crossbeam_channel::bounded::<Item>(1 << 14);
-    let (tx2, rx2) = crossbeam_channel::bounded::<Item>(1 << 14);
-    let (tx3, rx3) = crossbeam_channel::bounded::<Item>(1 << 14);
-    let (tx4, rx4) = crossbeam_channel::bounded::<Item>(1 << 14);
-    let t1 = std::thread::spawn(move || {
-        for (ev, mut out) in rx1 {
-            a.on_event(&ev, &mut out);
-            if tx2.send((ev, out)).is_err() {
-                break;
-            }
-        }
-    });
-    let t2 = std::thread::spawn(move || {
-        for (ev, mut out) in rx2 {
-            b2.on_event(&ev, &mut out);
-            if tx3.send((ev, out)).is_err() {
-                break;
-            }
-        }
-    });
-    let t3 = std::thread::spawn(move || {
-        for (ev, mut out) in rx3 {
-            c3.on_event(&ev, &mut out);
-            if tx4.send((ev, out)).is_err() {
-                break;
-            }
-        }
-    });
-    let t4 = std::thread::spawn(move || {
-        while let Ok((ev, mut out)) = rx4.recv() {
-            d.on_event(&ev, &mut out);
-            if rx4.is_empty() {
-                d.on_batch_end();
-            }
-        }
-        d.on_batch_end();
-    });
+    let baseline = ChannelStages::start(s.stages, 1 << 14);
     let mut g = c.benchmark_group("four_stages");
     g.throughput(Throughput::Elements(BATCH));
     g.sample_size(10);
@@ -165,7 +128,7 @@ fn crossbeam(c: &mut Criterion) {
                 for _ in 0..BATCH {
                     let ev = event(seq, tick_input(seq));
                     seq += 1;
-                    tx1.send((ev, StageOutput::new())).expect("stage 1 running");
+                    baseline.input.send((ev, StageOutput::new())).expect("stage 1 running");
                 }
                 while s.health.durable_seq.load(Ordering::Acquire) < seq - 1 {
                     std::hint::spin_loop();
@@ -175,10 +138,7 @@ fn crossbeam(c: &mut Criterion) {
         });
     });
     g.finish();
-    drop(tx1);
-    for t in [t1, t2, t3, t4] {
-        t.join().expect("baseline stage stops");
-    }
+    baseline.join();
 }
 
 fn benches(c: &mut Criterion) {

@@ -20,7 +20,7 @@ use crate::journal::{Journal, JournalConfig};
 use crate::latency::SharedLatency;
 use crate::mtm::Mtm;
 use crate::ring::pipeline::PipelineConfig;
-use crate::ring::{IdleStrategy, Pipeline, Stage, Topology};
+use crate::ring::{IdleStrategy, Pipeline, Topology};
 use crate::types::{Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 use hdrhistogram::Histogram;
 use std::net::{TcpListener, TcpStream};
@@ -207,57 +207,17 @@ pub fn stages_throughput(
     let crossbeam = {
         let d = dir.join("crossbeam");
         std::fs::create_dir_all(&d)?;
-        let ((mut a, mut b, mut c, mut d4), health, first) = stages(&d)?;
-        type Item = (Event, StageOutput);
-        let (tx1, rx1) = crossbeam_channel::bounded::<Item>(1 << 14);
-        let (tx2, rx2) = crossbeam_channel::bounded::<Item>(1 << 14);
-        let (tx3, rx3) = crossbeam_channel::bounded::<Item>(1 << 14);
-        let (tx4, rx4) = crossbeam_channel::bounded::<Item>(1 << 14);
-        let t1 = std::thread::spawn(move || {
-            for (ev, mut out) in rx1 {
-                a.on_event(&ev, &mut out);
-                if tx2.send((ev, out)).is_err() {
-                    break;
-                }
-            }
-        });
-        let t2 = std::thread::spawn(move || {
-            for (ev, mut out) in rx2 {
-                b.on_event(&ev, &mut out);
-                if tx3.send((ev, out)).is_err() {
-                    break;
-                }
-            }
-        });
-        let t3 = std::thread::spawn(move || {
-            for (ev, mut out) in rx3 {
-                c.on_event(&ev, &mut out);
-                if tx4.send((ev, out)).is_err() {
-                    break;
-                }
-            }
-        });
-        let t4 = std::thread::spawn(move || {
-            while let Ok((ev, mut out)) = rx4.recv() {
-                d4.on_event(&ev, &mut out);
-                if rx4.is_empty() {
-                    d4.on_batch_end();
-                }
-            }
-            d4.on_batch_end();
-        });
+        let (stages4, health, first) = stages(&d)?;
+        let baseline = crate::ring::channels::ChannelStages::start(stages4, 1 << 14);
         let started = Instant::now();
         let mut seq = first;
         for i in 0..events {
-            tx1.send((event(seq, tick(i)), StageOutput::new()))?;
+            baseline.input.send((event(seq, tick(i)), StageOutput::new()))?;
             seq += 1;
         }
         wait_durable(&health, seq - 1);
         let rate = events as f64 / started.elapsed().as_secs_f64();
-        drop(tx1);
-        for t in [t1, t2, t3, t4] {
-            let _ = t.join();
-        }
+        baseline.join();
         rate
     };
     Ok(StagesThroughput { ring, crossbeam })

@@ -7,6 +7,7 @@
 //!        pipelined:  four pinned threads chained by sequence barriers (and_then)
 //! ```
 
+pub mod channels;
 pub mod idle;
 pub mod pipeline;
 pub mod slot;
