@@ -68,6 +68,19 @@ fn acknowledged_orders_survive_kill_9() {
             break;
         }
     }
+    // A second engine on the same data dir is refused, naming the running one.
+    let second = bin()
+        .args(["demo", "--seconds", "1", "--topology", "fused"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("in use by another tickfill process (pid {})", child.id())),
+        "{err}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();

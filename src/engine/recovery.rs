@@ -4,10 +4,10 @@
 #![forbid(unsafe_code)]
 
 use crate::engine::stages::split_snapshot;
-use crate::event::StageOutput;
+use crate::event::{Event, StageOutput};
 use crate::exec::{Exec, ExecConfig};
 use crate::instruments::InstrumentMaster;
-use crate::journal::{self, Journal, JournalConfig, OpenReport};
+use crate::journal::{self, DirLock, Journal, JournalConfig, JournalError, OpenReport, Survey};
 use crate::mtm::Mtm;
 use crate::types::Seq;
 use std::sync::Arc;
@@ -89,6 +89,19 @@ pub fn rebuild(
     exec_config: &ExecConfig,
     instruments: &Arc<InstrumentMaster>,
 ) -> Result<Rebuilt, RecoveryError> {
+    Ok(replay(dir, exec_config, instruments, false)?.0)
+}
+
+/// Snapshot + one pass over the journal. With `accept_damage`, damage in the middle ends
+/// the replay where the good records end (the state then holds exactly what `open` keeps)
+/// instead of failing. Also returns the journal's survey, complete, for
+/// [`Journal::open_surveyed`] (`None` when the dir does not exist).
+fn replay(
+    dir: &std::path::Path,
+    exec_config: &ExecConfig,
+    instruments: &Arc<InstrumentMaster>,
+    accept_damage: bool,
+) -> Result<(Rebuilt, Option<Survey>), RecoveryError> {
     let mut exec = Exec::new(exec_config.clone(), Arc::clone(instruments));
     let mut mtm = Mtm::new(instruments.len(), exec.funds());
     let mut snapshot_seq = None;
@@ -103,26 +116,40 @@ pub fn rebuild(
     let mut out = StageOutput::new();
     let mut replayed = 0;
     let mut last_seq = snapshot_seq;
-    for event in journal::read_events(dir, snapshot_seq)? {
-        let event = event?;
+    let mut events = journal::read_events(dir, snapshot_seq)?;
+    let mut event = Event::default();
+    loop {
+        match events.next_into(&mut event) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(JournalError::Damaged { .. }) if accept_damage => break,
+            Err(e) => return Err(e.into()),
+        }
         out.clear();
         exec.apply(&event, &mut out);
         mtm.apply(&event, &mut out);
         replayed += 1;
         last_seq = Some(event.header.seq);
     }
-    Ok(Rebuilt { exec, mtm, snapshot_seq, replayed, last_seq })
+    Ok((Rebuilt { exec, mtm, snapshot_seq, replayed, last_seq }, events.into_survey()))
 }
 
 /// Opens the journal (repairing a torn tail, refusing damage unless accepted) and
-/// rebuilds state from snapshot + replay.
+/// rebuilds state from snapshot + replay, reading the journal once: the replay's survey
+/// is the one `open` repairs from.
 pub fn recover(
     journal_config: &JournalConfig,
     exec_config: &ExecConfig,
     instruments: &Arc<InstrumentMaster>,
 ) -> Result<Recovered, RecoveryError> {
-    let (journal, open_report) = Journal::open(journal_config)?;
-    let r = rebuild(&journal_config.dir, exec_config, instruments)?;
+    let dir = &journal_config.dir;
+    // Taken before reading: a second engine on this dir is refused before it reads.
+    let lock = DirLock::acquire(dir)?;
+    let (r, survey) = replay(dir, exec_config, instruments, journal_config.accept_damaged)?;
+    let survey = survey.ok_or_else(|| {
+        journal::JournalError::io("read", dir)(std::io::Error::other("the data dir vanished"))
+    })?;
+    let (journal, open_report) = Journal::open_surveyed(journal_config, survey, lock)?;
     let next = r.last_seq.map_or(1, |s| s.0 + 1).max(journal.last_seq().map_or(1, |s| s.0 + 1));
     Ok(Recovered {
         exec: r.exec,

@@ -22,6 +22,19 @@ pub enum JournalError {
         #[source]
         source: io::Error,
     },
+    /// Another process holds the data dir (an engine is already running on it). Stop it,
+    /// or give this one another `--data-dir`.
+    #[error(
+        "data dir {} is in use by another tickfill process (pid {holder}); stop it or use \
+         another --data-dir",
+        dir.display()
+    )]
+    Locked {
+        /// The data dir.
+        dir: PathBuf,
+        /// The holder's pid as its lock file says, or "unknown".
+        holder: String,
+    },
     /// The filesystem has no room for a new segment (ENOSPC at preallocation). Nothing was
     /// lost: free space on that filesystem, or move the data dir, then restart.
     #[error(

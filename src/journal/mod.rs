@@ -7,12 +7,13 @@
 //! commit()      --per SyncLevel--> nothing | msync | msync + fsync
 //! open()        --survey every segment--> clean | torn tail (zeroed, reported)
 //!                                         | damage (refused, or kept-before with accept_damaged)
-//! read_events() --same survey, read-only--> Event, Event, ...   (recovery, replay)
+//! read_events() --same survey, read-only, one pass--> Event, Event, ...   (recovery, replay)
 //! ```
 //!
 //! Modules: [`codec`] (the event layout), [`record`] (framing and the scan, pure slices),
 //! [`segment`] (files, preallocation, the one mmap), `survey` (the verdict over a dir),
-//! [`reader`] (replay iterator), [`snapshot`] (state snapshots), [`error`].
+//! [`reader`] (replay iterator, one pass), [`snapshot`] (state snapshots), [`lock`] (one
+//! engine per data dir), [`error`].
 //!
 //! # Invariants
 //! - Records appear in strictly increasing sequence order, across segments in index order.
@@ -21,12 +22,14 @@
 //!   damage and stops the start unless the operator accepts it.
 //! - Segments are never truncated or rewritten except by `open`'s repair of a torn tail
 //!   (zeroing) or an accepted damage (zeroing, after setting a copy aside).
+//! - One writer per data dir: [`lock::DirLock`] (`DATA_DIR/LOCK`) refuses a second engine.
 //!
 //! # Known limitations
-//! - One writer per data dir; nothing locks the dir against a second engine.
 //! - `SyncLevel::None` survives a process crash (the mapping is the page cache) but not a
 //!   power loss or kernel crash.
-//! - Recovery reads each segment twice (survey, then replay), into ordinary memory.
+//! - Recovery reads each segment once, into ordinary memory (a copy from the page cache;
+//!   a read-only mmap would save it but is unsound while a live engine appends to the
+//!   segment `tickfill replay` is reading).
 //! - Old segments are never deleted (no compaction against snapshots yet).
 //!
 //! # Performance
@@ -40,6 +43,7 @@
 
 pub mod codec;
 pub mod error;
+pub mod lock;
 pub mod reader;
 pub mod record;
 pub mod segment;
@@ -51,10 +55,12 @@ mod tests;
 
 pub use codec::CodecError;
 pub use error::JournalError;
+pub use lock::DirLock;
 pub use reader::{JournalReader, read_events};
 pub use snapshot::{
     SkippedSnapshot, SnapshotLoad, latest_snapshot, load_snapshots, write_snapshot,
 };
+pub(crate) use survey::Survey;
 
 use crate::event::Event;
 use crate::types::Seq;
@@ -127,6 +133,17 @@ pub struct JournalConfig {
 }
 
 impl JournalConfig {
+    /// Refuses a segment size that cannot hold the largest record.
+    fn check(&self) -> Result<(), JournalError> {
+        if self.segment_bytes < JournalConfig::MIN_SEGMENT_BYTES {
+            return Err(JournalError::SegmentTooSmall {
+                segment_bytes: self.segment_bytes,
+                min: JournalConfig::MIN_SEGMENT_BYTES,
+            });
+        }
+        Ok(())
+    }
+
     /// The default segment size: 64 MiB.
     pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
     /// The smallest segment accepted: a header and the largest record.
@@ -232,6 +249,8 @@ pub struct Journal {
     buf: Vec<u8>,
     last_seq: Option<Seq>,
     records: u64,
+    /// One engine per data dir, for as long as the journal is open.
+    _lock: DirLock,
 }
 
 impl Journal {
@@ -239,15 +258,22 @@ impl Journal {
     /// tail, refuses damage unless `accept_damaged`, and positions the writer after the
     /// last good record.
     pub fn open(config: &JournalConfig) -> Result<(Journal, OpenReport), JournalError> {
-        if config.segment_bytes < JournalConfig::MIN_SEGMENT_BYTES {
-            return Err(JournalError::SegmentTooSmall {
-                segment_bytes: config.segment_bytes,
-                min: JournalConfig::MIN_SEGMENT_BYTES,
-            });
-        }
+        config.check()?;
+        let lock = DirLock::acquire(&config.dir)?;
+        let survey = survey::survey(&config.dir)?;
+        Journal::open_surveyed(config, survey, lock)
+    }
+
+    /// [`Journal::open`] on a survey already taken of `config.dir` (recovery's single pass
+    /// over the journal produces one) under the dir's `lock`, taken before the survey;
+    /// repairs and positions exactly as `open` does.
+    pub(crate) fn open_surveyed(
+        config: &JournalConfig,
+        mut survey: survey::Survey,
+        lock: DirLock,
+    ) -> Result<(Journal, OpenReport), JournalError> {
+        config.check()?;
         let dir = config.dir.clone();
-        std::fs::create_dir_all(&dir).map_err(JournalError::io("create dir", &dir))?;
-        let mut survey = survey::survey(&dir)?;
         let mut report = OpenReport {
             records: survey.records(),
             last_seq: survey.last_seq(),
@@ -292,6 +318,7 @@ impl Journal {
             buf: Vec::with_capacity(codec::MAX_ENCODED),
             last_seq: report.last_seq,
             records: report.records,
+            _lock: lock,
         };
         Ok((journal, report))
     }

@@ -1,6 +1,6 @@
 //! The read-only walk over every segment of a data dir that decides how the journal ends:
 //! shared by [`super::Journal::open`] (which then repairs) and [`super::read_events`]
-//! (which never writes).
+//! (which never writes, and decodes each segment's records while its bytes are loaded).
 //!
 //! The verdict over the whole journal, segments in index order:
 //! - **clean** when every segment ends clean;
@@ -8,6 +8,12 @@
 //!   later one (a later segment may exist, but only with zero data);
 //! - **damaged** otherwise: a bad record with valid data after it, a sequence that does
 //!   not increase (within or across segments), or data in a segment whose header is zero.
+//!
+//! # Performance
+//! [`Surveyor`] reads each segment once into one reused buffer and CRCs every record once;
+//! a reader walks the same bytes for the records ([`record::records`] trusts the scan and
+//! does not CRC again). Recovery is one pass over the journal, not a survey followed by a
+//! second read.
 
 #![forbid(unsafe_code)]
 
@@ -60,43 +66,90 @@ impl Survey {
     pub fn last_seq(&self) -> Option<Seq> {
         self.segments.iter().rev().find_map(|s| s.scan.last_seq)
     }
+
+    /// The verdict as an error when it is damage.
+    pub fn damage(&self) -> Option<JournalError> {
+        match &self.verdict {
+            Verdict::Damaged { segment, offset, problem } => Some(JournalError::Damaged {
+                segment: self.segments[*segment].name.clone(),
+                offset: *offset,
+                problem: problem.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
-/// Reads `path` whole into `buf` (reusing its allocation).
+/// Reads `path` whole into `buf`, reusing its allocation (sized from the file's length,
+/// so a segment is one read and no reallocation).
 fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), JournalError> {
     buf.clear();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(buf))
-        .map_err(JournalError::io("read", path))?;
+    let mut file = std::fs::File::open(path).map_err(JournalError::io("open", path))?;
+    let len = file.metadata().map_err(JournalError::io("stat", path))?.len();
+    buf.reserve(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(buf).map_err(JournalError::io("read", path))?;
     Ok(())
 }
 
-/// Scans every segment of `dir` (which must exist). Never writes.
-pub(crate) fn survey(dir: &Path) -> Result<Survey, JournalError> {
-    let mut segments = Vec::new();
-    let mut verdict = Verdict::Clean;
-    let mut buf = Vec::new();
-    let mut prev = None;
-    let mut listed = segment::list(dir)?.into_iter();
-    for (index, path) in listed.by_ref() {
-        read_into(&path, &mut buf)?;
-        let header = segment::check_header(&buf)
+/// Walks the segments of a dir one at a time, keeping the loaded segment's bytes so a
+/// reader can decode its records before the next one is read. [`survey`] runs it to the
+/// end; [`super::read_events`] interleaves it with decoding.
+#[derive(Debug)]
+pub(crate) struct Surveyor {
+    listed: std::vec::IntoIter<(u32, PathBuf)>,
+    prev: Option<Seq>,
+    buf: Vec<u8>,
+    survey: Survey,
+    /// No more segments to scan (the verdict is final once the torn check has run).
+    stopped: bool,
+}
+
+impl Surveyor {
+    /// Lists the segments of `dir` (which must exist). Never writes.
+    pub fn new(dir: &Path) -> Result<Surveyor, JournalError> {
+        Ok(Surveyor {
+            listed: segment::list(dir)?.into_iter(),
+            prev: None,
+            buf: Vec::new(),
+            survey: Survey { segments: Vec::new(), verdict: Verdict::Clean },
+            stopped: false,
+        })
+    }
+
+    /// Reads and scans the next segment. Returns its position in the survey, or `None`
+    /// when the walk is over (then [`Surveyor::finish`] has the verdict). The segment's
+    /// good records are `records(self.data(), info.scan.end)`.
+    pub fn advance(&mut self) -> Result<Option<usize>, JournalError> {
+        if self.stopped {
+            return Ok(None);
+        }
+        let Some((index, path)) = self.listed.next() else {
+            self.stopped = true;
+            return Ok(None);
+        };
+        if self.survey.verdict != Verdict::Clean {
+            // The previous segment ended torn: it is a tail only if no later segment
+            // holds data.
+            self.stopped = true;
+            self.check_after_torn(index, path)?;
+            return Ok(None);
+        }
+        read_into(&path, &mut self.buf)?;
+        let header = segment::check_header(&self.buf)
             .map_err(|reason| JournalError::NotASegment { path: path.clone(), reason })?;
-        let data = &buf[segment::HEADER..];
-        let mut scan = record::scan(data, prev);
+        let mut scan = record::scan(self.data(), self.prev);
         if header == HeaderState::Fresh && scan.used > 0 {
             // Data behind a zero header: not something the writer ever leaves.
             scan = Scan { end: 0, records: 0, first_seq: None, last_seq: None, ..scan };
             scan.tail = Tail::Damaged { offset: 0, problem: Problem::BadRecord { next_valid: 0 } };
         }
-        let name = segment::file_name(index);
-        let at = segments.len();
-        prev = scan.last_seq.or(prev);
+        let at = self.survey.segments.len();
+        self.prev = scan.last_seq.or(self.prev);
         let file_offset = |o: usize| (segment::HEADER + o) as u64;
         match scan.tail {
             Tail::Clean => {}
             Tail::Torn { offset, bytes } => {
-                verdict =
+                self.survey.verdict =
                     Verdict::Torn { segment: at, offset: file_offset(offset), bytes: bytes as u64 };
             }
             Tail::Damaged { offset, problem } => {
@@ -108,33 +161,67 @@ pub(crate) fn survey(dir: &Path) -> Result<Survey, JournalError> {
                     ),
                     (_, p) => p.to_string(),
                 };
-                verdict = Verdict::Damaged { segment: at, offset: file_offset(offset), problem };
+                self.survey.verdict =
+                    Verdict::Damaged { segment: at, offset: file_offset(offset), problem };
+                self.stopped = true;
             }
         }
-        segments.push(SegmentInfo { index, name, path, scan });
-        if verdict != Verdict::Clean {
-            break;
-        }
+        let name = segment::file_name(index);
+        self.survey.segments.push(SegmentInfo { index, name, path, scan });
+        Ok(Some(at))
     }
-    // A torn tail is a tail only if no later segment holds data.
-    if let Verdict::Torn { segment, offset, .. } = verdict {
-        for (index, path) in listed {
-            read_into(&path, &mut buf)?;
-            segment::check_header(&buf)
+
+    /// After a torn segment: every later segment, from `index` at `path` on, must be empty,
+    /// else the tear is damage.
+    fn check_after_torn(&mut self, index: u32, path: PathBuf) -> Result<(), JournalError> {
+        let Verdict::Torn { segment, offset, .. } = self.survey.verdict else {
+            return Ok(());
+        };
+        for (index, path) in std::iter::once((index, path)).chain(self.listed.by_ref()) {
+            read_into(&path, &mut self.buf)?;
+            segment::check_header(&self.buf)
                 .map_err(|reason| JournalError::NotASegment { path: path.clone(), reason })?;
-            let scan = record::scan(&buf[segment::HEADER..], None);
+            let scan = record::scan(self.buf.get(segment::HEADER..).unwrap_or(&[]), None);
             if scan.used > 0 {
                 let problem = format!(
                     "bad record (length or CRC) followed by data in {}",
                     segment::file_name(index)
                 );
-                verdict = Verdict::Damaged { segment, offset, problem };
-                segments.truncate(segment + 1);
-                break;
+                self.survey.verdict = Verdict::Damaged { segment, offset, problem };
+                self.survey.segments.truncate(segment + 1);
+                return Ok(());
             }
             // Empty: kept in the list so the writer continues in the newest segment.
-            segments.push(SegmentInfo { index, name: segment::file_name(index), path, scan });
+            let name = segment::file_name(index);
+            self.survey.segments.push(SegmentInfo { index, name, path, scan });
         }
+        Ok(())
     }
-    Ok(Survey { segments, verdict })
+
+    /// The data region (after the header) of the segment [`Surveyor::advance`] loaded last.
+    pub fn data(&self) -> &[u8] {
+        self.buf.get(segment::HEADER..).unwrap_or(&[])
+    }
+
+    /// The segments scanned so far.
+    pub fn segments(&self) -> &[SegmentInfo] {
+        &self.survey.segments
+    }
+
+    /// The survey so far.
+    pub fn survey(&self) -> &Survey {
+        &self.survey
+    }
+
+    /// The survey; complete once [`Surveyor::advance`] has returned `None`.
+    pub fn finish(self) -> Survey {
+        self.survey
+    }
+}
+
+/// Scans every segment of `dir` (which must exist). Never writes.
+pub(crate) fn survey(dir: &Path) -> Result<Survey, JournalError> {
+    let mut s = Surveyor::new(dir)?;
+    while s.advance()?.is_some() {}
+    Ok(s.finish())
 }
