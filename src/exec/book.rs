@@ -39,17 +39,27 @@ pub fn slot_of(pt: PriceType, status: OrderStatus) -> Slot {
 }
 
 /// One symbol: its last quote, its working orders, its position rows.
+///
+/// The five order sets are boxed on the symbol's first order: most symbols of a large
+/// universe never have one, and a book without orders is then 64 bytes, not 176.
 #[derive(Debug, Default)]
 pub struct SymbolBook {
     /// The last tick's prices.
     pub quote: Quote,
+    /// Position row index per product (MIS, CNC, NRML); `u32::MAX` when none.
+    pub positions: [u32; 3],
+    /// The working orders; `None` until the first one (kept once created).
+    orders: Option<Box<Orders>>,
+}
+
+/// The working orders of one symbol, sorted as the module doc says.
+#[derive(Debug, Default)]
+struct Orders {
     buy_limits: BTreeSet<(i64, u32)>,
     sell_limits: BTreeSet<(i64, u32)>,
     buy_stops: BTreeSet<(i64, u32)>,
     sell_stops: BTreeSet<(i64, u32)>,
     markets: BTreeSet<u32>,
-    /// Position row index per product (MIS, CNC, NRML); `u32::MAX` when none.
-    pub positions: [u32; 3],
 }
 
 /// The entry of an order: which set, and its key.
@@ -63,12 +73,7 @@ pub struct Entry {
     pub price: Price,
 }
 
-impl SymbolBook {
-    /// An empty book with no positions.
-    pub fn new() -> SymbolBook {
-        SymbolBook { positions: [u32::MAX; 3], ..SymbolBook::default() }
-    }
-
+impl Orders {
     fn set(&mut self, side: Side, slot: Slot) -> Option<&mut BTreeSet<(i64, u32)>> {
         match (side, slot) {
             (Side::Buy, Slot::Limit) => Some(&mut self.buy_limits),
@@ -86,8 +91,7 @@ impl SymbolBook {
         }
     }
 
-    /// Adds an order.
-    pub fn insert(&mut self, e: Entry, order: u32) {
+    fn insert(&mut self, e: Entry, order: u32) {
         let key = Self::key(e);
         match self.set(e.side, e.slot) {
             Some(s) => s.insert((key, order)),
@@ -95,8 +99,7 @@ impl SymbolBook {
         };
     }
 
-    /// Removes an order; true when it was there.
-    pub fn remove(&mut self, e: Entry, order: u32) -> bool {
+    fn remove(&mut self, e: Entry, order: u32) -> bool {
         let key = Self::key(e);
         match self.set(e.side, e.slot) {
             Some(s) => s.remove(&(key, order)),
@@ -104,13 +107,51 @@ impl SymbolBook {
         }
     }
 
-    /// Orders in the index.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.buy_limits.len()
             + self.sell_limits.len()
             + self.buy_stops.len()
             + self.sell_stops.len()
             + self.markets.len()
+    }
+
+    #[inline]
+    fn may_fill(&self, l: i64) -> bool {
+        !self.markets.is_empty()
+            || self.buy_limits.first().is_some_and(|&(k, _)| l <= -k)
+            || self.sell_limits.first().is_some_and(|&(k, _)| l >= k)
+            || self.buy_stops.first().is_some_and(|&(k, _)| l >= k)
+            || self.sell_stops.first().is_some_and(|&(k, _)| l <= -k)
+    }
+
+    fn candidates(&self, l: i64, out: &mut Vec<u32>) {
+        out.extend(self.markets.iter().copied());
+        out.extend(self.buy_limits.iter().take_while(|&&(k, _)| l <= -k).map(|&(_, o)| o));
+        out.extend(self.sell_limits.iter().take_while(|&&(k, _)| l >= k).map(|&(_, o)| o));
+        out.extend(self.buy_stops.iter().take_while(|&&(k, _)| l >= k).map(|&(_, o)| o));
+        out.extend(self.sell_stops.iter().take_while(|&&(k, _)| l <= -k).map(|&(_, o)| o));
+    }
+}
+
+impl SymbolBook {
+    /// An empty book with no positions.
+    pub fn new() -> SymbolBook {
+        SymbolBook { positions: [u32::MAX; 3], ..SymbolBook::default() }
+    }
+
+    /// Adds an order (the symbol's first allocates its sets, once).
+    pub fn insert(&mut self, e: Entry, order: u32) {
+        self.orders.get_or_insert_with(Box::default).insert(e, order);
+    }
+
+    /// Removes an order; true when it was there.
+    pub fn remove(&mut self, e: Entry, order: u32) -> bool {
+        self.orders.as_mut().is_some_and(|o| o.remove(e, order))
+    }
+
+    /// Orders in the index.
+    pub fn len(&self) -> usize {
+        self.orders.as_ref().map_or(0, |o| o.len())
     }
 
     /// True when no order is indexed.
@@ -121,30 +162,36 @@ impl SymbolBook {
     /// O(1): can a tick at `ltp` touch any order? One comparison per set.
     #[inline]
     pub fn may_fill(&self, ltp: Price) -> bool {
-        let l = ltp.0;
-        !self.markets.is_empty()
-            || self.buy_limits.first().is_some_and(|&(k, _)| l <= -k)
-            || self.sell_limits.first().is_some_and(|&(k, _)| l >= k)
-            || self.buy_stops.first().is_some_and(|&(k, _)| l >= k)
-            || self.sell_stops.first().is_some_and(|&(k, _)| l <= -k)
+        self.orders.as_ref().is_some_and(|o| o.may_fill(ltp.0))
     }
 
     /// Pushes into `out` (cleared first) every order the tick may touch, best first:
     /// open markets, buy limits, sell limits, buy stops, sell stops. Costs O(candidates).
     pub fn candidates(&self, ltp: Price, out: &mut Vec<u32>) {
         out.clear();
-        let l = ltp.0;
-        out.extend(self.markets.iter().copied());
-        out.extend(self.buy_limits.iter().take_while(|&&(k, _)| l <= -k).map(|&(_, o)| o));
-        out.extend(self.sell_limits.iter().take_while(|&&(k, _)| l >= k).map(|&(_, o)| o));
-        out.extend(self.buy_stops.iter().take_while(|&&(k, _)| l >= k).map(|&(_, o)| o));
-        out.extend(self.sell_stops.iter().take_while(|&&(k, _)| l <= -k).map(|&(_, o)| o));
+        if let Some(o) = &self.orders {
+            o.candidates(ltp.0, out);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_book_without_orders_is_small_and_empty_again_after_its_last_order() {
+        assert!(std::mem::size_of::<SymbolBook>() <= 64, "{}", std::mem::size_of::<SymbolBook>());
+        let mut b = SymbolBook::new();
+        assert!(
+            !b.may_fill(Price(1)) && b.is_empty() && !b.remove(e(Side::Buy, Slot::Limit, 5), 0)
+        );
+        b.insert(e(Side::Buy, Slot::Limit, 5), 0);
+        let px = |r: i64| Price(r * Price::SCALE);
+        assert!(b.may_fill(px(5)) && b.may_fill(px(4)) && !b.may_fill(px(6)));
+        assert!(b.remove(e(Side::Buy, Slot::Limit, 5), 0));
+        assert!(b.is_empty() && !b.may_fill(Price(1)));
+    }
 
     fn e(side: Side, slot: Slot, r: i64) -> Entry {
         Entry { side, slot, price: Price(r * Price::SCALE) }

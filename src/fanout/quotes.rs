@@ -11,6 +11,7 @@
 
 use crate::event::{Depth, Level, Tick};
 use crate::types::{Price, SymbolId};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 const SCALARS: usize = 17;
@@ -43,7 +44,8 @@ struct Cell {
     /// Monotonic ns when last written (for freshness).
     updated_ns: AtomicU64,
     scalars: [AtomicI64; SCALARS],
-    depth: [AtomicI64; DEPTH_FIELDS],
+    /// Set on the first depth tick (before the version that publishes it goes even).
+    depth: OnceLock<Box<[AtomicI64; DEPTH_FIELDS]>>,
 }
 
 impl Cell {
@@ -52,7 +54,7 @@ impl Cell {
             version: AtomicU64::new(0),
             updated_ns: AtomicU64::new(0),
             scalars: std::array::from_fn(|_| AtomicI64::new(0)),
-            depth: std::array::from_fn(|_| AtomicI64::new(0)),
+            depth: OnceLock::new(),
         }
     }
 }
@@ -124,10 +126,12 @@ impl QuoteBoard {
         let polled = i64::from(tick.source == crate::event::QuoteSource::Poll);
         put(f::META, i64::from(tick.mode) | i64::from(tick.depth.levels) << 8 | polled << 16);
         if tick.depth.levels > 0 {
+            let depth =
+                cell.depth.get_or_init(|| Box::new(std::array::from_fn(|_| AtomicI64::new(0))));
             for (i, l) in tick.depth.buy.iter().chain(tick.depth.sell.iter()).enumerate() {
-                cell.depth[i * 3].store(l.price.0, Ordering::Relaxed);
-                cell.depth[i * 3 + 1].store(l.quantity, Ordering::Relaxed);
-                cell.depth[i * 3 + 2].store(l.orders, Ordering::Relaxed);
+                depth[i * 3].store(l.price.0, Ordering::Relaxed);
+                depth[i * 3 + 1].store(l.quantity, Ordering::Relaxed);
+                depth[i * 3 + 2].store(l.orders, Ordering::Relaxed);
             }
         }
         cell.updated_ns.store(now_ns, Ordering::Relaxed);
@@ -181,8 +185,10 @@ impl QuoteBoard {
                 },
                 depth: Depth { levels: (meta >> 8 & 0xff) as u8, ..Depth::default() },
             };
-            if tick.depth.levels > 0 {
-                let d = |i: usize| cell.depth[i].load(Ordering::Relaxed);
+            // A torn read may show levels before the box exists: the version check below
+            // then fails and the read is retried.
+            if let Some(depth) = cell.depth.get().filter(|_| tick.depth.levels > 0) {
+                let d = |i: usize| depth[i].load(Ordering::Relaxed);
                 let level = |k: usize| Level {
                     price: Price(d(k * 3)),
                     quantity: d(k * 3 + 1),
@@ -224,6 +230,24 @@ mod tests {
         assert_eq!(s.updated_ns, 42);
         assert_eq!(b.version(SymbolId(1)), 2);
         assert!(b.read(SymbolId(9)).is_none());
+    }
+
+    #[test]
+    fn depth_is_boxed_on_the_first_depth_tick_and_a_cell_stays_small() {
+        assert!(std::mem::size_of::<Cell>() <= 168, "{}", std::mem::size_of::<Cell>());
+        let b = QuoteBoard::new(2);
+        let quote = Tick { symbol: SymbolId(0), ltp: Price(10), mode: 2, ..Tick::default() };
+        b.write(&quote, 1);
+        assert!(b.cells[0].depth.get().is_none());
+        let mut deep = Tick { mode: 3, ..quote };
+        deep.depth.levels = 1;
+        deep.depth.buy[0] = Level { price: Price(9), quantity: 3, orders: 1 };
+        b.write(&deep, 2);
+        assert_eq!(b.read(SymbolId(0)).unwrap().tick, deep);
+        // Back to a quote: no depth levels shown, the box stays for the next depth tick.
+        b.write(&quote, 3);
+        assert_eq!(b.read(SymbolId(0)).unwrap().tick, quote);
+        assert!(b.cells[0].depth.get().is_some());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What the engine costs: CPU time (from `/proc/self/stat` and `/proc/self/task/*/stat`),
-//! resident memory (`/proc/self/statm`), and the restart time over a journal written
+//! resident anonymous memory (`/proc/self/status`), and the restart time over a journal written
 //! directly with [`Journal`].
 //!
 //! # Known limitations
@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CLK_TCK: f64 = 100.0;
-const PAGE: u64 = 4096;
 
 /// utime + stime (s) from the text of a `stat` file.
 fn stat_cpu(text: &str) -> Option<f64> {
@@ -67,12 +66,18 @@ impl CpuTimes {
     }
 }
 
-/// Resident set size of this process, bytes.
+/// Resident anonymous memory of this process (`RssAnon`: heap and stacks), bytes. File
+/// pages are left out on purpose: the journal's memory-mapped segments are page cache
+/// that grows with what was written, not engine state.
 pub fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * PAGE)
+    std::fs::read_to_string("/proc/self/status").ok().as_deref().and_then(rss_anon).unwrap_or(0)
+}
+
+/// `RssAnon` from the text of `/proc/PID/status`, bytes.
+fn rss_anon(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A universe of `n` NSE equities `BNCH00000`... priced 1000.00.
@@ -95,9 +100,10 @@ pub fn exec_config() -> ExecConfig {
     ExecConfig { starting_capital: Price(i64::MAX / 4), ..ExecConfig::default() }
 }
 
-/// RSS growth (bytes) of starting an engine (no feed) on a universe of `symbols` (built
-/// before the first reading: the instrument master is not engine state), measured in
-/// this process: run it in a fresh process for a clean figure.
+/// RSS growth (bytes) of starting an engine on a universe of `symbols` (built before the
+/// first reading: the instrument master is not engine state) and giving every symbol one
+/// Quote tick, so lazily touched per-symbol state is counted as a live feed would touch
+/// it. Measured in this process: run it in a fresh process for a clean figure.
 pub fn engine_memory(symbols: usize, dir: &Path) -> anyhow::Result<u64> {
     let instruments = universe(symbols);
     let before = rss_bytes();
@@ -105,6 +111,28 @@ pub fn engine_memory(symbols: usize, dir: &Path) -> anyhow::Result<u64> {
     config.instruments = instruments;
     config.exec = exec_config();
     let engine = crate::engine::Engine::start(config)?;
+    let h = engine.handle();
+    for i in 0..symbols {
+        let ltp = Price(1000_0000 + i as i64);
+        let tick = Tick {
+            symbol: SymbolId(i as u32),
+            ltp,
+            bid: ltp,
+            ask: ltp,
+            mode: 2,
+            ..Tick::default()
+        };
+        h.send_tick(tick, 0)?;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while h.board.ticks() < symbols as u64 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    anyhow::ensure!(
+        h.board.ticks() >= symbols as u64,
+        "the engine took in {} of {symbols} ticks",
+        h.board.ticks()
+    );
     std::thread::sleep(Duration::from_millis(300));
     let after = rss_bytes();
     engine.shutdown();
@@ -191,5 +219,8 @@ mod tests {
         let t = "12 (a b) c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0";
         assert_eq!(stat_cpu(t), Some(3.0));
         assert!(rss_bytes() > 0);
+        let status = "Name:\tx\nRssAnon:\t    1234 kB\nRssFile:\t 9 kB\n";
+        assert_eq!(rss_anon(status), Some(1234 * 1024));
+        assert_eq!(rss_anon("Name: x"), None);
     }
 }
