@@ -41,6 +41,12 @@ pub struct FeedHealth {
     pub stream_ticks: AtomicU64,
     /// Quotes received from REST polling since start.
     pub polled_quotes: AtomicU64,
+    /// Upstream REST quote requests that failed since start (polling and on-demand
+    /// fetches): refused, cut off, timed out, an HTTP error status, or a reply that is not
+    /// a quote reply. Nothing from a failed request reaches the engine.
+    pub rest_errors: AtomicU64,
+    /// Of `rest_errors`, the requests that hit the watchdog's `request_timeout`.
+    pub rest_timeouts: AtomicU64,
 }
 
 impl FeedHealth {

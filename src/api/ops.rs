@@ -79,6 +79,8 @@ pub(crate) async fn health(State(api): State<Arc<Api>>) -> Response {
             "ticks": f.stream_ticks.load(Ordering::Relaxed),
             "ticks_per_second": api.tick_rate.sample(f.stream_ticks.load(Ordering::Relaxed)),
             "polled_quotes": f.polled_quotes.load(Ordering::Relaxed),
+            "rest_errors": f.rest_errors.load(Ordering::Relaxed),
+            "rest_timeouts": f.rest_timeouts.load(Ordering::Relaxed),
         },
         "quotes": {"ticks": api.engine.board.ticks()},
         "symbols": freshness(&api),
@@ -175,6 +177,20 @@ pub(crate) fn render_metrics(api: &Api, hops: &[HopSummary]) -> String {
         "counter",
         "Quotes received from REST polling.",
         load(&f.polled_quotes),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_rest_errors_total",
+        "counter",
+        "Upstream REST quote requests that failed (nothing from them was used).",
+        load(&f.rest_errors),
+    );
+    family(
+        &mut out,
+        "tickfill_feed_rest_timeouts_total",
+        "counter",
+        "Upstream REST quote requests abandoned after the request timeout.",
+        load(&f.rest_timeouts),
     );
     let fill_ticks = hops.iter().find(|s| s.hop == HOPS[5]).map_or(0, |s| s.count);
     let _ = writeln!(

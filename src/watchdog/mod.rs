@@ -14,7 +14,13 @@
 //!
 //! Greppable log lines: `engine started in websocket mode`, `engine started in polling
 //! mode`, `data stale ... polling fallback started`, `stream recovered ... polling
-//! stopped`, `REST quotes failed ... retrying in`.
+//! stopped`, `REST quotes failed ... retrying in`, `on-demand REST quote failed`.
+//!
+//! A failed REST request (refused, cut off, past `request_timeout`, HTTP error status,
+//! not a quote reply) publishes nothing; it is counted in `FeedHealth::rest_errors` (and
+//! `rest_timeouts`), shown by `GET /health` and `/metrics`. Polling retries it 1, 2, 5,
+//! 10, then every 30 s (at least `poll_interval`) after the failed request ended; a
+//! success resets the backoff.
 //!
 //! # Invariants
 //! - Polled quotes reach the engine only through the sequencer's intake, never directly.
@@ -33,16 +39,17 @@ pub mod rest;
 
 use crate::clock::mono_now_ns;
 use crate::event::Tick;
-use crate::health::Health;
+use crate::health::{FeedHealth, Health};
 use crate::instruments::InstrumentMaster;
 use crate::interest::Interest;
+use crate::sequencer::ratelog::RateLog;
 use crate::sequencer::{Inbound, Intake};
 use crate::types::SymbolId;
 pub use config::{ConfigError, EngineType, WatchdogConfig, parse_duration};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 pub use rest::{RestClient, RestError};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -80,14 +87,27 @@ pub struct Watchdog {
     rest: RestClient,
     shared: WatchdogShared,
     engine_type: EngineType,
+    /// Failed on-demand fetches, logged at a limited rate (callers may retry often).
+    fetch_log: Arc<Mutex<RateLog>>,
 }
 
 impl Watchdog {
     /// Fetches `quotes` for `symbol` now (blocking, up to the request timeout) and
     /// publishes it as a polled tick, so a MARKET order submitted after this call (on the
     /// same thread) is sequenced after the quote. Used for a symbol never ticked.
+    /// A failed request is counted in [`crate::health::FeedHealth::rest_errors`] and
+    /// logged (at most one line a second); nothing is published then.
     pub fn fetch_quote_now(&self, symbol: SymbolId) -> Result<Tick, WatchdogError> {
-        let tick = self.rest.quote(symbol, &self.shared.instruments)?;
+        let tick = match self.rest.quote(symbol, &self.shared.instruments) {
+            Ok(t) => t,
+            Err(e) => {
+                if count_failure(&self.shared.health.feed, &e) {
+                    let mut log = self.fetch_log.lock().unwrap_or_else(|p| p.into_inner());
+                    log.log(format_args!("watchdog: on-demand REST quote failed ({e})"));
+                }
+                return Err(e.into());
+            }
+        };
         self.shared
             .intake
             .send(Inbound::Tick(tick, mono_now_ns()))
@@ -129,8 +149,12 @@ pub fn start(
     stream_configured: bool,
 ) -> std::io::Result<(Watchdog, WatchdogThread)> {
     let rest = RestClient::new(&config);
-    let handle =
-        Watchdog { rest: rest.clone(), shared: shared.clone(), engine_type: config.engine_type };
+    let handle = Watchdog {
+        rest: rest.clone(),
+        shared: shared.clone(),
+        engine_type: config.engine_type,
+        fetch_log: Arc::new(Mutex::new(RateLog::new(Duration::from_secs(1)))),
+    };
     let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
     let runner = Runner {
         config,
@@ -192,7 +216,10 @@ impl Runner {
                 }
             }
             if polling && Instant::now() >= next_poll {
-                next_poll = Instant::now() + self.poll_once();
+                // The delay counts from the end of the request: a request that took its
+                // whole timeout must not use up the retry delay after it.
+                let delay = self.poll_once();
+                next_poll = Instant::now() + delay;
             }
         }
     }
@@ -274,7 +301,8 @@ impl Runner {
         polling
     }
 
-    /// Polls every wanted symbol once; returns the delay until the next poll.
+    /// Polls every wanted symbol once; returns the delay from now (the request's end)
+    /// until the next poll.
     fn poll_once(&mut self) -> Duration {
         let symbols: Vec<SymbolId> =
             self.shared.interest.wanted().into_iter().map(|(s, _)| s).collect();
@@ -293,6 +321,7 @@ impl Runner {
                 self.config.poll_interval
             }
             Err(e) => {
+                count_failure(&self.shared.health.feed, &e);
                 let step = self.rest_failures.min(REST_BACKOFF_SECS.len() - 1);
                 self.rest_failures += 1;
                 let delay =
@@ -305,4 +334,17 @@ impl Runner {
             }
         }
     }
+}
+
+/// Counts a failed REST request in the feed's health; false when nothing was sent (no
+/// REST server configured, unknown symbol), which is not an upstream failure.
+fn count_failure(feed: &FeedHealth, e: &RestError) -> bool {
+    if !e.is_upstream_failure() {
+        return false;
+    }
+    feed.rest_errors.fetch_add(1, Ordering::Relaxed);
+    if e.is_timeout() {
+        feed.rest_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+    true
 }

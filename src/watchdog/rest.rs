@@ -20,13 +20,22 @@ pub enum RestError {
     /// No `upstream_rest` is configured; set one to poll.
     #[error("no upstream REST server is configured (set upstream_rest)")]
     NotConfigured,
-    /// Refused, timed out, or cut off.
+    /// Refused or cut off.
     #[error("request to {url} failed: {message}")]
     Transport {
         /// The URL.
         url: String,
         /// The transport error.
         message: String,
+    },
+    /// No complete reply within `request_timeout` (connect, headers and body together);
+    /// the request was abandoned. Raise `request_timeout` if the upstream is merely slow.
+    #[error("request to {url} timed out: no complete reply within {after:?} (request_timeout)")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// The configured `request_timeout`.
+        after: std::time::Duration,
     },
     /// An HTTP error status.
     #[error("{url} answered HTTP {status}: {body}")]
@@ -49,6 +58,20 @@ pub enum RestError {
     /// The symbol is not in the instrument master.
     #[error("unknown symbol id {0:?}")]
     UnknownSymbol(SymbolId),
+}
+
+impl RestError {
+    /// True for a request that reached (or tried to reach) the upstream and failed there:
+    /// what [`crate::health::FeedHealth::rest_errors`] counts. `NotConfigured` and
+    /// `UnknownSymbol` sent nothing.
+    pub fn is_upstream_failure(&self) -> bool {
+        !matches!(self, RestError::NotConfigured | RestError::UnknownSymbol(_))
+    }
+
+    /// True when the request hit `request_timeout`.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, RestError::Timeout { .. })
+    }
 }
 
 /// A REST client for quotes.
@@ -75,8 +98,14 @@ impl RestClient {
         body: serde_json::Value,
     ) -> Result<(String, Vec<u8>), RestError> {
         let url = self.config.endpoint(endpoint).ok_or(RestError::NotConfigured)?;
-        let transport =
-            |e: ureq::Error| RestError::Transport { url: url.clone(), message: e.to_string() };
+        let timeout = self.config.request_timeout;
+        let transport = |e: ureq::Error| match e {
+            ureq::Error::Timeout(_) => RestError::Timeout { url: url.clone(), after: timeout },
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                RestError::Timeout { url: url.clone(), after: timeout }
+            }
+            e => RestError::Transport { url: url.clone(), message: e.to_string() },
+        };
         let mut resp = self.agent.post(&url).send_json(&body).map_err(transport)?;
         let status = resp.status().as_u16();
         let bytes =

@@ -15,6 +15,7 @@ use tickfill::event::Tick;
 use tickfill::journal::JournalConfig;
 use tickfill::ring::{IdleStrategy, Topology};
 use tickfill::types::{Exchange, Price, SymbolId};
+use tickfill::watchdog::WatchdogConfig;
 
 /// The key every test server accepts.
 pub const KEY: &str = "test-api-key-0123456789abcdef";
@@ -49,6 +50,8 @@ pub struct Harness {
     pub base: String,
     pub agent: ureq::Agent,
     pub config: ApiConfig,
+    /// The engine's watchdog settings (the default unless a test sets them).
+    pub watchdog: WatchdogConfig,
 }
 
 fn agent() -> ureq::Agent {
@@ -67,6 +70,11 @@ impl Harness {
 
     /// Starts with a given API config.
     pub fn start_with(config: ApiConfig) -> Harness {
+        Harness::start_with_watchdog(config, WatchdogConfig::default())
+    }
+
+    /// Starts with a given API config and watchdog settings (an upstream REST server).
+    pub fn start_with_watchdog(config: ApiConfig, watchdog: WatchdogConfig) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut h = Harness {
             dir,
@@ -75,13 +83,16 @@ impl Harness {
             base: String::new(),
             agent: agent(),
             config,
+            watchdog,
         };
         h.boot();
         h
     }
 
     fn boot(&mut self) {
-        let engine = Engine::start(engine_config(self.dir.path())).expect("engine starts");
+        let mut c = engine_config(self.dir.path());
+        c.watchdog = self.watchdog.clone();
+        let engine = Engine::start(c).expect("engine starts");
         let keys = KeyStore::from_key(KEY).expect("key");
         let server =
             ApiServer::start(self.config.clone(), engine.handle(), keys).expect("server starts");
