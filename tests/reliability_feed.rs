@@ -519,3 +519,57 @@ fn market_order_on_a_never_ticked_symbol_gets_a_clear_error_when_the_rest_quote_
     assert_eq!((t.len(), t[0].price), (1, px(1500.05)), "{t:?}");
     assert_eq!(errors(&h).0, n, "a good fetch is not an error");
 }
+
+/// REST failures in one fallback episode back the retries off (1, 2, 5, 10 s). When the
+/// stream returns and later goes stale again, the new episode polls at once: it does not
+/// inherit the 10 s delay of the old failures.
+#[test]
+fn a_new_fallback_episode_polls_at_once_despite_an_earlier_episodes_rest_backoff() {
+    let up = Upstream::start(0);
+    up.set_price("NSE:SBIN", 812.0);
+    up.stream_every(Duration::from_millis(100));
+    let rest = Rest::start();
+    rest.set("NSE:SBIN", 812.0);
+    let dir = tempfile::tempdir().unwrap();
+    let watchdog = WatchdogConfig {
+        health_interval: Duration::from_millis(100),
+        stale_after: Duration::from_millis(600),
+        poll_interval: Duration::from_millis(200),
+        ..short_watchdog(Some(&rest))
+    };
+    let engine = feed_engine_with(dir.path(), Some(up.url()), watchdog);
+    let h = engine.handle();
+    placed(&h, order(sym(&h, "NSE", "SBIN"), Side::Buy, 10, PriceType::Limit, 810.0));
+    wait_for("streaming", Duration::from_secs(10), || {
+        feed(&h).stream_ticks.load(Ordering::SeqCst) > 3
+    });
+    let mute = || *up.script.stream_every.lock().unwrap() = None;
+    let polling = || feed(&h).polling.load(Ordering::SeqCst);
+
+    // Episode 1: four failed polls, so the next retry would be 10 s after the last one.
+    rest.push_faults([Fault::status_500(), Fault::status_500(), Fault::status_500()]);
+    rest.push_faults([Fault::status_500(), Fault::Ok]);
+    mute();
+    wait_for("episode 1", Duration::from_secs(10), polling);
+    wait_for("four failed polls", Duration::from_secs(25), || rest.faults_left() <= 1);
+    // The stream returns: polling stops.
+    up.stream_every(Duration::from_millis(100));
+    wait_for("episode 1 ends", Duration::from_secs(10), || !polling());
+    let before = rest.requests();
+
+    // Episode 2: the first poll comes at once, not 10 s after episode 1's last failure.
+    mute();
+    wait_for("episode 2", Duration::from_secs(10), polling);
+    let started = Instant::now();
+    let first_poll =
+        wait_for("episode 2's first poll", Duration::from_secs(20), || rest.requests() > before);
+    assert!(
+        first_poll < Duration::from_secs(4),
+        "episode 2 polled {:?} after it started: it inherited the old backoff",
+        started.elapsed()
+    );
+    assert_eq!(order_status(&h), OrderStatus::Open, "812 does not cross a buy at 810");
+    drop(h);
+    engine.shutdown();
+    up.kill();
+}

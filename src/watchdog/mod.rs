@@ -209,10 +209,14 @@ impl Runner {
             let now = Instant::now();
             if now >= next_health {
                 next_health = now + self.config.health_interval;
+                let was = polling;
                 polling = self.health_check(polling);
                 self.set_polling(polling);
-                if polling && next_poll < now {
+                if polling && !was {
+                    // A new fallback episode polls at once: the backoff of an earlier
+                    // episode's REST failures (up to 30 s) says nothing about REST now.
                     next_poll = now;
+                    self.rest_failures = 0;
                 }
             }
             if polling && Instant::now() >= next_poll {
