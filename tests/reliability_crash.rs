@@ -32,8 +32,23 @@ struct Server {
     http: String,
 }
 
-/// Starts `serve` and waits for "ready" (30 s at most).
+/// Starts `serve` and waits for "ready" (30 s at most). The ports come from binding port
+/// 0 and letting go, so another process (any outgoing connection's ephemeral port) can take
+/// one in between: a start that fails with "address in use" is retried on fresh ports.
 fn start(dir: &Path, sim_rate: u64) -> Server {
+    for _ in 0..5 {
+        match try_start(dir, sim_rate) {
+            Ok(server) => return server,
+            Err(output) if output.contains("in use") => {
+                eprintln!("crash loop: a port was taken before serve bound it; retrying: {output}");
+            }
+            Err(output) => panic!("serve did not start:\n{output}"),
+        }
+    }
+    panic!("serve did not start: ports kept being taken");
+}
+
+fn try_start(dir: &Path, sim_rate: u64) -> Result<Server, String> {
     let (http, ws, sim_ws, sim_rest) = (free_port(), free_port(), free_port(), free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_tickfill"))
         .arg("serve")
@@ -47,11 +62,15 @@ fn start(dir: &Path, sim_rate: u64) -> Server {
         .args(["--sim-rate", &sim_rate.to_string(), "--snapshot-every", "2000"])
         .args(["--order-rate", "1000", "--other-rate", "1000"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn serve");
-    let out = child.stdout.take().unwrap();
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = std::thread::spawn(move || {
+        // Kept whole for a failure message; serve writes a few lines at start and stop.
+        BufReader::new(err).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n")
+    });
     std::thread::spawn(move || {
         let mut lines = Vec::new();
         for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -63,13 +82,14 @@ fn start(dir: &Path, sim_rate: u64) -> Server {
         let _ = tx.send(Err(lines.join("\n")));
     });
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => Ok(Server { child, http: format!("http://127.0.0.1:{http}") }),
         other => {
             let _ = child.kill();
-            panic!("serve did not start: {other:?}");
+            let _ = child.wait();
+            let stderr = stderr.join().unwrap_or_default();
+            Err(format!("stdout: {other:?}\nstderr: {stderr}"))
         }
     }
-    Server { child, http: format!("http://127.0.0.1:{http}") }
 }
 
 fn kill9(s: &mut Server) {

@@ -104,22 +104,26 @@ const HOLD: Duration = Duration::from_secs(1);
 /// third gap would already be 5 s.
 const MAX_GAP: Duration = Duration::from_millis(4500);
 
-#[test]
-fn flapping_upstream_reconnects_every_time_resubscribes_and_fills_exactly_once() {
-    let up = Upstream::start(0);
+/// An engine on `dir` fed by `up`, which streams NSE:SBIN at 812 every 100 ms, with `rest`
+/// quoting it at 812 too. The watchdog checks every 100 ms and calls the stream stale
+/// after 600 ms, so every down period (at least the 1 s reconnect delay) polls.
+fn streaming_sbin_engine(up: &Upstream, rest: &Rest, dir: &std::path::Path) -> Engine {
     up.set_price("NSE:SBIN", 812.0);
     up.stream_every(Duration::from_millis(100));
-    let rest = Rest::start();
     rest.set("NSE:SBIN", 812.0);
-    let dir = tempfile::tempdir().unwrap();
-    // Stale after 600 ms: every down period (at least the 1 s reconnect delay) polls.
     let watchdog = WatchdogConfig {
         health_interval: Duration::from_millis(100),
         stale_after: Duration::from_millis(600),
         poll_interval: Duration::from_millis(200),
-        ..short_watchdog(Some(&rest))
+        ..short_watchdog(Some(rest))
     };
-    let engine = feed_engine_with(dir.path(), Some(up.url()), watchdog);
+    feed_engine_with(dir, Some(up.url()), watchdog)
+}
+
+#[test]
+fn flapping_upstream_reconnects_every_time_resubscribes_and_fills_exactly_once() {
+    let (up, rest, dir) = (Upstream::start(0), Rest::start(), tempfile::tempdir().unwrap());
+    let engine = streaming_sbin_engine(&up, &rest, dir.path());
     let h = engine.handle();
     wait_for("authentication", Duration::from_secs(5), || {
         feed(&h).authenticated.load(Ordering::SeqCst)
@@ -525,19 +529,8 @@ fn market_order_on_a_never_ticked_symbol_gets_a_clear_error_when_the_rest_quote_
 /// inherit the 10 s delay of the old failures.
 #[test]
 fn a_new_fallback_episode_polls_at_once_despite_an_earlier_episodes_rest_backoff() {
-    let up = Upstream::start(0);
-    up.set_price("NSE:SBIN", 812.0);
-    up.stream_every(Duration::from_millis(100));
-    let rest = Rest::start();
-    rest.set("NSE:SBIN", 812.0);
-    let dir = tempfile::tempdir().unwrap();
-    let watchdog = WatchdogConfig {
-        health_interval: Duration::from_millis(100),
-        stale_after: Duration::from_millis(600),
-        poll_interval: Duration::from_millis(200),
-        ..short_watchdog(Some(&rest))
-    };
-    let engine = feed_engine_with(dir.path(), Some(up.url()), watchdog);
+    let (up, rest, dir) = (Upstream::start(0), Rest::start(), tempfile::tempdir().unwrap());
+    let engine = streaming_sbin_engine(&up, &rest, dir.path());
     let h = engine.handle();
     placed(&h, order(sym(&h, "NSE", "SBIN"), Side::Buy, 10, PriceType::Limit, 810.0));
     wait_for("streaming", Duration::from_secs(10), || {
