@@ -335,8 +335,10 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
     let _ = writeln!(s, "## Engine memory\n");
     let _ = writeln!(
         s,
-        "RSS growth of starting an engine (no feed) on a universe built beforehand, each in \
-         a fresh process.\n"
+        "Growth of resident anonymous memory (`RssAnon`: heap and stacks; the journal's \
+         mapped page cache is left out) from before starting an engine on a universe built \
+         beforehand to after every symbol has received one Quote tick, each in a fresh \
+         process.\n"
     );
     let _ = writeln!(s, "| symbols | RSS growth | per 100 symbols |\n|---:|---:|---:|");
     for (n, b) in &r.memory {
@@ -359,8 +361,10 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
     let _ = writeln!(s, "## Restart\n");
     let _ = writeln!(
         s,
-        "A journal written directly (1,000 resting orders, then ticks over 1,000 symbols, no \
-         snapshot), then `engine::recovery::recover` timed.\n"
+        "A journal written directly in the engine's 64 MiB segments (1,000 resting orders, \
+         then ticks over 1,000 symbols, no snapshot, so every event is replayed), then \
+         `engine::recovery::recover` timed: open, survey, decode and replay through the \
+         execution and MTM stages.\n"
     );
     let _ = writeln!(s, "| events | write | recover | replayed |\n|---:|---:|---:|---:|");
     for x in &r.restarts {

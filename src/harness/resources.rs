@@ -163,8 +163,8 @@ fn event(seq: u64, input: Input) -> Event {
 pub fn restart(events: u64, dir: &Path, progress: &dyn Fn(u64)) -> anyhow::Result<Restart> {
     const SYMBOLS: u64 = 1_000;
     let master = universe(SYMBOLS as usize);
-    let mut jc = JournalConfig::new(dir);
-    jc.segment_bytes = (events * 128).clamp(8 << 20, 256 << 20);
+    // The engine's own segment size (64 MiB), as `serve` writes them.
+    let jc = JournalConfig::new(dir);
     let started = Instant::now();
     {
         let (mut journal, _) = Journal::open(&jc)?;

@@ -3,7 +3,11 @@
 //!
 //! Each segment is read once and CRC-checked by the survey ([`super::survey::Surveyor`]);
 //! its records are then decoded from the same bytes, so recovery costs one read and one
-//! CRC per record. A consequence: damage in a later segment is reported when the reader
+//! CRC per record. The survey runs on its own thread one segment ahead of the decoding
+//! (`tickfill-journal-read`, a rendezvous channel, two segment buffers recycled), so on
+//! two cores reading and checking segment N+1 overlaps decoding and replaying segment N.
+//!
+//! A consequence of the single pass: damage in a later segment is reported when the reader
 //! reaches it, after the good records before it have been yielded. Recovery discards its
 //! state on that error, so nothing built on damaged data survives.
 
@@ -15,28 +19,98 @@ use super::record;
 use super::survey::{Survey, Surveyor};
 use crate::event::Event;
 use crate::types::Seq;
+use crossbeam_channel::{Receiver, Sender};
 use std::path::Path;
+
+/// A segment the survey thread has read and scanned.
+#[derive(Debug)]
+struct Loaded {
+    /// Its name, for errors.
+    name: String,
+    /// The whole file.
+    bytes: Vec<u8>,
+    /// The end of its good records in the data region.
+    end: usize,
+    /// Its last good sequence.
+    last_seq: Option<Seq>,
+}
+
+/// What the survey thread sends: segments in order, then the complete survey (or the
+/// error that stopped it).
+#[derive(Debug)]
+enum Msg {
+    Segment(Loaded),
+    Done(Result<Survey, JournalError>),
+}
 
 /// Opens an iterator over every journaled event in `dir` with a sequence above `after`
 /// (all when `None`), in order. A torn tail ends the iteration quietly (the writer's
 /// `open` repairs it); damage in the middle is an error item where it is found, and ends
 /// the iteration. Never modifies a file. A missing dir reads as an empty journal.
 pub fn read_events(dir: &Path, after: Option<Seq>) -> Result<JournalReader, JournalError> {
-    let surveyor = if dir.exists() { Some(Surveyor::new(dir)?) } else { None };
-    Ok(JournalReader { surveyor, segment: None, pos: 0, end: 0, after, done: false })
+    let mut reader = JournalReader {
+        segments: None,
+        recycle: None,
+        current: None,
+        pos: 0,
+        survey: None,
+        after,
+        done: false,
+    };
+    if !dir.exists() {
+        return Ok(reader);
+    }
+    let surveyor = Surveyor::new(dir)?;
+    let (tx, rx) = crossbeam_channel::bounded(0);
+    let (recycle_tx, recycle_rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("tickfill-journal-read".into())
+        .spawn(move || survey_ahead(surveyor, &tx, &recycle_rx))
+        .map_err(JournalError::io("spawn the journal reader for", dir))?;
+    reader.segments = Some(rx);
+    reader.recycle = Some(recycle_tx);
+    Ok(reader)
+}
+
+/// The survey thread: scans segment after segment, handing each one's bytes over, until
+/// the survey is complete or the reader is gone.
+fn survey_ahead(mut surveyor: Surveyor, tx: &Sender<Msg>, recycle: &Receiver<Vec<u8>>) {
+    loop {
+        let msg = match surveyor.advance() {
+            Ok(Some(at)) => {
+                let info = &surveyor.segments()[at];
+                let (name, end, last_seq) = (info.name.clone(), info.scan.end, info.scan.last_seq);
+                let bytes = surveyor.swap_buf(recycle.try_recv().unwrap_or_default());
+                Msg::Segment(Loaded { name, bytes, end, last_seq })
+            }
+            Ok(None) => {
+                let _ = tx.send(Msg::Done(Ok(surveyor.finish())));
+                return;
+            }
+            Err(e) => {
+                let _ = tx.send(Msg::Done(Err(e)));
+                return;
+            }
+        };
+        if tx.send(msg).is_err() {
+            return; // the reader was dropped
+        }
+    }
 }
 
 /// Iterator of journaled events; see [`read_events`]. After an error it ends.
 #[derive(Debug)]
 pub struct JournalReader {
-    /// `None` for a missing dir.
-    surveyor: Option<Surveyor>,
-    /// The loaded segment's position in the survey.
-    segment: Option<usize>,
-    /// The next record's offset in the loaded segment's data region.
+    /// Segments from the survey thread; `None` for a missing dir.
+    segments: Option<Receiver<Msg>>,
+    /// Spent buffers go back to the survey thread.
+    recycle: Option<Sender<Vec<u8>>>,
+    /// The segment being decoded.
+    current: Option<Loaded>,
+    /// The next record's offset in the current segment's data region.
     pos: usize,
-    /// The end of the loaded segment's good records.
-    end: usize,
+    /// The survey, once the thread has finished it.
+    survey: Option<Survey>,
     after: Option<Seq>,
     done: bool,
 }
@@ -56,37 +130,23 @@ impl JournalReader {
     }
 
     fn step(&mut self, event: &mut Event) -> Result<bool, JournalError> {
-        let Some(surveyor) = self.surveyor.as_mut() else {
-            return Ok(false);
-        };
         loop {
-            if self.pos >= self.end {
-                match surveyor.advance()? {
-                    Some(at) => {
-                        let info = &surveyor.segments()[at];
-                        // A segment wholly at or below `after` is verified but not decoded.
-                        let wanted = info.scan.last_seq > self.after;
-                        (self.segment, self.pos, self.end) =
-                            (Some(at), 0, if wanted { info.scan.end } else { 0 });
-                        continue;
-                    }
-                    None => {
-                        self.segment = None;
-                        return match self.survey_so_far().and_then(Survey::damage) {
-                            Some(damage) => Err(damage),
-                            None => Ok(false),
-                        };
-                    }
+            let Some(seg) = self.current.as_ref().filter(|s| self.pos < s.end) else {
+                if !self.next_segment()? {
+                    return match self.survey.as_ref().and_then(Survey::damage) {
+                        Some(damage) => Err(damage),
+                        None => Ok(false),
+                    };
                 }
-            }
-            let data = &surveyor.data()[..self.end];
+                continue;
+            };
+            let header = super::segment::HEADER;
+            let offset = (header + self.pos) as u64;
             // The survey checked every record below `end` in these very bytes.
-            let offset = (super::segment::HEADER + self.pos) as u64;
-            let at = self.segment.unwrap_or_default();
+            let data = seg.bytes.get(header..header + seg.end).unwrap_or_default();
             let Some(r) = record::records_from(data, self.pos).next() else {
-                // Unreachable: these bytes passed the survey's scan up to `end`.
                 return Err(JournalError::Damaged {
-                    segment: surveyor.segments()[at].name.clone(),
+                    segment: seg.name.clone(),
                     offset,
                     problem: "record framing lost after the scan".into(),
                 });
@@ -96,7 +156,7 @@ impl JournalReader {
                 continue;
             }
             let undecodable = |source| JournalError::Undecodable {
-                segment: surveyor.segments()[at].name.clone(),
+                segment: seg.name.clone(),
                 offset,
                 seq: r.seq.0,
                 source,
@@ -113,15 +173,37 @@ impl JournalReader {
         }
     }
 
-    fn survey_so_far(&self) -> Option<&Survey> {
-        self.surveyor.as_ref().map(Surveyor::survey)
+    /// Takes the next segment from the survey thread (returning the spent buffer);
+    /// `false` once the survey is complete.
+    fn next_segment(&mut self) -> Result<bool, JournalError> {
+        if let (Some(spent), Some(recycle)) = (self.current.take(), &self.recycle) {
+            let _ = recycle.try_send(spent.bytes);
+        }
+        self.pos = 0;
+        let Some(rx) = &self.segments else { return Ok(false) };
+        match rx.recv() {
+            Ok(Msg::Segment(seg)) => {
+                // A segment wholly at or below `after` is verified but not decoded.
+                let wanted = seg.last_seq > self.after;
+                self.current = Some(Loaded { end: if wanted { seg.end } else { 0 }, ..seg });
+                Ok(true)
+            }
+            Ok(Msg::Done(survey)) => {
+                self.segments = None;
+                self.survey = Some(survey?);
+                Ok(false)
+            }
+            Err(_) => Err(JournalError::io("read", Path::new("journal"))(std::io::Error::other(
+                "the journal reader thread stopped",
+            ))),
+        }
     }
 
-    /// The survey of the segments read, complete once the iteration has ended (`None` for
-    /// a missing dir). Recovery hands it to [`super::Journal::open_surveyed`], so the
-    /// journal is not read a second time.
+    /// The survey of the segments read, complete once the iteration has ended without an
+    /// I/O error (`None` for a missing dir). Recovery hands it to
+    /// [`super::Journal::open_surveyed`], so the journal is not read a second time.
     pub(crate) fn into_survey(self) -> Option<Survey> {
-        self.surveyor.map(Surveyor::finish)
+        self.survey
     }
 }
 

@@ -198,6 +198,12 @@ impl Surveyor {
         Ok(())
     }
 
+    /// Hands over the bytes of the segment [`Surveyor::advance`] loaded last (the whole
+    /// file), keeping `replacement`'s allocation for the next one.
+    pub fn swap_buf(&mut self, replacement: Vec<u8>) -> Vec<u8> {
+        std::mem::replace(&mut self.buf, replacement)
+    }
+
     /// The data region (after the header) of the segment [`Surveyor::advance`] loaded last.
     pub fn data(&self) -> &[u8] {
         self.buf.get(segment::HEADER..).unwrap_or(&[])
@@ -206,11 +212,6 @@ impl Surveyor {
     /// The segments scanned so far.
     pub fn segments(&self) -> &[SegmentInfo] {
         &self.survey.segments
-    }
-
-    /// The survey so far.
-    pub fn survey(&self) -> &Survey {
-        &self.survey
     }
 
     /// The survey; complete once [`Surveyor::advance`] has returned `None`.
