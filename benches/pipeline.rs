@@ -50,7 +50,7 @@ fn setup() -> Setup {
     let mut jc = JournalConfig::new(dir.path());
     jc.segment_bytes = 256 << 20;
     let (journal, _) = Journal::open(&jc).expect("journal opens");
-    let (tx, _rx) = updates::channel(1 << 16, Arc::clone(&health));
+    let (tx, rx) = updates::channel(1 << 16, Arc::clone(&health));
     let mtm = Mtm::new(master.len(), exec.funds());
     let stages = (
         ExecStage::new(
@@ -66,6 +66,7 @@ fn setup() -> Setup {
             Arc::new(ReplyRouter::new()),
             Arc::clone(&health),
             Arc::new(SharedLatency::default()),
+            rx.signal(),
         ),
     );
     Setup { stages, health, first_seq, _dir: dir }

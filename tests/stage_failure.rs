@@ -59,6 +59,7 @@ fn a_failed_stage_refuses_orders_but_serves_reads() {
             Arc::clone(&router),
             Arc::clone(&health),
             Arc::new(SharedLatency::default()),
+            Default::default(),
         ),
     );
     let config = PipelineConfig {

@@ -235,6 +235,7 @@ impl Engine {
                 Arc::clone(&router),
                 Arc::clone(&health),
                 Arc::clone(&latency),
+                update_rx.signal(),
             ),
         );
         let (publisher, running) = Pipeline::start(

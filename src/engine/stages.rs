@@ -9,6 +9,7 @@ use crate::engine::reply::{CommandOutcome, ReplyRouter, Response};
 use crate::event::{Event, Input, QueryKind, RejectStatus, Reply, StageOutput, Ticket};
 use crate::exec::Exec;
 use crate::fanout::Fanout;
+use crate::fanout::updates::UpdateSignal;
 use crate::health::Health;
 use crate::interest::Interest;
 use crate::journal::Journal;
@@ -184,6 +185,9 @@ pub struct JournalStage {
     last_publish: Instant,
     pending: Vec<(Ticket, Response)>,
     batch_last: Option<Seq>,
+    /// The batch carries order updates: wake their reader after the commit.
+    batch_updates: bool,
+    update_signal: Arc<UpdateSignal>,
     failed: Option<String>,
 }
 
@@ -195,6 +199,7 @@ impl JournalStage {
         router: Arc<ReplyRouter>,
         health: Arc<Health>,
         shared_latency: Arc<SharedLatency>,
+        update_signal: Arc<UpdateSignal>,
     ) -> JournalStage {
         JournalStage {
             journal,
@@ -206,6 +211,8 @@ impl JournalStage {
             last_publish: Instant::now(),
             pending: Vec::with_capacity(64),
             batch_last: None,
+            batch_updates: false,
+            update_signal,
             failed: None,
         }
     }
@@ -274,6 +281,7 @@ impl Stage for JournalStage {
             _ => {}
         }
         self.batch_last = Some(event.header.seq);
+        self.batch_updates |= !out.updates.is_empty();
     }
 
     fn on_batch_end(&mut self) {
@@ -290,6 +298,9 @@ impl Stage for JournalStage {
                 }
             } else if let Some(seq) = self.batch_last {
                 self.health.durable_seq.store(seq.0, Ordering::Release);
+                if std::mem::take(&mut self.batch_updates) {
+                    self.update_signal.notify();
+                }
             }
         }
         for (ticket, response) in self.pending.drain(..) {

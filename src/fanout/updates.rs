@@ -5,6 +5,10 @@
 //! durable sequence has reached it. No client ever sees an order state that a restart
 //! would undo.
 //!
+//! The reader's thread sleeps in its own poll between turns; [`UpdateSignal`] lets the
+//! journal stage wake it right after a commit made updates durable, so an order update
+//! goes out within microseconds of its commit instead of on the next timed turn.
+//!
 //! The queue is bounded. If the reader falls that far behind, the stage counts an
 //! overflow (in [`Health::fanout_overflows`]) instead of blocking the ring, and the reader
 //! reports the gap ([`Next::Gap`]) so the server can close the affected subscribers with a
@@ -16,8 +20,8 @@ use crate::event::OrderUpdate;
 use crate::health::Health;
 use crate::types::Seq;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 /// One queued update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +49,30 @@ pub struct UpdateReader {
     held: Option<Queued>,
     expected: u64,
     health: Arc<Health>,
+    signal: Arc<UpdateSignal>,
+}
+
+/// Wakes the reader's thread when updates become durable. The reader's thread registers
+/// its poll's waker once; until then (or with no reader) a notification does nothing.
+#[derive(Debug, Default)]
+pub struct UpdateSignal {
+    waker: OnceLock<Arc<mio::Waker>>,
+}
+
+impl UpdateSignal {
+    /// Registers the waker of the thread that reads updates (the first one set stays).
+    pub fn set_waker(&self, waker: Arc<mio::Waker>) {
+        let _ = self.waker.set(waker);
+    }
+
+    /// Wakes the reader (one eventfd write), called by the journal stage after a commit
+    /// that made order updates durable.
+    #[inline]
+    pub fn notify(&self) {
+        if let Some(w) = self.waker.get() {
+            let _ = w.wake();
+        }
+    }
 }
 
 /// What [`UpdateReader::poll`] found.
@@ -68,7 +96,7 @@ pub fn channel(capacity: usize, health: Arc<Health>) -> (UpdateSender, UpdateRea
     let (tx, rx) = crossbeam_channel::bounded(capacity);
     (
         UpdateSender { tx, number: 0, health: Arc::clone(&health) },
-        UpdateReader { rx, held: None, expected: 1, health },
+        UpdateReader { rx, held: None, expected: 1, health, signal: Arc::default() },
     )
 }
 
@@ -87,6 +115,11 @@ impl UpdateSender {
 }
 
 impl UpdateReader {
+    /// The signal that wakes this reader's thread (for the journal stage).
+    pub fn signal(&self) -> Arc<UpdateSignal> {
+        Arc::clone(&self.signal)
+    }
+
     /// The next update the journal has made durable, if any. Never blocks.
     pub fn poll(&mut self) -> Next {
         let q = match self.held.take() {

@@ -151,7 +151,7 @@ fn stages(dir: &Path) -> anyhow::Result<(Stages, Arc<Health>, u64)> {
     let mut jc = JournalConfig::new(dir);
     jc.segment_bytes = 256 << 20;
     let (journal, _) = Journal::open(&jc)?;
-    let (tx, _rx) = updates::channel(1 << 16, Arc::clone(&health));
+    let (tx, rx) = updates::channel(1 << 16, Arc::clone(&health));
     let mtm = Mtm::new(master.len(), exec.funds());
     let stages = (
         ExecStage::new(
@@ -167,6 +167,7 @@ fn stages(dir: &Path) -> anyhow::Result<(Stages, Arc<Health>, u64)> {
             Arc::new(ReplyRouter::new()),
             Arc::clone(&health),
             Arc::new(SharedLatency::default()),
+            rx.signal(),
         ),
     );
     Ok((stages, health, seq))

@@ -1,7 +1,7 @@
 //! The server thread: one mio loop over the listener and every client.
 //!
 //! Each turn: wait for readiness (1 ms, or 10 ms with no client; a `Waker` cuts it short
-//! for shutdown), accept, read and answer, hand out order updates, push conflated quotes,
+//! for shutdown and when the journal has made order updates durable), accept, read and answer, hand out order updates, push conflated quotes,
 //! run the deadlines, flush, and drop dead connections (releasing their interest).
 
 #![forbid(unsafe_code)]
@@ -62,6 +62,9 @@ impl Server {
         let mut listener = TcpListener::bind(config.addr)?;
         poll.registry().register(&mut listener, LISTENER, Ready::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        // The journal stage wakes this loop when order updates become durable, so they go
+        // out at once rather than on the next 1 ms turn.
+        updates.signal().set_waker(Arc::clone(&waker));
         // Frames up to 16x the message limit are read whole, so the 1009 close leaves the
         // stream in step; a bigger frame header is refused before its payload is read.
         let ws = WebSocketConfig::default()
