@@ -150,6 +150,23 @@ impl Feed {
         }
     }
 
+    /// True when a connection stopped reading at its budget (see
+    /// [`upstream::READ_BUDGET`](super::upstream::READ_BUDGET)): the loop must not sleep.
+    pub fn has_unread(&self) -> bool {
+        self.connections.iter().any(Connection::has_unread)
+    }
+
+    /// Reads on from every connection that stopped at its budget; returns ticks published.
+    pub fn read_unread(&mut self, publisher: &mut Publisher) -> u64 {
+        let mut ticks = 0;
+        for i in 0..self.connections.len() {
+            if self.connections[i].has_unread() {
+                ticks += self.read(i, publisher);
+            }
+        }
+        ticks
+    }
+
     /// Handles a readiness event of connection token `token`; publishes decoded ticks.
     /// Returns how many ticks were published.
     pub fn on_ready(&mut self, token: Token, publisher: &mut Publisher) -> u64 {

@@ -10,8 +10,8 @@
 //! ```text
 //!  loop {
 //!    drain intake (a bounded batch)           commands, queries, injected/polled ticks
-//!    poll sockets (0 when work is pending,    frames -> decode -> intern -> publish
-//!       else until the next deadline)
+//!    poll sockets (0 when work is pending,    frames -> decode -> intern -> publish,
+//!       else until the next deadline)         at most READ_BUDGET frames per connection
 //!    timers, reconnects, interest diff        Timer events, (un)subscribe
 //!  }
 //! ```
@@ -41,6 +41,7 @@ use crate::clock::{mono_now_ns, wall_now_ns};
 use crate::event::{Command, Input, Query, Tick};
 use crate::ring::Publisher;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use feed::Feed;
 pub use feed::{FeedConfig, FeedShared};
 use mio::{Events, Poll, Token, Waker};
 use std::sync::Arc;
@@ -215,8 +216,10 @@ impl Sequencer {
                 self.drain_intake(usize::MAX);
                 return self.publisher;
             }
-            // 2. Sockets: don't sleep while work is queued.
-            let busy = drained == BATCH || !self.intake.rx.is_empty();
+            // 2. Sockets: don't sleep while work is queued or a feed has frames left
+            //    over from its read budget.
+            let unread = self.feed.as_ref().is_some_and(Feed::has_unread);
+            let busy = drained == BATCH || !self.intake.rx.is_empty() || unread;
             self.wait(busy);
             // 3. Timers and feed upkeep.
             let now = Instant::now();
@@ -287,7 +290,9 @@ impl Sequencer {
         }
         self.intake.signal.sleeping.store(false, Ordering::SeqCst);
         let Some(feed) = &mut self.feed else { return };
-        let mut ticks = 0;
+        // Connections that stopped at their read budget last turn read on first (the
+        // intake has been drained in between); readiness events follow.
+        let mut ticks = feed.read_unread(&mut self.publisher);
         for event in self.events.iter() {
             if event.token() != WAKER {
                 ticks += feed.on_ready(event.token(), &mut self.publisher);
