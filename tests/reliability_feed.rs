@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tickfill::engine::{Engine, EngineHandle};
+use tickfill::event::{CommandKind, Reply};
 use tickfill::health::Health;
 use tickfill::types::{OrderId, OrderStatus, PriceType, Side};
 use tickfill::watchdog::{EngineType, WatchdogConfig};
@@ -562,6 +563,71 @@ fn a_new_fallback_episode_polls_at_once_despite_an_earlier_episodes_rest_backoff
         started.elapsed()
     );
     assert_eq!(order_status(&h), OrderStatus::Open, "812 does not cross a buy at 810");
+    drop(h);
+    engine.shutdown();
+    up.kill();
+}
+
+// ---------------------------------------------------------------- firehose
+
+/// F2: a feed that never lets its socket run dry must not starve the order intake. The
+/// upstream is kept writing without pause (a backlog stays queued); orders placed
+/// meanwhile must each be answered within the engine's 10 s reply timeout. Before the
+/// sequencer's read budget they timed out: it read frames until the socket was empty,
+/// which a firehose never allows.
+#[test]
+fn a_firehose_feed_does_not_starve_the_order_intake() {
+    let (up, rest, dir) = (Upstream::start(0), Rest::start(), tempfile::tempdir().unwrap());
+    let engine = streaming_sbin_engine(&up, &rest, dir.path());
+    let h = engine.handle();
+    let sbin = sym(&h, "NSE", "SBIN");
+    placed(&h, order(sbin, Side::Buy, 1, PriceType::Limit, 800.0));
+    wait_for("subscription", Duration::from_secs(10), || up.subscribed("NSE:SBIN").is_some());
+
+    // Stops the pusher even when an assertion fails, so a failing run ends instead of
+    // hanging in the engine's shutdown behind an endless feed.
+    struct StopOnDrop(Arc<AtomicBool>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
+    let pusher = {
+        let (stop, script) = (Arc::clone(&stop), Arc::clone(&up.script));
+        std::thread::spawn(move || {
+            let frame = quote_frame("SBIN", 812.0);
+            while !stop.load(Ordering::SeqCst) {
+                let backlog = script.outboxes.lock().unwrap().iter().map(|tx| tx.len()).min();
+                if backlog.unwrap_or(0) < 20_000 {
+                    for tx in script.outboxes.lock().unwrap().iter() {
+                        for _ in 0..2_000 {
+                            let _ = tx.send(frame.clone());
+                        }
+                    }
+                } else {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        })
+    };
+    let ticks = || feed(&h).stream_ticks.load(Ordering::SeqCst);
+    let before = ticks();
+    wait_for("the firehose", Duration::from_secs(20), || ticks() > before + 20_000);
+
+    for i in 0..10 {
+        let reply =
+            h.submit(CommandKind::Place(order(sbin, Side::Buy, 1, PriceType::Limit, 800.0)));
+        assert!(
+            matches!(reply.as_ref().map(|c| c.reply), Ok(Reply::Placed(_))),
+            "order {i} during the firehose: {reply:?}"
+        );
+    }
+    let during = ticks() - before;
+    stop.store(true, Ordering::SeqCst);
+    pusher.join().unwrap();
+    eprintln!("firehose: 10 orders answered while {during} ticks streamed in");
     drop(h);
     engine.shutdown();
     up.kill();
