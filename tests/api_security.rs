@@ -2,34 +2,13 @@
 
 mod api_util;
 
-use api_util::{Harness, KEY, api_config, assert_error, cnc};
+use api_util::{ENDPOINTS, Harness, KEY, api_config, assert_error, cnc};
 use serde_json::json;
-
-const ALL: [&str; 18] = [
-    "placeorder",
-    "placesmartorder",
-    "modifyorder",
-    "cancelorder",
-    "cancelallorder",
-    "closeposition",
-    "orderbook",
-    "tradebook",
-    "positionbook",
-    "funds",
-    "orderstatus",
-    "openposition",
-    "quotes",
-    "multiquotes",
-    "depth",
-    "ping",
-    "analyzer",
-    "latency",
-];
 
 #[test]
 fn wrong_or_missing_key_is_403_on_every_endpoint() {
     let h = Harness::start();
-    for endpoint in ALL {
+    for endpoint in ENDPOINTS {
         for body in [json!({"apikey": "wrong-key-0123456789"}), json!({}), json!({"apikey": 7})] {
             let got = h.call(endpoint, &body);
             assert_error(&got, 403, "Invalid openalgo apikey");

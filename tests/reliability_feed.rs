@@ -265,15 +265,18 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 /// The watchdog's first REST retry delay (1 s, or the poll interval if longer).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
-/// Polling-only engine with a 1 s REST timeout, polling every 200 ms.
-fn polling_engine(dir: &std::path::Path, rest: &Rest) -> Engine {
+/// Polling-only engine on a fresh data dir (returned: keep it alive) with a 1 s REST
+/// timeout, polling every 200 ms; `rest` quotes NSE:SBIN at 812.
+fn polling_engine(rest: &Rest) -> (Engine, tempfile::TempDir) {
+    rest.set("NSE:SBIN", 812.0);
+    let dir = tempfile::tempdir().unwrap();
     let watchdog = WatchdogConfig {
         engine_type: EngineType::Polling,
         poll_interval: Duration::from_millis(200),
         request_timeout: REQUEST_TIMEOUT,
         ..short_watchdog(Some(rest))
     };
-    feed_engine_with(dir, None, watchdog)
+    (feed_engine_with(dir.path(), None, watchdog), dir)
 }
 
 /// Places a resting BUY LIMIT 810 on SBIN (quoted at 812) and waits for a polled quote.
@@ -334,9 +337,7 @@ fn recovers_and_fills_once(h: &EngineHandle, rest: &Rest, id: OrderId) {
 #[test]
 fn rest_timeouts_hung_stalled_and_late_replies_are_bounded_counted_and_never_fill() {
     let rest = Rest::start();
-    rest.set("NSE:SBIN", 812.0);
-    let dir = tempfile::tempdir().unwrap();
-    let engine = polling_engine(dir.path(), &rest);
+    let (engine, _dir) = polling_engine(&rest);
     let h = engine.handle();
     let id = resting_order(&h);
 
@@ -391,9 +392,7 @@ fn rest_timeouts_hung_stalled_and_late_replies_are_bounded_counted_and_never_fil
 #[test]
 fn rest_5xx_and_garbage_replies_are_counted_and_never_fill() {
     let rest = Rest::start();
-    rest.set("NSE:SBIN", 812.0);
-    let dir = tempfile::tempdir().unwrap();
-    let engine = polling_engine(dir.path(), &rest);
+    let (engine, _dir) = polling_engine(&rest);
     let h = engine.handle();
     let id = resting_order(&h);
 

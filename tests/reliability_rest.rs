@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use api_util::{Harness, KEY, api_config, cnc, engine_config};
+use api_util::{ENDPOINTS, Harness, KEY, api_config, cnc, engine_config};
 use serde_json::{Value, json};
 use tickfill::api::ApiServer;
 use tickfill::auth::KeyStore;
@@ -15,27 +15,6 @@ use tickfill::clock::mono_now_ns;
 use tickfill::engine::Engine;
 use tickfill::event::Tick;
 use tickfill::types::{Exchange, Price};
-
-const ENDPOINTS: [&str; 18] = [
-    "placeorder",
-    "placesmartorder",
-    "modifyorder",
-    "cancelorder",
-    "cancelallorder",
-    "closeposition",
-    "orderbook",
-    "tradebook",
-    "positionbook",
-    "funds",
-    "orderstatus",
-    "openposition",
-    "quotes",
-    "multiquotes",
-    "depth",
-    "ping",
-    "analyzer",
-    "latency",
-];
 
 /// Fields any endpoint reads (each endpoint reads a subset).
 const FIELDS: [&str; 14] = [

@@ -20,6 +20,28 @@ use tickfill::watchdog::WatchdogConfig;
 /// The key every test server accepts.
 pub const KEY: &str = "test-api-key-0123456789abcdef";
 
+/// Every REST endpoint under `/api/v1/`.
+pub const ENDPOINTS: [&str; 18] = [
+    "placeorder",
+    "placesmartorder",
+    "modifyorder",
+    "cancelorder",
+    "cancelallorder",
+    "closeposition",
+    "orderbook",
+    "tradebook",
+    "positionbook",
+    "funds",
+    "orderstatus",
+    "openposition",
+    "quotes",
+    "multiquotes",
+    "depth",
+    "ping",
+    "analyzer",
+    "latency",
+];
+
 /// An engine config for tests: fused, backoff, small segments, fast timers.
 pub fn engine_config(dir: &Path) -> EngineConfig {
     let mut journal = JournalConfig::new(dir);
