@@ -23,12 +23,8 @@ use util::*;
 #[test]
 fn streamed_ticks_fill_a_resting_limit_order_at_its_price() {
     let up = Upstream::start(0);
-    let dir = tempfile::tempdir().unwrap();
-    let engine = feed_engine(dir.path(), Some(up.url()), None);
+    let (engine, _dir) = authenticated_engine(&up, None);
     let h = engine.handle();
-    wait_for("authentication", Duration::from_secs(5), || {
-        feed(&h).authenticated.load(Ordering::SeqCst)
-    });
     assert!(feed(&h).connected.load(Ordering::SeqCst));
     let sbin = sym(&h, "NSE", "SBIN");
     placed(&h, order(sbin, Side::Buy, 10, PriceType::Limit, 810.0));
@@ -63,12 +59,8 @@ fn muted_stream_falls_back_to_polling_and_recovers_with_exactly_one_trade() {
     let up = Upstream::start(0);
     let rest = Rest::start();
     rest.set("NSE:SBIN", 812.0);
-    let dir = tempfile::tempdir().unwrap();
-    let engine = feed_engine(dir.path(), Some(up.url()), Some(&rest));
+    let (engine, _dir) = authenticated_engine(&up, Some(&rest));
     let h = engine.handle();
-    wait_for("authentication", Duration::from_secs(5), || {
-        feed(&h).authenticated.load(Ordering::SeqCst)
-    });
     let sbin = sym(&h, "NSE", "SBIN");
     let id = placed(&h, order(sbin, Side::Buy, 10, PriceType::Limit, 810.0));
     wait_for("subscription", Duration::from_secs(5), || up.subscribed("NSE:SBIN").is_some());
@@ -130,12 +122,8 @@ fn muted_stream_falls_back_to_polling_and_recovers_with_exactly_one_trade() {
 fn upstream_killed_and_restarted_reconnects_resubscribes_and_fills_resume() {
     let up = Upstream::start(0);
     let port = up.port;
-    let dir = tempfile::tempdir().unwrap();
-    let engine = feed_engine(dir.path(), Some(up.url()), None);
+    let (engine, _dir) = authenticated_engine(&up, None);
     let h = engine.handle();
-    wait_for("authentication", Duration::from_secs(5), || {
-        feed(&h).authenticated.load(Ordering::SeqCst)
-    });
     let sbin = sym(&h, "NSE", "SBIN");
     let infy = sym(&h, "NSE", "INFY");
     placed(&h, order(sbin, Side::Buy, 10, PriceType::Limit, 810.0));
@@ -174,12 +162,8 @@ fn upstream_killed_and_restarted_reconnects_resubscribes_and_fills_resume() {
 #[test]
 fn garbage_huge_and_wrong_typed_frames_are_counted_and_the_engine_goes_on() {
     let up = Upstream::start(0);
-    let dir = tempfile::tempdir().unwrap();
-    let engine = feed_engine(dir.path(), Some(up.url()), None);
+    let (engine, _dir) = authenticated_engine(&up, None);
     let h = engine.handle();
-    wait_for("authentication", Duration::from_secs(5), || {
-        feed(&h).authenticated.load(Ordering::SeqCst)
-    });
     let sbin = sym(&h, "NSE", "SBIN");
     placed(&h, order(sbin, Side::Buy, 10, PriceType::Limit, 810.0));
     wait_for("subscription", Duration::from_secs(5), || up.subscribed("NSE:SBIN").is_some());
@@ -217,12 +201,8 @@ fn garbage_huge_and_wrong_typed_frames_are_counted_and_the_engine_goes_on() {
 #[test]
 fn every_message_shape_of_the_protocol_decodes_over_the_socket() {
     let up = Upstream::start(0);
-    let dir = tempfile::tempdir().unwrap();
-    let engine = feed_engine(dir.path(), Some(up.url()), None);
+    let (engine, _dir) = authenticated_engine(&up, None);
     let h = engine.handle();
-    wait_for("authentication", Duration::from_secs(5), || {
-        feed(&h).authenticated.load(Ordering::SeqCst)
-    });
     let names = ["SBIN", "INFY", "TCS", "RELIANCE", "HDFCBANK", "ICICIBANK", "ITC"];
     let ids: Vec<SymbolId> = names.iter().map(|n| sym(&h, "NSE", n)).collect();
     // Frames written by the protocol module in each mode.

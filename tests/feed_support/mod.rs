@@ -561,6 +561,18 @@ pub fn feed_engine(dir: &std::path::Path, url: Option<String>, rest: Option<&Res
     feed_engine_with(dir, url, short_watchdog(rest))
 }
 
+/// An engine on a fresh data dir (returned: keep it alive) fed by `up` (and `rest`, if
+/// any), once its first connection has authenticated.
+pub fn authenticated_engine(up: &Upstream, rest: Option<&Rest>) -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = feed_engine(dir.path(), Some(up.url()), rest);
+    let h = engine.handle();
+    wait_for("authentication", Duration::from_secs(5), || {
+        feed(&h).authenticated.load(Ordering::SeqCst)
+    });
+    (engine, dir)
+}
+
 pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
     while !cond() {
