@@ -54,6 +54,14 @@ pub struct Instrument {
     pub contract_value: i64,
     /// A reference price (previous close) when the CSV has one.
     pub prev_close: Option<Price>,
+    /// The underlying's name (`name` column; the symbol itself when absent).
+    pub name: String,
+    /// The exchange token (`token` column; empty when absent).
+    pub token: String,
+    /// Expiry day of a derivative (`expiry` column, `DD-MMM-YY`).
+    pub expiry: Option<chrono::NaiveDate>,
+    /// Strike of an option (`strike` column; `-1`, `0` or empty mean none).
+    pub strike: Option<Price>,
 }
 
 /// Why the instrument master could not be loaded. Each names the line and the fix.
@@ -136,6 +144,10 @@ impl InstrumentMaster {
         let c_type = col("instrumenttype")?;
         let c_cv = col("contract_value").ok();
         let c_close = col("prev_close").ok();
+        let c_name = col("name").ok();
+        let c_token = col("token").ok();
+        let c_expiry = col("expiry").ok();
+        let c_strike = col("strike").ok();
 
         let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
         let mut table = SymbolTable::with_capacity(records.len());
@@ -178,6 +190,27 @@ impl InstrumentMaster {
                     Price::parse(v).ok_or_else(|| bad("prev_close", "must be a decimal".into()))?,
                 ),
             };
+            let name = match c_name.map(field) {
+                None | Some("") => symbol.to_string(),
+                Some(n) => n.to_string(),
+            };
+            let token = c_token.map(field).unwrap_or("").to_string();
+            let expiry =
+                match c_expiry.map(field) {
+                    None | Some("") => None,
+                    Some(v) => Some(parse_expiry(v).ok_or_else(|| {
+                        bad("expiry", format!("{v:?} is not a date like 29-DEC-26"))
+                    })?),
+                };
+            let strike = match c_strike.map(field) {
+                None | Some("") => None,
+                Some(v) if v.trim_start().starts_with('-') => None,
+                Some(v) => {
+                    let p = Price::parse(v)
+                        .ok_or_else(|| bad("strike", format!("{v:?} is not a decimal")))?;
+                    p.is_positive().then_some(p)
+                }
+            };
             let before = table.len();
             let id = table.intern(key)?;
             if table.len() == before {
@@ -197,6 +230,10 @@ impl InstrumentMaster {
                 kind,
                 contract_value,
                 prev_close,
+                name,
+                token,
+                expiry,
+                strike,
             });
         }
         Ok(InstrumentMaster { instruments, table })
@@ -233,6 +270,20 @@ impl InstrumentMaster {
     pub fn iter(&self) -> impl Iterator<Item = &Instrument> {
         self.instruments.iter()
     }
+}
+
+/// Parses an expiry as OpenAlgo's master writes it (`29-DEC-26`), or `29-Dec-2026`,
+/// `29DEC26` and ISO `2026-12-29`.
+pub fn parse_expiry(text: &str) -> Option<chrono::NaiveDate> {
+    let t = text.trim();
+    ["%d-%b-%y", "%d-%b-%Y", "%d%b%y", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok())
+}
+
+/// An expiry in the master's form, `29-DEC-26`.
+pub fn format_expiry(d: chrono::NaiveDate) -> String {
+    d.format("%d-%b-%y").to_string().to_ascii_uppercase()
 }
 
 fn classify(exchange: Exchange, instrument_type: &str) -> InstrumentKind {

@@ -67,6 +67,7 @@ pub mod journal;
 pub mod latency;
 pub mod mtm;
 pub mod protocol;
+pub mod refdata;
 pub mod ring;
 pub mod sequencer;
 pub mod sim;

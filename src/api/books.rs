@@ -74,7 +74,7 @@ fn trade_json(api: &Api, t: &TradeRow) -> Value {
     })
 }
 
-fn position_json(api: &Api, p: &PositionRow) -> Value {
+pub(crate) fn position_json(api: &Api, p: &PositionRow) -> Value {
     let (symbol, exchange, lot) = names(api, p.symbol);
     json!({
         "symbol": symbol,

@@ -21,12 +21,15 @@ pub struct ApiError {
     pub message: String,
     /// Extra fields merged into the body (e.g. the `orderid` of a recorded rejection).
     pub extra: Option<(&'static str, String)>,
+    /// A whole body in another of OpenAlgo's error shapes (per-field messages, shape A;
+    /// "Validation error" with `errors`, shape C); `mode` is still added.
+    pub shaped: Option<Value>,
 }
 
 impl ApiError {
     /// An error with a status and message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), extra: None }
+        ApiError { status, message: message.into(), extra: None, shaped: None }
     }
 
     /// 400: validation failed; the message names the field.
@@ -61,6 +64,11 @@ impl ApiError {
 
     /// The JSON body.
     pub fn body(&self) -> Value {
+        if let Some(Value::Object(m)) = &self.shaped {
+            let mut m = m.clone();
+            m.insert("mode".into(), Value::String("analyze".into()));
+            return Value::Object(m);
+        }
         let mut v = json!({"status": "error", "message": self.message, "mode": "analyze"});
         if let Some((k, x)) = &self.extra {
             v[*k] = Value::String(x.clone());

@@ -29,14 +29,20 @@
 
 #![forbid(unsafe_code)]
 
+mod account;
 mod auth;
+mod baskets;
 mod books;
 pub mod error;
+mod history;
 pub mod json;
 pub mod limits;
 mod ops;
+mod options;
 mod orders;
 mod quotes;
+mod reference;
+mod surface;
 
 use crate::auth::KeyStore;
 use crate::engine::{CommandOutcome, EngineError, EngineHandle};
@@ -111,6 +117,8 @@ pub(crate) struct Api {
     pub config: ApiConfig,
     pub counters: Counters,
     pub tick_rate: ops::TickRate,
+    /// Per-endpoint counts of the reference, market-data and order-family endpoints.
+    pub surface: surface::EndpointCounters,
 }
 
 /// Maps an engine error to a reply: overload and stop are 503, anything else 500.
@@ -205,12 +213,40 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
         ("multiquotes", post(quotes::multiquotes)),
         ("depth", post(quotes::depth)),
         ("ping", post(ops::ping)),
-        ("analyzer", post(ops::analyzer)),
+        ("analyzer", post(account::analyzer)),
         ("latency", post(ops::latency)),
     ];
     for (name, m) in routes {
         r = both(r, name, m);
     }
+    // OPENALGO.md 2b: reference and market data (answered from the master and the walk).
+    let surface: [(&str, MethodRouter<Arc<Api>>); 21] = [
+        ("basketorder", post(baskets::basket)),
+        ("splitorder", post(baskets::split)),
+        ("optionsorder", post(baskets::options_order)),
+        ("optionsmultiorder", post(baskets::options_multi)),
+        ("analyzer/toggle", post(account::toggle)),
+        ("pnl/symbols", post(account::pnl_symbols)),
+        ("history", post(history::history)),
+        ("intervals", post(reference::intervals)),
+        ("symbol", post(reference::symbol)),
+        ("search", post(reference::search)),
+        ("expiry", post(reference::expiry)),
+        ("instruments", get(reference::instruments)),
+        ("optionsymbol", post(options::optionsymbol)),
+        ("optionchain", post(options::optionchain)),
+        ("optiongreeks", post(options::optiongreeks)),
+        ("multioptiongreeks", post(options::multioptiongreeks)),
+        ("syntheticfuture", post(options::syntheticfuture)),
+        ("margin", post(reference::margin)),
+        ("market/holidays", post(reference::holidays)),
+        ("market/timings", post(reference::timings)),
+        ("telegram/notify", post(reference::telegram)),
+    ];
+    for (name, m) in surface {
+        r = both(r, name, m);
+    }
+    r = r.route("/api/v1/ticker/{symbol}", get(history::ticker));
     let r = r
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
@@ -326,6 +362,7 @@ impl ApiServer {
             config,
             counters: Counters::default(),
             tick_rate: ops::TickRate::default(),
+            surface: surface::EndpointCounters::default(),
         });
         let app = router(api);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,4 +1,4 @@
-//! Operations: ping, analyzer, `POST /api/v1/latency`, and the unauthenticated
+//! Operations: ping, `POST /api/v1/latency`, and the unauthenticated
 //! `GET /health` and `GET /metrics` (which carry no secrets: no key, no hash, no paths).
 
 #![forbid(unsafe_code)]
@@ -23,16 +23,6 @@ async fn ping_inner(api: &Api, req: Request) -> ApiResult {
 /// POST /api/v1/ping
 pub(crate) async fn ping(State(api): State<Arc<Api>>, req: Request) -> Response {
     api.respond(ping_inner(&api, req).await)
-}
-
-async fn analyzer_inner(api: &Api, req: Request) -> ApiResult {
-    api.gate(req, Class::Other).await?;
-    success(json!({"status": "success", "data": {"mode": "analyze", "analyze_mode": true}}))
-}
-
-/// POST /api/v1/analyzer
-pub(crate) async fn analyzer(State(api): State<Arc<Api>>, req: Request) -> Response {
-    api.respond(analyzer_inner(&api, req).await)
 }
 
 /// Copies the published histograms off the runtime threads (the copy takes a lock).
@@ -218,6 +208,7 @@ pub(crate) fn render_metrics(api: &Api, hops: &[HopSummary]) -> String {
         "REST requests answered under /api/v1.",
         load(&c.requests),
     );
+    api.surface.render(&mut out);
     family(
         &mut out,
         "tickfill_http_rate_limited_total",

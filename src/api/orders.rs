@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-const PLACE_FIELDS: &[&str] = &[
+pub(crate) const PLACE_FIELDS: &[&str] = &[
     "apikey",
     "strategy",
     "symbol",
@@ -48,7 +48,7 @@ pub(crate) fn instrument(api: &Api, body: &Body) -> Result<SymbolId, ApiError> {
         .ok_or_else(|| ApiError::bad(format!("Symbol {symbol} not found on {}", exchange.as_str())))
 }
 
-fn strategy(body: &Body) -> Result<Tag, ApiError> {
+pub(crate) fn strategy(body: &Body) -> Result<Tag, ApiError> {
     let s = body.opt_str("strategy", Tag::CAPACITY)?.unwrap_or("");
     Tag::new(s).ok_or_else(|| ApiError::bad("Invalid strategy: longer than 40 bytes"))
 }
@@ -65,7 +65,11 @@ pub(crate) fn order_id(body: &Body) -> Result<OrderId, ApiError> {
 
 /// Reads the order fields; `defaults` gives OpenAlgo's optional fields their defaults
 /// (placeorder), else they are required (modifyorder).
-fn order_request(api: &Api, body: &Body, defaults: bool) -> Result<OrderRequest, ApiError> {
+pub(crate) fn order_request(
+    api: &Api,
+    body: &Body,
+    defaults: bool,
+) -> Result<OrderRequest, ApiError> {
     let symbol = instrument(api, body)?;
     let side = Side::parse(body.str("action", MAX_STRING)?)
         .ok_or_else(|| ApiError::bad("Invalid action: must be BUY or SELL"))?;

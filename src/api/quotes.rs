@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub const MAX_MULTIQUOTES: usize = 500;
 
 /// The latest tick of a symbol, or a 404 that says why there is none.
-async fn latest(api: &Api, id: SymbolId) -> Result<Tick, ApiError> {
+pub(crate) async fn latest(api: &Api, id: SymbolId) -> Result<Tick, ApiError> {
     if let Some(q) = api.engine.board.read(id) {
         return Ok(q.tick);
     }

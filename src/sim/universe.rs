@@ -26,24 +26,31 @@ pub fn with_synthetic(
         return Ok(None);
     }
     let mut csv = String::with_capacity(wanted * 48);
-    csv.push_str("symbol,exchange,lotsize,tick_size,instrumenttype,contract_value,prev_close\n");
+    csv.push_str(
+        "symbol,exchange,lotsize,tick_size,instrumenttype,contract_value,prev_close,name,token,expiry,strike\n",
+    );
     for i in master.iter() {
         let close = i.prev_close.map(exact).unwrap_or_default();
         // Writing into a String cannot fail.
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             i.symbol,
             i.exchange.as_str(),
             i.lot_size,
             exact(i.tick_size),
             i.instrument_type,
             i.contract_value,
-            close
+            close,
+            i.name,
+            i.token,
+            i.expiry.map(crate::instruments::format_expiry).unwrap_or_default(),
+            i.strike.map(exact).unwrap_or_default()
         );
     }
     for n in 0..wanted - master.len() {
-        let _ = writeln!(csv, "{},NSE,1,0.05,EQ,1,{}", synthetic_name(n), synthetic_close(n));
+        let name = synthetic_name(n);
+        let _ = writeln!(csv, "{name},NSE,1,0.05,EQ,1,{},{name},,,", synthetic_close(n));
     }
     InstrumentMaster::from_csv_str(&csv).map(Some)
 }

@@ -1,16 +1,23 @@
-"""Drive a running `tickfill serve` through OpenAlgo's official Python SDK.
+"""Drive a running `tickfill serve` through OpenAlgo's official Python SDK (1.0.47).
 
 Usage: python journey.py HTTP_URL WS_URL API_KEY
 Prints one line per check and ends with 'N passed, M failed'; exits 1 on any failure.
+
+Structure: one function per journey, each self-contained (it may assume only that the
+server runs with the simulator feed and the default universe). To add one, write a
+function that calls check()/success() and append it to JOURNEYS at the bottom. A journey
+that raises counts as one failure and the next journey still runs.
 """
 
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 from openalgo import api
 
 HTTP, WS, KEY = sys.argv[1], sys.argv[2], sys.argv[3]
+IST = timezone(timedelta(hours=5, minutes=30))
 client = api(api_key=KEY, host=HTTP, ws_url=WS)
 passed = failed = 0
 
@@ -41,67 +48,77 @@ def wait_for(fn, seconds=20.0):
     return None
 
 
-# Market data first: the simulator streams, the engine subscribes for what it needs.
-q = wait_for(lambda: (lambda r: r if r.get("status") == "success" else None)(
-    client.quotes(symbol="SBIN", exchange="NSE")))
-check("quotes SBIN", q is not None and q["data"]["ltp"] > 0, q)
-ltp = q["data"]["ltp"] if q else 800.0
 
-r = success("placeorder MARKET", client.placeorder(
-    strategy="sdk", symbol="SBIN", action="BUY", exchange="NSE",
-    price_type="MARKET", product="CNC", quantity=10))
-market_id = r.get("orderid")
-check("orderid is 14 digits", isinstance(market_id, str) and len(market_id) == 14, market_id)
 
-r = success("placeorder LIMIT", client.placeorder(
-    strategy="sdk", symbol="SBIN", action="BUY", exchange="NSE",
-    price_type="LIMIT", product="CNC", quantity=5, price=round(ltp * 0.9, 1)))
-limit_id = r.get("orderid")
-st = success("orderstatus", client.orderstatus(order_id=limit_id, strategy="sdk"))
-check("limit order is open", st.get("data", {}).get("order_status") == "open", st)
-success("modifyorder", client.modifyorder(
-    order_id=limit_id, strategy="sdk", symbol="SBIN", action="BUY", exchange="NSE",
-    price_type="LIMIT", product="CNC", quantity=5, price=round(ltp * 0.85, 1)))
-success("cancelorder", client.cancelorder(order_id=limit_id, strategy="sdk"))
+def quote_ltp(symbol, exchange, default):
+    q = wait_for(lambda: (lambda r: r if r.get("status") == "success" else None)(
+        client.quotes(symbol=symbol, exchange=exchange)))
+    return q, (q["data"]["ltp"] if q else default)
 
-fut = wait_for(lambda: (lambda r: r if r.get("status") == "success" else None)(
-    client.quotes(symbol="NIFTY29DEC26FUT", exchange="NFO")))
-fut_ltp = fut["data"]["ltp"] if fut else 25000.0
-success("placeorder SL-M", client.placeorder(
-    strategy="sdk", symbol="NIFTY29DEC26FUT", action="BUY", exchange="NFO",
-    price_type="SL-M", product="NRML", quantity=75, trigger_price=round(fut_ltp * 1.1, 1)))
-success("placeorder SL", client.placeorder(
-    strategy="sdk", symbol="NIFTY29DEC26FUT", action="BUY", exchange="NFO",
-    price_type="SL", product="NRML", quantity=75,
-    trigger_price=round(fut_ltp * 1.1, 1), price=round(fut_ltp * 1.11, 1)))
-r = success("cancelallorder", client.cancelallorder(strategy="sdk"))
-check("cancelallorder cancelled two", len(r.get("canceled_orders", [])) == 2, r)
 
-r = client.placeorder(strategy="sdk", symbol="SBIN", action="BUY", exchange="NSE",
-                      price_type="LIMIT", product="CNC", quantity=0, price=1)
-check("quantity 0 is refused naming the field",
-      r.get("status") == "error" and "uantity" in r.get("message", ""), r)
+def orders_and_books():
+    """placeorder (all price types), modify, cancel, the books, quotes and depth."""
+    # Market data first: the simulator streams, the engine subscribes for what it needs.
+    q = wait_for(lambda: (lambda r: r if r.get("status") == "success" else None)(
+        client.quotes(symbol="SBIN", exchange="NSE")))
+    check("quotes SBIN", q is not None and q["data"]["ltp"] > 0, q)
+    ltp = q["data"]["ltp"] if q else 800.0
 
-ob = success("orderbook", client.orderbook())
-check("orderbook lists orders", len(ob.get("data", {}).get("orders", [])) >= 4, ob)
-tb = success("tradebook", client.tradebook())
-check("tradebook has the market fill", any(t.get("orderid") == market_id for t in tb.get("data", [])), tb)
-pb = success("positionbook", client.positionbook())
-check("position of 10 SBIN", any(p.get("symbol") == "SBIN" and int(float(p.get("quantity", 0))) == 10
-                                  for p in pb.get("data", [])), pb)
-success("funds", client.funds())
-op = client.openposition(strategy="sdk", symbol="SBIN", exchange="NSE", product="CNC")
-check("openposition", op.get("status") == "success" and int(float(op.get("quantity", 0))) == 10, op)
-mq = success("multiquotes", client.multiquotes(symbols=[
-    {"symbol": "SBIN", "exchange": "NSE"}, {"symbol": "RELIANCE", "exchange": "NSE"}]))
-check("multiquotes two results", len(mq.get("results", [])) == 2, mq)
-d = success("depth", client.depth(symbol="SBIN", exchange="NSE"))
-check("depth has 5 bids", len(d.get("data", {}).get("bids", [])) == 5, d)
-r = success("closeposition", client.closeposition(strategy="sdk"))
-pb = client.positionbook()
-check("position closed", all(int(float(p.get("quantity", 0))) == 0 for p in pb.get("data", [])), pb)
+    r = success("placeorder MARKET", client.placeorder(
+        strategy="sdk", symbol="SBIN", action="BUY", exchange="NSE",
+        price_type="MARKET", product="CNC", quantity=10))
+    market_id = r.get("orderid")
+    check("orderid is 14 digits", isinstance(market_id, str) and len(market_id) == 14, market_id)
 
-# The WebSocket feed.
+    r = success("placeorder LIMIT", client.placeorder(
+        strategy="sdk", symbol="SBIN", action="BUY", exchange="NSE",
+        price_type="LIMIT", product="CNC", quantity=5, price=round(ltp * 0.9, 1)))
+    limit_id = r.get("orderid")
+    st = success("orderstatus", client.orderstatus(order_id=limit_id, strategy="sdk"))
+    check("limit order is open", st.get("data", {}).get("order_status") == "open", st)
+    success("modifyorder", client.modifyorder(
+        order_id=limit_id, strategy="sdk", symbol="SBIN", action="BUY", exchange="NSE",
+        price_type="LIMIT", product="CNC", quantity=5, price=round(ltp * 0.85, 1)))
+    success("cancelorder", client.cancelorder(order_id=limit_id, strategy="sdk"))
+
+    fut = wait_for(lambda: (lambda r: r if r.get("status") == "success" else None)(
+        client.quotes(symbol="NIFTY29DEC26FUT", exchange="NFO")))
+    fut_ltp = fut["data"]["ltp"] if fut else 25000.0
+    success("placeorder SL-M", client.placeorder(
+        strategy="sdk", symbol="NIFTY29DEC26FUT", action="BUY", exchange="NFO",
+        price_type="SL-M", product="NRML", quantity=75, trigger_price=round(fut_ltp * 1.1, 1)))
+    success("placeorder SL", client.placeorder(
+        strategy="sdk", symbol="NIFTY29DEC26FUT", action="BUY", exchange="NFO",
+        price_type="SL", product="NRML", quantity=75,
+        trigger_price=round(fut_ltp * 1.1, 1), price=round(fut_ltp * 1.11, 1)))
+    r = success("cancelallorder", client.cancelallorder(strategy="sdk"))
+    check("cancelallorder cancelled two", len(r.get("canceled_orders", [])) == 2, r)
+
+    r = client.placeorder(strategy="sdk", symbol="SBIN", action="BUY", exchange="NSE",
+                          price_type="LIMIT", product="CNC", quantity=0, price=1)
+    check("quantity 0 is refused naming the field",
+          r.get("status") == "error" and "uantity" in r.get("message", ""), r)
+
+    ob = success("orderbook", client.orderbook())
+    check("orderbook lists orders", len(ob.get("data", {}).get("orders", [])) >= 4, ob)
+    tb = success("tradebook", client.tradebook())
+    check("tradebook has the market fill", any(t.get("orderid") == market_id for t in tb.get("data", [])), tb)
+    pb = success("positionbook", client.positionbook())
+    check("position of 10 SBIN", any(p.get("symbol") == "SBIN" and int(float(p.get("quantity", 0))) == 10
+                                      for p in pb.get("data", [])), pb)
+    success("funds", client.funds())
+    op = client.openposition(strategy="sdk", symbol="SBIN", exchange="NSE", product="CNC")
+    check("openposition", op.get("status") == "success" and int(float(op.get("quantity", 0))) == 10, op)
+    mq = success("multiquotes", client.multiquotes(symbols=[
+        {"symbol": "SBIN", "exchange": "NSE"}, {"symbol": "RELIANCE", "exchange": "NSE"}]))
+    check("multiquotes two results", len(mq.get("results", [])) == 2, mq)
+    d = success("depth", client.depth(symbol="SBIN", exchange="NSE"))
+    check("depth has 5 bids", len(d.get("data", {}).get("bids", [])) == 5, d)
+    r = success("closeposition", client.closeposition(strategy="sdk"))
+    pb = client.positionbook()
+    check("position closed", all(int(float(p.get("quantity", 0))) == 0 for p in pb.get("data", [])), pb)
+
+
 got = {"ltp": 0, "quote": 0, "depth": 0}
 lock = threading.Lock()
 
@@ -113,23 +130,247 @@ def counter(kind):
     return on_data
 
 
-check("connect", client.connect() is not False)
-instruments = [{"exchange": "NSE", "symbol": "SBIN"}, {"exchange": "NSE", "symbol": "RELIANCE"}]
-check("subscribe_ltp", client.subscribe_ltp(instruments, on_data_received=counter("ltp")))
-check("subscribe_quote", client.subscribe_quote(instruments, on_data_received=counter("quote")))
-check("subscribe_depth", client.subscribe_depth(instruments, on_data_received=counter("depth")))
-for kind in ("ltp", "quote", "depth"):
-    check(f"{kind} ticks received", wait_for(lambda: got[kind] > 0, 15.0) is not None, got)
-check("unsubscribe_ltp", client.unsubscribe_ltp(instruments))
-check("unsubscribe_quote", client.unsubscribe_quote(instruments))
-check("unsubscribe_depth", client.unsubscribe_depth(instruments))
-time.sleep(1.0)
-with lock:
-    before = dict(got)
-time.sleep(1.5)
-with lock:
-    check("no ticks after unsubscribing", got == before, (before, got))
-client.disconnect()
+def websocket_feed():
+    """The WebSocket feed: LTP, quote and depth subscriptions, then unsubscribing."""
+    check("connect", client.connect() is not False)
+    instruments = [{"exchange": "NSE", "symbol": "SBIN"}, {"exchange": "NSE", "symbol": "RELIANCE"}]
+    check("subscribe_ltp", client.subscribe_ltp(instruments, on_data_received=counter("ltp")))
+    check("subscribe_quote", client.subscribe_quote(instruments, on_data_received=counter("quote")))
+    check("subscribe_depth", client.subscribe_depth(instruments, on_data_received=counter("depth")))
+    for kind in ("ltp", "quote", "depth"):
+        check(f"{kind} ticks received", wait_for(lambda: got[kind] > 0, 15.0) is not None, got)
+    check("unsubscribe_ltp", client.unsubscribe_ltp(instruments))
+    check("unsubscribe_quote", client.unsubscribe_quote(instruments))
+    check("unsubscribe_depth", client.unsubscribe_depth(instruments))
+    time.sleep(1.0)
+    with lock:
+        before = dict(got)
+    time.sleep(1.5)
+    with lock:
+        check("no ticks after unsubscribing", got == before, (before, got))
+    client.disconnect()
 
-print(f"sdk: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+
+def ist_date(ts):
+    return datetime.fromtimestamp(ts, tz=timezone.utc).astimezone(IST).date()
+
+
+def reference_data():
+    """intervals, symbol, search, expiry, instruments, holidays, timings."""
+    r = success("intervals", client.intervals())
+    data = r.get("data", {})
+    check("intervals lists minutes and days", "5m" in data.get("minutes", []) and "D" in data.get("days", []), r)
+    check("interval() (legacy) answers", client.interval().get("status") == "success")
+    r = success("symbol SBIN", client.symbol(symbol="SBIN", exchange="NSE"))
+    row = r.get("data", {})
+    check("symbol row has the master columns", row.get("symbol") == "SBIN" and row.get("lotsize") == 1
+          and row.get("instrumenttype") == "EQ" and "tick_size" in row and "token" in row, r)
+    r = client.symbol(symbol="NOPE", exchange="NSE")
+    check("unknown symbol is an error naming it", r.get("status") == "error" and "NOPE" in str(r), r)
+    r = success("search", client.search(query="NIFTY", exchange="NFO"))
+    rows = r.get("data", [])
+    check("search finds NIFTY options and futures", len(rows) > 10
+          and all("NIFTY" in x["symbol"] for x in rows) and all(x["exchange"] == "NFO" for x in rows), len(rows))
+    r = client.search(query="ZZZNOTHING")
+    check("search without matches is an empty success", r.get("status") == "success" and r.get("data") == [], r)
+    r = success("expiry options", client.expiry(symbol="NIFTY", exchange="NFO", instrumenttype="options"))
+    exp = r.get("data", [])
+    parsed = [datetime.strptime(e, "%d-%b-%y").date() for e in exp]
+    check("expiries ascending and not past", parsed == sorted(parsed) and parsed
+          and parsed[0] >= datetime.now(IST).date(), exp)
+    r = success("expiry futures", client.expiry(symbol="NIFTY", exchange="NFO", instrumenttype="futures"))
+    check("a NIFTY future expiry", len(r.get("data", [])) >= 1, r)
+    df = client.instruments(exchange="NFO")
+    check("instruments NFO is a DataFrame", hasattr(df, "columns") and len(df) > 10, df)
+    if hasattr(df, "columns"):
+        want = {"symbol", "brsymbol", "name", "exchange", "token", "expiry", "strike", "lotsize",
+                "instrumenttype", "tick_size"}
+        check("instruments columns", want <= set(df.columns), list(df.columns))
+        check("instruments only NFO", set(df["exchange"]) == {"NFO"}, set(df["exchange"]))
+    alldf = client.instruments()
+    check("instruments of every exchange", hasattr(alldf, "columns") and {"NSE", "NFO", "NSE_INDEX"}
+          <= set(alldf["exchange"]), alldf)
+    r = success("holidays", client.holidays(year=2026))
+    check("holidays in 2026 on weekdays", all(h["date"].startswith("2026-")
+          and datetime.strptime(h["date"], "%Y-%m-%d").weekday() < 5 for h in r.get("data", []))
+          and r.get("timezone") == "Asia/Kolkata", r)
+    r = success("timings on a Monday", client.timings(date="2026-11-30"))
+    nse = [t for t in r.get("data", []) if t["exchange"] == "NSE"]
+    check("NSE 09:15-15:30 IST", nse and nse[0]["end_time"] - nse[0]["start_time"] == 375 * 60_000
+          and datetime.fromtimestamp(nse[0]["start_time"] / 1000, IST).strftime("%H:%M") == "09:15", r)
+    r = success("timings on a Sunday", client.timings(date="2026-11-29"))
+    check("closed on Sunday", r.get("data") == [], r)
+
+
+def history_data():
+    """history as a DataFrame, in the requested range, the same on every call."""
+    today = datetime.now(IST).date()
+    start, end = today - timedelta(days=10), today - timedelta(days=1)
+    args = dict(symbol="SBIN", exchange="NSE", interval="5m",
+                start_date=start.isoformat(), end_date=end.isoformat())
+    df = client.history(**args)
+    ok = hasattr(df, "columns")
+    check("history 5m is a DataFrame", ok and len(df) > 0, df)
+    if ok:
+        check("history columns", {"open", "high", "low", "close", "volume"} <= set(df.columns), df.columns)
+        dates = {ts.date() for ts in df.index}
+        check("history candles within the range", min(dates) >= start and max(dates) <= end, (min(dates), max(dates)))
+        check("history candles consistent", bool(((df["low"] <= df[["open", "close"]].min(axis=1))
+                                                 & (df["high"] >= df[["open", "close"]].max(axis=1))).all()))
+        again = client.history(**args)
+        check("history deterministic", hasattr(again, "equals") and again.equals(df))
+        check("5m candles start on the 5 minutes from 09:15",
+              all(ts.minute % 5 == 0 and (ts.hour, ts.minute) >= (9, 15) for ts in df.index), df.index[:3])
+    d = client.history(symbol="NIFTY29DEC26FUT", exchange="NFO", interval="D",
+                       start_date=(today - timedelta(days=60)).isoformat(), end_date=today.isoformat())
+    check("daily history of a future", hasattr(d, "columns") and 30 <= len(d) <= 45
+          and (d["oi"] > 0).all(), d)
+    r = client.history(symbol="NOPE", exchange="NSE", interval="D", start_date="2026-01-01", end_date="2026-01-31")
+    check("history of an unknown symbol names it", isinstance(r, dict) and "NOPE" in str(r), r)
+    r = client.history(symbol="SBIN", exchange="NSE", interval="7m", start_date="2026-01-01", end_date="2026-01-31")
+    check("history with a bad interval names the field", isinstance(r, dict) and "interval" in str(r), r)
+
+
+def option_data():
+    """optionsymbol, optionchain, optiongreeks, syntheticfuture on the NIFTY chain."""
+    r = success("expiry for options", client.expiry(symbol="NIFTY", exchange="NFO", instrumenttype="options"))
+    expiry = r.get("data", ["29-DEC-26"])[0].replace("-", "")
+    r = success("optionsymbol ATM CE", client.optionsymbol(
+        underlying="NIFTY", exchange="NSE_INDEX", expiry_date=expiry, offset="ATM", option_type="CE"))
+    atm_symbol = r.get("symbol", "")
+    check("optionsymbol is NIFTY+expiry+strike+CE", atm_symbol.startswith("NIFTY" + expiry)
+          and atm_symbol.endswith("CE") and r.get("exchange") == "NFO" and r.get("lotsize") == 75, r)
+    spot = r.get("underlying_ltp", 0)
+    ch = success("optionchain", client.optionchain(underlying="NIFTY", exchange="NSE_INDEX", expiry_date=expiry))
+    strikes = [row["strike"] for row in ch.get("chain", [])]
+    atm = ch.get("atm_strike")
+    check("chain ATM is the strike nearest the underlying", strikes and atm == min(
+        strikes, key=lambda k: (abs(k - ch["underlying_ltp"]), k)), (atm, ch.get("underlying_ltp")))
+    check("optionsymbol ATM agrees with the chain", atm_symbol == f"NIFTY{expiry}{int(atm)}CE"
+          or abs(spot - ch.get("underlying_ltp", 0)) > 1, (atm_symbol, atm))
+    labels = {row["strike"]: row["ce"]["label"] for row in ch.get("chain", []) if row.get("ce")}
+    below = [k for k in strikes if k < atm]
+    check("chain labels: ATM, ITM below for calls", labels.get(atm) == "ATM"
+          and (not below or labels.get(below[-1]) == "ITM1"), labels)
+    small = success("optionchain strike_count 2", client.optionchain(
+        underlying="NIFTY", exchange="NSE_INDEX", expiry_date=expiry, strike_count=2))
+    check("strike_count 2 gives at most 5 strikes", 1 <= len(small.get("chain", [])) <= 5, small)
+    otm = success("optionsymbol OTM2 CE", client.optionsymbol(
+        underlying="NIFTY", exchange="NSE_INDEX", expiry_date=expiry, offset="OTM2", option_type="CE"))
+    g = success("optiongreeks call", client.optiongreeks(symbol=otm.get("symbol", ""), exchange="NFO"))
+    gk = g.get("greeks", {})
+    check("call delta in (0, 1)", 0 < gk.get("delta", -1) < 1, g)
+    check("gamma and vega positive, theta negative", gk.get("gamma", 0) > 0 and gk.get("vega", 0) > 0
+          and gk.get("theta", 0) < 0, gk)
+    check("implied volatility in percent", 0 < g.get("implied_volatility", 0) < 500, g)
+    put = success("optionsymbol OTM2 PE", client.optionsymbol(
+        underlying="NIFTY", exchange="NSE_INDEX", expiry_date=expiry, offset="OTM2", option_type="PE"))
+    pg = success("optiongreeks put", client.optiongreeks(symbol=put.get("symbol", ""), exchange="NFO",
+                                                          interest_rate=6.5))
+    check("put delta in (-1, 0)", -1 < pg.get("greeks", {}).get("delta", 1) < 0, pg)
+    r = client.optionsymbol(underlying="NIFTY", exchange="NSE_INDEX", offset="XTM3", option_type="CE")
+    check("bad offset is a validation error", r.get("status") == "error" and "offset" in str(r), r)
+    sf = success("syntheticfuture", client.syntheticfuture(underlying="NIFTY", exchange="NSE_INDEX",
+                                                           expiry_date=expiry))
+    check("synthetic future = ATM + CE - PE, near the underlying",
+          abs(sf.get("synthetic_future_price", 0) - sf.get("underlying_ltp", 1)) < 0.2 * sf.get("underlying_ltp", 1)
+          and sf.get("atm_strike") in strikes, sf)
+
+
+def margin_and_account():
+    """margin, analyzer status and toggle, telegram without an upstream."""
+    _, fut = quote_ltp("NIFTY29DEC26FUT", "NFO", 25000.0)
+    r = success("margin", client.margin(positions=[
+        {"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY", "quantity": "75",
+         "product": "NRML", "pricetype": "LIMIT", "price": str(round(fut, 1))}]))
+    m = r.get("data", {}).get("total_margin_required", 0)
+    check("margin = qty x price / futures leverage 10", abs(m - 75 * round(fut, 1) / 10) < 1, (m, fut))
+    r = client.margin(positions=[{"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "HOLD",
+                                  "quantity": "75", "product": "NRML", "pricetype": "MARKET"}])
+    check("margin names a bad action", r.get("status") == "error" and "action" in str(r), r)
+    a = success("analyzerstatus", client.analyzerstatus())
+    check("analyze mode with total_logs", a.get("data", {}).get("analyze_mode") is True
+          and isinstance(a.get("data", {}).get("total_logs"), int), a)
+    success("analyzertoggle to analyze", client.analyzertoggle(mode=True))
+    r = client.analyzertoggle(mode=False)
+    check("no live mode", r.get("status") == "error" and "live" in str(r), r)
+    r = client.telegram(username="someone", message="hello")
+    check("telegram needs an upstream", r.get("status") == "error" and "upstream" in str(r), r)
+
+
+def ordinal(orderid):
+    return int(orderid) % 100_000_000
+
+
+def order_families():
+    """basketorder (BUY legs first), splitorder, optionsorder (+split), optionsmultiorder."""
+    r = success("basketorder", client.basketorder(strategy="basket", orders=[
+        {"symbol": "BANKNIFTY29DEC26FUT", "exchange": "NFO", "action": "SELL", "quantity": 35,
+         "pricetype": "MARKET", "product": "NRML"},
+        {"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY", "quantity": 75,
+         "pricetype": "MARKET", "product": "NRML"},
+        {"symbol": "NOPE", "exchange": "NFO", "action": "BUY", "quantity": 75},
+    ]))
+    res = r.get("results", [])
+    ok = [x for x in res if x.get("status") == "success"]
+    check("basket: two legs placed, one refused by name", len(ok) == 2 and any(
+        x.get("status") == "error" and "NOPE" in x.get("message", "") for x in res), res)
+    ids = {x["symbol"]: ordinal(x["orderid"]) for x in ok}
+    check("basket: BUY leg placed before SELL leg",
+          ids.get("NIFTY29DEC26FUT", 9e9) < ids.get("BANKNIFTY29DEC26FUT", -1), ids)
+    r = success("splitorder", client.splitorder(strategy="split", symbol="SBIN", exchange="NSE", action="BUY",
+                                                quantity=25, splitsize=10, price_type="MARKET", product="CNC"))
+    check("split 25 by 10 is 10, 10, 5", [x.get("quantity") for x in r.get("results", [])] == [10, 10, 5]
+          and all(x.get("status") == "success" for x in r.get("results", [])), r)
+    r = client.splitorder(strategy="split", symbol="SBIN", exchange="NSE", action="BUY",
+                          quantity=1000, splitsize=1, price_type="MARKET", product="CNC")
+    check("split beyond 100 orders is refused", r.get("status") == "error" and "100" in str(r), r)
+    r = success("optionsorder ATM CE", client.optionsorder(
+        strategy="opt", underlying="NIFTY", exchange="NSE_INDEX", offset="ATM", option_type="CE",
+        action="BUY", quantity=75, price_type="MARKET", product="NRML"))
+    check("optionsorder reply", len(r.get("orderid", "")) == 14 and r.get("symbol", "").endswith("CE")
+          and r.get("underlying_ltp", 0) > 0 and r.get("offset") == "ATM", r)
+    st = success("optionsorder order status", client.orderstatus(order_id=r.get("orderid", ""), strategy="opt"))
+    check("option order filled", st.get("data", {}).get("order_status") == "complete", st)
+    r = success("optionsorder split", client.optionsorder(
+        strategy="opt", underlying="NIFTY", exchange="NSE_INDEX", offset="OTM1", option_type="PE",
+        action="BUY", quantity=225, splitsize=150, price_type="MARKET", product="NRML"))
+    check("optionsorder split 225 by 150", [x.get("quantity") for x in r.get("results", [])] == [150, 75], r)
+    r = success("optionsmultiorder", client.optionsmultiorder(
+        strategy="iron", underlying="NIFTY", exchange="NSE_INDEX", legs=[
+            {"offset": "OTM1", "option_type": "CE", "action": "SELL", "quantity": 75, "product": "NRML"},
+            {"offset": "OTM3", "option_type": "CE", "action": "BUY", "quantity": 75, "product": "NRML"},
+        ]))
+    res = r.get("results", [])
+    check("multiorder results in leg order", [x.get("leg") for x in res] == [1, 2]
+          and all(x.get("status") == "success" for x in res), res)
+    if len(res) == 2 and all("orderid" in x for x in res):
+        check("multiorder BUY leg placed first", ordinal(res[1]["orderid"]) < ordinal(res[0]["orderid"]), res)
+    a = success("analyzer counts orders", client.analyzerstatus())
+    check("total_logs counts this session's orders", a.get("data", {}).get("total_logs", 0) >= 8, a)
+    client.closeposition(strategy="basket")
+
+
+JOURNEYS = [
+    orders_and_books,
+    websocket_feed,
+    reference_data,
+    history_data,
+    option_data,
+    margin_and_account,
+    order_families,
+]
+
+
+def main():
+    for journey in JOURNEYS:
+        try:
+            journey()
+        except Exception as e:  # one failure, and the next journey still runs
+            check(f"{journey.__name__} finished", False, repr(e))
+    print(f"sdk: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+//! What the reference, market-data and order-family endpoints share: OpenAlgo's error
+//! shapes (OPENALGO.md 2b: A per-field, B plain text, C "Validation error" with `errors`),
+//! the gate for `GET` endpoints (key in the query string), and per-endpoint request
+//! counters exported by `/metrics`.
+
+#![forbid(unsafe_code)]
+
+use super::Api;
+use super::error::ApiError;
+use super::limits::Class;
+use crate::types::Price;
+use axum::http::StatusCode;
+use serde_json::json;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Shape A (data endpoints): `{"status":"error","message":{field:[msg]}}`, 400.
+pub(crate) fn shape_a(field: &str, msg: impl Into<String>) -> ApiError {
+    let mut e = ApiError::bad(msg);
+    e.shaped = Some(json!({"status": "error", "message": {field: [e.message.clone()]}}));
+    e
+}
+
+/// Shape C (option endpoints): `{"status":"error","message":"Validation error","errors":{field:[msg]}}`.
+pub(crate) fn shape_c(field: &str, msg: impl Into<String>) -> ApiError {
+    let mut e = ApiError::bad(msg);
+    e.shaped = Some(json!({
+        "status": "error", "message": "Validation error", "errors": {field: [e.message.clone()]}
+    }));
+    e
+}
+
+/// Re-shapes a 400 from a body accessor into shape A for `field`.
+pub(crate) fn as_a<T>(field: &str, r: Result<T, ApiError>) -> Result<T, ApiError> {
+    r.map_err(|e| if e.status == StatusCode::BAD_REQUEST { shape_a(field, e.message) } else { e })
+}
+
+/// Re-shapes a 400 from a body accessor into shape C for `field`.
+pub(crate) fn as_c<T>(field: &str, r: Result<T, ApiError>) -> Result<T, ApiError> {
+    r.map_err(|e| if e.status == StatusCode::BAD_REQUEST { shape_c(field, e.message) } else { e })
+}
+
+/// A price as a JSON number rounded to 4 decimals (the fixed-point precision).
+pub(crate) fn px(p: Price) -> f64 {
+    p.to_f64()
+}
+
+/// Rounds a float for display.
+pub(crate) fn round(v: f64, decimals: i32) -> f64 {
+    let m = 10f64.powi(decimals);
+    (v * m).round() / m
+}
+
+/// Endpoints counted one by one in `/metrics` (`tickfill_api_endpoint_requests_total`).
+pub(crate) const ENDPOINTS: [&str; 26] = [
+    "history",
+    "intervals",
+    "ticker",
+    "symbol",
+    "search",
+    "expiry",
+    "instruments",
+    "optionsymbol",
+    "optionchain",
+    "optiongreeks",
+    "multioptiongreeks",
+    "syntheticfuture",
+    "margin",
+    "market/holidays",
+    "market/timings",
+    "telegram/notify",
+    "basketorder",
+    "splitorder",
+    "optionsorder",
+    "optionsmultiorder",
+    "analyzer",
+    "analyzer/toggle",
+    "pnl/symbols",
+    "holdings",
+    "placegttorder",
+    "gttorderbook",
+];
+
+/// One counter per entry of [`ENDPOINTS`].
+#[derive(Debug, Default)]
+pub(crate) struct EndpointCounters {
+    counts: [AtomicU64; ENDPOINTS.len()],
+}
+
+impl EndpointCounters {
+    /// Counts one request of `endpoint` (ignored when not listed).
+    pub(crate) fn hit(&self, endpoint: &str) {
+        if let Some(i) = ENDPOINTS.iter().position(|e| *e == endpoint) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Appends the Prometheus family.
+    pub(crate) fn render(&self, out: &mut String) {
+        out.push_str(
+            "# HELP tickfill_api_endpoint_requests_total REST requests by endpoint (reference, market data and order families).\n# TYPE tickfill_api_endpoint_requests_total counter\n",
+        );
+        for (name, c) in ENDPOINTS.iter().zip(&self.counts) {
+            let _ = writeln!(
+                out,
+                "tickfill_api_endpoint_requests_total{{endpoint=\"{name}\"}} {}",
+                c.load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
+impl Api {
+    /// The gate of a `GET` endpoint: the key comes in the query string; same rate classes
+    /// as the POST gate.
+    pub(crate) fn gate_query(&self, query: &HashMap<String, String>) -> Result<(), ApiError> {
+        let key_ok = query.get("apikey").is_some_and(|k| self.keys.verify(k));
+        if !key_ok {
+            self.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
+            if !self.limits.allow(Class::Unauthenticated) {
+                self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                return Err(ApiError::rate_limited());
+            }
+            return Err(ApiError::forbidden());
+        }
+        if !self.limits.allow(Class::Other) {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::rate_limited());
+        }
+        Ok(())
+    }
+
+    /// The reference price of an instrument: its latest quote, else its reference close.
+    pub(crate) async fn ltp_or_close(&self, id: crate::types::SymbolId) -> Option<f64> {
+        if let Ok(t) = super::quotes::latest(self, id).await {
+            if t.ltp.is_positive() {
+                return Some(t.ltp.to_f64());
+            }
+        }
+        self.engine.instruments.get(id).and_then(|i| i.prev_close).map(|p| p.to_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_carry_the_field() {
+        let a = shape_a("symbol", "Missing data for required field.").body();
+        assert_eq!(a["message"]["symbol"][0], "Missing data for required field.");
+        let c = shape_c("offset", "bad").body();
+        assert_eq!(c["message"], "Validation error");
+        assert_eq!(c["errors"]["offset"][0], "bad");
+        assert_eq!(c["mode"], "analyze");
+    }
+}

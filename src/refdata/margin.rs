@@ -1,0 +1,85 @@
+//! The margin the sandbox would block for a basket of positions (`margin` without an
+//! upstream): the placement rule of OPENALGO.md section 3, `|qty| x reference x contract
+//! value / leverage`, with the reference the limit price (LIMIT), the trigger (SL, SL-M)
+//! or the LTP (MARKET), and the leverage of the contract kind and product.
+//!
+//! # Known limitations
+//! - There is no SPAN or exposure split and no hedge benefit: the sandbox blocks the
+//!   leverage rule's amount for each order, so `span_margin` is that total and
+//!   `exposure_margin` is 0.
+
+#![forbid(unsafe_code)]
+
+use crate::exec::config::ExecConfig;
+use crate::instruments::InstrumentKind;
+use crate::types::{Money, PriceType, Product, Qty};
+
+/// One position of a margin request, resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Leg {
+    /// Kind of contract.
+    pub kind: InstrumentKind,
+    /// Product.
+    pub product: Product,
+    /// Price type.
+    pub price_type: PriceType,
+    /// Quantity.
+    pub qty: Qty,
+    /// Limit price.
+    pub price: crate::types::Price,
+    /// Trigger price.
+    pub trigger: crate::types::Price,
+    /// The latest price.
+    pub ltp: crate::types::Price,
+    /// Contract value.
+    pub contract_value: i64,
+}
+
+impl Leg {
+    /// The price margin is computed on.
+    pub fn reference(&self) -> crate::types::Price {
+        match self.price_type {
+            PriceType::Market => self.ltp,
+            PriceType::Limit => self.price,
+            PriceType::StopLimit | PriceType::StopMarket => self.trigger,
+        }
+    }
+}
+
+/// The margin of one leg.
+pub fn leg_margin(config: &ExecConfig, leg: &Leg) -> Money {
+    let lev = config.leverage(leg.kind, leg.product);
+    let qty = Qty(leg.qty.0.saturating_mul(leg.contract_value.max(1)));
+    crate::exec::funds::margin(qty, leg.reference(), lev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Price;
+
+    #[test]
+    fn margin_follows_the_leverage_table() {
+        let c = ExecConfig::default();
+        let leg = |kind, product, price_type| Leg {
+            kind,
+            product,
+            price_type,
+            qty: Qty(75),
+            price: Price(100 * Price::SCALE),
+            trigger: Price(90 * Price::SCALE),
+            ltp: Price(200 * Price::SCALE),
+            contract_value: 1,
+        };
+        let table = [
+            (InstrumentKind::Future, Product::Nrml, PriceType::Market, 75 * 200 / 10),
+            (InstrumentKind::Option, Product::Nrml, PriceType::Limit, 75 * 100),
+            (InstrumentKind::Equity, Product::Mis, PriceType::StopLimit, 75 * 90 / 5),
+            (InstrumentKind::Equity, Product::Cnc, PriceType::Market, 75 * 200),
+        ];
+        for (kind, product, pt, want) in table {
+            let m = leg_margin(&c, &leg(kind, product, pt));
+            assert_eq!(m, Price(want * Price::SCALE), "{kind:?} {product:?} {pt:?}");
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The endpoints OpenAlgo's SDK 1.0.47 does not call, and the error shapes of the rest,
+//! over a real engine and a real HTTP client on loopback: multioptiongreeks, ticker (GET,
+//! JSON and text), instruments CSV, pnl/symbols, plus per-endpoint metrics.
+
+mod api_util;
+
+use api_util::{Harness, KEY, assert_error};
+use serde_json::{Value, json};
+
+/// NIFTY at 25,010 with its 29-DEC-26 options around it.
+fn nifty(h: &Harness) {
+    h.tick("NSE_INDEX", "NIFTY", 25_010.0);
+    for (sym, ltp) in [
+        ("NIFTY29DEC2625000CE", 320.0),
+        ("NIFTY29DEC2625000PE", 300.0),
+        ("NIFTY29DEC2625100CE", 270.0),
+        ("NIFTY29DEC2624900PE", 260.0),
+    ] {
+        h.tick("NFO", sym, ltp);
+    }
+}
+
+#[test]
+fn multioptiongreeks_reports_each_symbol_and_a_summary() {
+    let h = Harness::start();
+    nifty(&h);
+    let (status, v) = h.api(
+        "multioptiongreeks",
+        json!({"symbols": [
+            {"symbol": "NIFTY29DEC2625100CE", "exchange": "NFO"},
+            {"symbol": "NIFTY29DEC2624900PE", "exchange": "NFO", "interest_rate": 6.5},
+            {"symbol": "SBIN", "exchange": "NSE"},
+        ]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "partial", "{v}");
+    assert_eq!(v["summary"], json!({"total": 3, "success": 2, "failed": 1}));
+    let call = &v["data"][0];
+    let d = call["greeks"]["delta"].as_f64().unwrap();
+    assert!(d > 0.0 && d < 1.0, "{call}");
+    assert_eq!(call["spot_price"], 25_010.0);
+    assert_eq!(call["strike"], 25_100.0);
+    let put = &v["data"][1];
+    assert!(put["greeks"]["delta"].as_f64().unwrap() < 0.0, "{put}");
+    assert_eq!(put["interest_rate"], 6.5);
+    assert_eq!(v["data"][2]["status"], "error");
+    assert!(v["data"][2]["message"].as_str().unwrap().contains("not an option"), "{v}");
+    // Shape C for the request itself.
+    let (status, v) = h.api("multioptiongreeks", json!({"symbols": []}));
+    assert_eq!(status, 400);
+    assert_eq!(v["message"], "Validation error");
+    assert!(v["errors"]["symbols"].is_array(), "{v}");
+}
+
+#[test]
+fn ticker_answers_json_and_text_the_same_candles() {
+    let h = Harness::start();
+    let q = format!("apikey={KEY}&interval=D&from=2026-11-02&to=2026-11-06");
+    let (status, ct, body) = h.get(&format!("/api/v1/ticker/NSE:SBIN?{q}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(ct.starts_with("application/json"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let rows = v["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{v}");
+    let (status, ct, text) = h.get(&format!("/api/v1/ticker/NSE:SBIN?{q}&format=txt"));
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/plain"));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines[0].starts_with("NSE:SBIN,2026-11-02,00:00:00,"), "{}", lines[0]);
+    let close: f64 = lines[4].split(',').nth(6).unwrap().parse().unwrap();
+    assert_eq!(close, rows[4]["close"].as_f64().unwrap());
+    // The same through history.
+    let hist = h.ok(
+        "history",
+        json!({"symbol": "SBIN", "exchange": "NSE", "interval": "D",
+               "start_date": "2026-11-02", "end_date": "2026-11-06"}),
+    );
+    assert_eq!(hist["data"], v["data"]);
+    // Errors name the field (shape A); a wrong key is a 403.
+    let (status, _, body) = h.get(&format!("/api/v1/ticker/NSE:NOPE?{q}"));
+    assert_eq!(status, 400);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(v["message"]["symbol"][0].as_str().unwrap().contains("NOPE"), "{v}");
+    let (status, _, body) = h.get(&format!("/api/v1/ticker/SBIN?{q}"));
+    assert_eq!(status, 400, "{body}");
+    let (status, _, _) = h.get("/api/v1/ticker/NSE:SBIN?apikey=wrong");
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn instruments_csv_has_openalgo_master_columns_and_loads_back() {
+    let h = Harness::start();
+    let (status, ct, text) =
+        h.get(&format!("/api/v1/instruments?apikey={KEY}&exchange=NFO&format=csv"));
+    assert_eq!(status, 200, "{text}");
+    assert!(ct.starts_with("text/csv"));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "symbol,brsymbol,name,exchange,brexchange,token,expiry,strike,lotsize,instrumenttype,tick_size"
+    );
+    assert!(lines.clone().all(|l| l.contains(",NFO,")));
+    assert!(lines.any(|l| l.starts_with("NIFTY29DEC2625000CE,") && l.contains(",29-DEC-26,25000")));
+    // The CSV is a valid --instruments file.
+    let m = tickfill::instruments::InstrumentMaster::from_csv_str(&text).unwrap();
+    let id = m.lookup(tickfill::types::Exchange::Nfo, "NIFTY29DEC2625000CE").unwrap();
+    assert_eq!(m.get(id).unwrap().strike, Some(tickfill::types::Price(25_000 * 10_000)));
+    let (status, _, body) = h.get(&format!("/api/v1/instruments?apikey={KEY}&format=xml"));
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) = h.get(&format!("/api/v1/instruments?apikey={KEY}&exchange=NSE"));
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(v["message"].as_str().unwrap().starts_with("Found "), "{v}");
+    assert!(v["data"].as_array().unwrap().iter().all(|r| r["exchange"] == "NSE"));
+}
+
+#[test]
+fn pnl_symbols_sums_the_positionbook() {
+    let h = Harness::start();
+    h.tick("NSE", "SBIN", 800.0);
+    h.place(api_util::cnc("SBIN", "BUY", 10, "MARKET", 0.0));
+    h.tick("NSE", "SBIN", 810.0);
+    let v = h.ok("pnl/symbols", json!({}));
+    let rows = v["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    let r = &rows[0];
+    assert_eq!(r["symbol"], "SBIN");
+    assert_eq!(r["quantity"], 10);
+    // Bought at the ask 800.50, marked at 810.
+    assert_eq!(r["unrealized_pnl"], 95.0, "{r}");
+    assert_eq!(v["total_unrealized_pnl"], 95.0);
+    assert_eq!(v["total_pnl"], r["pnl"]);
+}
+
+#[test]
+fn basket_places_buy_legs_first_and_split_slices() {
+    let h = Harness::start();
+    h.tick("NFO", "NIFTY29DEC26FUT", 25_100.0);
+    h.tick("NFO", "BANKNIFTY29DEC26FUT", 56_000.0);
+    let v = h.ok(
+        "basketorder",
+        json!({"strategy": "b", "orders": [
+            {"symbol": "BANKNIFTY29DEC26FUT", "exchange": "NFO", "action": "SELL", "quantity": 35, "product": "NRML"},
+            {"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY", "quantity": 75, "product": "NRML"},
+            {"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY", "quantity": 7, "product": "NRML"},
+        ]}),
+    );
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r[0]["symbol"], "NIFTY29DEC26FUT");
+    assert_eq!(r[0]["status"], "success");
+    assert!(r[1]["message"].as_str().unwrap().contains("lot size"), "{v}");
+    assert_eq!(r[2]["symbol"], "BANKNIFTY29DEC26FUT");
+    assert!(r[0]["orderid"].as_str().unwrap() < r[2]["orderid"].as_str().unwrap());
+    let v = h.ok(
+        "splitorder",
+        json!({"strategy": "s", "symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY",
+               "quantity": 375, "splitsize": 150, "product": "NRML"}),
+    );
+    let sizes: Vec<i64> =
+        v["results"].as_array().unwrap().iter().map(|r| r["quantity"].as_i64().unwrap()).collect();
+    assert_eq!(sizes, [150, 150, 75]);
+    // Splits are journaled orders: a restart shows them.
+    let before = h.ok("orderbook", json!({}))["data"]["orders"].as_array().unwrap().len();
+    let mut h = h;
+    h.restart();
+    let after = h.ok("orderbook", json!({}))["data"]["orders"].as_array().unwrap().len();
+    assert_eq!(before, after);
+    assert_eq!(after, 5);
+    let a = h.ok("analyzer", json!({}));
+    assert_eq!(a["data"]["total_logs"], 5);
+}
+
+#[test]
+fn errors_keep_openalgo_shapes_and_metrics_count_endpoints() {
+    let h = Harness::start();
+    nifty(&h);
+    // Shape A: per-field messages.
+    let (status, v) = h.api("history", json!({"exchange": "NSE"}));
+    assert_eq!(status, 400);
+    assert!(v["message"]["symbol"].is_array(), "{v}");
+    let (status, v) = h.api("symbol", json!({"symbol": "SBIN", "exchange": "XYZ"}));
+    assert_eq!(status, 400);
+    assert!(v["message"]["exchange"][0].as_str().unwrap().contains("NSE"), "{v}");
+    // Shape C on option endpoints.
+    let (status, v) = h.api(
+        "optionsymbol",
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "offset": "ITM0", "option_type": "CE"}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(v["message"], "Validation error");
+    assert!(v["errors"]["offset"].is_array(), "{v}");
+    // Shape B on order families, margin, analyzer.
+    assert_error(&h.api("analyzer/toggle", json!({"mode": false})), 400, "no live mode");
+    assert_error(&h.api("analyzer/toggle", json!({"mode": "yes"})), 400, "mode");
+    assert_error(&h.api("margin", json!({"positions": []})), 400, "positions");
+    assert_error(
+        &h.api("telegram/notify", json!({"username": "u", "message": "m"})),
+        503,
+        "upstream",
+    );
+    assert_error(
+        &h.api(
+            "splitorder",
+            json!({"symbol": "SBIN", "exchange": "NSE", "action": "BUY",
+                                    "quantity": 101, "splitsize": 1, "product": "CNC"}),
+        ),
+        400,
+        "exceed maximum limit of 100",
+    );
+    let v = h.ok(
+        "optionchain",
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26", "strike_count": 1}),
+    );
+    assert_eq!(v["atm_strike"], 25_000.0);
+    assert_eq!(v["chain"].as_array().unwrap().len(), 3);
+    assert_eq!(v["chain"][1]["ce"]["label"], "ATM");
+    assert_eq!(v["chain"][0]["ce"]["label"], "ITM1");
+    assert_eq!(v["chain"][0]["pe"]["label"], "OTM1");
+    assert_eq!(v["chain"][1]["ce"]["ltp"], 320.0);
+    let v = h.ok(
+        "syntheticfuture",
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26"}),
+    );
+    assert_eq!(v["synthetic_future_price"], 25_020.0);
+    let (_, _, metrics) = h.get("/metrics");
+    for (endpoint, n) in
+        [("history", 1), ("optionsymbol", 1), ("optionchain", 1), ("analyzer/toggle", 2)]
+    {
+        let line = format!("tickfill_api_endpoint_requests_total{{endpoint=\"{endpoint}\"}} {n}");
+        assert!(metrics.contains(&line), "{line} not in metrics");
+    }
+}
