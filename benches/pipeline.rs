@@ -2,6 +2,7 @@
 //! with sync `none` on a temp dir), 1,000 symbols with 10,000 resting orders, ticks
 //! walking inside the books' spread. Three wirings of the same stage code, same run:
 //!
+//! - `inline`: the publishing thread itself runs the four stages (`Publisher::drain`);
 //! - `fused`: the ring with one consumer thread running the four stages in order;
 //! - `pipelined`: the ring with one thread per stage (on a 2-core machine this
 //!   oversubscribes the cores; it is here to be measured, not recommended there);
@@ -84,7 +85,7 @@ fn ring(c: &mut Criterion, name: &str, topology: Topology) {
         ring_size: 1 << 14,
         topology,
         idle: IdleStrategy::Backoff,
-        cores: Vec::new(),
+        ..PipelineConfig::default()
     };
     let (mut publisher, running) =
         Pipeline::start(&config, Seq(s.first_seq), s.stages, Arc::clone(&s.health)).expect("start");
@@ -102,6 +103,8 @@ fn ring(c: &mut Criterion, name: &str, topology: Topology) {
                     publisher.publish(tick_input(i), t0(), 0);
                 }
                 let last = publisher.next_seq().0 - 1;
+                // Inline: this thread runs the stages (a no-op with stage threads).
+                publisher.drain();
                 while s.health.durable_seq.load(Ordering::Acquire) < last {
                     std::hint::spin_loop();
                 }
@@ -143,6 +146,7 @@ fn crossbeam(c: &mut Criterion) {
 }
 
 fn benches(c: &mut Criterion) {
+    ring(c, "inline", Topology::Inline);
     ring(c, "fused", Topology::Fused);
     ring(c, "pipelined", Topology::Pipelined);
     crossbeam(c);

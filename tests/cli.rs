@@ -94,7 +94,7 @@ fn bad_options_are_clear_errors() {
     let out = bin().args(["demo", "--topology", "sideways"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--topology must be auto, fused or pipelined"), "{err}");
+    assert!(err.contains("--topology must be auto, inline, fused or pipelined"), "{err}");
     let out = bin().args(["serve", "--square-off", "NSE=25:00"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -37,6 +37,15 @@ impl Stage for PanicsOnFifthTick {
 
 #[test]
 fn a_failed_stage_refuses_orders_but_serves_reads() {
+    refuses_orders_serves_reads(Topology::Fused);
+}
+
+#[test]
+fn a_failed_stage_refuses_orders_but_serves_reads_inline() {
+    refuses_orders_serves_reads(Topology::Inline);
+}
+
+fn refuses_orders_serves_reads(topology: Topology) {
     let dir = tempfile::tempdir().unwrap();
     let master = Arc::new(InstrumentMaster::default_universe());
     let sbin = master.lookup(tickfill::types::Exchange::Nse, "SBIN").unwrap();
@@ -64,9 +73,9 @@ fn a_failed_stage_refuses_orders_but_serves_reads() {
     );
     let config = PipelineConfig {
         ring_size: 64,
-        topology: Topology::Fused,
+        topology,
         idle: IdleStrategy::Backoff,
-        cores: vec![],
+        ..PipelineConfig::default()
     };
     let (mut publisher, running) =
         Pipeline::start(&config, Seq(1), stages, Arc::clone(&health)).unwrap();
@@ -94,6 +103,8 @@ fn a_failed_stage_refuses_orders_but_serves_reads() {
     );
     let (t2, rx2) = router.register();
     publisher.publish(Input::Query(Query { ticket: t2, kind: QueryKind::Funds }), now, 0);
+    // Inline: this thread runs the stages (a no-op with a stage thread).
+    publisher.drain();
 
     match rx1.recv_timeout(Duration::from_secs(10)).expect("a reply, not a hang") {
         Response::Command(c) => match c.reply {

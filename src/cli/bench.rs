@@ -77,6 +77,7 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
                 topology: a.topology,
                 idle: a.idle,
                 cores: a.cores.clone(),
+                ..PipelineConfig::default()
             },
             cross_period: Duration::from_millis(if q { 500 } else { 5_000 }),
             search_rates: if q {

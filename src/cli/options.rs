@@ -55,29 +55,47 @@ impl StorageArgs {
 /// Threads and idling.
 #[derive(Debug, Args)]
 pub struct RingArgs {
-    /// auto (fused below 6 cores), fused (one stage thread) or pipelined (one per stage).
+    /// auto (inline below 6 cores), inline (the hot thread runs the stages), fused (one
+    /// stage thread) or pipelined (one per stage).
     #[arg(long, env = "TICKFILL_TOPOLOGY", default_value = "auto")]
     pub topology: Topology,
     /// spin (isolated cores only) or backoff.
     #[arg(long, env = "TICKFILL_IDLE", default_value = "backoff")]
     pub idle: IdleStrategy,
-    /// Cores to pin stage threads to, e.g. 2,3,4,5.
+    /// inline: HOT[,HOUSEKEEPING...], the hot thread's core then the cores for every
+    /// other thread (default on 2+ cores: the last core is hot). fused/pipelined: cores
+    /// to pin the stage threads to, e.g. 2,3,4,5.
     #[arg(long, env = "TICKFILL_CORES", value_delimiter = ',')]
     pub cores: Vec<usize>,
     /// Ring slots (rounded up to a power of two).
     #[arg(long, default_value_t = 8192)]
     pub ring_size: usize,
+    /// inline: microseconds the hot thread keeps polling after the last input before it
+    /// parks in epoll_wait.
+    #[arg(long, env = "TICKFILL_BUSY_POLL_US", default_value_t = 200)]
+    pub busy_poll_us: u64,
 }
 
 impl RingArgs {
     /// The pipeline settings.
     pub fn pipeline(&self) -> PipelineConfig {
+        let inline = self.topology.resolve() == Topology::Inline;
         PipelineConfig {
             ring_size: self.ring_size,
             topology: self.topology,
             idle: self.idle,
-            cores: self.cores.clone(),
+            // In inline, --cores is the hot/housekeeping layout, not stage threads.
+            cores: if inline { Vec::new() } else { self.cores.clone() },
+            busy_poll: std::time::Duration::from_micros(self.busy_poll_us),
         }
+    }
+
+    /// The hot/housekeeping layout (inline only; the other topologies pin stage threads).
+    pub fn core_layout(&self) -> anyhow::Result<Option<tickfill::ring::cores::CoreLayout>> {
+        if self.topology.resolve() != Topology::Inline {
+            return Ok(None);
+        }
+        tickfill::ring::cores::CoreLayout::from_cores(&self.cores).map_err(anyhow::Error::msg)
     }
 }
 

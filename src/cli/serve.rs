@@ -106,6 +106,12 @@ pub struct ServeArgs {
 
 /// Runs the server until a signal.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // First, before any thread starts: everything but the hot thread runs on the
+    // housekeeping cores (threads inherit the affinity of the thread that starts them).
+    let layout = args.ring.core_layout()?;
+    if let Some(l) = &layout {
+        tickfill::ring::cores::confine_current(&l.housekeeping);
+    }
     let (stop_tx, stop_rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());
@@ -115,6 +121,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut instruments = args.storage.instruments()?;
     let mut config = EngineConfig::new(args.storage.journal());
     config.pipeline = args.ring.pipeline();
+    config.cores = layout;
     config.snapshot_every = args.snapshot_every;
     args.exec.apply(&mut config.exec);
     config.watchdog.engine_type = args.engine_type;

@@ -25,6 +25,8 @@ use crate::interest::Interest;
 use crate::journal::JournalConfig;
 use crate::latency::SharedLatency;
 use crate::mtm::Mtm;
+use crate::ring::Topology;
+use crate::ring::cores::{self, CoreLayout};
 use crate::ring::pipeline::{PipelineConfig, Running};
 use crate::ring::{Pipeline, Publisher};
 pub use crate::sequencer;
@@ -66,8 +68,13 @@ pub struct EngineConfig {
     pub feed: FeedConfig,
     /// Freshness checks and the REST polling fallback.
     pub watchdog: WatchdogConfig,
-    /// Core to pin the sequencer thread to.
+    /// Core to pin the sequencer thread to (ignored when `cores` is set).
     pub sequencer_core: Option<usize>,
+    /// The hot core and the housekeeping cores: [`Engine::start`] confines the calling
+    /// thread (and so every thread started from it afterwards) to the housekeeping cores
+    /// and pins the sequencer alone on the hot one. `None`: no pinning (library and
+    /// test default; `tickfill serve` sets it on two or more cores).
+    pub cores: Option<CoreLayout>,
     /// Symbols per upstream feed connection.
     pub symbols_per_connection: usize,
 }
@@ -88,6 +95,7 @@ impl EngineConfig {
             feed: FeedConfig::None,
             watchdog: WatchdogConfig::default(),
             sequencer_core: None,
+            cores: None,
             symbols_per_connection: 1000,
         }
     }
@@ -213,6 +221,14 @@ impl Engine {
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         config.feed.validate().map_err(EngineError::Config)?;
         config.watchdog.validate().map_err(|e| EngineError::Config(e.to_string()))?;
+        if let Some(layout) = &config.cores {
+            if !cores::confine_current(&layout.housekeeping) {
+                eprintln!(
+                    "tickfill: could not confine threads to cores {:?}; running unconfined",
+                    layout.housekeeping
+                );
+            }
+        }
         let mut recovered = recovery::recover(&config.journal, &config.exec, &config.instruments)?;
         recovered.mtm.set_max_age(config.watchdog.mtm_max_age);
         let health = Arc::new(Health::new());
@@ -248,8 +264,15 @@ impl Engine {
         let seq_config = SequencerConfig {
             timer_interval: config.timer_interval,
             snapshot_every: config.snapshot_every,
-            core: config.sequencer_core,
+            core: config.cores.as_ref().map(|l| l.hot).or(config.sequencer_core),
             symbols_per_connection: config.symbols_per_connection,
+            // Only the inline hot thread spins: in the other topologies a spinning
+            // sequencer would compete with the stage threads for the cores.
+            busy_poll: if config.pipeline.topology.resolve() == Topology::Inline {
+                config.pipeline.busy_poll
+            } else {
+                std::time::Duration::ZERO
+            },
         };
         let feed_shared = FeedShared {
             instruments: Arc::clone(&config.instruments),

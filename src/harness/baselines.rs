@@ -191,7 +191,8 @@ pub fn stages_throughput(
         let d = dir.join("ring");
         std::fs::create_dir_all(&d)?;
         let (s, health, first) = stages(&d)?;
-        let config = PipelineConfig { ring_size: 1 << 14, topology, idle, cores: Vec::new() };
+        let config =
+            PipelineConfig { ring_size: 1 << 14, topology, idle, ..PipelineConfig::default() };
         let (mut publisher, running) =
             Pipeline::start(&config, Seq(first), s, Arc::clone(&health))?;
         let t0 = crate::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
@@ -199,6 +200,8 @@ pub fn stages_throughput(
         for i in 0..events {
             publisher.publish(tick(i), t0 + i as i64, 0);
         }
+        // Inline: this thread runs the stages (a no-op with stage threads).
+        publisher.drain();
         wait_durable(&health, publisher.next_seq().0 - 1);
         let rate = events as f64 / started.elapsed().as_secs_f64();
         drop(publisher);

@@ -3,11 +3,13 @@
 //! ```text
 //!  producer (sequencer) --publish--> [ slot | slot | slot | ... ]  (disruptor, single producer)
 //!                                        |
+//!        inline:     the producer's own thread drains the ring through the four stages
 //!        fused:      one thread: execution -> MTM -> fanout -> journal, per event
 //!        pipelined:  four pinned threads chained by sequence barriers (and_then)
 //! ```
 
 pub mod channels;
+pub mod cores;
 pub mod idle;
 pub mod pipeline;
 pub mod slot;

@@ -1,8 +1,14 @@
-//! Wiring the four stages onto the ring, in one of two topologies.
+//! Wiring the four stages onto the ring, in one of three topologies.
 //!
+//! - `Inline` (run to completion): no consumer thread at all. The [`Publisher`] owns the
+//!   stages and an `EventPoller`; whoever publishes (the sequencer) calls
+//!   [`Publisher::drain`] after each read batch and runs execution, MTM, fanout and
+//!   journal for every published event on its own thread. Publishing uses `try_publish`
+//!   and drains first when the ring is full, so one thread can never wait on itself. No
+//!   hand-off, no wake-up, no second runnable thread: the default below 6 cores.
 //! - `Fused`: one consumer thread runs execution, MTM, fanout and journal in order for
-//!   each event, then the batch-end hooks. Cheapest on a small machine: one thread to wake,
-//!   no cross-core cache traffic. The default below 6 cores and in all tests.
+//!   each event, then the batch-end hooks (kept for comparison: `tickfill bench` runs it
+//!   beside `inline`).
 //! - `Pipelined`: one thread per stage, optionally pinned (`core_affinity`), chained by
 //!   the disruptor's `and_then` barriers, so stage k+1 sees event N only after stage k is
 //!   done with it. For a bare-metal host with isolated cores and `--idle spin`.
@@ -27,13 +33,16 @@ use disruptor::{
 use std::str::FromStr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// How stages map to threads (`--topology`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Topology {
-    /// Fused below 6 cores, pipelined otherwise.
+    /// Inline below 6 cores, pipelined otherwise.
     #[default]
     Auto,
+    /// The publishing thread runs all four stages itself (run to completion).
+    Inline,
     /// One consumer thread runs all four stages.
     Fused,
     /// One (pinned) thread per stage.
@@ -45,9 +54,12 @@ impl FromStr for Topology {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "auto" => Ok(Topology::Auto),
+            "inline" => Ok(Topology::Inline),
             "fused" => Ok(Topology::Fused),
             "pipelined" => Ok(Topology::Pipelined),
-            other => Err(format!("--topology must be auto, fused or pipelined, not {other:?}")),
+            other => {
+                Err(format!("--topology must be auto, inline, fused or pipelined, not {other:?}"))
+            }
         }
     }
 }
@@ -58,7 +70,7 @@ impl Topology {
         match self {
             Topology::Auto => {
                 let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-                if cores >= 6 { Topology::Pipelined } else { Topology::Fused }
+                if cores >= 6 { Topology::Pipelined } else { Topology::Inline }
             }
             t => t,
         }
@@ -75,7 +87,12 @@ pub struct PipelineConfig {
     /// Idle strategy of the stage threads.
     pub idle: IdleStrategy,
     /// Cores to pin to: the stage threads in order (pipelined), or the one consumer (fused).
+    /// Unused by `inline` (the sequencer's core is the hot core, see [`crate::ring::cores`]).
     pub cores: Vec<usize>,
+    /// `inline`: how long the hot thread keeps polling its sockets and intake after the
+    /// last input before it parks in `epoll_wait` (a wake-up costs tens of microseconds on
+    /// a VM; a spin costs a core). Zero parks at once (the `fused` behaviour).
+    pub busy_poll: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -85,16 +102,34 @@ impl Default for PipelineConfig {
             topology: Topology::Auto,
             idle: IdleStrategy::Backoff,
             cores: Vec::new(),
+            busy_poll: DEFAULT_BUSY_POLL,
         }
     }
 }
 
+/// Default of [`PipelineConfig::busy_poll`]: a few inter-arrival times at 100k ticks/s,
+/// short enough that an idle engine (or a test) parks almost at once.
+pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(200);
+
 type RingProducer = SingleProducer<Slot, SingleConsumerBarrier>;
 
-/// The single producer: assigns sequence numbers and publishes events.
+/// The single producer: assigns sequence numbers and publishes events. In the `inline`
+/// topology it also owns the stages and runs them in [`Publisher::drain`].
 pub struct Publisher {
     producer: RingProducer,
     next_seq: u64,
+    /// `inline` only. One dynamic call per drained batch, never per event: the loop
+    /// inside is generic over the four stages.
+    inline: Option<Box<dyn Drain>>,
+}
+
+/// The stages run on the publishing thread (`inline`).
+trait Drain: Send {
+    /// Runs the stages over every event published and not yet processed; returns how
+    /// many there were.
+    fn drain(&mut self) -> usize;
+    /// Drains, then hands the stages to [`Running::join`].
+    fn finish(&mut self);
 }
 
 impl std::fmt::Debug for Publisher {
@@ -104,16 +139,36 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    /// Publishes one input; returns its sequence. Spins while the ring is full
-    /// (backpressure on the sequencer, never a drop).
+    /// Publishes one input; returns its sequence. While the ring is full it spins
+    /// (`fused`, `pipelined`: backpressure on the sequencer, never a drop) or runs the
+    /// stages itself to free slots (`inline`: nobody else would).
     #[inline]
     pub fn publish(&mut self, input: Input, time_ns: i64, recv_ns: u64) -> Seq {
         let seq = Seq(self.next_seq);
         self.next_seq += 1;
-        self.producer.publish(|slot| {
-            slot.event = Event { header: Header { seq, time_ns, recv_ns }, input };
-        });
+        let event = Event { header: Header { seq, time_ns, recv_ns }, input };
+        match &mut self.inline {
+            None => self.producer.publish(|slot| slot.event = event),
+            Some(stages) => {
+                while self.producer.try_publish(|slot| slot.event = event).is_err() {
+                    stages.drain();
+                }
+            }
+        }
         seq
+    }
+
+    /// `inline`: runs the four stages over everything published so far, on this thread;
+    /// returns the number of events processed. A no-op returning 0 in the other
+    /// topologies (their consumer threads drain the ring).
+    #[inline]
+    pub fn drain(&mut self) -> usize {
+        self.inline.as_mut().map_or(0, |s| s.drain())
+    }
+
+    /// True when this publisher runs the stages itself (`inline`).
+    pub fn is_inline(&self) -> bool {
+        self.inline.is_some()
     }
 
     /// The sequence the next event will get.
@@ -133,7 +188,18 @@ impl<A, B, C, D> std::fmt::Debug for Running<A, B, C, D> {
     }
 }
 
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        // Inline: process what is left and hand the stages to `Running::join` before the
+        // producer (and the ring) go away.
+        if let Some(mut stages) = self.inline.take() {
+            stages.finish();
+        }
+    }
+}
+
 enum Threads<A, B, C, D> {
+    Inline(crossbeam_channel::Receiver<(A, B, C, D)>),
     Fused(JoinHandle<(A, B, C, D)>),
     Pipelined(JoinHandle<A>, JoinHandle<B>, JoinHandle<C>, JoinHandle<D>),
 }
@@ -143,6 +209,10 @@ impl<A, B, C, D> Running<A, B, C, D> {
     /// and hands the stages back.
     pub fn join(self) -> std::thread::Result<(A, B, C, D)> {
         match self.threads {
+            Threads::Inline(rx) => rx.recv().map_err(|_| {
+                Box::new("the inline stages were lost (the publishing thread panicked)")
+                    as Box<dyn std::any::Any + Send>
+            }),
             Threads::Fused(h) => h.join(),
             Threads::Pipelined(a, b, c, d) => Ok((a.join()?, b.join()?, c.join()?, d.join()?)),
         }
@@ -166,7 +236,18 @@ impl Pipeline {
         let idle = config.idle;
         let builder = build_single_producer(size, Slot::new, BusySpinWithSpinLoopHint);
         let (a, b, c, d) = stages;
+        let mut inline: Option<Box<dyn Drain>> = None;
         let (publisher, threads) = match config.topology.resolve() {
+            Topology::Inline => {
+                let (poller, builder) = builder.new_event_poller();
+                let (done, rx) = crossbeam_channel::bounded(1);
+                inline = Some(Box::new(InlineStages {
+                    poller,
+                    stages: Some(guard(a, b, c, d, &health)),
+                    done,
+                }));
+                (builder.build(), Threads::Inline(rx))
+            }
             Topology::Fused | Topology::Auto => {
                 let (poller, builder) = builder.new_event_poller();
                 let core = config.cores.first().copied();
@@ -174,14 +255,9 @@ impl Pipeline {
                 let handle = std::thread::Builder::new().name("tickfill-stages".into()).spawn(
                     move || {
                         pin(core);
-                        let mut g = (
-                            Guarded::new(a, Arc::clone(&h)),
-                            Guarded::new(b, Arc::clone(&h)),
-                            Guarded::new(c, Arc::clone(&h)),
-                            Guarded::new(d, h),
-                        );
+                        let mut g = guard(a, b, c, d, &h);
                         fused_loop(poller, &mut g, idle);
-                        (g.0.into_inner(), g.1.into_inner(), g.2.into_inner(), g.3.into_inner())
+                        unguard(g)
                     },
                 )?;
                 (builder.build(), Threads::Fused(handle))
@@ -199,7 +275,53 @@ impl Pipeline {
                 (builder.build(), Threads::Pipelined(h1, h2, h3, h4))
             }
         };
-        Ok((Publisher { producer: publisher, next_seq: first_seq.0 }, Running { threads }))
+        Ok((Publisher { producer: publisher, next_seq: first_seq.0, inline }, Running { threads }))
+    }
+}
+
+type GuardedStages<A, B, C, D> = (Guarded<A>, Guarded<B>, Guarded<C>, Guarded<D>);
+
+fn guard<A: Stage, B: Stage, C: Stage, D: Stage>(
+    a: A,
+    b: B,
+    c: C,
+    d: D,
+    h: &Arc<Health>,
+) -> GuardedStages<A, B, C, D> {
+    (
+        Guarded::new(a, Arc::clone(h)),
+        Guarded::new(b, Arc::clone(h)),
+        Guarded::new(c, Arc::clone(h)),
+        Guarded::new(d, Arc::clone(h)),
+    )
+}
+
+fn unguard<A: Stage, B: Stage, C: Stage, D: Stage>(g: GuardedStages<A, B, C, D>) -> (A, B, C, D) {
+    (g.0.into_inner(), g.1.into_inner(), g.2.into_inner(), g.3.into_inner())
+}
+
+/// The `inline` topology's stages, owned by the [`Publisher`].
+struct InlineStages<A, B, C, D> {
+    poller: EventPoller<Slot, SingleProducerBarrier>,
+    /// `None` once finished.
+    stages: Option<GuardedStages<A, B, C, D>>,
+    done: crossbeam_channel::Sender<(A, B, C, D)>,
+}
+
+impl<A: Stage, B: Stage, C: Stage, D: Stage> Drain for InlineStages<A, B, C, D> {
+    #[inline]
+    fn drain(&mut self) -> usize {
+        let Some(g) = &mut self.stages else { return 0 };
+        // One poll takes everything published: nothing more can be published while this
+        // thread is here.
+        fused_batch(&mut self.poller, g).unwrap_or(0)
+    }
+
+    fn finish(&mut self) {
+        self.drain();
+        if let Some(g) = self.stages.take() {
+            let _ = self.done.send(unguard(g));
+        }
     }
 }
 
@@ -215,19 +337,22 @@ fn pin(core: Option<usize>) {
 /// a consumer), unified so one generic loop serves both.
 trait PollSlots: Send + 'static {
     /// Polls one batch and runs `f` on each slot; the batch is released on return.
-    fn poll_batch(&mut self, f: impl FnMut(&Slot)) -> Result<(), Polling>;
+    /// Returns the batch's length.
+    fn poll_batch(&mut self, f: impl FnMut(&Slot)) -> Result<usize, Polling>;
 }
 
 macro_rules! impl_poll_slots {
     ($barrier:ty) => {
         impl PollSlots for EventPoller<Slot, $barrier> {
             #[inline]
-            fn poll_batch(&mut self, mut f: impl FnMut(&Slot)) -> Result<(), Polling> {
+            fn poll_batch(&mut self, mut f: impl FnMut(&Slot)) -> Result<usize, Polling> {
                 let mut batch = self.poll()?;
+                let mut n = 0;
                 for slot in &mut batch {
                     f(slot);
+                    n += 1;
                 }
-                Ok(())
+                Ok(n)
             }
         }
     };
@@ -235,31 +360,40 @@ macro_rules! impl_poll_slots {
 impl_poll_slots!(SingleProducerBarrier);
 impl_poll_slots!(SingleConsumerBarrier);
 
+/// One batch through all four stages in order, then the batch-end hooks (the journal
+/// commits and releases replies there). Shared by `fused` and `inline`.
+#[inline]
+fn fused_batch<A: Stage, B: Stage, C: Stage, D: Stage>(
+    poller: &mut impl PollSlots,
+    g: &mut GuardedStages<A, B, C, D>,
+) -> Result<usize, Polling> {
+    let n = poller.poll_batch(|slot| {
+        // SAFETY: this thread is the only consumer (the fused thread, or in `inline` the
+        // publishing thread, which does not publish while it is here); it owns the slot
+        // until the batch is released (see ring::slot invariants).
+        let out = unsafe { slot.output_mut() };
+        out.clear();
+        g.0.on_event(&slot.event, out);
+        g.1.on_event(&slot.event, out);
+        g.2.on_event(&slot.event, out);
+        g.3.on_event(&slot.event, out);
+    })?;
+    g.0.on_batch_end();
+    g.1.on_batch_end();
+    g.2.on_batch_end();
+    g.3.on_batch_end();
+    Ok(n)
+}
+
 fn fused_loop<A: Stage, B: Stage, C: Stage, D: Stage>(
     mut poller: impl PollSlots,
-    g: &mut (Guarded<A>, Guarded<B>, Guarded<C>, Guarded<D>),
+    g: &mut GuardedStages<A, B, C, D>,
     idle: IdleStrategy,
 ) {
     let mut idler = Idler::new(idle);
     loop {
-        let polled = poller.poll_batch(|slot| {
-            // SAFETY: the fused thread is the only consumer; it owns the slot until the
-            // batch is released (see ring::slot invariants).
-            let out = unsafe { slot.output_mut() };
-            out.clear();
-            g.0.on_event(&slot.event, out);
-            g.1.on_event(&slot.event, out);
-            g.2.on_event(&slot.event, out);
-            g.3.on_event(&slot.event, out);
-        });
-        match polled {
-            Ok(()) => {
-                g.0.on_batch_end();
-                g.1.on_batch_end();
-                g.2.on_batch_end();
-                g.3.on_batch_end();
-                idler.reset();
-            }
+        match fused_batch(&mut poller, g) {
+            Ok(_) => idler.reset(),
             Err(Polling::NoEvents) => idler.idle(),
             Err(Polling::Shutdown) => break,
         }
@@ -289,7 +423,7 @@ fn spawn_stage<S: Stage>(
                 g.on_event(&slot.event, out);
             });
             match polled {
-                Ok(()) => {
+                Ok(_) => {
                     g.on_batch_end();
                     idler.reset();
                 }

@@ -19,7 +19,11 @@ pub fn config(dir: &Path) -> EngineConfig {
     let mut journal = JournalConfig::new(dir);
     journal.segment_bytes = 1 << 20;
     let mut c = EngineConfig::new(journal);
-    c.pipeline.topology = Topology::Fused;
+    // TICKFILL_TEST_TOPOLOGY=inline runs the same tests on the inline topology.
+    c.pipeline.topology = std::env::var("TICKFILL_TEST_TOPOLOGY")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(Topology::Fused);
     c.pipeline.idle = IdleStrategy::Backoff;
     c.pipeline.ring_size = 1024;
     c.timer_interval = Duration::from_millis(200);
