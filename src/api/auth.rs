@@ -1,10 +1,13 @@
-//! The gate every `/api/v1/` request passes: read the body (bounded), parse it, check the
-//! key in constant time, then draw from the rate limit of its class.
+//! The gate every `/api/v1/` request passes: read the body (bounded), parse it, refuse a
+//! source address that has used up its failed authentications, check the key in constant
+//! time, then draw from the rate limit of its class.
 //!
-//! Order of checks: a body too large is a 413 before anything is parsed; a request that
-//! cannot be authenticated (unreadable body, missing or wrong key) draws from the shared
-//! unauthenticated bucket, so it is a 429 once that is empty and otherwise a 400/403;
-//! an authenticated request draws from its own class's bucket.
+//! Order of checks: a body too large is a 413 before anything is parsed; an address over
+//! its failure limit ([`crate::auth::guard`]) is a 429 whatever key it sends, so a right
+//! guess is throttled like a wrong one; a request that cannot be authenticated
+//! (unreadable body, missing or wrong key) draws from the shared unauthenticated bucket,
+//! so it is a 429 once that is empty and otherwise a 400 (no `apikey`) or 403 (wrong
+//! one); an authenticated request draws from its own class's bucket.
 
 #![forbid(unsafe_code)]
 
@@ -12,10 +15,17 @@ use super::error::ApiError;
 use super::json::Body;
 use super::limits::Class;
 use super::{Api, BODY_DEADLINE};
+use crate::auth::guard::retry_after_secs;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use http_body_util::BodyExt;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// The client's address, put on each request by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub IpAddr);
 
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(
@@ -78,20 +88,43 @@ impl Api {
                 e
             } else {
                 self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                ApiError::rate_limited()
+                ApiError::rate_limited(1)
             }
         };
+        let peer =
+            req.extensions().get::<Peer>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0);
         let bytes = read_body(req, self.config.max_body_bytes).await?;
         let body = Body::parse(&bytes).map_err(unauthenticated)?;
-        let key_ok = body.apikey().is_some_and(|k| self.keys.verify(k));
-        if !key_ok {
+        if let Err(wait) = self.guard.check(peer, Instant::now()) {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::rate_limited(retry_after_secs(wait)));
+        }
+        let key = match body.get("apikey") {
+            None => return Err(unauthenticated(ApiError::bad("apikey is required"))),
+            Some(v) => match v.as_str() {
+                Some(k) => k,
+                None => return Err(unauthenticated(ApiError::bad("apikey must be a string"))),
+            },
+        };
+        if !self.verify_key(key).await {
             self.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
+            self.guard.fail(peer, Instant::now());
             return Err(unauthenticated(ApiError::forbidden()));
         }
         if !self.limits.allow(class) {
             self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            return Err(ApiError::rate_limited());
+            return Err(ApiError::rate_limited(1));
         }
         Ok(body)
+    }
+
+    /// Checks a key: inline once the right key is cached (one SHA-256), else on the
+    /// blocking pool (the KDF takes milliseconds and must not stall a runtime worker).
+    async fn verify_key(&self, key: &str) -> bool {
+        if self.keys.is_cached() {
+            return self.keys.verify(key);
+        }
+        let (keys, key) = (self.keys.clone(), key.to_owned());
+        tokio::task::spawn_blocking(move || keys.verify(&key)).await.unwrap_or(false)
     }
 }
