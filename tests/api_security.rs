@@ -6,18 +6,51 @@ use api_util::{ENDPOINTS, Harness, KEY, api_config, assert_error, cnc};
 use serde_json::json;
 
 #[test]
-fn wrong_or_missing_key_is_403_on_every_endpoint() {
-    let h = Harness::start();
+fn missing_key_is_400_and_wrong_key_is_403_on_every_endpoint() {
+    let mut config = api_config();
+    config.auth_guard.max_failures = 0;
+    let h = Harness::start_with(config);
     for endpoint in ENDPOINTS {
-        for body in [json!({"apikey": "wrong-key-0123456789"}), json!({}), json!({"apikey": 7})] {
-            let got = h.call(endpoint, &body);
-            assert_error(&got, 403, "Invalid openalgo apikey");
-            assert_eq!(got.1["message"], "Invalid openalgo apikey");
-        }
+        let got = h.call(endpoint, &json!({"apikey": "wrong-key-0123456789"}));
+        assert_error(&got, 403, "Invalid openalgo apikey");
+        assert_eq!(got.1["message"], "Invalid openalgo apikey");
+        assert_error(&h.call(endpoint, &json!({})), 400, "apikey is required");
+        assert_error(&h.call(endpoint, &json!({"apikey": null})), 400, "apikey is required");
+        assert_error(&h.call(endpoint, &json!({"apikey": 7})), 400, "apikey must be a string");
     }
     // A near miss of the real key is refused too.
     let near = format!("{}x", &KEY[..KEY.len() - 1]);
     assert_error(&h.call("ping", &json!({"apikey": near})), 403, "Invalid openalgo apikey");
+}
+
+/// The failure limit per source address is checked before the key: after it is used up,
+/// even the right key gets OpenAlgo's 429 body with `retry_after`, while a missing key
+/// (not a guess) was never counted.
+#[test]
+fn failed_authentications_are_limited_per_address_before_the_key_check() {
+    let mut config = api_config();
+    config.auth_guard.max_failures = 3;
+    let h = Harness::start_with(config);
+    for _ in 0..5 {
+        assert_error(&h.call("ping", &json!({})), 400, "apikey is required");
+    }
+    h.ok("ping", json!({}));
+    for i in 0..3 {
+        let got = h.call("ping", &json!({"apikey": format!("guess-{i:020}")}));
+        assert_error(&got, 403, "Invalid openalgo apikey");
+    }
+    for body in [json!({"apikey": KEY}), json!({"apikey": "guess-again-0000000000"})] {
+        let (status, v) = h.call("funds", &body);
+        assert_eq!(status, 429, "{v}");
+        let retry = v["retry_after"].as_u64().expect("retry_after is a number");
+        assert!((1..=60).contains(&retry), "{v}");
+        assert_eq!(
+            v,
+            json!({"status": "error",
+                   "message": "Rate limit exceeded. Please slow down your requests.",
+                   "retry_after": retry, "mode": "analyze"})
+        );
+    }
 }
 
 #[test]
@@ -25,6 +58,8 @@ fn order_and_other_limits_give_429_and_wrong_keys_are_slowed() {
     let mut config = api_config();
     config.order_rate_per_sec = 3;
     config.other_rate_per_sec = 5;
+    // The per-address failure limit has its own test; here the buckets are under test.
+    config.auth_guard.max_failures = 0;
     let h = Harness::start_with(config);
     h.tick("NSE", "SBIN", 800.0);
     let replies: Vec<(u16, serde_json::Value)> =
@@ -32,7 +67,8 @@ fn order_and_other_limits_give_429_and_wrong_keys_are_slowed() {
     let ok = replies.iter().filter(|r| r.0 == 200).count();
     assert!((3..=5).contains(&ok), "{replies:?}");
     let limited = replies.iter().find(|r| r.0 == 429).expect("a 429");
-    assert_error(limited, 429, "Rate limit");
+    assert_error(limited, 429, "Rate limit exceeded. Please slow down your requests.");
+    assert_eq!(limited.1["retry_after"], 1, "{:?}", limited.1);
 
     // Reads have their own bucket.
     let reads: Vec<u16> = (0..12).map(|_| h.api("ping", json!({})).0).collect();

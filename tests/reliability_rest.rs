@@ -113,7 +113,10 @@ fn check_reply(endpoint: &str, what: &str, status: u16, text: &str) {
 
 #[test]
 fn hostile_values_on_every_field_of_every_endpoint_are_errors_not_failures() {
-    let h = Harness::start();
+    // Hostile `apikey` values must reach the key check every time, not the address limit.
+    let mut config = api_config();
+    config.auth_guard.max_failures = 0;
+    let h = Harness::start_with(config);
     h.tick("NSE", "SBIN", 800.0);
     let base = cnc("SBIN", "BUY", 1, "LIMIT", 700.0);
     let mut requests = 0;
@@ -178,6 +181,9 @@ fn wrong_keys_are_403_and_brute_force_is_slowed() {
     }
     assert!(refused > 0, "no 403 at all");
     assert!(limited > 0 || started.elapsed() >= Duration::from_secs(5), "200 guesses in a burst");
+    // The address limit is checked before the key: a right guess now is throttled too.
+    let (status, v) = h.call("funds", &json!({"apikey": KEY}));
+    assert_eq!(status, 429, "the right key after 200 wrong ones from the same address: {v}");
     println!(
         "200 wrong keys: {refused} x 403, {limited} x 429 in {:.1} s",
         started.elapsed().as_secs_f64()

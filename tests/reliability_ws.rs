@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use ws_support::{Client, Ended, quote, rig};
+use ws_support::{Client, Ended, quote, rig, rig_with};
 
 const ACTIONS: [&str; 10] = [
     "authenticate",
@@ -64,7 +64,8 @@ fn hostile_values() -> Vec<String> {
 /// code, never a hang; and the server goes on answering.
 #[test]
 fn hostile_values_on_every_action_are_errors_and_the_server_goes_on() {
-    let rig = rig();
+    // Hostile keys must reach the key check every time, not the address limit.
+    let rig = rig_with(|c| c.auth_guard.max_failures = 0);
     let mut sent = 0;
     for authenticated in [false, true] {
         for action in ACTIONS {
@@ -116,6 +117,42 @@ fn wrong_keys_are_refused_on_the_websocket() {
         let r = c.ask(json!({"action": "subscribe", "symbol": "SBIN", "exchange": "NSE"}));
         assert_eq!(r["status"], "error", "{r}");
     }
+}
+
+/// A connection is closed with 1008 after its third wrong key; the address's failure
+/// limit is checked before the key, so once it is used up even the right key is refused
+/// (with an error naming the wait) and the connection closed.
+#[test]
+fn failed_authenticates_close_the_connection_and_then_the_address_is_refused() {
+    let rig = rig_with(|c| {
+        c.auth_guard.max_failures = 4;
+        c.max_auth_failures_per_conn = 3;
+    });
+    let mut a = rig.client();
+    for i in 0..3 {
+        let r = a.ask(json!({"action": "authenticate", "api_key": format!("guess-{i:020}")}));
+        assert_eq!(r["message"], "Invalid API key", "{r}");
+    }
+    match a.next() {
+        Err(Ended::Closed(Some((code, _)))) => assert_eq!(code, 1008),
+        other => panic!("expected a 1008 close after 3 wrong keys, got {other:?}"),
+    }
+    let mut b = rig.client();
+    let r = b.ask(json!({"action": "authenticate", "api_key": "guess-3-000000000000000"}));
+    assert_eq!(r["message"], "Invalid API key", "{r}");
+    let r = b.ask(json!({"action": "authenticate", "api_key": ws_support::KEY}));
+    assert_eq!(r["status"], "error", "{r}");
+    let text = r["message"].as_str().unwrap_or_default();
+    assert!(text.starts_with("Too many failed authentications"), "{r}");
+    match b.next() {
+        Err(Ended::Closed(Some((code, _)))) => assert_eq!(code, 1008),
+        other => panic!("expected a 1008 close, got {other:?}"),
+    }
+    let stats = rig.stats();
+    ws_support::wait_for(
+        || stats.auth_refusals.load(std::sync::atomic::Ordering::Relaxed) == 2,
+        "both 1008 closes counted",
+    );
 }
 
 /// 200 concurrent authenticated subscribers all receive a tick; 1,000 is a tools/load run.

@@ -1,10 +1,13 @@
-//! The gate every `/api/v1/` request passes: read the body (bounded), parse it, check the
-//! key in constant time, then draw from the rate limit of its class.
+//! The gate every `/api/v1/` request passes: read the body (bounded), parse it, refuse a
+//! source address that has used up its failed authentications, check the key in constant
+//! time, then draw from the rate limit of its class.
 //!
-//! Order of checks: a body too large is a 413 before anything is parsed; a request that
-//! cannot be authenticated (unreadable body, missing or wrong key) draws from the shared
-//! unauthenticated bucket, so it is a 429 once that is empty and otherwise a 400/403;
-//! an authenticated request draws from its own class's bucket.
+//! Order of checks: a body too large is a 413 before anything is parsed; an address over
+//! its failure limit ([`crate::auth::guard`]) is a 429 whatever key it sends, so a right
+//! guess is throttled like a wrong one; a request that cannot be authenticated
+//! (unreadable body, missing or wrong key) draws from the shared unauthenticated bucket,
+//! so it is a 429 once that is empty and otherwise a 400 (no `apikey`) or 403 (wrong
+//! one); an authenticated request draws from its own class's bucket.
 
 #![forbid(unsafe_code)]
 
@@ -12,10 +15,22 @@ use super::error::ApiError;
 use super::json::Body;
 use super::limits::Class;
 use super::{Api, BODY_DEADLINE};
+use crate::auth::guard::retry_after_secs;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use http_body_util::BodyExt;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// The client's address, put on each request by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub IpAddr);
+
+/// The peer address the accept loop put on the request (unspecified when absent).
+fn peer_of(req: &Request) -> IpAddr {
+    req.extensions().get::<Peer>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0)
+}
 
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(
@@ -73,25 +88,73 @@ async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiE
 impl Api {
     /// Runs the gate; the body of an admitted request comes back parsed.
     pub(crate) async fn gate(&self, req: Request, class: Class) -> Result<Body, ApiError> {
-        let unauthenticated = |e: ApiError| {
-            if self.limits.allow(Class::Unauthenticated) {
-                e
-            } else {
-                self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                ApiError::rate_limited()
-            }
-        };
+        let peer = peer_of(&req);
         let bytes = read_body(req, self.config.max_body_bytes).await?;
-        let body = Body::parse(&bytes).map_err(unauthenticated)?;
-        let key_ok = body.apikey().is_some_and(|k| self.keys.verify(k));
-        if !key_ok {
+        let body = Body::parse(&bytes).map_err(|e| self.unauthenticated(e))?;
+        let key = match body.get("apikey") {
+            None => None,
+            Some(v) => match v.as_str() {
+                Some(k) => Some(k),
+                None => {
+                    return Err(self.unauthenticated(ApiError::bad("apikey must be a string")));
+                }
+            },
+        };
+        self.admit(peer, key, class).await?;
+        Ok(body)
+    }
+
+    /// The gate of a `GET` endpoint, whose key comes in the query string (`?apikey=`):
+    /// the same failure guard, key check and rate classes as a POST body's key.
+    pub(crate) async fn gate_key(
+        &self,
+        peer: Option<Peer>,
+        key: Option<&str>,
+        class: Class,
+    ) -> Result<(), ApiError> {
+        let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0);
+        self.admit(peer, key, class).await
+    }
+
+    /// A request that cannot be authenticated draws from the shared unauthenticated
+    /// bucket: its own error while that has tokens, a 429 once it is empty.
+    fn unauthenticated(&self, e: ApiError) -> ApiError {
+        if self.limits.allow(Class::Unauthenticated) {
+            e
+        } else {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            ApiError::rate_limited(1)
+        }
+    }
+
+    /// The address guard, then the key, then the class's bucket.
+    async fn admit(&self, peer: IpAddr, key: Option<&str>, class: Class) -> Result<(), ApiError> {
+        if let Err(wait) = self.guard.check(peer, Instant::now()) {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::rate_limited(retry_after_secs(wait)));
+        }
+        let Some(key) = key else {
+            return Err(self.unauthenticated(ApiError::bad("apikey is required")));
+        };
+        if !self.verify_key(key).await {
             self.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
-            return Err(unauthenticated(ApiError::forbidden()));
+            self.guard.fail(peer, Instant::now());
+            return Err(self.unauthenticated(ApiError::forbidden()));
         }
         if !self.limits.allow(class) {
             self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            return Err(ApiError::rate_limited());
+            return Err(ApiError::rate_limited(1));
         }
-        Ok(body)
+        Ok(())
+    }
+
+    /// Checks a key: inline once the right key is cached (one SHA-256), else on the
+    /// blocking pool (the KDF takes milliseconds and must not stall a runtime worker).
+    async fn verify_key(&self, key: &str) -> bool {
+        if self.keys.is_cached() {
+            return self.keys.verify(key);
+        }
+        let (keys, key) = (self.keys.clone(), key.to_owned());
+        tokio::task::spawn_blocking(move || keys.verify(&key)).await.unwrap_or(false)
     }
 }

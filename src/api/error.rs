@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 
 /// The message of every 403.
 pub const INVALID_KEY: &str = "Invalid openalgo apikey";
+/// The message of every 429.
+pub const RATE_LIMITED: &str = "Rate limit exceeded. Please slow down your requests.";
 /// The message of every 500.
 pub const UNEXPECTED: &str = "An unexpected error occurred";
 
@@ -21,6 +23,8 @@ pub struct ApiError {
     pub message: String,
     /// Extra fields merged into the body (e.g. the `orderid` of a recorded rejection).
     pub extra: Option<(&'static str, String)>,
+    /// Seconds to wait before retrying, sent as the number `retry_after` (429 only).
+    pub retry_after: Option<u64>,
     /// A whole body in another of OpenAlgo's error shapes (per-field messages, shape A;
     /// "Validation error" with `errors`, shape C); `mode` is still added.
     pub shaped: Option<Value>,
@@ -29,7 +33,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status and message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), extra: None, shaped: None }
+        ApiError { status, message: message.into(), extra: None, retry_after: None, shaped: None }
     }
 
     /// 400: validation failed; the message names the field.
@@ -47,9 +51,13 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
 
-    /// 429: a rate limit was hit; retry after a second.
-    pub fn rate_limited() -> ApiError {
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded; retry after a second")
+    /// 429: a rate limit was hit; retry after `retry_after` seconds (OpenAlgo's body:
+    /// `{"status":"error","message":RATE_LIMITED,"retry_after":<s>}`).
+    pub fn rate_limited(retry_after: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, RATE_LIMITED)
+        }
     }
 
     /// 503: the engine refuses or cannot answer now.
@@ -72,6 +80,9 @@ impl ApiError {
         let mut v = json!({"status": "error", "message": self.message, "mode": "analyze"});
         if let Some((k, x)) = &self.extra {
             v[*k] = Value::String(x.clone());
+        }
+        if let Some(s) = self.retry_after {
+            v["retry_after"] = Value::from(s);
         }
         v
     }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use super::Api;
+use super::auth::Peer;
 use super::error::{ApiError, ApiResult, success};
 use super::json::{Body, MAX_STRING};
 use super::limits::Class;
@@ -14,7 +15,7 @@ use crate::instruments::InstrumentKind;
 use crate::refdata::history::{self, Candle, Interval, Series};
 use crate::refdata::ist;
 use crate::types::{Exchange, SymbolId};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -118,8 +119,13 @@ fn query_date(q: &HashMap<String, String>, field: &str) -> Result<Option<NaiveDa
     }
 }
 
-async fn ticker_inner(api: &Api, path: &str, q: &HashMap<String, String>) -> ApiResult {
-    api.gate_query(q)?;
+async fn ticker_inner(
+    api: &Api,
+    peer: Option<Peer>,
+    path: &str,
+    q: &HashMap<String, String>,
+) -> ApiResult {
+    api.gate_key(peer, q.get("apikey").map(String::as_str), Class::Other).await?;
     api.surface.hit("ticker");
     let (ex_text, symbol) = path.split_once(':').ok_or_else(|| {
         shape_a("symbol", "Use /api/v1/ticker/EXCHANGE:SYMBOL, e.g. NSE:RELIANCE")
@@ -177,6 +183,7 @@ pub(crate) async fn ticker(
     State(api): State<Arc<Api>>,
     Path(path): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    peer: Option<Extension<Peer>>,
 ) -> Response {
-    api.respond(ticker_inner(&api, &path, &q).await)
+    api.respond(ticker_inner(&api, peer.map(|p| p.0), &path, &q).await)
 }

@@ -80,6 +80,9 @@ pub struct ApiConfig {
     pub static_dir: Option<std::path::PathBuf>,
     /// The WebSocket server's port, told to the frontend through `/config.js`.
     pub ws_port: u16,
+    /// Failed authentications allowed per source address (429 beyond, checked before the
+    /// key).
+    pub auth_guard: crate::auth::guard::GuardConfig,
 }
 
 impl Default for ApiConfig {
@@ -92,6 +95,7 @@ impl Default for ApiConfig {
             user_id: "sandbox".into(),
             static_dir: None,
             ws_port: 8765,
+            auth_guard: crate::auth::guard::GuardConfig::default(),
         }
     }
 }
@@ -114,6 +118,7 @@ pub(crate) struct Api {
     pub engine: EngineHandle,
     pub keys: KeyStore,
     pub limits: Limits,
+    pub guard: crate::auth::guard::AuthGuard,
     pub config: ApiConfig,
     pub counters: Counters,
     pub tick_rate: ops::TickRate,
@@ -297,8 +302,8 @@ async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let tcp = match accepted {
-                    Ok((tcp, _)) => tcp,
+                let (tcp, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(_) => {
                         // Out of file descriptors or a reset during accept: back off a little.
                         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -306,7 +311,13 @@ async fn serve(
                     }
                 };
                 let _ = tcp.set_nodelay(true);
-                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                // Each request carries its peer address for the failed-authentication guard.
+                let peer = auth::Peer(peer.ip());
+                let app = tower::ServiceExt::map_request(app.clone(), move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(peer);
+                    req
+                });
+                let service = hyper_util::service::TowerToHyperService::new(app);
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(HEADER_DEADLINE)
@@ -357,6 +368,7 @@ impl ApiServer {
         };
         let api = Arc::new(Api {
             limits: Limits::new(config.order_rate_per_sec, config.other_rate_per_sec),
+            guard: crate::auth::guard::AuthGuard::new(config.auth_guard, "REST"),
             engine,
             keys,
             config,

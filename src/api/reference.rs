@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 use super::Api;
+use super::auth::Peer;
 use super::error::{ApiError, ApiResult, success};
 use super::json::{Body, MAX_STRING};
 use super::limits::Class;
@@ -15,7 +16,7 @@ use super::surface::{as_a, px, shape_a};
 use crate::instruments::{Instrument, InstrumentKind, format_expiry};
 use crate::refdata::{calendar, margin, options, today_ist};
 use crate::types::{Exchange, Price, PriceType, Product, Qty, Side};
-use axum::extract::{Query, Request, State};
+use axum::extract::{Extension, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
@@ -159,8 +160,12 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "tick_size",
 ];
 
-fn instruments_inner(api: &Api, q: &HashMap<String, String>) -> ApiResult {
-    api.gate_query(q)?;
+async fn instruments_inner(
+    api: &Api,
+    peer: Option<Peer>,
+    q: &HashMap<String, String>,
+) -> ApiResult {
+    api.gate_key(peer, q.get("apikey").map(String::as_str), Class::Other).await?;
     api.surface.hit("instruments");
     let exchange = match q.get("exchange").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => None,
@@ -222,8 +227,9 @@ fn instruments_inner(api: &Api, q: &HashMap<String, String>) -> ApiResult {
 pub(crate) async fn instruments(
     State(api): State<Arc<Api>>,
     Query(q): Query<HashMap<String, String>>,
+    peer: Option<Extension<Peer>>,
 ) -> Response {
-    api.respond(instruments_inner(&api, &q))
+    api.respond(instruments_inner(&api, peer.map(|p| p.0), &q).await)
 }
 
 async fn holidays_inner(api: &Api, req: Request) -> ApiResult {

@@ -7,11 +7,9 @@
 
 use super::Api;
 use super::error::ApiError;
-use super::limits::Class;
 use crate::types::Price;
 use axum::http::StatusCode;
 use serde_json::json;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -112,25 +110,6 @@ impl EndpointCounters {
 }
 
 impl Api {
-    /// The gate of a `GET` endpoint: the key comes in the query string; same rate classes
-    /// as the POST gate.
-    pub(crate) fn gate_query(&self, query: &HashMap<String, String>) -> Result<(), ApiError> {
-        let key_ok = query.get("apikey").is_some_and(|k| self.keys.verify(k));
-        if !key_ok {
-            self.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
-            if !self.limits.allow(Class::Unauthenticated) {
-                self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                return Err(ApiError::rate_limited());
-            }
-            return Err(ApiError::forbidden());
-        }
-        if !self.limits.allow(Class::Other) {
-            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            return Err(ApiError::rate_limited());
-        }
-        Ok(())
-    }
-
     /// The reference price of an instrument: its latest quote, else its reference close.
     pub(crate) async fn ltp_or_close(&self, id: crate::types::SymbolId) -> Option<f64> {
         if let Ok(t) = super::quotes::latest(self, id).await {

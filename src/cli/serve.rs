@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tickfill::api::{ApiConfig, ApiServer};
-use tickfill::auth::{KeyOrigin, KeyStore};
+use tickfill::auth::guard::GuardConfig;
+use tickfill::auth::{HASH_FILE, KeyOrigin, KeyStore, LEGACY_FILE};
 use tickfill::engine::{Engine, EngineConfig};
 use tickfill::sequencer::FeedConfig;
 use tickfill::sim::{self, SimConfig, SimServer};
@@ -75,6 +76,10 @@ pub struct ServeArgs {
     /// Other requests per second per key (0 = unlimited).
     #[arg(long, default_value_t = 50)]
     pub other_rate: u32,
+    /// Failed authentications allowed per source address per minute, REST and WebSocket
+    /// each (then 429 / a close until the minute is over, whatever key is sent); 0 = off.
+    #[arg(long, default_value_t = 10)]
+    pub auth_failures: u32,
     /// The built frontend to serve at `/` (default: frontend/dist when it exists).
     #[arg(long, env = "TICKFILL_FRONTEND")]
     pub frontend: Option<PathBuf>,
@@ -174,7 +179,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let d = PathBuf::from("frontend/dist");
         d.join("index.html").is_file().then_some(d)
     });
-    let mut ws_config = WsConfig { addr: args.ws, ..WsConfig::default() };
+    let auth_guard = GuardConfig { max_failures: args.auth_failures, ..GuardConfig::default() };
+    let mut ws_config = WsConfig { addr: args.ws, auth_guard, ..WsConfig::default() };
     if !args.allowed_origins.is_empty() {
         ws_config.allowed_origins = args.allowed_origins.clone();
     }
@@ -190,6 +196,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             other_rate_per_sec: args.other_rate,
             static_dir: static_dir.clone(),
             ws_port: ws.local_addr().port(),
+            auth_guard,
             ..ApiConfig::default()
         },
         handle.clone(),
@@ -208,29 +215,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             s.rest_addr()
         );
     }
+    // A key given to the process is never printed (it may be in a shell history, a unit
+    // file or the environment already, and stdout often ends up in a log); only a key
+    // generated now is shown, once.
     match &origin {
         KeyOrigin::Generated(key) => {
             println!("tickfill: API key    {key}");
-            println!("tickfill: (generated now and shown once; only its hash is stored)");
+            println!("tickfill: (generated now and shown once; only its salted hash is stored)");
         }
         KeyOrigin::Given => {
             println!("tickfill: API key    as given by --api-key / TICKFILL_API_KEY")
         }
-        KeyOrigin::Stored => println!(
-            "tickfill: API key    the one printed at first start (only its hash is stored; \
-             pass --api-key, or delete {}/apikey.sha256 for a new one)",
-            args.storage.data_dir.display()
+        KeyOrigin::Stored | KeyOrigin::StoredLegacy => println!(
+            "tickfill: API key    the one printed at first start (only its salted hash is \
+             stored; pass --api-key, or delete {}/{} for a new one)",
+            args.storage.data_dir.display(),
+            if matches!(origin, KeyOrigin::Stored) { HASH_FILE } else { LEGACY_FILE },
         ),
     }
     match (&static_dir, &origin) {
         (Some(_), KeyOrigin::Generated(key)) => {
             println!("tickfill: open       http://{http}/#key={key}")
         }
-        (Some(_), KeyOrigin::Given) => println!(
-            "tickfill: open       http://{http}/#key={}",
-            args.api_key.as_deref().unwrap_or_default()
-        ),
-        (Some(_), KeyOrigin::Stored) => println!("tickfill: open       http://{http}/ and sign in"),
+        (Some(_), _) => println!("tickfill: open       http://{http}/ and sign in"),
         (None, _) => println!(
             "tickfill: frontend   not built (run tools/run, or npm run build in frontend/)"
         ),

@@ -99,6 +99,10 @@ pub enum JournalError {
         /// The last journaled sequence.
         last: u64,
     },
+    /// An earlier sync failed: what was written since may not be on disk, so nothing more
+    /// is acknowledged. Restart the engine (recovery keeps what is on disk).
+    #[error("an earlier journal sync failed ({0}); restart to recover from what is on disk")]
+    SyncFailedEarlier(String),
     /// The configured segment size cannot hold even one record: raise `segment_bytes`.
     #[error("segment size {segment_bytes} bytes is below the minimum {min} bytes")]
     SegmentTooSmall {

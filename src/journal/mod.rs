@@ -4,7 +4,9 @@
 //! ```text
 //! append(event) --encode--> reusable buffer --frame + CRC32C--> mmap of journal-N.seg
 //!                                                   (full? msync, create N+1 with fallocate)
-//! commit()      --per SyncLevel--> nothing | msync | msync + fsync
+//! commit()      --per SyncLevel--> nothing | msync | msync + fsync   (then the sync mark)
+//!               (after a rotation: the full segment msync+fsync and the dir fsync first)
+//! drop          --> msync + fsync of everything (clean stop)
 //! open()        --survey every segment--> clean | torn tail (zeroed, reported)
 //!                                         | damage (refused, or kept-before with accept_damaged)
 //! read_events() --same survey, read-only, one pass--> Event, Event, ...   (recovery, replay)
@@ -26,7 +28,8 @@
 //!
 //! # Known limitations
 //! - `SyncLevel::None` survives a process crash (the mapping is the page cache) but not a
-//!   power loss or kernel crash.
+//!   power loss or kernel crash: then the journal recovers to a prefix (a segment is synced
+//!   when full and at a clean stop; anything after the last sync may be cut short).
 //! - Recovery reads each segment once, into ordinary memory (a copy from the page cache;
 //!   a read-only mmap would save it but is unsound while a live engine appends to the
 //!   segment `tickfill replay` is reading).
@@ -50,6 +53,8 @@ pub mod segment;
 pub mod snapshot;
 mod survey;
 
+#[cfg(test)]
+mod power_loss;
 #[cfg(test)]
 mod tests;
 
@@ -170,6 +175,10 @@ pub struct TornTail {
     pub offset: u64,
     /// Bytes zeroed.
     pub bytes: u64,
+    /// The bad bytes were past the segment's sync mark (never synced).
+    pub past_sync_mark: bool,
+    /// Later segments holding unsynced data, set aside as `*.unsynced`.
+    pub set_aside: Vec<String>,
 }
 
 impl fmt::Display for TornTail {
@@ -178,7 +187,14 @@ impl fmt::Display for TornTail {
             f,
             "torn tail in {} at byte {}: {} bytes of an unfinished write dropped",
             self.segment, self.offset, self.bytes
-        )
+        )?;
+        if self.past_sync_mark {
+            f.write_str(" (past the last sync point: lost in a crash before they were synced)")?;
+        }
+        if !self.set_aside.is_empty() {
+            write!(f, "; later unsynced segments set aside: {}", self.set_aside.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -249,6 +265,15 @@ pub struct Journal {
     buf: Vec<u8>,
     last_seq: Option<Seq>,
     records: u64,
+    /// The segment left by a rotation, synced whole by the next commit.
+    retired: Option<SegmentWriter>,
+    /// A sync failed: nothing more is acknowledged (see [`JournalError::SyncFailedEarlier`]).
+    sync_failed: Option<String>,
+    /// Flush when dropped (a clean stop); tests turn it off to simulate `kill -9`.
+    flush_on_drop: bool,
+    /// Tests: the next sync of a retired segment fails.
+    #[cfg(test)]
+    fail_retired_sync: bool,
     /// One engine per data dir, for as long as the journal is open.
     _lock: DirLock,
 }
@@ -282,10 +307,26 @@ impl Journal {
         };
         match std::mem::replace(&mut survey.verdict, Verdict::Clean) {
             Verdict::Clean => {}
-            Verdict::Torn { segment, offset, bytes } => {
+            Verdict::Torn { segment, offset, bytes, past_mark } => {
                 let info = &survey.segments[segment];
                 zero_range(&info.path, offset, bytes)?;
-                report.torn_tail = Some(TornTail { segment: info.name.clone(), offset, bytes });
+                let mut set_aside = Vec::new();
+                for (index, path) in &survey.unsynced_later {
+                    let to = unused_name(&dir, &format!("{}.unsynced", segment::file_name(*index)));
+                    std::fs::rename(path, dir.join(&to))
+                        .map_err(JournalError::io("rename unsynced segment", path))?;
+                    set_aside.push(to);
+                }
+                if !set_aside.is_empty() {
+                    segment::sync_dir(&dir)?;
+                }
+                report.torn_tail = Some(TornTail {
+                    segment: info.name.clone(),
+                    offset,
+                    bytes,
+                    past_sync_mark: past_mark,
+                    set_aside,
+                });
             }
             Verdict::Damaged { segment, offset, problem } => {
                 let info = &survey.segments[segment];
@@ -318,6 +359,11 @@ impl Journal {
             buf: Vec::with_capacity(codec::MAX_ENCODED),
             last_seq: report.last_seq,
             records: report.records,
+            retired: None,
+            sync_failed: None,
+            flush_on_drop: true,
+            #[cfg(test)]
+            fail_retired_sync: false,
             _lock: lock,
         };
         Ok((journal, report))
@@ -347,21 +393,86 @@ impl Journal {
         Ok(())
     }
 
-    /// Ends a batch: makes everything appended so far durable per the sync level.
+    /// Ends a batch: makes everything appended so far durable per the sync level. A
+    /// segment a rotation left since the last commit is synced whole first (at every
+    /// level) and the directory after it, so the batch's earlier records, written to the
+    /// old segment, are covered by this commit's result: a failure here fails the whole
+    /// batch. After any sync failure every later commit fails too (a retried fsync can
+    /// report success for pages the kernel already dropped).
     pub fn commit(&mut self) -> Result<(), JournalError> {
-        self.writer.sync(self.sync)
+        if let Some(why) = &self.sync_failed {
+            return Err(JournalError::SyncFailedEarlier(why.clone()));
+        }
+        let done = self.sync_retired().and_then(|()| self.writer.sync(self.sync));
+        if let Err(e) = &done {
+            self.sync_failed = Some(e.to_string());
+        }
+        done
     }
 
-    /// Syncs the full segment and continues in a new one.
+    /// Syncs the segment a rotation left (whole) and the directory entry of its successor.
+    fn sync_retired(&mut self) -> Result<(), JournalError> {
+        #[cfg(test)]
+        if self.retired.is_some() && std::mem::take(&mut self.fail_retired_sync) {
+            return Err(JournalError::io("msync", self.dir.clone())(std::io::Error::other(
+                "injected",
+            )));
+        }
+        if let Some(old) = self.retired.as_mut() {
+            old.sync_full()?;
+            segment::sync_dir(&self.dir)?;
+            self.retired = None;
+        }
+        Ok(())
+    }
+
+    /// Makes everything appended durable whatever the sync level (a clean stop; `Drop`
+    /// calls it).
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        if let Some(why) = &self.sync_failed {
+            return Err(JournalError::SyncFailedEarlier(why.clone()));
+        }
+        let done = self.sync_retired().and_then(|()| self.writer.sync_full());
+        if let Err(e) = &done {
+            self.sync_failed = Some(e.to_string());
+        }
+        done
+    }
+
+    /// Continues in a new segment; the full one is synced by the next commit. When the
+    /// new segment cannot be made (disk full) the current one is synced now at the
+    /// configured level, so what was appended before in this batch is as durable as a
+    /// commit would have made it.
     #[cold]
     fn rotate(&mut self) -> Result<(), JournalError> {
-        self.writer.sync(self.sync)?;
-        let next = SegmentWriter::create(&self.dir, self.writer.index() + 1, self.segment_bytes)?;
-        if self.sync == SyncLevel::Fsync {
-            segment::sync_dir(&self.dir)?;
+        if let Some(why) = &self.sync_failed {
+            return Err(JournalError::SyncFailedEarlier(why.clone()));
         }
-        self.writer = next;
+        self.sync_retired()?;
+        let next =
+            match SegmentWriter::create(&self.dir, self.writer.index() + 1, self.segment_bytes) {
+                Ok(next) => next,
+                Err(e) => {
+                    if let Err(sync) = self.writer.sync(self.sync) {
+                        self.sync_failed = Some(sync.to_string());
+                    }
+                    return Err(e);
+                }
+            };
+        self.retired = Some(std::mem::replace(&mut self.writer, next));
         Ok(())
+    }
+
+    /// Drops the journal without the flush of a clean stop, as `kill -9` would.
+    #[cfg(test)]
+    pub(crate) fn crash(mut self) {
+        self.flush_on_drop = false;
+    }
+
+    /// The sync mark of the segment being written, as in memory (tests).
+    #[cfg(test)]
+    pub(crate) fn sync_mark(&self) -> Option<u64> {
+        self.writer.mark()
     }
 
     /// The last journaled sequence.
@@ -382,6 +493,17 @@ impl Journal {
     /// The file name of the segment being written.
     pub fn current_segment(&self) -> &str {
         self.writer.name()
+    }
+}
+
+impl Drop for Journal {
+    /// A clean stop: everything appended is made durable, whatever the sync level.
+    fn drop(&mut self) {
+        if self.flush_on_drop && self.sync_failed.is_none() {
+            if let Err(e) = self.flush() {
+                eprintln!("tickfill: journal: flush at stop failed: {e}");
+            }
+        }
     }
 }
 

@@ -1,8 +1,17 @@
 //! Segment files: naming, the file header, preallocation, and the memory-mapped writer.
 //!
 //! A segment is `journal-NNNNNNNN.seg`: a 16-byte header (magic `TFJOURNL`, version u32,
-//! reserved u32) and then records ([`super::record`]) up to the file's end, zero after the
-//! last one. Segments are preallocated with `fallocate`, so every page of the mapping has
+//! sync mark u32) and then records ([`super::record`]) up to the file's end, zero after the
+//! last one.
+//!
+//! The **sync mark** (version 2) is a file offset below which every byte is known to be on
+//! disk: it is written into the mapped header only after a sync of the bytes below it
+//! succeeded, so whenever the kernel writes the header page back, the mark it carries is
+//! never ahead of the data (it may lag). Recovery treats a bad record at or past the mark
+//! as a torn tail (a write, or a page write-back, that power loss cut off) and a bad
+//! record below it as damage. Version 1 segments have no mark; they keep the old rule
+//! (torn only when nothing valid follows) until the writer reopens them, which upgrades
+//! the header. Segments are preallocated with `fallocate`, so every page of the mapping has
 //! disk blocks behind it: a full disk is [`JournalError::DiskFull`] when a segment is
 //! created, never a SIGBUS when a page is first touched.
 //!
@@ -25,8 +34,8 @@ use std::path::{Path, PathBuf};
 pub const HEADER: usize = 16;
 /// The segment header's magic.
 pub const MAGIC: &[u8; 8] = b"TFJOURNL";
-/// The segment layout version.
-pub const VERSION: u32 = 1;
+/// The segment layout version (2: the header carries the sync mark).
+pub const VERSION: u32 = 2;
 
 /// The file name of segment `index`.
 pub fn file_name(index: u32) -> String {
@@ -75,16 +84,31 @@ pub fn check_header(bytes: &[u8]) -> Result<HeaderState, &'static str> {
     if &h[..8] != MAGIC {
         return Err("bad magic");
     }
-    if h[8..12] != VERSION.to_le_bytes() {
+    if h[8..12] != 1u32.to_le_bytes() && h[8..12] != VERSION.to_le_bytes() {
         return Err("unsupported segment version");
     }
     Ok(HeaderState::Valid)
 }
 
+/// The sync mark of a checked header: `None` for a version 1 segment (no mark), 0 for a
+/// fresh (zero) header, else the file offset below which everything was synced.
+pub fn sync_mark(bytes: &[u8]) -> Option<u64> {
+    let h = bytes.get(..HEADER)?;
+    if h[8..12] == 1u32.to_le_bytes() {
+        return None;
+    }
+    Some(u64::from(u32::from_le_bytes([h[12], h[13], h[14], h[15]])))
+}
+
 fn write_header(dst: &mut [u8]) {
     dst[..8].copy_from_slice(MAGIC);
     dst[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    dst[12..16].fill(0);
+    set_mark(dst, HEADER);
+}
+
+fn set_mark(dst: &mut [u8], pos: usize) {
+    let mark = u32::try_from(pos).unwrap_or(u32::MAX);
+    dst[12..16].copy_from_slice(&mark.to_le_bytes());
 }
 
 /// Allocates disk blocks for the whole of `file` (`len` bytes), mapping ENOSPC to
@@ -171,12 +195,20 @@ impl SegmentWriter {
         if map.len() < HEADER + record::HEADER || pos > map.len() {
             return Err(JournalError::NotASegment { path, reason: "too short" });
         }
+        let pos = pos.max(HEADER);
         match check_header(&map) {
             Ok(HeaderState::Valid) => {}
             Ok(HeaderState::Fresh) => write_header(&mut map),
             Err(reason) => return Err(JournalError::NotASegment { path, reason }),
         }
-        Ok(SegmentWriter { index, name, path, file, map, pos: pos.max(HEADER), dirty_from: 0 })
+        // What recovery kept is on disk (it read it from there); the mark moves to `pos`
+        // (down, after a repair; up, for a version 1 header being upgraded) and is made
+        // durable before anything new is written.
+        map[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        set_mark(&mut map, pos);
+        map.flush_range(0, HEADER).map_err(JournalError::io("msync", &path))?;
+        file.sync_all().map_err(JournalError::io("fsync", &path))?;
+        Ok(SegmentWriter { index, name, path, file, map, pos, dirty_from: pos })
     }
 
     /// Appends one record; `false` (writing nothing) when it does not fit.
@@ -191,7 +223,9 @@ impl SegmentWriter {
         }
     }
 
-    /// Makes the bytes written since the last sync durable per `level`.
+    /// Makes the bytes written since the last sync durable per `level`, then moves the
+    /// sync mark (in memory: the kernel writes it back with the header page, or the next
+    /// fsync does).
     pub fn sync(&mut self, level: SyncLevel) -> Result<(), JournalError> {
         if level == SyncLevel::None || self.dirty_from >= self.pos {
             return Ok(());
@@ -203,7 +237,22 @@ impl SegmentWriter {
             self.file.sync_all().map_err(JournalError::io("fsync", &self.path))?;
         }
         self.dirty_from = self.pos;
+        set_mark(&mut self.map, self.pos);
         Ok(())
+    }
+
+    /// Makes everything written durable whatever the level (rotation, clean shutdown),
+    /// and the sync mark with it.
+    pub fn sync_full(&mut self) -> Result<(), JournalError> {
+        self.sync(SyncLevel::Msync)?;
+        set_mark(&mut self.map, self.pos);
+        self.map.flush_range(0, HEADER).map_err(JournalError::io("msync", &self.path))?;
+        self.file.sync_all().map_err(JournalError::io("fsync", &self.path))
+    }
+
+    /// The sync mark as it is in memory.
+    pub fn mark(&self) -> Option<u64> {
+        sync_mark(&self.map)
     }
 
     /// The segment's index.

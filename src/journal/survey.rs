@@ -2,12 +2,18 @@
 //! shared by [`super::Journal::open`] (which then repairs) and [`super::read_events`]
 //! (which never writes, and decodes each segment's records while its bytes are loaded).
 //!
-//! The verdict over the whole journal, segments in index order:
+//! The verdict over the whole journal, segments in index order, by where the first bad
+//! record is against its segment's sync mark ([`segment::sync_mark`]):
 //! - **clean** when every segment ends clean;
-//! - **torn** when the first bad record is followed by nothing valid, in its segment or any
-//!   later one (a later segment may exist, but only with zero data);
-//! - **damaged** otherwise: a bad record with valid data after it, a sequence that does
-//!   not increase (within or across segments), or data in a segment whose header is zero.
+//! - **torn** when the first bad record is at or past the sync mark: power loss can leave
+//!   any unsynced page unwritten while a later one reached the disk, so whatever follows
+//!   (valid records in the segment, later segments) is dropped with it; a segment whose
+//!   header is zero (its first page never reached the disk) has mark 0;
+//! - **damaged** when the bad record is below the mark (bytes that were synced changed),
+//!   or a sequence does not increase (within or across segments).
+//!
+//! Version 1 segments (no mark) keep the earlier rule: torn when nothing valid follows
+//! the bad record, in its segment or any later one; damaged otherwise.
 //!
 //! # Performance
 //! [`Surveyor`] reads each segment once into one reused buffer and CRCs every record once;
@@ -45,8 +51,19 @@ impl SegmentInfo {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     Clean,
-    Torn { segment: usize, offset: u64, bytes: u64 },
-    Damaged { segment: usize, offset: u64, problem: String },
+    /// `past_mark`: the bad record is at or past the sync mark, so later segments with
+    /// data are unsynced too (listed in [`Survey::unsynced_later`]).
+    Torn {
+        segment: usize,
+        offset: u64,
+        bytes: u64,
+        past_mark: bool,
+    },
+    Damaged {
+        segment: usize,
+        offset: u64,
+        problem: String,
+    },
 }
 
 /// Every segment of a dir, and the verdict.
@@ -54,6 +71,9 @@ pub(crate) enum Verdict {
 pub(crate) struct Survey {
     pub segments: Vec<SegmentInfo>,
     pub verdict: Verdict,
+    /// Segments after a tear past the sync mark that hold data: never synced before the
+    /// tear's lost bytes, so dropped with them (`open` sets them aside).
+    pub unsynced_later: Vec<(u32, PathBuf)>,
 }
 
 impl Survey {
@@ -111,7 +131,11 @@ impl Surveyor {
             listed: segment::list(dir)?.into_iter(),
             prev: None,
             buf: Vec::new(),
-            survey: Survey { segments: Vec::new(), verdict: Verdict::Clean },
+            survey: Survey {
+                segments: Vec::new(),
+                verdict: Verdict::Clean,
+                unsynced_later: Vec::new(),
+            },
             stopped: false,
         })
     }
@@ -137,20 +161,49 @@ impl Surveyor {
         read_into(&path, &mut self.buf)?;
         let header = segment::check_header(&self.buf)
             .map_err(|reason| JournalError::NotASegment { path: path.clone(), reason })?;
+        let mark = match header {
+            HeaderState::Fresh => Some(0),
+            HeaderState::Valid => segment::sync_mark(&self.buf),
+        };
         let mut scan = record::scan(self.data(), self.prev);
         if header == HeaderState::Fresh && scan.used > 0 {
-            // Data behind a zero header: not something the writer ever leaves.
+            // Data behind a zero header: the header page never reached the disk.
             scan = Scan { end: 0, records: 0, first_seq: None, last_seq: None, ..scan };
             scan.tail = Tail::Damaged { offset: 0, problem: Problem::BadRecord { next_valid: 0 } };
         }
         let at = self.survey.segments.len();
         self.prev = scan.last_seq.or(self.prev);
         let file_offset = |o: usize| (segment::HEADER + o) as u64;
+        let past_mark = |o: usize| mark.is_some_and(|m| file_offset(o) >= m);
         match scan.tail {
             Tail::Clean => {}
-            Tail::Torn { offset, bytes } => {
+            Tail::Torn { offset, .. }
+            | Tail::Damaged { offset, problem: Problem::BadRecord { .. } }
+                if past_mark(offset) =>
+            {
+                self.survey.verdict = Verdict::Torn {
+                    segment: at,
+                    offset: file_offset(offset),
+                    bytes: (scan.used - offset) as u64,
+                    past_mark: true,
+                };
+            }
+            Tail::Torn { offset, bytes } if mark.is_none() => {
+                self.survey.verdict = Verdict::Torn {
+                    segment: at,
+                    offset: file_offset(offset),
+                    bytes: bytes as u64,
+                    past_mark: false,
+                };
+            }
+            Tail::Torn { offset, .. } => {
+                let problem = format!(
+                    "bad record below the sync mark (byte {}): bytes that were synced changed",
+                    mark.unwrap_or(0)
+                );
                 self.survey.verdict =
-                    Verdict::Torn { segment: at, offset: file_offset(offset), bytes: bytes as u64 };
+                    Verdict::Damaged { segment: at, offset: file_offset(offset), problem };
+                self.stopped = true;
             }
             Tail::Damaged { offset, problem } => {
                 let problem = match (header, problem) {
@@ -174,7 +227,7 @@ impl Surveyor {
     /// After a torn segment: every later segment, from `index` at `path` on, must be empty,
     /// else the tear is damage.
     fn check_after_torn(&mut self, index: u32, path: PathBuf) -> Result<(), JournalError> {
-        let Verdict::Torn { segment, offset, .. } = self.survey.verdict else {
+        let Verdict::Torn { segment, offset, past_mark, .. } = self.survey.verdict else {
             return Ok(());
         };
         for (index, path) in std::iter::once((index, path)).chain(self.listed.by_ref()) {
@@ -182,6 +235,10 @@ impl Surveyor {
             segment::check_header(&self.buf)
                 .map_err(|reason| JournalError::NotASegment { path: path.clone(), reason })?;
             let scan = record::scan(self.buf.get(segment::HEADER..).unwrap_or(&[]), None);
+            if scan.used > 0 && past_mark {
+                self.survey.unsynced_later.push((index, path));
+                continue;
+            }
             if scan.used > 0 {
                 let problem = format!(
                     "bad record (length or CRC) followed by data in {}",

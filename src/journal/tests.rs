@@ -165,7 +165,10 @@ fn too_small_segments_are_refused() {
 }
 
 /// Writes `n` tagged records into one segment; returns each record's (offset, end).
-fn tagged_journal(dir: &Path, n: u64) -> Vec<(u64, u64)> {
+/// `n` tagged records at level `none`; `clean` stops cleanly (everything synced, the
+/// sync mark at the end), else the journal is dropped as by `kill -9` (nothing synced
+/// since the header: every record is past the sync mark).
+fn tagged_journal(dir: &Path, n: u64, clean: bool) -> Vec<(u64, u64)> {
     let cfg = config(dir, SyncLevel::None);
     let (mut j, _) = Journal::open(&cfg).unwrap();
     let mut spans = Vec::new();
@@ -173,6 +176,11 @@ fn tagged_journal(dir: &Path, n: u64) -> Vec<(u64, u64)> {
         let start = j.writer.pos() as u64;
         j.append(&tagged_event(seq)).unwrap();
         spans.push((start, j.writer.pos() as u64));
+    }
+    if clean {
+        drop(j);
+    } else {
+        j.crash();
     }
     spans
 }
@@ -185,7 +193,7 @@ fn seg1(dir: &Path) -> std::path::PathBuf {
 #[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
 fn a_torn_tail_at_every_byte_is_repaired_and_reported() {
     let master = tempfile::tempdir().unwrap();
-    let spans = tagged_journal(master.path(), 5);
+    let spans = tagged_journal(master.path(), 5, false);
     let pristine = std::fs::read(seg1(master.path())).unwrap();
     let (start, end) = spans[4];
     let want: Vec<Event> = (1..=4).map(tagged_event).collect();
@@ -212,7 +220,8 @@ fn a_torn_tail_at_every_byte_is_repaired_and_reported() {
         // The torn bytes are gone from the file, the good ones untouched.
         let repaired = std::fs::read(seg1(dir.path())).unwrap();
         assert!(repaired[start as usize..].iter().all(|&b| b == 0), "cut at {k}");
-        assert_eq!(repaired[..start as usize], pristine[..start as usize]);
+        // (The header's sync mark moves to the end of the good records.)
+        assert_eq!(repaired[16..start as usize], pristine[16..start as usize]);
         // Writing continues where the good records end.
         j.append(&tagged_event(9)).unwrap();
         drop(j);
@@ -228,7 +237,7 @@ fn a_torn_tail_at_every_byte_is_repaired_and_reported() {
 #[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
 fn a_flipped_bit_in_the_middle_refuses_to_start_unless_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let spans = tagged_journal(dir.path(), 6);
+    let spans = tagged_journal(dir.path(), 6, true);
     let (start, end) = spans[2];
     let path = seg1(dir.path());
     let mut bytes = std::fs::read(&path).unwrap();
@@ -437,4 +446,46 @@ fn a_record_with_a_good_crc_but_a_foreign_payload_is_named() {
         other => panic!("expected Undecodable, got {other:?}"),
     }
     assert!(events.next().is_none());
+}
+
+/// A rotation inside a batch leaves the full segment to the commit: when syncing it
+/// fails, the commit fails (so every command of the batch, also those written to the old
+/// segment, is refused), and so does every later commit.
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn a_sync_failure_in_a_rotation_fails_the_whole_batch_and_every_later_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(&config(dir.path(), SyncLevel::Msync)).unwrap();
+    j.append(&event(0)).unwrap();
+    j.commit().unwrap();
+    j.fail_retired_sync = true;
+    let first = j.current_segment().to_string();
+    let mut i = 1;
+    while j.current_segment() == first {
+        j.append(&event(i)).unwrap();
+        i += 1;
+    }
+    let e = j.commit().unwrap_err();
+    assert!(e.to_string().contains("injected"), "{e}");
+    let again = j.commit().unwrap_err();
+    assert!(matches!(again, JournalError::SyncFailedEarlier(_)), "{again}");
+    assert!(matches!(j.flush(), Err(JournalError::SyncFailedEarlier(_))));
+}
+
+/// A clean stop flushes at every level: the sync mark is at the end of the last record,
+/// so nothing written before the stop reads as unsynced afterwards.
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn a_clean_stop_flushes_and_moves_the_sync_mark_to_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(&config(dir.path(), SyncLevel::None)).unwrap();
+    for i in 0..50 {
+        j.append(&event(i)).unwrap();
+    }
+    j.commit().unwrap();
+    assert_eq!(j.sync_mark(), Some(segment::HEADER as u64), "level none syncs nothing");
+    let end = j.writer.pos() as u64;
+    drop(j);
+    let bytes = std::fs::read(seg1(dir.path())).unwrap();
+    assert_eq!(segment::sync_mark(&bytes), Some(end));
 }

@@ -38,6 +38,7 @@ pub(crate) struct Ctx {
     pub(crate) ws: WebSocketConfig,
     pub(crate) origin: OriginCheck,
     pub(crate) stats: std::sync::Arc<super::WsStats>,
+    pub(crate) guard: crate::auth::guard::AuthGuard,
 }
 
 type Handshake = MidHandshake<ServerHandshake<TcpStream, OriginCheck>>;
@@ -85,6 +86,10 @@ pub(crate) struct Conn {
     closing: Option<Instant>,
     /// The close code sent, counted in the stats when the connection is dropped.
     closed_with: Option<u16>,
+    /// The peer's address (for the failed-authentication guard).
+    peer: std::net::IpAddr,
+    /// Wrong keys sent on this connection.
+    auth_failures: u32,
 }
 
 impl Conn {
@@ -105,6 +110,10 @@ impl Conn {
             ping_sent: None,
             closing: None,
             closed_with: None,
+            peer: stream
+                .peer_addr()
+                .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |a| a.ip()),
+            auth_failures: 0,
         };
         let started = ServerHandshake::start(stream, ctx.origin.clone(), Some(ctx.ws)).handshake();
         c.after_handshake(started, ctx, now);
@@ -203,19 +212,7 @@ impl Conn {
         }
         match protocol::parse(text, self.authenticated) {
             Err(e) => self.send_error(&e),
-            Ok(Request::Auth { key }) => match key {
-                None => self.send_error(&ErrorReply::new(
-                    code::AUTHENTICATION_ERROR,
-                    "API key is required",
-                )),
-                Some(k) if ctx.keys.verify(&k) => {
-                    self.authenticated = true;
-                    self.send_text(protocol::auth_ok(&ctx.config.user_id));
-                }
-                Some(_) => {
-                    self.send_error(&ErrorReply::new(code::AUTHENTICATION_ERROR, "Invalid API key"))
-                }
-            },
+            Ok(Request::Auth { key }) => self.authenticate(key.as_deref(), ctx, Instant::now()),
             Ok(Request::Subscribe { entries, mode, depth, request_id }) => {
                 self.subscribe(&entries, mode, &depth, request_id.as_ref(), ctx);
             }
@@ -236,6 +233,35 @@ impl Conn {
                 self.send_text(protocol::pong(ms, client_timestamp.as_ref(), ping_id.as_ref()));
             }
             Ok(Request::BrokerInfo) => self.send_text(protocol::broker_info(&ctx.config.user_id)),
+        }
+    }
+
+    /// `authenticate`: the address's failure limit first, then the key. A wrong key is
+    /// counted for the address and the connection; past the connection's limit, or when
+    /// the address is over its limit, the connection is closed with 1008.
+    fn authenticate(&mut self, key: Option<&str>, ctx: &Ctx, now: Instant) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(k) = key else {
+            let e = ErrorReply::new(code::AUTHENTICATION_ERROR, "API key is required");
+            return self.send_error(&e);
+        };
+        if let Err(wait) = ctx.guard.check(self.peer, now) {
+            let secs = crate::auth::guard::retry_after_secs(wait);
+            let text =
+                format!("Too many failed authentications from this address; retry after {secs} s");
+            self.send_error(&ErrorReply::new(code::AUTHENTICATION_ERROR, text));
+            return self.close(close::POLICY, "too many failed authentications", now);
+        }
+        if ctx.keys.verify(k) {
+            self.authenticated = true;
+            return self.send_text(protocol::auth_ok(&ctx.config.user_id));
+        }
+        ctx.stats.auth_failures.fetch_add(1, Relaxed);
+        ctx.guard.fail(self.peer, now);
+        self.auth_failures += 1;
+        self.send_error(&ErrorReply::new(code::AUTHENTICATION_ERROR, "Invalid API key"));
+        if self.auth_failures >= ctx.config.max_auth_failures_per_conn {
+            self.close(close::POLICY, "too many failed authentications", now);
         }
     }
 

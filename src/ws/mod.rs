@@ -81,6 +81,8 @@ pub mod close {
     pub const KEEPALIVE_TIMEOUT: u16 = 4408;
     /// Order updates could not be delivered; the client must resync from the orderbook.
     pub const ORDER_OVERFLOW: u16 = 4008;
+    /// Too many failed `authenticate`s (on this connection or from this address).
+    pub const POLICY: u16 = 1008;
 }
 
 /// Counters the server keeps, for health and metrics (all monotonic except `clients`).
@@ -100,6 +102,10 @@ pub struct WsStats {
     pub order_overflow_closes: AtomicU64,
     /// Refused at the handshake (bad origin or not a WebSocket request).
     pub handshake_failures: AtomicU64,
+    /// `authenticate` with a wrong key.
+    pub auth_failures: AtomicU64,
+    /// Closed with 1008 (too many failed authentications).
+    pub auth_refusals: AtomicU64,
 }
 
 impl WsStats {
@@ -109,6 +115,7 @@ impl WsStats {
             close::KEEPALIVE_TIMEOUT => &self.keepalive_timeouts,
             close::TOO_BIG => &self.oversize_closes,
             close::ORDER_OVERFLOW => &self.order_overflow_closes,
+            close::POLICY => &self.auth_refusals,
             _ => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -136,6 +143,11 @@ pub struct WsConfig {
     pub user_id: String,
     /// Order updates queued for one client before it is closed with 4008.
     pub max_pending_updates: usize,
+    /// Failed `authenticate`s allowed per source address (checked before the key; then
+    /// an error and close 1008 until the window ends).
+    pub auth_guard: crate::auth::guard::GuardConfig,
+    /// Failed `authenticate`s on one connection before it is closed with 1008.
+    pub max_auth_failures_per_conn: u32,
 }
 
 impl Default for WsConfig {
@@ -149,6 +161,8 @@ impl Default for WsConfig {
             ping_interval: Duration::from_secs(20),
             user_id: "sandbox".to_string(),
             max_pending_updates: 4096,
+            auth_guard: crate::auth::guard::GuardConfig::default(),
+            max_auth_failures_per_conn: 3,
         }
     }
 }

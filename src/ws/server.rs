@@ -75,6 +75,7 @@ impl Server {
         let ctx = Ctx {
             stats: Arc::new(WsStats::default()),
             origin: OriginCheck { allowed: config.allowed_origins.clone().into() },
+            guard: crate::auth::guard::AuthGuard::new(config.auth_guard, "WebSocket"),
             config,
             keys,
             instruments: Arc::clone(&engine.instruments),
