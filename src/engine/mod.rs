@@ -137,6 +137,10 @@ pub struct EngineHandle {
     pub interest: Arc<Interest>,
     /// The watchdog (freshness, REST fallback, on-demand quotes), when one runs.
     pub watchdog: Option<Watchdog>,
+    /// How old a quote may be and still decide a placement or answer `quotes` as current
+    /// (the watchdog's `mtm_max_age`, 5 s by default; execution applies the same limit in
+    /// event time).
+    pub quote_max_age: Duration,
 }
 
 impl EngineHandle {
@@ -213,7 +217,11 @@ impl Engine {
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         config.feed.validate().map_err(EngineError::Config)?;
         config.watchdog.validate().map_err(|e| EngineError::Config(e.to_string()))?;
-        let mut recovered = recovery::recover(&config.journal, &config.exec, &config.instruments)?;
+        // One freshness limit for MTM, placement decisions and the REST layer.
+        let mut exec_config = config.exec.clone();
+        exec_config.quote_max_age_ns =
+            i64::try_from(config.watchdog.mtm_max_age.as_nanos()).unwrap_or(i64::MAX);
+        let mut recovered = recovery::recover(&config.journal, &exec_config, &config.instruments)?;
         recovered.mtm.set_max_age(config.watchdog.mtm_max_age);
         let health = Arc::new(Health::new());
         health.durable_seq.store(
@@ -282,6 +290,7 @@ impl Engine {
                 instruments: Arc::clone(&config.instruments),
                 interest,
                 watchdog,
+                quote_max_age: config.watchdog.mtm_max_age,
             }),
             intake: Some(intake),
             watchdog: watchdog_thread,

@@ -224,18 +224,19 @@ impl Conn {
                     if all { self.unsubscribe_all(ctx) } else { self.unsubscribe(&entries, ctx) };
                 self.send_text(protocol::unsubscribe_reply(reply.0, reply.1, request_id.as_ref()));
             }
-            Ok(Request::Orders(on)) => {
+            Ok(Request::Orders { on, request_id }) => {
                 self.orders = on;
                 if !on {
                     self.pending.clear();
                 }
-                self.send_text(protocol::orders_reply(on));
+                self.send_text(protocol::orders_reply(on, request_id.as_ref()));
             }
             Ok(Request::Ping { client_timestamp, ping_id }) => {
                 let ms = wall_now_ns() / 1_000_000;
                 self.send_text(protocol::pong(ms, client_timestamp.as_ref(), ping_id.as_ref()));
             }
             Ok(Request::BrokerInfo) => self.send_text(protocol::broker_info(&ctx.config.user_id)),
+            Ok(Request::SupportedBrokers) => self.send_text(protocol::supported_brokers()),
         }
     }
 
