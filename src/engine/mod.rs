@@ -141,6 +141,8 @@ pub struct EngineHandle {
     /// (the watchdog's `mtm_max_age`, 5 s by default; execution applies the same limit in
     /// event time).
     pub quote_max_age: Duration,
+    /// Every tick of a client-subscribed symbol, in order (the WebSocket server's feed).
+    pub ticks: crate::fanout::ticks::TickStream,
 }
 
 impl EngineHandle {
@@ -233,10 +235,12 @@ impl Engine {
         let router = Arc::new(ReplyRouter::new());
         let (update_tx, update_rx) = updates::channel(config.update_queue, Arc::clone(&health));
         let interest = Arc::new(Interest::new(config.instruments.len()));
+        let (tick_tx, ticks) =
+            crate::fanout::ticks::channel(crate::fanout::ticks::CAPACITY, Arc::clone(&interest));
         let stages = (
             ExecStage::new(recovered.exec, Arc::clone(&health), Arc::clone(&interest)),
             MtmStage { mtm: recovered.mtm },
-            FanoutStage { fanout: Fanout::new(Arc::clone(&board), update_tx) },
+            FanoutStage { fanout: Fanout::new(Arc::clone(&board), update_tx).with_ticks(tick_tx) },
             JournalStage::new(
                 recovered.journal,
                 config.journal.dir.clone(),
@@ -291,6 +295,7 @@ impl Engine {
                 interest,
                 watchdog,
                 quote_max_age: config.watchdog.mtm_max_age,
+                ticks,
             }),
             intake: Some(intake),
             watchdog: watchdog_thread,
