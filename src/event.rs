@@ -338,6 +338,9 @@ pub enum Reply {
     Placed(OrderId),
     /// A smart order found the position already at its target.
     AlreadyMatched,
+    /// A smart order with quantity 0 found nothing to do (OpenAlgo's "No OpenPosition
+    /// Found. Not placing Exit order.").
+    NoOpenPosition,
     /// The order was modified.
     Modified(OrderId),
     /// The order was cancelled.
@@ -439,6 +442,11 @@ pub struct FundsView {
     pub used_margin: Money,
     /// Realized P&L today, all positions.
     pub realized: Money,
+    /// Event time of the last funds reset, epoch ns; before any reset, the time of the
+    /// first event the account saw (OpenAlgo stamps the account's creation).
+    pub last_reset_ns: i64,
+    /// Funds resets so far (0 until the session lifecycle resets the account).
+    pub reset_count: u32,
 }
 
 /// Monotonic completion time of each stage for this slot, ns (0 = not run).

@@ -77,6 +77,14 @@ impl Interest {
         self.clients.get(symbol.index()).map(|c| &c[m])
     }
 
+    /// True when some client subscribed to `symbol` in any mode.
+    #[inline]
+    pub fn has_clients(&self, symbol: SymbolId) -> bool {
+        self.clients
+            .get(symbol.index())
+            .is_some_and(|c| c.iter().any(|n| n.load(Ordering::Relaxed) > 0))
+    }
+
     /// The highest mode anyone needs for `symbol` (0 = not needed). The engine needs
     /// Quote (2): fills need bid/ask and the stale-quote guard needs the day's range.
     pub fn wanted_mode(&self, symbol: SymbolId) -> u8 {

@@ -65,6 +65,25 @@ pub struct TradeRow {
     pub time_ns: i64,
 }
 
+impl TradeRow {
+    /// OpenAlgo's trade id, `TRADE-YYYYMMDD-HHMMSS-<8 hex>` (IST fill time). The suffix is
+    /// the trade ordinal through a bijective mix of its low 32 bits (multiplication by an
+    /// odd constant), so ids look like OpenAlgo's random ones, never collide for the first
+    /// 2^32 trades, and replay reproduces them.
+    pub fn trade_id(&self) -> String {
+        let stamp: String = crate::clock::format_ist(self.time_ns)
+            .chars()
+            .filter_map(|c| match c {
+                '-' | ':' => None,
+                ' ' => Some('-'),
+                c => Some(c),
+            })
+            .collect();
+        let suffix = (self.trade_no as u32).wrapping_mul(0x9E37_79B1);
+        format!("TRADE-{stamp}-{suffix:08x}")
+    }
+}
+
 /// One row of the positionbook, marked to market.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PositionRow {
@@ -99,17 +118,22 @@ pub struct FundsRow {
     pub unrealized: Money,
     /// Realized P&L today.
     pub realized: Money,
-    /// Sum of |qty x ltp x cv| over open positions.
+    /// Sum of |qty x ltp x cv| over open positions (OpenAlgo's sandbox reports used
+    /// margin as `grossexposure`; this is kept for the frontend's exposure figure).
     pub gross_exposure: Money,
+    /// Event time of the last funds reset, epoch ns (see [`crate::event::FundsView`]).
+    pub last_reset_ns: i64,
+    /// Funds resets so far.
+    pub reset_count: u32,
 }
 
 /// The answer to a [`crate::event::QueryKind`].
 #[allow(clippy::large_enum_variant, reason = "one per query, off the hot path")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QueryReply {
-    /// Every order, oldest first.
+    /// Every order, newest first (as OpenAlgo's orderbook).
     Orders(Vec<OrderRow>),
-    /// Every trade, oldest first.
+    /// Every trade, newest first (as OpenAlgo's tradebook).
     Trades(Vec<TradeRow>),
     /// One order, or none when the id is unknown.
     Order(Option<OrderRow>),
@@ -123,4 +147,30 @@ pub enum QueryReply {
     StateHash(u64),
     /// The engine could not answer (a stage failed); the text says why.
     Unavailable(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trade_ids_follow_openalgo_and_are_unique_per_ordinal() {
+        let row = |n: u64| TradeRow {
+            trade_no: n,
+            order_id: OrderId(0),
+            symbol: SymbolId(0),
+            side: Side::Buy,
+            qty: Qty(1),
+            price: Price::ZERO,
+            product: Product::Mis,
+            strategy: Tag::EMPTY,
+            time_ns: crate::clock::ist_to_epoch_ns(2026, 11, 26, 9, 15) + 7_000_000_000,
+        };
+        let id = row(1).trade_id();
+        assert!(id.starts_with("TRADE-20261126-091507-"), "{id}");
+        assert_eq!(id.len(), "TRADE-20261126-091507-".len() + 8, "{id}");
+        assert_eq!(id, row(1).trade_id(), "deterministic");
+        let ids: std::collections::HashSet<String> = (1..1000).map(|n| row(n).trade_id()).collect();
+        assert_eq!(ids.len(), 999);
+    }
 }

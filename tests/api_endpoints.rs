@@ -150,8 +150,9 @@ fn books_funds_positions_smart_orders_and_closeposition() {
     });
     h.place(nrml);
 
+    // Newest first, as OpenAlgo: the TCS trade (the first) is the last row.
     let trades = h.ok("tradebook", json!({}))["data"].clone();
-    let t = &trades.as_array().unwrap()[0];
+    let t = trades.as_array().unwrap().last().unwrap();
     for k in [
         "tradeid",
         "orderid",
@@ -194,7 +195,8 @@ fn books_funds_positions_smart_orders_and_closeposition() {
     assert_eq!(tcs["ltp"], 3410.0);
     assert_eq!(tcs["unrealized_pnl"], 95.0);
     let fut = pos.as_array().unwrap().iter().find(|p| p["exchange"] == "NFO").unwrap().clone();
-    assert_eq!((fut["quantity"].clone(), fut["lot_size"].clone()), (json!(-75), json!(75)));
+    // lot_size is the contract value (OpenAlgo's sandbox), not the exchange lot of 75.
+    assert_eq!((fut["quantity"].clone(), fut["lot_size"].clone()), (json!(-75), json!(1.0)));
 
     let f = h.ok("funds", json!({}))["data"].clone();
     for k in [
@@ -208,8 +210,7 @@ fn books_funds_positions_smart_orders_and_closeposition() {
         "today_realized_pnl",
         "total_realized_pnl",
     ] {
-        let s = f[k].as_str().unwrap_or_else(|| panic!("funds.{k} is a string: {f}"));
-        assert!(s.split_once('.').is_some_and(|(_, d)| d.len() == 2), "{k}: {s}");
+        assert!(f[k].is_number(), "funds.{k} is a number (OpenAlgo's sandbox): {f}");
     }
 
     let q = h.ok(
@@ -221,7 +222,7 @@ fn books_funds_positions_smart_orders_and_closeposition() {
     let mut smart = cnc("TCS", "BUY", 0, "MARKET", 0.0);
     smart["position_size"] = json!("10");
     let v = h.ok("placesmartorder", smart.clone());
-    assert_eq!(v["message"], "Positions Already Matched. No Action needed.");
+    assert_eq!(v["message"], "No OpenPosition Found. Not placing Exit order.");
     smart["position_size"] = json!(15);
     let v = h.ok("placesmartorder", smart);
     assert_eq!(v["orderid"].as_str().unwrap().len(), 14);

@@ -234,6 +234,12 @@ fn order_updates_after_the_journal_for_subscribers_only() {
     );
     rig.tick(quote(sbin, 812.5));
     let id = rig.place(order(sbin, Side::Buy, 10, PriceType::Market, 0.0));
+    // A fill at placement is reported `open`, then `complete` (as OpenAlgo's sandbox).
+    let u = subscriber.recv_until("order update", |v| v["type"] == "order_update");
+    assert_eq!(
+        (u["order_status"].clone(), u["filled_quantity"].clone()),
+        (json!("open"), json!(0))
+    );
     let u = subscriber.recv_until("order update", |v| v["type"] == "order_update");
     assert!(rig.h.health.durable_seq.load(Ordering::Acquire) > 0);
     assert_eq!(

@@ -35,7 +35,7 @@ pub const MAX_OPTION_LEGS: usize = 20;
 
 /// Places one leg; the order id, or the reason it was refused.
 pub(crate) async fn place_leg(api: &Api, order: OrderRequest) -> Result<String, String> {
-    api.price_market_order(&order).await;
+    api.freshen_quote(order.symbol).await;
     let out = api.submit(CommandKind::Place(order)).await.map_err(|e| e.message)?;
     let fills = out.updates.iter().filter(|u| u.fill.is_some()).count() as u64;
     api.counters.placement_fills.fetch_add(fills, Ordering::Relaxed);

@@ -22,14 +22,10 @@ pub(crate) fn num(p: Price) -> f64 {
     (p.0 as f64 / 100.0).round() / 100.0
 }
 
-/// An amount as OpenAlgo's funds strings: 2 decimals.
-fn text(p: Price) -> String {
-    p.to_string()
-}
-
+/// Symbol, exchange and contract value of an instrument.
 fn names(api: &Api, id: SymbolId) -> (String, &'static str, i64) {
     match api.engine.instruments.get(id) {
-        Some(i) => (i.symbol.clone(), i.exchange.as_str(), i.lot_size),
+        Some(i) => (i.symbol.clone(), i.exchange.as_str(), i.contract_value),
         None => (format!("#{}", id.0), "", 1),
     }
 }
@@ -59,7 +55,7 @@ fn order_json(api: &Api, o: &OrderRow) -> Value {
 fn trade_json(api: &Api, t: &TradeRow) -> Value {
     let (symbol, exchange, _) = names(api, t.symbol);
     json!({
-        "tradeid": t.trade_no.to_string(),
+        "tradeid": t.trade_id(),
         "orderid": t.order_id.to_string(),
         "symbol": symbol,
         "exchange": exchange,
@@ -75,7 +71,7 @@ fn trade_json(api: &Api, t: &TradeRow) -> Value {
 }
 
 pub(crate) fn position_json(api: &Api, p: &PositionRow) -> Value {
-    let (symbol, exchange, lot) = names(api, p.symbol);
+    let (symbol, exchange, contract_value) = names(api, p.symbol);
     json!({
         "symbol": symbol,
         "exchange": exchange,
@@ -88,21 +84,27 @@ pub(crate) fn position_json(api: &Api, p: &PositionRow) -> Value {
         "unrealized_pnl": num(p.unrealized),
         "today_realized_pnl": num(p.realized),
         "total_pnl_today": num(p.pnl),
-        "lot_size": lot,
+        // OpenAlgo's sandbox reports the contract value here, not the exchange lot.
+        "lot_size": contract_value as f64,
     })
 }
 
+/// OpenAlgo's sandbox funds: every amount a JSON number; `grossexposure` is the used
+/// margin and `m2mrealized` today's realized P&L, as the sandbox reports them.
 fn funds_json(f: &FundsRow) -> Value {
+    let last_reset = if f.last_reset_ns == 0 { String::new() } else { format_ist(f.last_reset_ns) };
     json!({
-        "availablecash": text(f.available),
-        "collateral": "0.00",
-        "m2munrealized": text(f.unrealized),
-        "m2mrealized": text(f.realized),
-        "utiliseddebits": text(f.used_margin),
-        "grossexposure": text(f.gross_exposure),
-        "totalpnl": text(f.realized.plus(f.unrealized)),
-        "today_realized_pnl": text(f.realized),
-        "total_realized_pnl": text(f.realized),
+        "availablecash": num(f.available),
+        "collateral": 0.0,
+        "m2munrealized": num(f.unrealized),
+        "m2mrealized": num(f.realized),
+        "utiliseddebits": num(f.used_margin),
+        "grossexposure": num(f.used_margin),
+        "totalpnl": num(f.realized.plus(f.unrealized)),
+        "today_realized_pnl": num(f.realized),
+        "total_realized_pnl": num(f.realized),
+        "last_reset": last_reset,
+        "reset_count": f.reset_count,
     })
 }
 
@@ -161,8 +163,19 @@ pub(crate) async fn tradebook(State(api): State<Arc<Api>>, req: Request) -> Resp
 async fn positionbook_inner(api: &Api, req: Request) -> ApiResult {
     match read(api, req, QueryKind::PositionBook).await?.1 {
         QueryReply::Positions(rows) => {
-            let rows: Vec<Value> = rows.iter().map(|p| position_json(api, p)).collect();
-            success(json!({"status": "success", "data": rows}))
+            let sum =
+                |f: fn(&PositionRow) -> Price| rows.iter().map(f).fold(Price::ZERO, Price::plus);
+            let (pnl, unrealized, realized) =
+                (sum(|p| p.pnl), sum(|p| p.unrealized), sum(|p| p.realized));
+            let data: Vec<Value> = rows.iter().map(|p| position_json(api, p)).collect();
+            success(json!({
+                "status": "success",
+                "data": data,
+                "total_pnl": num(pnl),
+                "total_unrealized_pnl": num(unrealized),
+                "total_today_realized_pnl": num(realized),
+                "total_pnl_today": num(pnl),
+            }))
         }
         _ => Err(ApiError::internal()),
     }

@@ -185,6 +185,38 @@ impl Body {
         }
     }
 
+    /// An optional whole quantity: a number or numeric string whose fraction is zero
+    /// (`"10"`, `10`, `10.0` and `"10.0"` are all 10, as OpenAlgo reads quantity as a
+    /// float); `"10.5"` is refused naming the field. Must not be negative.
+    pub fn opt_whole(&self, field: &str) -> Result<Option<i64>, ApiError> {
+        let whole = || invalid(field, "must be a whole number");
+        let text = match self.get(field) {
+            Some(Value::String(s)) => s.trim(),
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f.fract() != 0.0) => {
+                return Err(whole());
+            }
+            _ => return self.opt_count(field),
+        };
+        let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !digits(int.strip_prefix('-').unwrap_or(int)) || !digits(frac) {
+            return Err(invalid(field, "not a valid number"));
+        }
+        if frac.bytes().any(|b| b != b'0') {
+            return Err(whole());
+        }
+        match int.parse::<i64>() {
+            Ok(n) if n < 0 => Err(invalid(field, "must not be negative")),
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(invalid(field, "out of range")),
+        }
+    }
+
+    /// A required whole quantity (see [`Body::opt_whole`]).
+    pub fn whole(&self, field: &str) -> Result<i64, ApiError> {
+        self.opt_whole(field)?.ok_or_else(|| missing(field))
+    }
+
     /// An optional integer that must not be negative.
     pub fn opt_count(&self, field: &str) -> Result<Option<i64>, ApiError> {
         match self.opt_int(field)? {
@@ -290,6 +322,22 @@ mod tests {
             ("missing", "required"),
         ] {
             let e = b.count(field).unwrap_err().message;
+            assert!(e.contains(field) && e.contains(why), "{field}: {e}");
+        }
+    }
+
+    #[test]
+    fn quantities_are_whole_numbers_in_any_spelling() {
+        let b = body(
+            r#"{"a":"10","b":10,"c":10.0,"d":"10.0","e":"10.5","f":10.5,"g":"-1","h":"1e3","i":"."}"#,
+        );
+        for field in ["a", "b", "c", "d"] {
+            assert_eq!(b.whole(field).unwrap(), 10, "{field}");
+        }
+        for (field, why) in
+            [("e", "whole"), ("f", "whole"), ("g", "negative"), ("h", "number"), ("i", "number")]
+        {
+            let e = b.whole(field).unwrap_err().message;
             assert!(e.contains(field) && e.contains(why), "{field}: {e}");
         }
     }

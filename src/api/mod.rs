@@ -16,8 +16,9 @@
 //! - Every reply, success or error, carries `"mode":"analyze"`.
 //!
 //! # Known limitations
-//! - quotes, multiquotes and depth answer from the quote board only (the latest streamed
-//!   quote); a symbol with no quote yet gets a 404 until the feed has one.
+//! - quotes, multiquotes and depth answer from the quote board when its quote is fresh,
+//!   else fetch one through the watchdog; when none can be fetched an old quote is
+//!   served marked `"stale": true` with its `age_ms`, never as current.
 //! - `failed_cancellations` of cancelallorder lists no ids: the engine reports a count.
 //! - Request headers have no read deadline (axum's server sets none): a client that sends
 //!   headers slowly holds its connection. Bodies have one ([`BODY_DEADLINE`]). The
@@ -146,18 +147,26 @@ impl Api {
             .map_err(engine_error)
     }
 
-    /// A MARKET order for a symbol that has never ticked gets a price first: the watchdog
-    /// fetches a REST quote and publishes it through the sequencer ahead of the order
-    /// (OPENALGO.md: a MARKET order with no price known at all is refused). Without an
-    /// upstream REST server nothing is fetched and execution refuses the order.
-    pub(crate) async fn price_market_order(&self, order: &crate::event::OrderRequest) {
-        if order.price_type != crate::types::PriceType::Market
-            || self.engine.board.read(order.symbol).is_some()
-        {
+    /// True when the board holds a quote of `symbol` written within `max_age`.
+    pub(crate) fn quote_is_fresh(&self, symbol: crate::types::SymbolId, max_age: Duration) -> bool {
+        let max_ns = u64::try_from(max_age.as_nanos()).unwrap_or(u64::MAX);
+        self.engine
+            .board
+            .read(symbol)
+            .is_some_and(|q| crate::clock::mono_now_ns().saturating_sub(q.updated_ns) <= max_ns)
+    }
+
+    /// Data freshness (OPENALGO.md section 3): an order is decided against a quote at most
+    /// the freshness limit old. When the board's quote is older than half the limit (so it
+    /// cannot age past the limit before execution sees the order), or there is none, the
+    /// watchdog fetches a REST quote (upstream, or the simulator's) and publishes it
+    /// through the sequencer ahead of the order. Without a watchdog nothing is fetched;
+    /// execution then refuses a MARKET order on a stale quote and rests the other types.
+    pub(crate) async fn freshen_quote(&self, symbol: crate::types::SymbolId) {
+        if self.quote_is_fresh(symbol, self.engine.quote_max_age / 2) {
             return;
         }
         let Some(watchdog) = self.engine.watchdog.clone() else { return };
-        let symbol = order.symbol;
         let _ = tokio::task::spawn_blocking(move || watchdog.fetch_quote_now(symbol)).await;
     }
 

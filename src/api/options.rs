@@ -62,7 +62,7 @@ pub(crate) async fn underlying(api: &Api, body: &Body) -> Result<Underlying, Api
             exchange.as_str()
         ))
     })?;
-    let ltp = super::quotes::latest(api, id).await?.ltp.to_f64();
+    let ltp = super::quotes::latest_tick(api, id).await?.ltp.to_f64();
     let name = options::underlying_name(&api.engine.instruments, exchange, symbol);
     Ok(Underlying { name, option_exchange: options::derivative_exchange(exchange), ltp })
 }
@@ -163,7 +163,7 @@ pub(crate) async fn optionsymbol(State(api): State<Arc<Api>>, req: Request) -> R
 
 async fn leg_json(api: &Api, id: SymbolId, label: String) -> Value {
     let Some(i) = api.engine.instruments.get(id) else { return Value::Null };
-    let tick = super::quotes::latest(api, id).await.ok();
+    let tick = super::quotes::latest_tick(api, id).await.ok();
     let close = i.prev_close.map_or(0.0, px);
     let f = |p: Option<crate::types::Price>| p.map_or(0.0, px);
     json!({
@@ -300,13 +300,13 @@ async fn greeks_of(api: &Api, body: &Body, default_rate: Option<f64>) -> Result<
             })
             .map_err(|_| shape_c("expiry_time", "Use HH:MM, e.g. 15:30"))?,
     };
-    let option_price = super::quotes::latest(api, o.id).await?.ltp.to_f64();
+    let option_price = super::quotes::latest_tick(api, o.id).await?.ltp.to_f64();
     let spot = match as_c("forward_price", body.opt_price("forward_price"))? {
         Some(f) if f.is_positive() => f.to_f64(),
         Some(_) => return Err(shape_c("forward_price", "Must be greater than 0")),
         None => {
             let uid = greeks_underlying(api, body, o)?;
-            super::quotes::latest(api, uid).await?.ltp.to_f64()
+            super::quotes::latest_tick(api, uid).await?.ltp.to_f64()
         }
     };
     let now = chrono::Utc::now().timestamp() as f64;
@@ -425,8 +425,8 @@ async fn syntheticfuture_inner(api: &Api, req: Request) -> ApiResult {
     let atm = options::atm_index(&chain, u.ltp, None).ok_or_else(missing)?;
     let s = chain[atm];
     let (Some(ce), Some(pe)) = (s.ce, s.pe) else { return Err(missing()) };
-    let ce_ltp = super::quotes::latest(api, ce).await?.ltp.to_f64();
-    let pe_ltp = super::quotes::latest(api, pe).await?.ltp.to_f64();
+    let ce_ltp = super::quotes::latest_tick(api, ce).await?.ltp.to_f64();
+    let pe_ltp = super::quotes::latest_tick(api, pe).await?.ltp.to_f64();
     let k = px(s.strike);
     success(json!({
         "status": "success",

@@ -9,7 +9,7 @@ use super::error::{ApiError, ApiResult, success};
 use super::json::{Body, MAX_STRING};
 use super::limits::Class;
 use crate::engine::CommandOutcome;
-use crate::event::{CommandKind, ModifyRequest, OrderRequest, RejectStatus, Reply};
+use crate::event::{CommandKind, ModifyRequest, OrderRequest, QueryKind, RejectStatus, Reply};
 use crate::types::{Exchange, OrderId, OrderStatus, PriceType, Product, Qty, Side, SymbolId, Tag};
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -73,7 +73,7 @@ pub(crate) fn order_request(
     let symbol = instrument(api, body)?;
     let side = Side::parse(body.str("action", MAX_STRING)?)
         .ok_or_else(|| ApiError::bad("Invalid action: must be BUY or SELL"))?;
-    let qty = body.count("quantity")?;
+    let qty = body.whole("quantity")?;
     let text = |field: &str, default: &'static str| -> Result<String, ApiError> {
         if defaults {
             Ok(body.opt_str(field, MAX_STRING)?.unwrap_or(default).to_owned())
@@ -130,6 +130,10 @@ fn placed_reply(api: &Api, out: &CommandOutcome) -> ApiResult {
             "status": "success",
             "message": "Positions Already Matched. No Action needed."
         })),
+        Reply::NoOpenPosition => success(json!({
+            "status": "success",
+            "message": "No OpenPosition Found. Not placing Exit order."
+        })),
         other => other_reply(api, other),
     }
 }
@@ -149,7 +153,7 @@ async fn place_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Order).await?;
     body.deny_unknown(PLACE_FIELDS)?;
     let order = order_request(api, &body, true)?;
-    api.price_market_order(&order).await;
+    api.freshen_quote(order.symbol).await;
     let out = api.submit(CommandKind::Place(order)).await?;
     placed_reply(api, &out)
 }
@@ -171,7 +175,7 @@ async fn place_smart_inner(api: &Api, req: Request) -> ApiResult {
     if position_size.unsigned_abs() > crate::exec::validate::MAX_QTY as u64 {
         return Err(ApiError::bad("Invalid position_size: out of range"));
     }
-    api.price_market_order(&order).await;
+    api.freshen_quote(order.symbol).await;
     let out = api.submit(CommandKind::PlaceSmart { order, position_size }).await?;
     placed_reply(api, &out)
 }
@@ -258,6 +262,12 @@ async fn close_position_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Order).await?;
     body.deny_unknown(&["apikey", "strategy"])?;
     let strategy = strategy(&body)?;
+    // Closing orders are MARKET orders: each open position's symbol gets a fresh quote.
+    if let crate::views::QueryReply::Positions(rows) = api.query(QueryKind::PositionBook).await? {
+        for p in rows.iter().filter(|p| p.qty.0 != 0) {
+            api.freshen_quote(p.symbol).await;
+        }
+    }
     let out = api.submit(CommandKind::ClosePosition { strategy }).await?;
     let fills = out.updates.iter().filter(|u| u.fill.is_some()).count() as u64;
     api.counters.placement_fills.fetch_add(fills, Ordering::Relaxed);

@@ -1,7 +1,9 @@
-//! quotes, multiquotes and depth, answered from the quote board (the latest streamed
-//! quote of each symbol). A symbol nobody streams yet is fetched from the upstream REST
-//! server through the watchdog (which also publishes it through the sequencer, so the
-//! engine sees the same price); with no upstream REST server it is a 404 naming the symbol.
+//! quotes, multiquotes and depth, answered from the quote board while its quote is fresh
+//! (at most the freshness limit old, 5 s). A symbol nobody streams, or whose last quote is
+//! older, is fetched from the upstream REST server through the watchdog (which also
+//! publishes it through the sequencer, so the engine sees the same price). When nothing
+//! can be fetched, an old quote is served with `"stale": true` and its `age_ms` (never as
+//! current); with no quote at all it is a 404 naming the symbol.
 
 #![forbid(unsafe_code)]
 
@@ -21,19 +23,35 @@ use std::sync::Arc;
 /// Most symbols in one multiquotes request.
 pub const MAX_MULTIQUOTES: usize = 500;
 
-/// The latest tick of a symbol, or a 404 that says why there is none.
-pub(crate) async fn latest(api: &Api, id: SymbolId) -> Result<Tick, ApiError> {
-    if let Some(q) = api.engine.board.read(id) {
-        return Ok(q.tick);
+/// A quote to show: the tick, and its age when it is older than the freshness limit
+/// (then it is shown marked stale, never as current).
+struct Shown {
+    tick: Tick,
+    stale_ms: Option<u64>,
+}
+
+/// The latest quote of a symbol: the board's when fresh, else one fetched through the
+/// watchdog (which also publishes it through the sequencer, so the engine sees the same
+/// price); an old board quote marked stale when nothing could be fetched; else a 404.
+async fn latest(api: &Api, id: SymbolId) -> Result<Shown, ApiError> {
+    let max_age = api.engine.quote_max_age;
+    if api.quote_is_fresh(id, max_age) {
+        if let Some(q) = api.engine.board.read(id) {
+            return Ok(Shown { tick: q.tick, stale_ms: None });
+        }
     }
     if let Some(watchdog) = api.engine.watchdog.clone() {
         let fetched = tokio::task::spawn_blocking(move || watchdog.fetch_quote_now(id)).await;
         if let Ok(Ok(tick)) = fetched {
-            return Ok(tick);
+            return Ok(Shown { tick, stale_ms: None });
         }
     }
     match api.engine.board.read(id) {
-        Some(q) => Ok(q.tick),
+        Some(q) => {
+            let age_ns = crate::clock::mono_now_ns().saturating_sub(q.updated_ns);
+            let stale = age_ns > u64::try_from(max_age.as_nanos()).unwrap_or(u64::MAX);
+            Ok(Shown { tick: q.tick, stale_ms: stale.then_some(age_ns / 1_000_000) })
+        }
         None => {
             let name = api
                 .engine
@@ -45,6 +63,21 @@ pub(crate) async fn latest(api: &Api, id: SymbolId) -> Result<Tick, ApiError> {
             )))
         }
     }
+}
+
+/// The quote to price from, for endpoints that show no freshness marks (option chain,
+/// greeks, synthetic future): [`latest`]'s tick.
+pub(crate) async fn latest_tick(api: &Api, id: SymbolId) -> Result<Tick, ApiError> {
+    latest(api, id).await.map(|s| s.tick)
+}
+
+/// Adds `"stale": true` and `"age_ms"` to a quote's data when it is old.
+fn mark(mut data: Value, shown: &Shown) -> Value {
+    if let (Some(age), Value::Object(o)) = (shown.stale_ms, &mut data) {
+        o.insert("stale".into(), json!(true));
+        o.insert("age_ms".into(), json!(age));
+    }
+    data
 }
 
 fn prev_close(api: &Api, t: &Tick) -> Price {
@@ -104,8 +137,8 @@ fn depth_json(api: &Api, t: &Tick) -> Value {
 async fn quotes_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Other).await?;
     let id = instrument(api, &body)?;
-    let t = latest(api, id).await?;
-    success(json!({"status": "success", "data": quote_json(api, &t)}))
+    let shown = latest(api, id).await?;
+    success(json!({"status": "success", "data": mark(quote_json(api, &shown.tick), &shown)}))
 }
 
 /// POST /api/v1/quotes
@@ -116,8 +149,8 @@ pub(crate) async fn quotes(State(api): State<Arc<Api>>, req: Request) -> Respons
 async fn depth_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Other).await?;
     let id = instrument(api, &body)?;
-    let t = latest(api, id).await?;
-    success(json!({"status": "success", "data": depth_json(api, &t)}))
+    let shown = latest(api, id).await?;
+    success(json!({"status": "success", "data": mark(depth_json(api, &shown.tick), &shown)}))
 }
 
 /// POST /api/v1/depth
@@ -133,7 +166,11 @@ async fn one_quote(api: &Api, entry: &Value) -> Value {
         Err(e) => Err(e),
     };
     match result {
-        Ok(t) => json!({"symbol": symbol, "exchange": exchange, "data": quote_json(api, &t)}),
+        Ok(shown) => json!({
+            "symbol": symbol,
+            "exchange": exchange,
+            "data": mark(quote_json(api, &shown.tick), &shown),
+        }),
         Err(e) => json!({"symbol": symbol, "exchange": exchange, "error": e.message}),
     }
 }

@@ -112,7 +112,7 @@ impl EndpointCounters {
 impl Api {
     /// The reference price of an instrument: its latest quote, else its reference close.
     pub(crate) async fn ltp_or_close(&self, id: crate::types::SymbolId) -> Option<f64> {
-        if let Ok(t) = super::quotes::latest(self, id).await {
+        if let Ok(t) = super::quotes::latest_tick(self, id).await {
             if t.ltp.is_positive() {
                 return Some(t.ltp.to_f64());
             }

@@ -145,6 +145,12 @@ pub struct EngineHandle {
     pub interest: Arc<Interest>,
     /// The watchdog (freshness, REST fallback, on-demand quotes), when one runs.
     pub watchdog: Option<Watchdog>,
+    /// How old a quote may be and still decide a placement or answer `quotes` as current
+    /// (the watchdog's `mtm_max_age`, 5 s by default; execution applies the same limit in
+    /// event time).
+    pub quote_max_age: Duration,
+    /// Every tick of a client-subscribed symbol, in order (the WebSocket server's feed).
+    pub ticks: crate::fanout::ticks::TickStream,
 }
 
 impl EngineHandle {
@@ -229,7 +235,11 @@ impl Engine {
                 );
             }
         }
-        let mut recovered = recovery::recover(&config.journal, &config.exec, &config.instruments)?;
+        // One freshness limit for MTM, placement decisions and the REST layer.
+        let mut exec_config = config.exec.clone();
+        exec_config.quote_max_age_ns =
+            i64::try_from(config.watchdog.mtm_max_age.as_nanos()).unwrap_or(i64::MAX);
+        let mut recovered = recovery::recover(&config.journal, &exec_config, &config.instruments)?;
         recovered.mtm.set_max_age(config.watchdog.mtm_max_age);
         let health = Arc::new(Health::new());
         health.durable_seq.store(
@@ -241,10 +251,12 @@ impl Engine {
         let router = Arc::new(ReplyRouter::new());
         let (update_tx, update_rx) = updates::channel(config.update_queue, Arc::clone(&health));
         let interest = Arc::new(Interest::new(config.instruments.len()));
+        let (tick_tx, ticks) =
+            crate::fanout::ticks::channel(crate::fanout::ticks::CAPACITY, Arc::clone(&interest));
         let stages = (
             ExecStage::new(recovered.exec, Arc::clone(&health), Arc::clone(&interest)),
             MtmStage { mtm: recovered.mtm },
-            FanoutStage { fanout: Fanout::new(Arc::clone(&board), update_tx) },
+            FanoutStage { fanout: Fanout::new(Arc::clone(&board), update_tx).with_ticks(tick_tx) },
             JournalStage::new(
                 recovered.journal,
                 config.journal.dir.clone(),
@@ -305,6 +317,8 @@ impl Engine {
                 instruments: Arc::clone(&config.instruments),
                 interest,
                 watchdog,
+                quote_max_age: config.watchdog.mtm_max_age,
+                ticks,
             }),
             intake: Some(intake),
             watchdog: watchdog_thread,

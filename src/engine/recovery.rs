@@ -108,10 +108,21 @@ fn replay(
     if let Some((seq, bytes)) = journal::latest_snapshot(dir)? {
         let bad = |why: String| RecoveryError::Snapshot { seq: seq.0, why };
         let (e, m) = split_snapshot(&bytes).ok_or_else(|| bad("truncated".into()))?;
-        exec = Exec::restore(exec_config.clone(), Arc::clone(instruments), e)
-            .map_err(|x| bad(x.to_string()))?;
-        mtm = Mtm::restore(m).map_err(|x| bad(x.to_string()))?;
-        snapshot_seq = Some(seq);
+        match Exec::restore(exec_config.clone(), Arc::clone(instruments), e) {
+            Ok(restored) => {
+                exec = restored;
+                mtm = Mtm::restore(m).map_err(|x| bad(x.to_string()))?;
+                snapshot_seq = Some(seq);
+            }
+            // Written by an older build: the journal is never pruned, so replaying it from
+            // the start rebuilds the same state in this build's format.
+            Err(crate::exec::ExecSnapshotError::Version { found, expected }) => eprintln!(
+                "warning: snapshot at seq {} has format version {found} (this build reads \
+                 {expected}); replaying the journal from the start",
+                seq.0
+            ),
+            Err(x) => return Err(bad(x.to_string())),
+        }
     }
     let mut out = StageOutput::new();
     let mut replayed = 0;

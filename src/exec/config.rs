@@ -22,6 +22,10 @@ pub struct ExecConfig {
     /// From square-off until this IST minute, MIS orders that do not reduce are refused
     /// (default 09:00).
     pub mis_open_minute: u32,
+    /// A quote older than this (event time, ns) does not decide a placement: a MARKET
+    /// order is refused and other types rest until the next tick (default 5 s, OpenAlgo's
+    /// freshness limit; the REST layer fetches a fresh quote first).
+    pub quote_max_age_ns: i64,
 }
 
 impl Default for ExecConfig {
@@ -44,6 +48,7 @@ impl Default for ExecConfig {
             leverage_options: 1,
             square_off_minute,
             mis_open_minute: 9 * 60,
+            quote_max_age_ns: 5_000_000_000,
         }
     }
 }

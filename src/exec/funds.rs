@@ -14,12 +14,22 @@ pub struct Funds {
     pub used_margin: Money,
     /// Realized P&L, all positions.
     pub realized: Money,
+    /// Event time of the last reset, epoch ns (0 until the first event stamps it).
+    pub last_reset_ns: i64,
+    /// Resets so far.
+    pub reset_count: u32,
 }
 
 impl Funds {
     /// Fresh funds with `capital` available.
     pub fn new(capital: Money) -> Funds {
-        Funds { available: capital, used_margin: Money::ZERO, realized: Money::ZERO }
+        Funds {
+            available: capital,
+            used_margin: Money::ZERO,
+            realized: Money::ZERO,
+            last_reset_ns: 0,
+            reset_count: 0,
+        }
     }
 
     /// The view execution publishes.
@@ -28,6 +38,8 @@ impl Funds {
             available: self.available,
             used_margin: self.used_margin,
             realized: self.realized,
+            last_reset_ns: self.last_reset_ns,
+            reset_count: self.reset_count,
         }
     }
 
@@ -37,7 +49,7 @@ impl Funds {
             return Ok(());
         }
         Err(msg!(
-            "Insufficient funds. Required: {}, Available: {}, Shortage: {}",
+            "Insufficient funds. Required: ₹{}, Available: ₹{}, Shortage: ₹{}",
             required,
             self.available,
             required.minus(self.available)
@@ -80,7 +92,7 @@ mod tests {
         let e = f.check(Price(1_500 * Price::SCALE)).unwrap_err();
         assert_eq!(
             e.as_str(),
-            "Insufficient funds. Required: 1500.00, Available: 1000.00, Shortage: 500.00"
+            "Insufficient funds. Required: ₹1500.00, Available: ₹1000.00, Shortage: ₹500.00"
         );
         assert!(f.check(Price(1_000 * Price::SCALE)).is_ok());
     }

@@ -17,8 +17,14 @@ impl Exec {
             return;
         }
         let Some(book) = self.books.get_mut(tick.symbol.index()) else { return };
-        book.quote =
-            Quote { ltp: tick.ltp, bid: tick.bid, ask: tick.ask, high: tick.high, low: tick.low };
+        book.quote = Quote {
+            ltp: tick.ltp,
+            bid: tick.bid,
+            ask: tick.ask,
+            high: tick.high,
+            low: tick.low,
+            time_ns: t,
+        };
         // Stale-quote guard: LTP outside the day's range defers every fill.
         if book.quote.is_stale() || !book.may_fill(tick.ltp) {
             return;

@@ -113,6 +113,11 @@ impl Exec {
     /// into `out` (already cleared by the caller).
     pub fn apply(&mut self, event: &Event, out: &mut StageOutput) {
         let t = event.header.time_ns;
+        if self.funds.last_reset_ns == 0 && event.input.is_journaled() {
+            // The account's creation: OpenAlgo reports it as `last_reset` until a reset.
+            self.funds.last_reset_ns = t;
+            out.funds_changed = true;
+        }
         match &event.input {
             Input::Tick(tick) => self.on_tick(tick, t, out),
             Input::Command(cmd) => {
@@ -125,7 +130,9 @@ impl Exec {
                     CommandKind::Cancel { order_id } => self.cancel(*order_id, t, out),
                     CommandKind::CancelAll { .. } => self.cancel_all(t, out),
                     CommandKind::ClosePosition { strategy } => {
-                        let (closed, failed) = self.close_positions(*strategy, t, out, |_, _| true);
+                        let fresh = orders::Pricing::Fresh;
+                        let (closed, failed) =
+                            self.close_positions(*strategy, t, out, fresh, |_, _| true);
                         crate::event::Reply::Closed { closed, failed }
                     }
                 };
@@ -142,11 +149,12 @@ impl Exec {
     pub fn answer(&self, query: &QueryKind) -> Option<QueryReply> {
         Some(match *query {
             QueryKind::OrderBook => {
-                QueryReply::Orders(self.orders.iter().map(Order::row).collect())
+                QueryReply::Orders(self.orders.iter().rev().map(Order::row).collect())
             }
             QueryKind::TradeBook => QueryReply::Trades(
                 self.trades
                     .iter()
+                    .rev()
                     .map(|t| {
                         let o = &self.orders[t.order as usize];
                         TradeRow {

@@ -2,9 +2,9 @@
 
 use super::Exec;
 use super::book::{Entry, Slot, slot_of};
-use super::funds::{Funds, margin};
+use super::funds::margin;
 use super::positions::Position;
-use super::rules::{Placement, at_placement};
+use super::rules::{Placement, Quote, at_placement};
 use super::validate;
 use crate::clock::ist_minute_of_day;
 use crate::event::{
@@ -77,21 +77,29 @@ impl Order {
         Entry { side: self.side, slot, price }
     }
 
-    /// The orderbook row.
+    /// The orderbook row. A filled MARKET order shows its fill price as `price`, and a
+    /// rejected order has nothing pending (as OpenAlgo's sandbox shows them).
     pub fn row(&self) -> OrderRow {
+        let filled_market =
+            self.price_type == PriceType::Market && self.status == OrderStatus::Complete;
+        let pending = if self.status == OrderStatus::Rejected {
+            Qty::ZERO
+        } else {
+            Qty(self.qty.0 - self.filled.0)
+        };
         OrderRow {
             order_id: self.id,
             symbol: self.symbol,
             side: self.side,
             qty: self.qty,
-            price: self.price,
+            price: if filled_market { self.avg } else { self.price },
             trigger: self.trigger,
             price_type: self.price_type,
             product: self.product,
             status: self.status,
             avg_price: self.avg,
             filled_qty: self.filled,
-            pending_qty: Qty(self.qty.0 - self.filled.0),
+            pending_qty: pending,
             rejection: self.rejection,
             time_ns: self.time_ns,
             strategy: self.strategy,
@@ -118,6 +126,17 @@ impl Order {
             time_ns,
         }
     }
+}
+
+/// Whether a placement must be decided against a fresh quote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pricing {
+    /// A client's order: a quote older than the freshness limit decides nothing (the REST
+    /// layer fetched a fresh one first, so a stale one here means none could be had).
+    Fresh,
+    /// The engine's own closing order (square-off): the last quote, however old, so that
+    /// a position is not left open for want of a tick.
+    LastKnown,
 }
 
 /// One trade (a whole-order fill).
@@ -155,7 +174,18 @@ impl Exec {
 
     /// placeorder.
     pub(crate) fn place(&mut self, req: &OrderRequest, t: i64, out: &mut StageOutput) -> Reply {
-        match self.try_place(req, t, out) {
+        self.place_priced(req, t, out, Pricing::Fresh)
+    }
+
+    /// Places an order deciding against the quote `pricing` allows.
+    pub(crate) fn place_priced(
+        &mut self,
+        req: &OrderRequest,
+        t: i64,
+        out: &mut StageOutput,
+        pricing: Pricing,
+    ) -> Reply {
+        match self.try_place(req, t, out, pricing) {
             Ok(id) => Reply::Placed(id),
             Err(m) => bad(m),
         }
@@ -166,6 +196,7 @@ impl Exec {
         req: &OrderRequest,
         t: i64,
         out: &mut StageOutput,
+        pricing: Pricing,
     ) -> Result<OrderId, Msg> {
         validate::order_fields(&self.instruments, req)?;
         let pos = self.position_qty(req.symbol, req.product);
@@ -191,21 +222,33 @@ impl Exec {
             out.updates.push(self.orders[idx].update(None, t));
             return Ok(self.orders[idx].id);
         }
-        let reference = self.reference_price(req)?;
+        let quote = self.placement_quote(req.symbol, t, pricing);
+        let reference = self.reference_price(req, &quote)?;
         let required = self.margin_for(req, pos, reference);
         self.funds.check(required)?;
         let idx = self.new_order(req, t, OrderStatus::Open, required);
         self.funds.block(required);
         out.funds_changed = true;
-        self.settle(idx, t, out);
+        self.settle(idx, &quote, t, out);
         Ok(self.orders[idx].id)
     }
 
+    /// The quote a placement is decided against: the symbol's last quote when `pricing`
+    /// accepts it, else an empty one (MARKET refused, other types rest).
+    fn placement_quote(&self, symbol: SymbolId, t: i64, pricing: Pricing) -> Quote {
+        let q = self.books.get(symbol.index()).map_or_else(Quote::default, |b| b.quote);
+        match pricing {
+            Pricing::LastKnown => q,
+            Pricing::Fresh if q.is_fresh(t, self.config.quote_max_age_ns) => q,
+            Pricing::Fresh => Quote::default(),
+        }
+    }
+
     /// The margin reference: LTP for MARKET, the limit for LIMIT, the trigger for SL/SL-M.
-    fn reference_price(&self, req: &OrderRequest) -> Result<Price, Msg> {
+    fn reference_price(&self, req: &OrderRequest, quote: &Quote) -> Result<Price, Msg> {
         Ok(match req.price_type {
             PriceType::Market => {
-                let ltp = self.books.get(req.symbol.index()).map_or(Price::ZERO, |b| b.quote.ltp);
+                let ltp = quote.ltp;
                 if !ltp.is_positive() {
                     let name = self.instruments.get(req.symbol).map_or("", |i| i.symbol.as_str());
                     return Err(msg!(
@@ -262,12 +305,16 @@ impl Exec {
         self.orders.len() - 1
     }
 
-    /// Applies the placement table to a new (or modified) order: fill, or rest in the index.
-    fn settle(&mut self, idx: usize, t: i64, out: &mut StageOutput) {
+    /// Applies the placement table to a new order: fill, or rest in the index. An order
+    /// that fills at once is first reported `open`, then `complete` (as OpenAlgo's sandbox
+    /// does).
+    fn settle(&mut self, idx: usize, quote: &Quote, t: i64, out: &mut StageOutput) {
         let o = self.orders[idx];
-        let quote = self.books[o.symbol.index()].quote;
-        match at_placement(o.side, o.price_type, &quote, o.price, o.trigger) {
-            Placement::Fill(p) => self.fill(idx, p, t, out),
+        match at_placement(o.side, o.price_type, quote, o.price, o.trigger) {
+            Placement::Fill(p) => {
+                out.updates.push(o.update(None, t));
+                self.fill(idx, p, t, out);
+            }
             rest => {
                 self.orders[idx].status = match rest {
                     Placement::TriggerPending => OrderStatus::TriggerPending,
@@ -335,7 +382,12 @@ impl Exec {
         out.funds_changed = true;
     }
 
-    /// modifyorder: new quantity, prices and type; symbol, action and product must match.
+    /// modifyorder: OpenAlgo changes quantity, price and trigger price only. The order
+    /// keeps its symbol, action, product and price type whatever the request says; a price
+    /// sent for MARKET or SL-M is ignored, and a trigger for MARKET or LIMIT. Nothing fills
+    /// here: the modified order is re-checked on the next tick like any resting order.
+    /// Margin moves by the difference only (**Better**: a raise is refused with
+    /// "Insufficient funds" when the extra cannot be blocked; OpenAlgo skips the check).
     pub(crate) fn modify(&mut self, m: &ModifyRequest, t: i64, out: &mut StageOutput) -> Reply {
         let Some(idx) = self.order_index(m.order_id) else {
             return Reply::Rejected {
@@ -347,45 +399,49 @@ impl Exec {
         if !o.status.is_working() {
             return bad(msg!("Cannot modify order in {} status", o.status.as_str()));
         }
-        let req = &m.order;
-        if req.symbol != o.symbol {
-            return bad(msg!("symbol must match the order being modified"));
-        }
-        if req.side != o.side {
-            return bad(msg!("action must match the order being modified ({})", o.side.as_str()));
-        }
-        if req.product != o.product {
-            return bad(msg!(
-                "product must match the order being modified ({})",
-                o.product.as_str()
-            ));
-        }
-        if let Err(e) = validate::order_fields(&self.instruments, req) {
+        let takes_price = matches!(o.price_type, PriceType::Limit | PriceType::StopLimit);
+        let takes_trigger = matches!(o.price_type, PriceType::StopLimit | PriceType::StopMarket);
+        let new = OrderRequest {
+            qty: m.order.qty,
+            price: if takes_price { m.order.price } else { o.price },
+            trigger: if takes_trigger { m.order.trigger } else { o.trigger },
+            disclosed: m.order.disclosed,
+            symbol: o.symbol,
+            side: o.side,
+            price_type: o.price_type,
+            product: o.product,
+            strategy: o.strategy,
+        };
+        if let Err(e) = validate::order_fields(&self.instruments, &new) {
             return bad(e);
         }
-        let reference = match self.reference_price(req) {
+        let quote = self.books[o.symbol.index()].quote;
+        let reference = match self.reference_price(&new, &quote) {
             Ok(r) => r,
             Err(e) => return bad(e),
         };
         let pos = self.position_qty(o.symbol, o.product);
-        let required = self.margin_for(req, pos, reference);
-        let mut trial = self.funds;
-        trial.release(o.blocked, Money::ZERO);
-        if let Err(e) = Funds::check(&trial, required) {
-            return bad(e);
+        let required = self.margin_for(&new, pos, reference);
+        if required > o.blocked {
+            let extra = required.minus(o.blocked);
+            if let Err(e) = self.funds.check(extra) {
+                return bad(e);
+            }
+            self.funds.block(extra);
+        } else {
+            self.funds.release(o.blocked.minus(required), Money::ZERO);
         }
         self.books[o.symbol.index()].remove(o.entry(), idx as u32);
-        self.funds.release(o.blocked, Money::ZERO);
-        self.funds.block(required);
         let w = &mut self.orders[idx];
-        w.qty = req.qty;
-        w.price_type = req.price_type;
-        w.price = req.price;
-        w.trigger = req.trigger;
-        w.disclosed = req.disclosed;
+        w.qty = new.qty;
+        w.price = new.price;
+        w.trigger = new.trigger;
+        w.disclosed = new.disclosed;
         w.blocked = required;
+        let w = *w;
+        self.books[o.symbol.index()].insert(w.entry(), idx as u32);
+        out.updates.push(w.update(None, t));
         out.funds_changed = true;
-        self.settle(idx, t, out);
         Reply::Modified(m.order_id)
     }
 }

@@ -18,9 +18,18 @@ pub struct Quote {
     pub high: Price,
     /// Day low.
     pub low: Price,
+    /// Event time of the tick that set it, epoch ns (0 = never quoted).
+    pub time_ns: i64,
 }
 
 impl Quote {
+    /// True when the quote has a price no older than `max_age_ns` at event time `now_ns`
+    /// (OPENALGO.md section 3, data freshness: placement decides against fresh prices only).
+    #[inline]
+    pub fn is_fresh(&self, now_ns: i64, max_age_ns: i64) -> bool {
+        self.ltp.is_positive() && now_ns.saturating_sub(self.time_ns) <= max_age_ns
+    }
+
     /// Stale-quote guard: the quote carries a day range and LTP lies outside it.
     #[inline]
     pub fn is_stale(&self) -> bool {
@@ -162,7 +171,14 @@ mod tests {
     }
 
     fn quote(ltp: i64) -> Quote {
-        Quote { ltp: p(ltp), bid: p(ltp - 1), ask: p(ltp + 1), high: p(1000), low: p(1) }
+        Quote {
+            ltp: p(ltp),
+            bid: p(ltp - 1),
+            ask: p(ltp + 1),
+            high: p(1000),
+            low: p(1),
+            time_ns: 0,
+        }
     }
 
     #[test]

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use thiserror::Error;
 
-/// Format version written first in every snapshot.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// Format version written first in every snapshot (2: quotes carry their event time and
+/// funds their reset stamp and count).
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, Error)]

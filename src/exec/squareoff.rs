@@ -1,7 +1,7 @@
 //! Bulk commands and the clock: smart orders, cancel-all, close-position, auto square-off.
 
 use super::Exec;
-use super::orders::bad;
+use super::orders::{Pricing, bad};
 use crate::clock::{ist_day, ist_minute_of_day};
 use crate::event::{OrderRequest, Reply, StageOutput};
 use crate::msg;
@@ -11,8 +11,13 @@ use crate::types::{Exchange, Price, PriceType, Product, Qty, Side, Tag};
 pub const AUTO_SQUARE_OFF: &str = "AUTO_SQUARE_OFF";
 
 impl Exec {
-    /// placesmartorder: an order for the difference between the target and the position,
-    /// honouring the request's price type (**Better** than OpenAlgo, which forces MARKET).
+    /// placesmartorder, OpenAlgo's rules in their order (OPENALGO.md section 3, smart
+    /// orders; current = the signed position of the symbol and product):
+    /// 1. target 0, current 0, quantity != 0: a fresh trade, the request's own order;
+    /// 2. target == current: nothing ("No OpenPosition Found..." when quantity is 0);
+    /// 3. otherwise the difference target - current (closing, opening or adjusting).
+    ///
+    /// The order keeps the request's price type, price and trigger.
     pub(crate) fn smart(
         &mut self,
         order: &OrderRequest,
@@ -27,10 +32,13 @@ impl Exec {
             ));
         }
         let current = self.position_qty(order.symbol, order.product);
-        let diff = target.saturating_sub(current);
-        if diff == 0 {
-            return Reply::AlreadyMatched;
+        if target == 0 && current == 0 && order.qty.0 != 0 {
+            return self.place(order, t, out);
         }
+        if target == current {
+            return if order.qty.0 == 0 { Reply::NoOpenPosition } else { Reply::AlreadyMatched };
+        }
+        let diff = target.saturating_sub(current);
         let side = if diff > 0 { Side::Buy } else { Side::Sell };
         let req = OrderRequest { side, qty: Qty(diff.saturating_abs()), ..*order };
         self.place(&req, t, out)
@@ -49,12 +57,13 @@ impl Exec {
     }
 
     /// closeposition (and square-off): a MARKET order opposite every open position that
-    /// `keep` selects, in row order. Returns (closed, failed).
+    /// `keep` selects, in row order, priced as `pricing` allows. Returns (closed, failed).
     pub(crate) fn close_positions(
         &mut self,
         strategy: Tag,
         t: i64,
         out: &mut StageOutput,
+        pricing: Pricing,
         keep: impl Fn(&Self, usize) -> bool,
     ) -> (u32, u32) {
         let (mut closed, mut failed) = (0u32, 0u32);
@@ -75,7 +84,7 @@ impl Exec {
                 disclosed: Qty::ZERO,
                 strategy,
             };
-            match self.place(&req, t, out) {
+            match self.place_priced(&req, t, out, pricing) {
                 Reply::Placed(id)
                     if self.order_index(id).is_some_and(|i| {
                         self.orders[i].status != crate::types::OrderStatus::Rejected
@@ -114,7 +123,7 @@ impl Exec {
             }
         }
         let tag = Tag::new(AUTO_SQUARE_OFF).unwrap_or(Tag::EMPTY);
-        self.close_positions(tag, t, out, |s, pi| {
+        self.close_positions(tag, t, out, Pricing::LastKnown, |s, pi| {
             let p = &s.positions[pi];
             p.product == Product::Mis && on_ex(s, p.symbol)
         });

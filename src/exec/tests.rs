@@ -179,7 +179,7 @@ fn validation_messages_name_the_field() {
     let (_, m) = rejected(h.place(req(NIFTYFUT, Buy, 75 * 60, Limit, Product::Nrml, 25_000, 0)));
     assert_eq!(
         m,
-        "Insufficient funds. Required: 11250000.00, Available: 10000000.00, Shortage: 1250000.00"
+        "Insufficient funds. Required: ₹11250000.00, Available: ₹10000000.00, Shortage: ₹1250000.00"
     );
     assert_eq!(h.ex.answer(&QueryKind::OrderBook), Some(QueryReply::Orders(vec![])));
     assert_eq!(h.ex.funds().available, rs(10_000_000));
@@ -204,19 +204,14 @@ fn cancel_and_modify_state_messages() {
     let ghost = OrderId::new(261126, 999);
     let (s, m) = rejected(h.cmd(CommandKind::Cancel { order_id: ghost }));
     assert_eq!((s, m.as_str()), (RejectStatus::NotFound, "Order 26112600000999 not found"));
+    // OpenAlgo keeps action, product and price type whatever a modify says.
     let open = h.placed(req(SBIN, Buy, 1, Limit, Product::Mis, 90, 0));
-    let bad_side =
-        ModifyRequest { order_id: open, order: req(SBIN, Sell, 1, Limit, Product::Mis, 90, 0) };
-    assert_eq!(
-        rejected(h.cmd(CommandKind::Modify(bad_side))).1,
-        "action must match the order being modified (BUY)"
-    );
-    let bad_product =
-        ModifyRequest { order_id: open, order: req(SBIN, Buy, 1, Limit, Product::Cnc, 90, 0) };
-    assert_eq!(
-        rejected(h.cmd(CommandKind::Modify(bad_product))).1,
-        "product must match the order being modified (MIS)"
-    );
+    let other =
+        ModifyRequest { order_id: open, order: req(SBIN, Sell, 2, Market, Product::Cnc, 91, 0) };
+    assert_eq!(h.cmd(CommandKind::Modify(other)), Reply::Modified(open));
+    let o = h.order(open);
+    assert_eq!((o.side, o.product, o.price_type), (Buy, Product::Mis, Limit));
+    assert_eq!((o.qty, o.price), (Qty(2), rs(91)));
 }
 
 #[test]
@@ -248,11 +243,54 @@ fn modify_moves_within_the_index_and_refills_margin() {
     h.tick(SBIN, 93);
     assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(95)));
     assert_eq!(h.ex.pending_count(SBIN), 0);
-    // A modification that makes the order marketable fills it at once.
+    // A modification that makes the order marketable does not fill at once (OpenAlgo):
+    // the next tick fills it, at the limit, like any resting LIMIT.
     let id2 = h.placed(req(SBIN, Sell, 10, Limit, Product::Mis, 120, 0));
     let m = ModifyRequest { order_id: id2, order: req(SBIN, Sell, 10, Limit, Product::Mis, 90, 0) };
     assert_eq!(h.cmd(CommandKind::Modify(m)), Reply::Modified(id2));
-    assert_eq!((h.order(id2).status, h.order(id2).avg_price), (Complete, rs(93)));
+    assert_eq!(h.order(id2).status, Open);
+    assert_eq!(h.last_update().status, Open);
+    h.tick(SBIN, 93);
+    assert_eq!((h.order(id2).status, h.order(id2).avg_price), (Complete, rs(90)));
+    assert!(h.conserved());
+}
+
+#[test]
+fn modify_changes_quantity_price_and_trigger_only() {
+    let mut h = H::new();
+    h.tick(SBIN, 100);
+    // An SL-M modified with the SDK's defaults (pricetype LIMIT, a price): the trigger
+    // moves, the type stays SL-M, the price is ignored.
+    let slm = h.placed(req(SBIN, Sell, 10, StopMarket, Product::Mis, 0, 90));
+    let sdk =
+        ModifyRequest { order_id: slm, order: req(SBIN, Sell, 10, Limit, Product::Mis, 0, 95) };
+    assert_eq!(h.cmd(CommandKind::Modify(sdk)), Reply::Modified(slm));
+    let o = h.order(slm);
+    assert_eq!(
+        (o.price_type, o.trigger, o.price, o.status),
+        (StopMarket, rs(95), rs(0), TriggerPending)
+    );
+    // Margin moves by the difference only: 10 x 95 / 5 = 190 -> 30 x 95 / 5 = 570.
+    assert_eq!(h.ex.funds().used_margin, rs(190));
+    let up =
+        ModifyRequest { order_id: slm, order: req(SBIN, Sell, 30, Limit, Product::Mis, 0, 95) };
+    assert_eq!(h.cmd(CommandKind::Modify(up)), Reply::Modified(slm));
+    assert_eq!(h.ex.funds().used_margin, rs(570));
+    let down =
+        ModifyRequest { order_id: slm, order: req(SBIN, Sell, 5, Limit, Product::Mis, 0, 95) };
+    assert_eq!(h.cmd(CommandKind::Modify(down)), Reply::Modified(slm));
+    assert_eq!(h.ex.funds().used_margin, rs(95));
+    // A raise beyond the cash is refused with OpenAlgo's text naming the extra only.
+    let huge = ModifyRequest {
+        order_id: slm,
+        order: req(SBIN, Sell, 600_000, Limit, Product::Mis, 0, 95),
+    };
+    let (_, m) = rejected(h.cmd(CommandKind::Modify(huge)));
+    assert_eq!(
+        m,
+        "Insufficient funds. Required: ₹11399905.00, Available: ₹9999905.00, Shortage: ₹1400000.00"
+    );
+    assert_eq!((h.order(slm).qty, h.ex.funds().used_margin), (Qty(5), rs(95)));
     assert!(h.conserved());
 }
 
@@ -338,25 +376,84 @@ fn cnc_sell_beyond_holdings_is_recorded_as_rejected() {
 }
 
 #[test]
-fn smart_orders_reach_the_target_with_the_requested_type() {
+fn smart_orders_follow_openalgos_rules_in_order() {
     let mut h = H::new();
     h.tick(SBIN, 100);
-    let tmpl = req(SBIN, Buy, 0, Market, Product::Mis, 0, 0);
     let smart = |order, position_size| CommandKind::PlaceSmart { order, position_size };
-    assert_eq!(h.cmd(smart(tmpl, 0)), Reply::AlreadyMatched);
+    // Rule 1: target 0, no position, quantity 5: a fresh trade of the request's own order.
+    let fresh = req(SBIN, Buy, 5, Market, Product::Mis, 0, 0);
+    let Reply::Placed(id) = h.cmd(smart(fresh, 0)) else { panic!() };
+    assert_eq!((h.order(id).side, h.order(id).qty), (Buy, Qty(5)));
+    assert_eq!(h.pos(SBIN, Product::Mis), 5);
+    // Rule 2: target == current.
+    let tmpl = req(SBIN, Buy, 0, Market, Product::Mis, 0, 0);
+    assert_eq!(h.cmd(smart(fresh, 5)), Reply::AlreadyMatched);
+    assert_eq!(h.cmd(smart(tmpl, 5)), Reply::NoOpenPosition);
+    // Rule 5: the difference.
     let Reply::Placed(_) = h.cmd(smart(tmpl, 30)) else { panic!() };
     assert_eq!(h.pos(SBIN, Product::Mis), 30);
-    assert_eq!(h.cmd(smart(tmpl, 30)), Reply::AlreadyMatched);
     let Reply::Placed(_) = h.cmd(smart(tmpl, -10)) else { panic!() };
     assert_eq!(h.pos(SBIN, Product::Mis), -10);
     assert_eq!(h.last_update().side, Sell);
     assert_eq!(h.last_update().qty, Qty(40));
-    // LIMIT honoured: rests until the price comes.
+    // Rule 3: target 0 closes the whole position; LIMIT honoured (marketable: fills).
     let lim = req(SBIN, Sell, 0, Limit, Product::Mis, 110, 0);
     let Reply::Placed(id) = h.cmd(smart(lim, 0)) else { panic!() };
     assert_eq!((h.order(id).side, h.order(id).qty, h.order(id).status), (Buy, Qty(10), Complete));
+    // Nothing open and quantity 0: nothing to exit.
+    assert_eq!(h.cmd(smart(tmpl, 0)), Reply::NoOpenPosition);
+    // Rule 4: no position, target -5: SELL 5, resting at the limit.
     let Reply::Placed(id) = h.cmd(smart(lim, -5)) else { panic!() };
-    assert_eq!((h.order(id).side, h.order(id).status), (Sell, Open));
+    assert_eq!((h.order(id).side, h.order(id).qty, h.order(id).status), (Sell, Qty(5), Open));
+}
+
+#[test]
+fn placement_needs_a_fresh_quote() {
+    let mut h = H::new();
+    h.tick(SBIN, 100);
+    h.time += 5_000_000_000;
+    h.placed(mkt(SBIN, Buy, 1, Product::Mis)); // exactly 5 s: fresh
+    h.time += 1;
+    let (_, m) = rejected(h.place(mkt(SBIN, Buy, 1, Product::Mis)));
+    assert!(m.contains("unable to fetch current price"), "{m}");
+    // A marketable LIMIT is not decided against the old price: it rests...
+    let id = h.placed(req(SBIN, Buy, 1, Limit, Product::Mis, 105, 0));
+    assert_eq!(h.order(id).status, Open);
+    // ... and a fresh quote decides it.
+    h.tick(SBIN, 102);
+    assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(105)));
+    // A LIMIT placed right after a fresh quote fills at once at LTP.
+    let id = h.placed(req(SBIN, Buy, 1, Limit, Product::Mis, 105, 0));
+    assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(102)));
+    // The engine's own square-off closes against the last known price however old.
+    h.time = at(15, 16);
+    h.send(Input::Timer);
+    assert_eq!(h.pos(SBIN, Product::Mis), 0);
+}
+
+#[test]
+fn an_immediate_fill_reports_open_then_complete() {
+    let mut h = H::new();
+    h.tick(SBIN, 100);
+    h.placed(mkt(SBIN, Buy, 1, Product::Mis));
+    let st: Vec<OrderStatus> = h.out.updates.iter().map(|u| u.status).collect();
+    assert_eq!(st, [Open, Complete]);
+    assert!(h.out.updates[0].fill.is_none() && h.out.updates[1].fill.is_some());
+}
+
+#[test]
+fn rows_show_market_fill_price_and_nothing_pending_when_rejected() {
+    let mut h = H::new();
+    h.quote(SBIN, 100, 99, 101, 0, 0);
+    let id = h.placed(mkt(SBIN, Buy, 2, Product::Mis));
+    assert_eq!(h.order(id).price, rs(101));
+    let rej = h.placed(mkt(SBIN, Sell, 5, Product::Cnc)); // recorded as rejected
+    let r = h.order(rej);
+    assert_eq!((r.status, r.pending_qty), (OrderStatus::Rejected, Qty(0)));
+    match h.ex.answer(&QueryKind::OrderBook) {
+        Some(QueryReply::Orders(rows)) => assert_eq!(rows[0].order_id, rej, "newest first"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -378,7 +475,9 @@ fn cancel_all_and_close_position() {
         Reply::Closed { closed: 2, failed: 0 }
     );
     assert_eq!((h.pos(SBIN, Product::Mis), h.pos(NIFTYFUT, Product::Nrml)), (0, 0));
-    assert!(h.out.updates.iter().all(|u| u.strategy == strategy && u.status == Complete));
+    assert!(h.out.updates.iter().all(|u| u.strategy == strategy));
+    let done = h.out.updates.iter().filter(|u| u.status == Complete).count();
+    assert_eq!(done, 2, "each close reports open, then complete");
     let f = h.ex.funds();
     assert_eq!(f.used_margin, rs(0));
     assert!(h.conserved());
@@ -423,6 +522,7 @@ fn mis_refused_after_square_off_unless_reducing() {
     h.tick(SBIN, 100);
     h.placed(mkt(SBIN, Buy, 10, Product::Mis));
     h.time = at(15, 20);
+    h.tick(SBIN, 100);
     let want = "MIS orders cannot be placed after square-off time (15:15 IST). Trading resumes at 09:00 AM IST.";
     assert_eq!(rejected(h.place(mkt(SBIN, Buy, 1, Product::Mis))).1, want);
     // Reducing is allowed; CNC is not affected.

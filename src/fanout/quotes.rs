@@ -98,10 +98,11 @@ impl QuoteBoard {
         self.ticks.load(Ordering::Relaxed)
     }
 
-    /// Writes a tick (the fanout stage: the only writer).
+    /// Writes a tick (the fanout stage: the only writer); returns the symbol's new
+    /// version (0 for a symbol outside the board).
     #[inline]
-    pub fn write(&self, tick: &Tick, now_ns: u64) {
-        let Some(cell) = self.cells.get(tick.symbol.index()) else { return };
+    pub fn write(&self, tick: &Tick, now_ns: u64) -> u64 {
+        let Some(cell) = self.cells.get(tick.symbol.index()) else { return 0 };
         let v = cell.version.load(Ordering::Relaxed);
         cell.version.store(v.wrapping_add(1), Ordering::Relaxed);
         std::sync::atomic::fence(Ordering::Release);
@@ -137,6 +138,7 @@ impl QuoteBoard {
         cell.updated_ns.store(now_ns, Ordering::Relaxed);
         cell.version.store(v.wrapping_add(2), Ordering::Release);
         self.ticks.fetch_add(1, Ordering::Relaxed);
+        v.wrapping_add(2)
     }
 
     /// The version of a symbol's cell (cheap change detection); 0 = never written.

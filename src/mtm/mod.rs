@@ -224,6 +224,8 @@ impl Mtm {
             unrealized: self.unrealized_total,
             realized: self.funds.realized,
             gross_exposure: gross,
+            last_reset_ns: self.funds.last_reset_ns,
+            reset_count: self.funds.reset_count,
         }
     }
 

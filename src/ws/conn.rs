@@ -9,7 +9,8 @@ use super::protocol::{self, ErrorReply, Request, code};
 use super::{WsConfig, close};
 use crate::auth::KeyStore;
 use crate::clock::wall_now_ns;
-use crate::fanout::quotes::QuoteBoard;
+use crate::fanout::quotes::{QuoteBoard, QuoteSnapshot};
+use crate::fanout::ticks::Streamed;
 use crate::instruments::InstrumentMaster;
 use crate::interest::Interest;
 use crate::types::{Exchange, SymbolId};
@@ -59,11 +60,13 @@ impl std::fmt::Debug for Link {
     }
 }
 
-/// One subscribed symbol: its modes and the last board version sent.
+/// One subscribed symbol: its modes, the last board version sent, and whether the client
+/// fell behind the tick stream (then it gets the board's latest quote: conflation).
 #[derive(Debug, Default)]
 struct Sub {
     modes: [bool; 3],
     last_version: u64,
+    behind: bool,
 }
 
 /// One client connection.
@@ -221,18 +224,19 @@ impl Conn {
                     if all { self.unsubscribe_all(ctx) } else { self.unsubscribe(&entries, ctx) };
                 self.send_text(protocol::unsubscribe_reply(reply.0, reply.1, request_id.as_ref()));
             }
-            Ok(Request::Orders(on)) => {
+            Ok(Request::Orders { on, request_id }) => {
                 self.orders = on;
                 if !on {
                     self.pending.clear();
                 }
-                self.send_text(protocol::orders_reply(on));
+                self.send_text(protocol::orders_reply(on, request_id.as_ref()));
             }
             Ok(Request::Ping { client_timestamp, ping_id }) => {
                 let ms = wall_now_ns() / 1_000_000;
                 self.send_text(protocol::pong(ms, client_timestamp.as_ref(), ping_id.as_ref()));
             }
             Ok(Request::BrokerInfo) => self.send_text(protocol::broker_info(&ctx.config.user_id)),
+            Ok(Request::SupportedBrokers) => self.send_text(protocol::supported_brokers()),
         }
     }
 
@@ -306,6 +310,7 @@ impl Conn {
             sub.modes[usize::from(mode) - 1] = true;
             // Resend the latest quote so the new mode gets one at once.
             sub.last_version = 0;
+            sub.behind = true;
             self.sub_count += 1;
             ctx.interest.add_client(id, mode);
         }
@@ -464,20 +469,78 @@ impl Conn {
         }
     }
 
-    /// Sends the latest quote of every subscribed symbol whose version moved, while the
-    /// socket takes it (conflation: a congested client is skipped and catches up later).
+    /// Streams one tick to this client when it subscribed to the symbol: at once while
+    /// its socket takes frames; a client that is backing up is marked behind instead and
+    /// later gets the board's latest ([`Conn::push_quotes`]). A tick older than what the
+    /// client was already sent is skipped.
+    pub(crate) fn stream_tick(
+        &mut self,
+        s: &Streamed,
+        ctx: &Ctx,
+        cache: &mut FrameCache,
+        now_ms: i64,
+    ) {
+        if !self.authenticated || self.closing.is_some() {
+            return;
+        }
+        let Some(sub) = self.subs.get_mut(&s.tick.symbol) else { return };
+        if s.version <= sub.last_version {
+            return;
+        }
+        if self.congested {
+            sub.behind = true;
+            return;
+        }
+        let Link::Open(ws) = &mut self.link else { return };
+        sub.last_version = s.version;
+        let snap = QuoteSnapshot { tick: s.tick, version: s.version, updated_ns: 0 };
+        for mode in 1..=3u8 {
+            if !sub.modes[usize::from(mode) - 1] || !fanout::deliverable(s.tick.mode, mode) {
+                continue;
+            }
+            let Some(frame) = cache.frame(&snap, mode, &ctx.instruments, now_ms) else {
+                continue;
+            };
+            self.dirty = true;
+            match ws.write(Message::Text(frame)) {
+                Ok(()) => {}
+                // The frame stays in tungstenite's buffer; later ticks are conflated.
+                Err(Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => self.congested = true,
+                Err(_) => {
+                    self.link = Link::Dead;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Marks every subscription behind (ticks were dropped before reaching the server).
+    pub(crate) fn fall_behind(&mut self) {
+        for sub in self.subs.values_mut() {
+            sub.behind = true;
+        }
+    }
+
+    /// Catch-up (conflation): sends the board's latest quote of every symbol this client
+    /// fell behind on, while the socket takes it. Clients that keep up get every tick
+    /// from [`Conn::stream_tick`] and never come here.
     pub(crate) fn push_quotes(&mut self, ctx: &Ctx, cache: &mut FrameCache, now_ms: i64) {
         if !self.authenticated || self.closing.is_some() || self.congested || self.subs.is_empty() {
             return;
         }
         let Link::Open(ws) = &mut self.link else { return };
         for (id, sub) in self.subs.iter_mut() {
+            if !sub.behind {
+                continue;
+            }
             let v = ctx.board.version(*id);
             if v == 0 || v == sub.last_version {
+                sub.behind = false;
                 continue;
             }
             let Some(snap) = ctx.board.read(*id) else { continue };
             sub.last_version = snap.version;
+            sub.behind = false;
             for mode in 1..=3u8 {
                 if !sub.modes[usize::from(mode) - 1] || !fanout::deliverable(snap.tick.mode, mode) {
                     continue;

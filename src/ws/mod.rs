@@ -2,15 +2,15 @@
 //! SDK clients, on its own thread (mio + tungstenite, non-blocking).
 //!
 //! ```text
-//!  QuoteBoard (seqlock, version per symbol) --.            .-- client 1 (conflated ticks,
-//!                                              >-- ws thread --  order updates, replies)
+//!  TickStream (every subscribed tick) -------.            .-- client 1 (every tick,
+//!  QuoteBoard (seqlock, version per symbol) --+-- ws thread --  order updates, replies)
 //!  UpdateReader (after the journal) ----------'            '-- client N
 //! ```
 //!
 //! The thread polls its sockets with a 1 ms timeout (10 ms with no client), and on every
 //! turn: reads and answers client messages ([`protocol`]), hands out order updates the
-//! journal has passed, then, per client and per subscribed symbol, sends the latest quote
-//! if its version moved since the last one sent ([`fanout`]).
+//! journal has passed, streams every queued tick to each subscriber whose socket takes it,
+//! then sends the board's latest quote to each subscription that fell behind ([`fanout`]).
 //!
 //! # Close codes
 //!
@@ -27,9 +27,10 @@
 //! the handshake; a connection without `Origin` (the SDKs) is allowed.
 //!
 //! # Invariants
-//! - Market data is conflated per client and symbol: a client is sent a symbol's quote only
-//!   when its version changed and the client's socket took everything written before, so
-//!   a slow client gets the latest price and never a backlog, and nothing waits on it.
+//! - Every tick reaches a client that keeps up (as OpenAlgo delivers each tick). Market data
+//!   is conflated only for a client whose socket is backing up: it is marked behind and
+//!   later sent the board's latest quote, so a slow client gets the latest price and never
+//!   a backlog, nothing waits on it, and no client sees a price older than one it was sent.
 //! - Order updates are never dropped for a connected subscriber: they queue per client up
 //!   to a bound, and a client that passes it is closed with 4008 (resync from the
 //!   orderbook), as is every subscriber when the engine reports lost updates.
@@ -37,7 +38,7 @@
 //!   and released on unsubscribe or disconnect, so the upstream feed follows clients.
 //!
 //! # Known limitations
-//! - Conflation works on the board's latest quote, so a Depth subscriber of a symbol whose
+//! - Catch-up works on the board's latest quote, so a Depth subscriber of a symbol whose
 //!   feed alternates depth and LTP ticks may see only the LTP ones (it is relabelled only
 //!   downwards, never upwards).
 //! - A congested client is offered its symbols in the same (hash) order every turn, so

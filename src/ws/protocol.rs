@@ -99,8 +99,13 @@ pub enum Request {
         /// Echoed when given.
         request_id: Option<Value>,
     },
-    /// `subscribe_orders` (true) or `unsubscribe_orders` (false).
-    Orders(bool),
+    /// `subscribe_orders` (`on`) or `unsubscribe_orders`.
+    Orders {
+        /// True to subscribe.
+        on: bool,
+        /// Echoed when given.
+        request_id: Option<Value>,
+    },
     /// `ping`.
     Ping {
         /// `client_timestamp` (or `timestamp`), echoed when given.
@@ -110,6 +115,8 @@ pub enum Request {
     },
     /// `get_broker_info`.
     BrokerInfo,
+    /// `get_supported_brokers` (answered before authentication too, as OpenAlgo does).
+    SupportedBrokers,
 }
 
 impl Request {
@@ -174,14 +181,14 @@ fn entries(
     }
 }
 
-/// Actions other than authentication (refused with `NOT_AUTHENTICATED` before it).
-const ACTIONS: [&str; 7] = [
+/// Actions refused with `NOT_AUTHENTICATED` before authentication (`ping` and
+/// `get_supported_brokers` are answered before it, as OpenAlgo does).
+const ACTIONS: [&str; 6] = [
     "subscribe",
     "unsubscribe",
     "unsubscribe_all",
     "subscribe_orders",
     "unsubscribe_orders",
-    "ping",
     "get_broker_info",
 ];
 
@@ -243,14 +250,16 @@ pub fn parse(text: &str, authenticated: bool) -> Result<Request, ErrorReply> {
             }
             Ok(Request::Unsubscribe { entries, all: false, request_id })
         }
-        Some("subscribe_orders") => Ok(Request::Orders(true)),
-        Some("unsubscribe_orders") => Ok(Request::Orders(false)),
+        Some(a @ ("subscribe_orders" | "unsubscribe_orders")) => {
+            Ok(Request::Orders { on: a == "subscribe_orders", request_id })
+        }
         Some("ping") => Ok(Request::Ping {
             client_timestamp: present(&obj, "client_timestamp")
                 .or_else(|| present(&obj, "timestamp")),
             ping_id: present(&obj, "_pingId"),
         }),
         Some("get_broker_info") => Ok(Request::BrokerInfo),
+        Some("get_supported_brokers") => Ok(Request::SupportedBrokers),
         _ => Err(ErrorReply::new(
             code::INVALID_ACTION,
             format!("Invalid action: {}", action_text(action)),
@@ -336,14 +345,21 @@ pub fn unsubscribe_reply(ok: Vec<Value>, bad: Vec<Value>, request_id: Option<&Va
     with_request_id(v, request_id)
 }
 
-/// The reply to `subscribe_orders` / `unsubscribe_orders`.
-pub fn orders_reply(on: bool) -> String {
+/// The reply to `subscribe_orders` / `unsubscribe_orders`, echoing `request_id`.
+pub fn orders_reply(on: bool, request_id: Option<&Value>) -> String {
     let (kind, message) = if on {
         ("subscribe_orders", "Subscribed to order updates")
     } else {
         ("unsubscribe_orders", "Unsubscribed from order updates")
     };
-    json!({"type": kind, "status": "success", "message": message}).to_string()
+    with_request_id(json!({"type": kind, "status": "success", "message": message}), request_id)
+}
+
+/// The reply to `get_supported_brokers`: OpenAlgo lists its configured brokers
+/// (`VALID_BROKERS`) in this shape; tickfill's only broker is the sandbox.
+pub fn supported_brokers() -> String {
+    json!({"type": "supported_brokers", "status": "success", "brokers": [BROKER], "count": 1})
+        .to_string()
 }
 
 /// The pong; the client's timestamp and ping id only when it sent them.
@@ -392,6 +408,12 @@ mod tests {
             (code::NOT_AUTHENTICATED, "You must authenticate first")
         );
         assert!(super::parse(r#"{"action":"auth","apikey":"k"}"#, false).unwrap().is_auth());
+        // OpenAlgo answers these two before authentication.
+        assert!(matches!(super::parse(r#"{"action":"ping"}"#, false), Ok(Request::Ping { .. })));
+        assert_eq!(
+            super::parse(r#"{"action":"get_supported_brokers"}"#, false),
+            Ok(Request::SupportedBrokers)
+        );
         assert_eq!(
             super::parse(r#"{"action":"x"}"#, false).unwrap_err().code,
             code::INVALID_ACTION

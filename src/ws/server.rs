@@ -1,8 +1,10 @@
 //! The server thread: one mio loop over the listener and every client.
 //!
 //! Each turn: wait for readiness (1 ms, or 10 ms with no client; a `Waker` cuts it short
-//! for shutdown and when the journal has made order updates durable), accept, read and answer, hand out order updates, push conflated quotes,
-//! run the deadlines, flush, and drop dead connections (releasing their interest).
+//! for shutdown and when the journal has made order updates durable), accept, read and
+//! answer, hand out order updates, stream every tick to the subscribers that keep up,
+//! send the latest quote to those that fell behind (conflation), run the deadlines,
+//! flush, and drop dead connections (releasing their interest).
 
 #![forbid(unsafe_code)]
 
@@ -13,6 +15,7 @@ use super::{WsConfig, WsStats, close};
 use crate::auth::KeyStore;
 use crate::clock::wall_now_ns;
 use crate::engine::EngineHandle;
+use crate::fanout::ticks::TickStream;
 use crate::fanout::updates::{Next, UpdateReader};
 use crate::health::Health;
 use mio::net::TcpListener;
@@ -48,6 +51,10 @@ pub(crate) struct Server {
     health: Arc<Health>,
     /// The engine's count of order updates lost to overflow, as last acted on.
     seen_overflows: u64,
+    /// Every subscribed tick, in order.
+    ticks: TickStream,
+    /// Ticks dropped before reaching this server, as last acted on.
+    seen_dropped: u64,
 }
 
 impl Server {
@@ -94,6 +101,8 @@ impl Server {
             cache: FrameCache::default(),
             stop,
             seen_overflows: engine.health.fanout_overflows.load(Ordering::Acquire),
+            seen_dropped: engine.ticks.dropped(),
+            ticks: engine.ticks.clone(),
             health: Arc::clone(&engine.health),
         })
     }
@@ -151,6 +160,7 @@ impl Server {
         if serve {
             self.pump_updates(now);
             let now_ms = wall_now_ns() / 1_000_000;
+            self.stream_ticks(now_ms);
             for c in self.conns.values_mut() {
                 c.push_quotes(&self.ctx, &mut self.cache, now_ms);
             }
@@ -192,6 +202,25 @@ impl Server {
                 // Out of descriptors, or a connection reset before it was accepted:
                 // try again on the next readiness.
                 Err(_) => return,
+            }
+        }
+    }
+
+    /// Streams every queued tick to its subscribers. Ticks the stage had to drop make
+    /// every subscription catch up from the board instead.
+    fn stream_ticks(&mut self, now_ms: i64) {
+        // Bounded per turn so a feed faster than this loop cannot starve the rest of it.
+        for _ in 0..crate::fanout::ticks::CAPACITY {
+            let Some(s) = self.ticks.try_next() else { break };
+            for c in self.conns.values_mut() {
+                c.stream_tick(&s, &self.ctx, &mut self.cache, now_ms);
+            }
+        }
+        let dropped = self.ticks.dropped();
+        if dropped != self.seen_dropped {
+            self.seen_dropped = dropped;
+            for c in self.conns.values_mut() {
+                c.fall_behind();
             }
         }
     }

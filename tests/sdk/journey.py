@@ -351,6 +351,75 @@ def order_families():
     client.closeposition(strategy="basket")
 
 
+def parity_checks():
+    """OpenAlgo sandbox parity (issue 13) through the SDK, on TCS (CNC, valid at any hour):
+    smart-order fresh trade, a float quantity, an SL-M modify with the SDK's defaults,
+    numeric funds, newest-first books and the positionbook totals. Leaves TCS flat."""
+    sym = dict(symbol="TCS", exchange="NSE")
+    q = wait_for(lambda: (lambda r: r if r.get("status") == "success" else None)(
+        client.quotes(**sym)))
+    ltp = q["data"]["ltp"] if q else 3450.0
+
+    def position():
+        r = client.openposition(strategy="parity", product="CNC", **sym)
+        return int(float(r.get("quantity", 0))) if r.get("status") == "success" else None
+
+    start = position() or 0
+    r = client.placesmartorder(strategy="parity", action="BUY", price_type="MARKET",
+                               product="CNC", quantity=5, position_size=0, **sym)
+    if start == 0:
+        check("parity: smart order, target 0 and no position, is a fresh trade",
+              r.get("status") == "success" and len(r.get("orderid", "")) == 14
+              and position() == 5, r)
+    r = client.placeorder(strategy="parity", action="BUY", price_type="MARKET",
+                          product="CNC", quantity=10.0, **sym)  # sent as "10.0"
+    st = client.orderstatus(order_id=r.get("orderid"), strategy="parity") if r.get("orderid") else r
+    check("parity: quantity 10.0 is 10", st.get("status") == "success"
+          and int(st["data"]["quantity"]) == 10, (r, st))
+    last_trade = r.get("orderid")
+
+    r = client.placeorder(strategy="parity", action="SELL", price_type="SL-M", product="CNC",
+                          quantity=5, trigger_price=round(ltp * 0.9, 1), **sym)
+    slm = r.get("orderid")
+    # The SDK's defaults: price_type "LIMIT", disclosed_quantity "0"; price 0.
+    m = client.modifyorder(order_id=slm, strategy="parity", action="SELL", product="CNC",
+                           quantity=5, price=0, trigger_price=round(ltp * 0.85, 1), **sym)
+    st = client.orderstatus(order_id=slm, strategy="parity").get("data", {})
+    check("parity: SL-M modified with the SDK's defaults stays SL-M with the new trigger",
+          m.get("status") == "success" and st.get("pricetype") == "SL-M"
+          and st.get("order_status") == "trigger pending"
+          and abs(float(st.get("trigger_price", 0)) - round(ltp * 0.85, 1)) < 0.01, (m, st))
+
+    f = client.funds().get("data", {})
+    amounts = ["availablecash", "collateral", "m2munrealized", "m2mrealized", "utiliseddebits",
+               "grossexposure", "totalpnl", "today_realized_pnl", "total_realized_pnl"]
+    check("parity: funds are numbers, grossexposure = used margin, with reset fields",
+          all(isinstance(f.get(k), (int, float)) and not isinstance(f.get(k), bool)
+              for k in amounts)
+          and f.get("grossexposure") == f.get("utiliseddebits")
+          and isinstance(f.get("last_reset"), str) and f.get("reset_count") == 0, f)
+
+    orders = client.orderbook().get("data", {}).get("orders", [])
+    check("parity: orderbook newest first", bool(orders) and orders[0].get("orderid") == slm,
+          orders[:2])
+    trades = client.tradebook().get("data", [])
+    check("parity: tradebook newest first with TRADE- ids",
+          bool(trades) and trades[0].get("orderid") == last_trade
+          and str(trades[0].get("tradeid", "")).startswith("TRADE-"), trades[:2])
+    pb = client.positionbook()
+    rows = pb.get("data", [])
+    check("parity: positionbook totals",
+          all(k in pb for k in ("total_pnl", "total_unrealized_pnl",
+                                "total_today_realized_pnl", "total_pnl_today"))
+          and abs(pb["total_pnl"] - sum(float(p["pnl"]) for p in rows)) < 0.05
+          and all(isinstance(p.get("lot_size"), float) for p in rows), pb)
+
+    client.cancelorder(order_id=slm, strategy="parity")
+    r = client.placesmartorder(strategy="parity", action="SELL", price_type="MARKET",
+                               product="CNC", quantity=0, position_size=start, **sym)
+    check("parity: smart order back to the starting position", position() == start, r)
+
+
 JOURNEYS = [
     orders_and_books,
     websocket_feed,
@@ -359,6 +428,7 @@ JOURNEYS = [
     option_data,
     margin_and_account,
     order_families,
+    parity_checks,
 ]
 
 

@@ -8,13 +8,14 @@ describe('fieldFromMessage', () => {
     ['trigger_price must be > 0', 'trigger_price'],
     ['Quantity must be in multiples of lot size 75', 'quantity'],
     ['Invalid quantity', 'quantity'],
+    ['Invalid quantity: must be a whole number', 'quantity'],
     ['Symbol FOO not found on NSE', 'symbol'],
     ['NRML is not allowed on NSE', 'product'],
     ['Invalid product', 'product'],
     ['Invalid exchange', 'exchange'],
     ['Invalid pricetype', 'pricetype'],
     ['Invalid action', 'action'],
-    ['Insufficient funds. Required: 10, Available: 5, Shortage: 5', null],
+    ['Insufficient funds. Required: ₹10.00, Available: ₹5.00, Shortage: ₹5.00', null],
   ])('%s -> %s', (msg, field) => {
     expect(fieldFromMessage(msg)).toBe(field)
   })

@@ -11,6 +11,7 @@ export interface Position {
   unrealized_pnl?: number | string
   today_realized_pnl?: number | string
   total_pnl_today?: number | string
+  /** The contract value (1.0 for most instruments), as OpenAlgo's sandbox reports it. */
   lot_size?: number | string
 }
 
@@ -48,13 +49,23 @@ export interface Trade {
   timestamp?: string
 }
 
+/**
+ * OpenAlgo's sandbox funds: every amount a JSON number (live brokers send strings, so the
+ * string form is still read through `num`). `grossexposure` is the used margin,
+ * `m2mrealized` today's realized P&L; `last_reset` is "YYYY-MM-DD HH:MM:SS" IST.
+ */
 export interface Funds {
   availablecash?: number | string
   collateral?: number | string
   m2munrealized?: number | string
   m2mrealized?: number | string
   utiliseddebits?: number | string
+  grossexposure?: number | string
   totalpnl?: number | string
+  today_realized_pnl?: number | string
+  total_realized_pnl?: number | string
+  last_reset?: string
+  reset_count?: number
 }
 
 export interface FeedHealth {

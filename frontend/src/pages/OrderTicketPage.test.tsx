@@ -55,13 +55,13 @@ describe('OrderTicketPage', () => {
   it('shows a message naming no field at the form level', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => new Response('', { status: 404 })))
     const post = vi.fn(async () => {
-      throw new ApiError(400, 'Insufficient funds. Required: 10, Available: 5, Shortage: 5')
+      throw new ApiError(400, 'Insufficient funds. Required: ₹10.00, Available: ₹5.00, Shortage: ₹5.00')
     })
     render(<OrderTicketPage />, { wrapper: wrap({ post } as unknown as ApiClient) })
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Place BUY order' }))
     })
-    expect(await screen.findByRole('alert')).toHaveProperty('textContent', 'Insufficient funds. Required: 10, Available: 5, Shortage: 5')
+    expect(await screen.findByRole('alert')).toHaveProperty('textContent', 'Insufficient funds. Required: ₹10.00, Available: ₹5.00, Shortage: ₹5.00')
     vi.unstubAllGlobals()
   })
 })
