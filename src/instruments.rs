@@ -54,6 +54,9 @@ pub struct Instrument {
     pub contract_value: i64,
     /// A reference price (previous close) when the CSV has one.
     pub prev_close: Option<Price>,
+    /// Expiry of a future or option: the IST calendar day as days since 1970-01-01 (as
+    /// [`crate::clock::ist_day`] counts), from the optional `expiry` column.
+    pub expiry_day: Option<i64>,
 }
 
 /// Why the instrument master could not be loaded. Each names the line and the fix.
@@ -136,6 +139,7 @@ impl InstrumentMaster {
         let c_type = col("instrumenttype")?;
         let c_cv = col("contract_value").ok();
         let c_close = col("prev_close").ok();
+        let c_expiry = col("expiry").ok();
 
         let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
         let mut table = SymbolTable::with_capacity(records.len());
@@ -178,6 +182,12 @@ impl InstrumentMaster {
                     Price::parse(v).ok_or_else(|| bad("prev_close", "must be a decimal".into()))?,
                 ),
             };
+            let expiry_day = match c_expiry.map(field) {
+                None | Some("") => None,
+                Some(v) => Some(parse_expiry(v).ok_or_else(|| {
+                    bad("expiry", format!("{v:?} is not DD-MMM-YY, DD-MMM-YYYY or YYYY-MM-DD"))
+                })?),
+            };
             let before = table.len();
             let id = table.intern(key)?;
             if table.len() == before {
@@ -197,6 +207,7 @@ impl InstrumentMaster {
                 kind,
                 contract_value,
                 prev_close,
+                expiry_day,
             });
         }
         Ok(InstrumentMaster { instruments, table })
@@ -235,6 +246,17 @@ impl InstrumentMaster {
     }
 }
 
+/// An expiry date (`29-DEC-26`, `29-DEC-2026`, `2026-12-29`, `29DEC26`) as days since
+/// 1970-01-01.
+pub fn parse_expiry(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let date = ["%d-%b-%y", "%d-%b-%Y", "%Y-%m-%d", "%d%b%y"]
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok())?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    Some((date - epoch).num_days())
+}
+
 fn classify(exchange: Exchange, instrument_type: &str) -> InstrumentKind {
     if exchange.is_index() || instrument_type == "INDEX" {
         InstrumentKind::Index
@@ -263,6 +285,22 @@ mod tests {
         assert_eq!(sbin.prev_close, Some(Price(8_125_000)));
         let idx = m.get(m.lookup(Exchange::NseIndex, "NIFTY").unwrap()).unwrap();
         assert_eq!(idx.kind, InstrumentKind::Index);
+        assert_eq!(nifty.expiry_day, parse_expiry("2026-12-29"));
+        assert_eq!(sbin.expiry_day, None);
+    }
+
+    #[test]
+    fn expiry_formats_parse_to_the_same_day() {
+        let day = parse_expiry("1970-01-02");
+        assert_eq!(day, Some(1));
+        for t in ["29-DEC-26", "29-Dec-2026", "2026-12-29", "29DEC26"] {
+            assert_eq!(parse_expiry(t), parse_expiry("2026-12-29"), "{t}");
+        }
+        assert_eq!(parse_expiry("31-FEB-26"), None);
+        let csv =
+            "symbol,exchange,lotsize,tick_size,instrumenttype,expiry\nX,NFO,1,0.05,FUT,soon\n";
+        let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
+        assert!(e.contains("expiry"), "{e}");
     }
 
     #[test]

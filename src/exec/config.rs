@@ -1,4 +1,5 @@
-//! Execution settings: capital, leverage per contract kind, square-off times.
+//! Execution settings: capital, leverage per contract kind, square-off, session, expiry
+//! and funds-reset times.
 
 use crate::instruments::InstrumentKind;
 use crate::types::{Exchange, Money, Price, Product};
@@ -22,6 +23,16 @@ pub struct ExecConfig {
     /// From square-off until this IST minute, MIS orders that do not reduce are refused
     /// (default 09:00).
     pub mis_open_minute: u32,
+    /// Session boundary, IST minute (default 03:00): the books restart and today's
+    /// realized P&L resets.
+    pub session_minute: u32,
+    /// Exchange close per exchange, IST minute, indexed by [`Exchange::index`]: F&O
+    /// contracts expiring that day are settled then (NFO/BFO 15:40, CDS/BCD 17:00, MCX
+    /// 23:30, NCDEX 17:00, else 15:30).
+    pub expiry_minute: [u32; 10],
+    /// Scheduled funds reset: (weekday, 0 = Monday .. 6 = Sunday, IST minute); `None` (the
+    /// default) never resets on a schedule.
+    pub funds_reset: Option<(u8, u32)>,
 }
 
 impl Default for ExecConfig {
@@ -36,6 +47,15 @@ impl Default for ExecConfig {
                 Exchange::NseIndex | Exchange::BseIndex => None,
             };
         }
+        let mut expiry_minute = [15 * 60 + 30; 10];
+        for ex in Exchange::ALL {
+            expiry_minute[ex.index()] = match ex {
+                Exchange::Nfo | Exchange::Bfo => 15 * 60 + 40,
+                Exchange::Cds | Exchange::Bcd | Exchange::Ncdex => 17 * 60,
+                Exchange::Mcx => 23 * 60 + 30,
+                _ => 15 * 60 + 30,
+            };
+        }
         ExecConfig {
             starting_capital: Price(10_000_000 * Price::SCALE),
             leverage_equity_mis: 5,
@@ -44,6 +64,9 @@ impl Default for ExecConfig {
             leverage_options: 1,
             square_off_minute,
             mis_open_minute: 9 * 60,
+            session_minute: 3 * 60,
+            expiry_minute,
+            funds_reset: None,
         }
     }
 }

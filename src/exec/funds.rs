@@ -1,4 +1,5 @@
-//! Cash and margin. Every change keeps `available + used_margin == capital + realized`.
+//! Cash and margin. Every change keeps
+//! `available + used_margin + holdings cost == capital + realized` (holdings: [`super::holdings`]).
 
 use crate::event::{FundsView, Msg};
 use crate::msg;
@@ -12,14 +13,28 @@ pub struct Funds {
     pub available: Money,
     /// Margin blocked by working orders and open positions.
     pub used_margin: Money,
-    /// Realized P&L, all positions.
+    /// Realized P&L since the start or the last funds reset, all positions.
     pub realized: Money,
+    /// Realized P&L since the last session boundary (OpenAlgo's `today_realized_pnl`,
+    /// `m2mrealized`).
+    pub today_realized: Money,
+    /// Funds resets so far.
+    pub reset_count: u32,
+    /// Event time of the last funds reset, epoch ns (0 = never).
+    pub last_reset_ns: i64,
 }
 
 impl Funds {
     /// Fresh funds with `capital` available.
     pub fn new(capital: Money) -> Funds {
-        Funds { available: capital, used_margin: Money::ZERO, realized: Money::ZERO }
+        Funds {
+            available: capital,
+            used_margin: Money::ZERO,
+            realized: Money::ZERO,
+            today_realized: Money::ZERO,
+            reset_count: 0,
+            last_reset_ns: 0,
+        }
     }
 
     /// The view execution publishes.
@@ -28,6 +43,9 @@ impl Funds {
             available: self.available,
             used_margin: self.used_margin,
             realized: self.realized,
+            today_realized: self.today_realized,
+            reset_count: self.reset_count,
+            last_reset_ns: self.last_reset_ns,
         }
     }
 
@@ -56,6 +74,14 @@ impl Funds {
         self.used_margin = self.used_margin.minus(amount);
         self.available = self.available.plus(amount).plus(realized);
         self.realized = self.realized.plus(realized);
+        self.today_realized = self.today_realized.plus(realized);
+    }
+
+    /// Books `realized` without touching margin (a sale from holdings at settlement).
+    pub fn credit(&mut self, cash: Money, realized: Money) {
+        self.available = self.available.plus(cash);
+        self.realized = self.realized.plus(realized);
+        self.today_realized = self.today_realized.plus(realized);
     }
 }
 

@@ -170,26 +170,17 @@ impl Exec {
         validate::order_fields(&self.instruments, req)?;
         let pos = self.position_qty(req.symbol, req.product);
         let signed = req.side.sign() * req.qty.0;
-        // Reduces without reversing (a reversal would open a fresh MIS position).
-        let reduces = pos != 0 && pos.signum() != signed.signum() && req.qty.0 <= pos.abs();
+        // An opposite-direction order counts as reducing (OPENALGO.md 3b).
+        let reduces = pos != 0 && pos.signum() != signed.signum();
         validate::mis_window(&self.config, &self.instruments, req, ist_minute_of_day(t), reduces)?;
-        if req.side == Side::Sell && req.product == Product::Cnc && req.qty.0 > pos.max(0) {
-            let name = self.instruments.get(req.symbol).map_or("", |i| i.symbol.as_str());
-            let held = pos.max(0);
-            let why = if held == 0 {
-                msg!(
-                    "Cannot sell {name} in CNC. No positions or holdings available. CNC (delivery) requires existing shares. Use MIS for intraday short selling."
-                )
-            } else {
-                msg!(
-                    "Cannot sell {} shares of {name} in CNC. Only {held} shares available (Position: {held}, Holdings: 0)",
-                    req.qty.0
-                )
-            };
-            let idx = self.new_order(req, t, OrderStatus::Rejected, Money::ZERO);
-            self.orders[idx].rejection = why;
-            out.updates.push(self.orders[idx].update(None, t));
-            return Ok(self.orders[idx].id);
+        if req.side == Side::Sell && req.product == Product::Cnc {
+            let held = self.held(req.symbol);
+            if let Some(why) = validate::cnc_sell(&self.instruments, req, pos, held) {
+                let idx = self.new_order(req, t, OrderStatus::Rejected, Money::ZERO);
+                self.orders[idx].rejection = why;
+                out.updates.push(self.orders[idx].update(None, t));
+                return Ok(self.orders[idx].id);
+            }
         }
         let reference = self.reference_price(req)?;
         let required = self.margin_for(req, pos, reference);

@@ -7,16 +7,18 @@ use super::Exec;
 use super::book::SymbolBook;
 use super::config::ExecConfig;
 use super::funds::Funds;
+use super::holdings::Holding;
 use super::orders::{Order, Trade};
 use super::positions::Position;
 use super::rules::Quote;
+use super::session::Calendar;
 use crate::instruments::InstrumentMaster;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use thiserror::Error;
 
 /// Format version written first in every snapshot.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, Error)]
@@ -55,8 +57,9 @@ struct State {
     positions: Vec<Position>,
     funds: Funds,
     quotes: Vec<Quote>,
-    squared_day: [i64; 10],
     trade_no: u64,
+    holdings: Vec<Holding>,
+    calendar: Calendar,
 }
 
 impl Exec {
@@ -70,8 +73,9 @@ impl Exec {
             positions: self.positions.clone(),
             funds: self.funds,
             quotes: self.books.iter().map(|b| b.quote).collect(),
-            squared_day: self.squared_day,
             trade_no: self.trade_no,
+            holdings: self.holdings.clone(),
+            calendar: self.calendar,
         };
         postcard::to_stdvec(&state).unwrap_or_default()
     }
@@ -125,8 +129,12 @@ impl Exec {
         e.trades = s.trades;
         e.positions = s.positions;
         e.funds = s.funds;
-        e.squared_day = s.squared_day;
         e.trade_no = s.trade_no;
+        if s.holdings.iter().any(|h| h.qty <= 0 || h.symbol.index() >= e.books.len()) {
+            return Err(ExecSnapshotError::Inconsistent("holdings"));
+        }
+        e.holdings = s.holdings;
+        e.calendar = s.calendar;
         Ok(e)
     }
 
