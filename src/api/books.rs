@@ -97,12 +97,14 @@ fn funds_json(f: &FundsRow) -> Value {
         "availablecash": text(f.available),
         "collateral": "0.00",
         "m2munrealized": text(f.unrealized),
-        "m2mrealized": text(f.realized),
+        "m2mrealized": text(f.today_realized),
         "utiliseddebits": text(f.used_margin),
         "grossexposure": text(f.gross_exposure),
         "totalpnl": text(f.realized.plus(f.unrealized)),
-        "today_realized_pnl": text(f.realized),
+        "today_realized_pnl": text(f.today_realized),
         "total_realized_pnl": text(f.realized),
+        "last_reset": if f.last_reset_ns == 0 { String::new() } else { format_ist(f.last_reset_ns) },
+        "reset_count": f.reset_count,
     })
 }
 

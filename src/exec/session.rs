@@ -75,7 +75,7 @@ impl Default for Calendar {
 }
 
 /// Epoch ns of IST midnight starting IST day `day`.
-pub(crate) fn day_start_ns(day: i64) -> i64 {
+pub fn day_start_ns(day: i64) -> i64 {
     day.saturating_mul(NS_PER_DAY).saturating_sub(IST_NS)
 }
 
