@@ -2,7 +2,7 @@
 //! and funds-reset times.
 
 use crate::instruments::InstrumentKind;
-use crate::types::{Exchange, Money, Price, Product};
+use crate::types::{Exchange, Money, Price, Product, Side};
 
 /// Settings of the execution stage. [`ExecConfig::default`] gives OpenAlgo's sandbox values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,8 +15,10 @@ pub struct ExecConfig {
     pub leverage_equity_delivery: i64,
     /// Leverage of futures (default 10).
     pub leverage_futures: i64,
-    /// Leverage of options (default 1: the premium is paid in full).
+    /// Leverage of option buys (default 1: the premium is paid in full).
     pub leverage_options: i64,
+    /// Leverage of option sells (OpenAlgo's `option_sell_leverage`, default 1).
+    pub leverage_option_sell: i64,
     /// Square-off minute since IST midnight per exchange, indexed by [`Exchange::index`];
     /// `None` disables square-off there (indices).
     pub square_off_minute: [Option<u32>; 10],
@@ -62,6 +64,7 @@ impl Default for ExecConfig {
             leverage_equity_delivery: 1,
             leverage_futures: 10,
             leverage_options: 1,
+            leverage_option_sell: 1,
             square_off_minute,
             mis_open_minute: 9 * 60,
             session_minute: 3 * 60,
@@ -83,6 +86,15 @@ impl ExecConfig {
             },
         };
         l.max(1)
+    }
+
+    /// The leverage of an order: as [`ExecConfig::leverage`], with option sells on their
+    /// own setting.
+    pub fn leverage_for(&self, kind: InstrumentKind, product: Product, side: Side) -> i64 {
+        match (kind, side) {
+            (InstrumentKind::Option, Side::Sell) => self.leverage_option_sell.max(1),
+            _ => self.leverage(kind, product),
+        }
     }
 
     /// The square-off minute of an exchange.

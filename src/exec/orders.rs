@@ -219,7 +219,7 @@ impl Exec {
         let opposite = pos != 0 && pos.signum() != req.side.sign();
         let excess = if opposite { (n - pos.saturating_abs()).max(0) } else { n };
         let kind = self.instruments.get(req.symbol).map(|i| i.kind);
-        let lev = kind.map_or(1, |k| self.config.leverage(k, req.product));
+        let lev = kind.map_or(1, |k| self.config.leverage_for(k, req.product, req.side));
         margin(Qty(excess), reference, lev)
     }
 
