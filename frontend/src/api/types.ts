@@ -55,6 +55,8 @@ export interface Funds {
   m2mrealized?: number | string
   utiliseddebits?: number | string
   totalpnl?: number | string
+  reset_count?: number
+  last_reset?: string
 }
 
 export interface FeedHealth {
