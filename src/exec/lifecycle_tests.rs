@@ -44,6 +44,11 @@ fn timer(h: &mut H, t: i64) {
     h.send(Input::Timer);
 }
 
+/// The same events replayed into a fresh engine give the same state now.
+fn assert_replays(h: &H) {
+    assert_eq!(h.replayed_digests(), h.digests(), "replay diverges at {}", h.events.len());
+}
+
 fn auto_orders(h: &H) -> usize {
     h.ex.orders.iter().filter(|o| o.strategy.as_str() == AUTO_SQUARE_OFF).count()
 }
@@ -82,6 +87,7 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(h.pos(SBIN, Product::Cnc), 10, "CNC is not squared off");
     assert_eq!(h.ex.funds().today_realized, rs(20));
     assert_eq!(auto_orders(&h), 2);
+    assert_replays(&h);
     // 15:16: the failed close is cancelled and tried again; nothing else is touched.
     timer(&mut h, at(15, 16));
     assert_eq!(auto_orders(&h), 3);
@@ -117,6 +123,7 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(f.available, cap.minus(rs(1_000)).plus(rs(11_290)));
     assert_eq!(book(&h).len(), 5, "open CNC + four flat rows with realized P&L");
     assert!(h.conserved());
+    assert_replays(&h);
 
     // 00:00: T+1 moves the CNC long into holdings; its margin leaves used margin.
     timer(&mut h, on(1, 0, 0));
@@ -133,6 +140,8 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(book(&h).len(), 4, "the CNC row went to holdings");
     assert_eq!(orders(&h).len(), 9, "still yesterday's session until 03:00");
     assert!(h.conserved());
+    assert!(h.ex.needs_quotes(SBIN), "a holding keeps its symbol streaming");
+    assert_replays(&h);
 
     // 03:00: a new session. Books restart, today's realized P&L resets, totals stay.
     timer(&mut h, on(1, 3, 0));
@@ -142,6 +151,7 @@ fn a_trading_week_across_every_boundary() {
     let f = h.ex.funds();
     assert_eq!((f.today_realized, f.realized), (Price::ZERO, rs(11_290)));
     assert_eq!(h.mtm.funds_row().today_realized, Price::ZERO);
+    assert_replays(&h);
 
     // Next morning: MIS trades again from 09:00; CNC SELL draws on the holding.
     h.time = on(1, 10, 0);
@@ -168,6 +178,7 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(f.realized, rs(11_290 + 40));
     assert_eq!(h.pos(SBIN, Product::Cnc), 0);
     assert!(h.conserved());
+    assert_replays(&h);
 
     // A reset on demand: capital back, holdings gone, orders and trades kept.
     h.time = on(2, 10, 0);
@@ -180,6 +191,8 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(h.ex.orders.len(), before);
     assert_eq!(h.mtm.funds_row().reset_count, 1);
     assert!(h.conserved());
+    assert!(!h.ex.needs_quotes(SBIN));
+    assert!(book(&h).is_empty());
 
     // Replay of the same events gives the same state, byte for byte.
     assert_eq!(h.replayed_digests(), h.digests());
