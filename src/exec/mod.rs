@@ -197,6 +197,11 @@ impl Exec {
         })
     }
 
+    /// Orders and trades since the start (every session; the books show the current one).
+    pub fn totals(&self) -> (usize, usize) {
+        (self.orders.len(), self.trades.len())
+    }
+
     /// Start of the current session, epoch ns (`i64::MIN` before the first event).
     pub fn session_start(&self) -> i64 {
         self.calendar.session_start_ns
