@@ -55,7 +55,7 @@ pub(crate) enum Boundary {
 pub struct Calendar {
     /// Every boundary at or before this time has run (`i64::MIN` before the first event).
     pub cursor_ns: i64,
-    /// The first boundary after the cursor (a cache of [`Exec::boundaries`]).
+    /// The first boundary after the cursor (cached: the hot path compares against it).
     pub next_ns: i64,
     /// Start of the current session, epoch ns.
     pub session_start_ns: i64,
