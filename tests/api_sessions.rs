@@ -141,3 +141,27 @@ fn holdings_after_t1_then_reset_through_rest_and_restart() {
     h.restart();
     check(&h);
 }
+
+#[test]
+fn a_snapshot_from_an_older_build_is_set_aside_and_the_journal_replayed() {
+    let mut h = Harness::start();
+    h.tick("NSE", "SBIN", 800.0);
+    let id = h.place(cnc("SBIN", "BUY", 3, "LIMIT", 700.0));
+    let seq = tickfill::types::Seq(2);
+    h.stop();
+    // Exec state layout version 1 (before holdings and the calendar), then anything.
+    let exec = [1u8, 0xde, 0xad];
+    let mut bytes = (exec.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&exec);
+    bytes.extend_from_slice(&[0xbe, 0xef]);
+    tickfill::journal::write_snapshot(h.dir.path(), seq, &bytes).unwrap();
+    h.restart();
+    let book = h.ok("orderbook", json!({}));
+    let ids: Vec<&str> = book["data"]["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["orderid"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id.as_str()], "{book}");
+}

@@ -5,7 +5,7 @@
 
 use crate::engine::stages::split_snapshot;
 use crate::event::{Event, StageOutput};
-use crate::exec::{Exec, ExecConfig};
+use crate::exec::{Exec, ExecConfig, ExecSnapshotError};
 use crate::instruments::InstrumentMaster;
 use crate::journal::{self, DirLock, Journal, JournalConfig, JournalError, OpenReport, Survey};
 use crate::mtm::Mtm;
@@ -108,10 +108,17 @@ fn replay(
     if let Some((seq, bytes)) = journal::latest_snapshot(dir)? {
         let bad = |why: String| RecoveryError::Snapshot { seq: seq.0, why };
         let (e, m) = split_snapshot(&bytes).ok_or_else(|| bad("truncated".into()))?;
-        exec = Exec::restore(exec_config.clone(), Arc::clone(instruments), e)
-            .map_err(|x| bad(x.to_string()))?;
-        mtm = Mtm::restore(m).map_err(|x| bad(x.to_string()))?;
-        snapshot_seq = Some(seq);
+        match Exec::restore(exec_config.clone(), Arc::clone(instruments), e) {
+            Ok(restored) => {
+                exec = restored;
+                mtm = Mtm::restore(m).map_err(|x| bad(x.to_string()))?;
+                snapshot_seq = Some(seq);
+            }
+            // Written by another build (its state layout differs): the journal is complete,
+            // so replay it from the start instead.
+            Err(ExecSnapshotError::Version { .. }) => {}
+            Err(x) => return Err(bad(x.to_string())),
+        }
     }
     let mut out = StageOutput::new();
     let mut replayed = 0;

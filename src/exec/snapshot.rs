@@ -86,13 +86,12 @@ impl Exec {
         instruments: Arc<InstrumentMaster>,
         bytes: &[u8],
     ) -> Result<Exec, ExecSnapshotError> {
-        let s: State = postcard::from_bytes(bytes)?;
-        if s.version != SNAPSHOT_VERSION {
-            return Err(ExecSnapshotError::Version {
-                found: s.version,
-                expected: SNAPSHOT_VERSION,
-            });
+        // The version first: another build's layout would not decode as this one's.
+        let (version, _) = postcard::take_from_bytes::<u32>(bytes)?;
+        if version != SNAPSHOT_VERSION {
+            return Err(ExecSnapshotError::Version { found: version, expected: SNAPSHOT_VERSION });
         }
+        let s: State = postcard::from_bytes(bytes)?;
         if s.instruments != instruments.len() || s.quotes.len() != instruments.len() {
             return Err(ExecSnapshotError::Instruments {
                 snapshot: s.instruments,
