@@ -10,7 +10,9 @@
 //!   invariant of [`super`] with the cash that bought the holdings counted).
 //! - A holding's `qty > 0`; a holding sold down to zero is removed. `cost` is exact (a
 //!   sum of fill notionals minus the cost of shares sold), so the average never drifts.
-//! - A CNC SELL may sell at most the CNC position plus the holding.
+//! - A CNC SELL may sell at most the CNC position plus the holding, less what working CNC
+//!   SELL orders of the symbol will already sell (**Better**: OpenAlgo checks each order
+//!   alone, so two resting sells can sell the same shares twice).
 //!
 //! # Known limitations
 //! - A CNC short that exceeds the holding at settlement (impossible through validation)
@@ -62,6 +64,18 @@ impl Exec {
     /// Shares of `symbol` held (0 when none).
     pub(crate) fn held(&self, symbol: SymbolId) -> i64 {
         self.holdings.iter().find(|h| h.symbol == symbol).map_or(0, |h| h.qty)
+    }
+
+    /// Shares of `symbol` that working CNC SELL orders (other than `except`) will sell.
+    pub(crate) fn pending_cnc_sells(&self, symbol: SymbolId, except: Option<usize>) -> i64 {
+        let Some(book) = self.books.get(symbol.index()) else { return 0 };
+        book.sells()
+            .map(|i| i as usize)
+            .filter(|&i| Some(i) != except)
+            .map(|i| &self.orders[i])
+            .filter(|o| o.side == crate::types::Side::Sell && o.product == Product::Cnc)
+            .map(|o| o.qty.0)
+            .sum()
     }
 
     /// Sum of holdings cost (for the funds invariant).

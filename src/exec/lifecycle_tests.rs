@@ -325,3 +325,32 @@ fn first_event_opens_the_session_that_contains_it() {
         assert_eq!(h.ex.session_start(), start, "{h_}:{m_}");
     }
 }
+
+#[test]
+fn working_cnc_sells_count_against_what_can_be_sold() {
+    let mut h = H::new();
+    h.tick(SBIN, 100);
+    h.placed(mkt(SBIN, Buy, 3, Product::Cnc));
+    let first = h.placed(req(SBIN, Sell, 2, PriceType::Limit, Product::Cnc, 101, 0));
+    assert_eq!(h.order(first).status, OrderStatus::Open);
+    // Only one share is left for a second sell.
+    let second = h.placed(req(SBIN, Sell, 2, PriceType::StopMarket, Product::Cnc, 0, 99));
+    let row = h.order(second);
+    assert_eq!(row.status, OrderStatus::Rejected);
+    assert!(row.rejection.as_str().contains("Only 1 shares available"), "{}", row.rejection);
+    let third = h.placed(req(SBIN, Sell, 1, PriceType::StopMarket, Product::Cnc, 0, 99));
+    assert_eq!(h.order(third).status, OrderStatus::TriggerPending);
+    // Raising the first sell to 3 would oversell; to 2 it stays.
+    let modify = |qty| {
+        CommandKind::Modify(crate::event::ModifyRequest {
+            order_id: first,
+            order: req(SBIN, Sell, qty, PriceType::Limit, Product::Cnc, 102, 0),
+        })
+    };
+    let (_, why) = rejected(h.cmd(modify(3)));
+    assert!(why.contains("Only 2 shares available"), "{why}");
+    assert_eq!(h.cmd(modify(2)), Reply::Modified(first));
+    h.tick(SBIN, 103);
+    h.tick(SBIN, 98);
+    assert_eq!(h.pos(SBIN, Product::Cnc), 0);
+}

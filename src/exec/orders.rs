@@ -175,7 +175,8 @@ impl Exec {
         validate::mis_window(&self.config, &self.instruments, req, ist_minute_of_day(t), reduces)?;
         if req.side == Side::Sell && req.product == Product::Cnc {
             let held = self.held(req.symbol);
-            if let Some(why) = validate::cnc_sell(&self.instruments, req, pos, held) {
+            let pending = self.pending_cnc_sells(req.symbol, None);
+            if let Some(why) = validate::cnc_sell(&self.instruments, req, pos - pending, held) {
                 let idx = self.new_order(req, t, OrderStatus::Rejected, Money::ZERO);
                 self.orders[idx].rejection = why;
                 out.updates.push(self.orders[idx].update(None, t));
@@ -353,6 +354,15 @@ impl Exec {
         }
         if let Err(e) = validate::order_fields(&self.instruments, req) {
             return bad(e);
+        }
+        if o.side == Side::Sell && o.product == Product::Cnc {
+            let pos = self.position_qty(o.symbol, o.product);
+            let pending = self.pending_cnc_sells(o.symbol, Some(idx));
+            if let Some(why) =
+                validate::cnc_sell(&self.instruments, req, pos - pending, self.held(o.symbol))
+            {
+                return bad(why);
+            }
         }
         let reference = match self.reference_price(req) {
             Ok(r) => r,
