@@ -156,7 +156,8 @@ impl Exec {
         }
     }
 
-    /// Answers OrderBook, TradeBook, OrderStatus and OpenPosition; `None` for others.
+    /// Answers OrderBook and TradeBook (this session), OrderStatus, OpenPosition and
+    /// Holdings; `None` for others.
     pub fn answer(&self, query: &QueryKind) -> Option<QueryReply> {
         Some(match *query {
             QueryKind::OrderBook => QueryReply::Orders(
