@@ -155,6 +155,9 @@ pub enum CommandKind {
         /// Strategy tag for the closing orders.
         strategy: Tag,
     },
+    /// Funds reset on demand: capital back to the start, positions and holdings removed,
+    /// working orders cancelled, orders and trades kept (OPENALGO.md 3b).
+    ResetFunds,
 }
 
 /// A state-changing request from a client.
@@ -186,6 +189,8 @@ pub enum QueryKind {
     PositionBook,
     /// Funds with MTM (MTM stage).
     Funds,
+    /// Settled CNC holdings with their last prices (execution).
+    Holdings,
     /// A digest of all state, for replay determinism checks (execution + MTM).
     StateHash,
 }
@@ -359,6 +364,8 @@ pub enum Reply {
         /// Positions that could not be closed (no price, or rejected).
         failed: u32,
     },
+    /// The funds were reset; the count of resets so far.
+    Reset(u32),
     /// The command was refused; nothing changed.
     Rejected {
         /// Kind of refusal.
@@ -440,13 +447,16 @@ pub struct FundsView {
     pub available: Money,
     /// Margin blocked by open orders and positions.
     pub used_margin: Money,
-    /// Realized P&L today, all positions.
+    /// Realized P&L since the start or the last funds reset, all positions.
     pub realized: Money,
-    /// Event time of the last funds reset, epoch ns; before any reset, the time of the
-    /// first event the account saw (OpenAlgo stamps the account's creation).
-    pub last_reset_ns: i64,
-    /// Funds resets so far (0 until the session lifecycle resets the account).
+    /// Realized P&L since the last session boundary.
+    pub today_realized: Money,
+    /// Funds resets so far.
     pub reset_count: u32,
+    /// Event time of the last funds reset, epoch ns; before any reset, the time of the
+    /// first journaled event the account saw (OpenAlgo stamps the account's creation);
+    /// 0 before that.
+    pub last_reset_ns: i64,
 }
 
 /// Monotonic completion time of each stage for this slot, ns (0 = not run).

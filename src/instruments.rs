@@ -58,7 +58,9 @@ pub struct Instrument {
     pub name: String,
     /// The exchange token (`token` column; empty when absent).
     pub token: String,
-    /// Expiry day of a derivative (`expiry` column, `DD-MMM-YY`).
+    /// Expiry day of a future or option (`expiry` column, `DD-MMM-YY`), an IST calendar
+    /// date: the option endpoints list and match it, and execution settles the contract
+    /// at its exchange's close that day ([`Instrument::expiry_day`]).
     pub expiry: Option<chrono::NaiveDate>,
     /// Strike of an option (`strike` column; `-1`, `0` or empty mean none).
     pub strike: Option<Price>,
@@ -195,13 +197,18 @@ impl InstrumentMaster {
                 Some(n) => n.to_string(),
             };
             let token = c_token.map(field).unwrap_or("").to_string();
-            let expiry =
-                match c_expiry.map(field) {
-                    None | Some("") => None,
-                    Some(v) => Some(parse_expiry(v).ok_or_else(|| {
-                        bad("expiry", format!("{v:?} is not a date like 29-DEC-26"))
-                    })?),
-                };
+            let expiry = match c_expiry.map(field) {
+                None | Some("") => None,
+                Some(v) => Some(parse_expiry(v).ok_or_else(|| {
+                    bad(
+                        "expiry",
+                        format!(
+                            "{v:?} is not a date like 29-DEC-26 (DD-MMM-YY, DD-MMM-YYYY, \
+                                 DDMMMYY or YYYY-MM-DD)"
+                        ),
+                    )
+                })?),
+            };
             let strike = match c_strike.map(field) {
                 None | Some("") => None,
                 Some(v) if v.trim_start().starts_with('-') => None,
@@ -286,6 +293,22 @@ pub fn format_expiry(d: chrono::NaiveDate) -> String {
     d.format("%d-%b-%y").to_string().to_ascii_uppercase()
 }
 
+/// A calendar date as days since 1970-01-01, the IST day number
+/// [`crate::clock::ist_day`] gives an event time on that date.
+pub fn day_number(d: chrono::NaiveDate) -> i64 {
+    use chrono::Datelike;
+    // 1970-01-01 is day 719_163 counted from 0001-01-01 (day 1).
+    i64::from(d.num_days_from_ce()) - 719_163
+}
+
+impl Instrument {
+    /// The expiry as an IST day number (days since 1970-01-01), what execution's calendar
+    /// compares with; `None` for contracts without an expiry.
+    pub fn expiry_day(&self) -> Option<i64> {
+        self.expiry.map(day_number)
+    }
+}
+
 fn classify(exchange: Exchange, instrument_type: &str) -> InstrumentKind {
     if exchange.is_index() || instrument_type == "INDEX" {
         InstrumentKind::Index
@@ -314,6 +337,24 @@ mod tests {
         assert_eq!(sbin.prev_close, Some(Price(8_125_000)));
         let idx = m.get(m.lookup(Exchange::NseIndex, "NIFTY").unwrap()).unwrap();
         assert_eq!(idx.kind, InstrumentKind::Index);
+        assert_eq!(nifty.expiry, parse_expiry("2026-12-29"));
+        assert_eq!(nifty.expiry_day(), parse_expiry("2026-12-29").map(day_number));
+        assert_eq!(sbin.expiry_day(), None);
+    }
+
+    #[test]
+    fn expiry_formats_parse_to_the_same_day() {
+        assert_eq!(parse_expiry("1970-01-02").map(day_number), Some(1));
+        let t = crate::clock::ist_to_epoch_ns(2026, 12, 29, 15, 40);
+        assert_eq!(parse_expiry("29-DEC-26").map(day_number), Some(crate::clock::ist_day(t)));
+        for t in ["29-DEC-26", "29-Dec-2026", "2026-12-29", "29DEC26"] {
+            assert_eq!(parse_expiry(t), parse_expiry("2026-12-29"), "{t}");
+        }
+        assert_eq!(parse_expiry("31-FEB-26"), None);
+        let csv =
+            "symbol,exchange,lotsize,tick_size,instrumenttype,expiry\nX,NFO,1,0.05,FUT,soon\n";
+        let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
+        assert!(e.contains("expiry"), "{e}");
     }
 
     #[test]

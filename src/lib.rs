@@ -45,7 +45,10 @@
 //!   snapshot (quote board, latency histograms), never a lock on the hot path.
 //! - No floats in any comparison or accounting ([`types::Price`] is fixed-point).
 //! - No wall clock, randomness or hash-map iteration order inside a stage; time comes from
-//!   the event, order ids from the sequence ([`clock`]).
+//!   the event, order ids from the sequence ([`clock`]). Trading days (session boundary,
+//!   T+1, expiry, square-off, funds reset) run from event time too: each journaled event
+//!   first runs the boundaries it passed ([`exec::session`]), fed by the sequencer's
+//!   timer events.
 //! - `unsafe` lives in two places only: the slot's output cell ([`ring::slot`]) and the
 //!   journal's memory map ([`journal`]), each with its SAFETY argument and a Miri test.
 #![deny(missing_docs)]

@@ -116,15 +116,35 @@ pub struct FundsRow {
     pub used_margin: Money,
     /// Unrealized P&L of all positions.
     pub unrealized: Money,
-    /// Realized P&L today.
+    /// Realized P&L since the start or the last funds reset (`total_realized_pnl`).
     pub realized: Money,
     /// Sum of |qty x ltp x cv| over open positions (OpenAlgo's sandbox reports used
     /// margin as `grossexposure`; this is kept for the frontend's exposure figure).
     pub gross_exposure: Money,
-    /// Event time of the last funds reset, epoch ns (see [`crate::event::FundsView`]).
-    pub last_reset_ns: i64,
-    /// Funds resets so far.
+    /// Realized P&L since the session boundary (`today_realized_pnl`, `m2mrealized`).
+    pub today_realized: Money,
+    /// Funds resets so far (`reset_count`).
     pub reset_count: u32,
+    /// Time of the last funds reset (or the account's creation), epoch ns; 0 before the
+    /// first event (`last_reset`; see [`crate::event::FundsView`]).
+    pub last_reset_ns: i64,
+}
+
+/// One settled CNC holding with its last price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HoldingRow {
+    /// Instrument.
+    pub symbol: SymbolId,
+    /// Shares held.
+    pub qty: Qty,
+    /// Average cost per share.
+    pub avg_price: Price,
+    /// What the shares cost in total.
+    pub cost: Money,
+    /// Last price (0 when none seen).
+    pub ltp: Price,
+    /// IST day of the latest settlement into this holding (days since 1970-01-01).
+    pub settlement_day: i64,
 }
 
 /// The answer to a [`crate::event::QueryKind`].
@@ -139,10 +159,12 @@ pub enum QueryReply {
     Order(Option<OrderRow>),
     /// Net signed quantity of one position (0 when none).
     OpenPosition(Qty),
-    /// Every position row (flat rows included), in creation order.
+    /// Open rows and flat rows with realized P&L this session, in creation order.
     Positions(Vec<PositionRow>),
     /// Funds.
     Funds(FundsRow),
+    /// Holdings with a quantity, in settlement order.
+    Holdings(Vec<HoldingRow>),
     /// State digest (execution and MTM).
     StateHash(u64),
     /// The engine could not answer (a stage failed); the text says why.

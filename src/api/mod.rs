@@ -210,7 +210,7 @@ fn panic_reply(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// Builds the router over the shared state.
 pub(crate) fn router(api: Arc<Api>) -> Router {
     let mut r = Router::new();
-    let routes: [(&str, MethodRouter<Arc<Api>>); 18] = [
+    let routes: [(&str, MethodRouter<Arc<Api>>); 20] = [
         ("placeorder", post(orders::place)),
         ("placesmartorder", post(orders::place_smart)),
         ("modifyorder", post(orders::modify)),
@@ -229,6 +229,8 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
         ("ping", post(ops::ping)),
         ("analyzer", post(account::analyzer)),
         ("latency", post(ops::latency)),
+        ("holdings", post(account::holdings)),
+        ("sandbox/reset", post(account::reset)),
     ];
     for (name, m) in routes {
         r = both(r, name, m);

@@ -295,7 +295,7 @@ async fn margin_leg(api: &Api, i: usize, v: &Value) -> Result<margin::Leg, ApiEr
     let body = Body::from_value(v.clone()).map_err(|e| at(e.message))?;
     let instrument = super::orders::instrument(api, &body).map_err(|e| at(e.message))?;
     let inst = api.engine.instruments.get(instrument).ok_or_else(ApiError::internal)?;
-    Side::parse(body.str("action", MAX_STRING).map_err(|e| at(e.message))?)
+    let side = Side::parse(body.str("action", MAX_STRING).map_err(|e| at(e.message))?)
         .ok_or_else(|| at("Invalid action: must be BUY or SELL".into()))?;
     let qty = body.count("quantity").map_err(|e| at(e.message))?;
     if qty == 0 {
@@ -312,6 +312,7 @@ async fn margin_leg(api: &Api, i: usize, v: &Value) -> Result<margin::Leg, ApiEr
     let ltp = api.ltp_or_close(instrument).await.and_then(Price::from_f64).unwrap_or_default();
     Ok(margin::Leg {
         kind: inst.kind,
+        side,
         product,
         price_type,
         qty: Qty(qty),

@@ -110,6 +110,31 @@ pub struct ExecArgs {
     /// (defaults: NSE/BSE/NFO/BFO 15:15, CDS/BCD 16:45, MCX 23:30, NCDEX 17:00).
     #[arg(long, env = "TICKFILL_SQUARE_OFF", value_delimiter = ',', value_parser = square_off)]
     pub square_off: Vec<(Exchange, u32)>,
+    // OpenAlgo's sandbox settings (its key names, its defaults), then trading days.
+    /// Leverage of intraday (MIS) equity (OpenAlgo `equity_mis_leverage`).
+    #[arg(long, env = "TICKFILL_EQUITY_MIS_LEVERAGE", default_value_t = 5, value_parser = leverage)]
+    pub equity_mis_leverage: i64,
+    /// Leverage of delivery equity, CNC and NRML (OpenAlgo `equity_cnc_leverage`).
+    #[arg(long, env = "TICKFILL_EQUITY_CNC_LEVERAGE", default_value_t = 1, value_parser = leverage)]
+    pub equity_cnc_leverage: i64,
+    /// Leverage of futures (OpenAlgo `futures_leverage`).
+    #[arg(long, env = "TICKFILL_FUTURES_LEVERAGE", default_value_t = 10, value_parser = leverage)]
+    pub futures_leverage: i64,
+    /// Leverage of option buys (OpenAlgo `option_buy_leverage`).
+    #[arg(long, env = "TICKFILL_OPTION_BUY_LEVERAGE", default_value_t = 1, value_parser = leverage)]
+    pub option_buy_leverage: i64,
+    /// Leverage of option sells (OpenAlgo `option_sell_leverage`).
+    #[arg(long, env = "TICKFILL_OPTION_SELL_LEVERAGE", default_value_t = 1, value_parser = leverage)]
+    pub option_sell_leverage: i64,
+    /// Session boundary, IST HH:MM: books restart and today's realized P&L resets.
+    #[arg(long, env = "TICKFILL_SESSION_BOUNDARY", default_value = "03:00", value_parser = hhmm)]
+    pub session_boundary: u32,
+    /// Scheduled funds reset day (OpenAlgo `reset_day`): never, or Monday..Sunday.
+    #[arg(long, env = "TICKFILL_RESET_DAY", default_value = "never", value_parser = reset_day)]
+    pub reset_day: ResetDay,
+    /// Scheduled funds reset time, IST HH:MM (OpenAlgo `reset_time`).
+    #[arg(long, env = "TICKFILL_RESET_TIME", default_value = "00:00", value_parser = hhmm)]
+    pub reset_time: u32,
 }
 
 impl ExecArgs {
@@ -119,6 +144,13 @@ impl ExecArgs {
         for &(exchange, minute) in &self.square_off {
             config.square_off_minute[exchange.index()] = Some(minute);
         }
+        config.leverage_equity_mis = self.equity_mis_leverage;
+        config.leverage_equity_delivery = self.equity_cnc_leverage;
+        config.leverage_futures = self.futures_leverage;
+        config.leverage_options = self.option_buy_leverage;
+        config.leverage_option_sell = self.option_sell_leverage;
+        config.session_minute = self.session_boundary;
+        config.funds_reset = self.reset_day.0.map(|day| (day, self.reset_time));
     }
 
     /// The execution config these options give.
@@ -145,4 +177,59 @@ fn square_off(s: &str) -> Result<(Exchange, u32), String> {
         return Err(bad());
     }
     Ok((exchange, h * 60 + m))
+}
+
+fn leverage(s: &str) -> Result<i64, String> {
+    s.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|v| (1..=1_000).contains(v))
+        .ok_or_else(|| format!("leverage must be a whole number from 1 to 1000, not {s:?}"))
+}
+
+/// `HH:MM` (IST) as minutes since midnight.
+fn hhmm(s: &str) -> Result<u32, String> {
+    let bad = || format!("takes HH:MM (IST, 24-hour), e.g. 03:00, not {s:?}");
+    let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+/// The scheduled reset's weekday (0 = Monday .. 6 = Sunday), or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResetDay(pub Option<u8>);
+
+/// `never` or a weekday name (0 = Monday .. 6 = Sunday).
+fn reset_day(s: &str) -> Result<ResetDay, String> {
+    const DAYS: [&str; 7] =
+        ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let t = s.trim().to_ascii_lowercase();
+    if t == "never" || t.is_empty() {
+        return Ok(ResetDay(None));
+    }
+    DAYS.iter()
+        .position(|d| *d == t || d[..3] == t)
+        .map(|i| ResetDay(Some(i as u8)))
+        .ok_or_else(|| format!("--reset-day takes never or a weekday (Monday..Sunday), not {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_and_reset_values() {
+        assert_eq!(hhmm("03:00"), Ok(180));
+        assert_eq!(hhmm("23:59"), Ok(1_439));
+        assert!(hhmm("24:00").is_err() && hhmm("3").is_err());
+        assert_eq!(reset_day("never"), Ok(ResetDay(None)));
+        assert_eq!(reset_day("Sunday"), Ok(ResetDay(Some(6))));
+        assert_eq!(reset_day("mon"), Ok(ResetDay(Some(0))));
+        assert!(reset_day("funday").unwrap_err().contains("--reset-day"));
+        assert_eq!(leverage("5"), Ok(5));
+        assert!(leverage("0").is_err());
+    }
 }

@@ -2,7 +2,7 @@
 
 use tickfill::instruments::InstrumentMaster;
 use tickfill::latency::HopSummary;
-use tickfill::views::{FundsRow, PositionRow};
+use tickfill::views::{FundsRow, HoldingRow, PositionRow};
 
 fn us(ns: u64) -> String {
     format!("{:.1}", ns as f64 / 1000.0)
@@ -53,4 +53,26 @@ pub fn book(master: &InstrumentMaster, positions: &[PositionRow], funds: &FundsR
         "funds: available {}  used margin {}  realized {}  unrealized {}",
         funds.available, funds.used_margin, funds.realized, funds.unrealized
     );
+}
+
+/// Settled CNC holdings (nothing when there are none).
+pub fn holdings(master: &InstrumentMaster, rows: &[HoldingRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    println!("{:<26} {:>9} {:>12} {:>12} {:>14}", "holding", "qty", "avg", "ltp", "cost");
+    for h in rows {
+        let name = master.get(h.symbol).map_or_else(
+            || format!("#{}", h.symbol.0),
+            |i| format!("{}:{}", i.exchange.as_str(), i.symbol),
+        );
+        println!(
+            "{:<26} {:>9} {:>12} {:>12} {:>14}",
+            name,
+            h.qty.0,
+            h.avg_price.to_string(),
+            h.ltp.to_string(),
+            h.cost.to_string()
+        );
+    }
 }

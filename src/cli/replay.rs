@@ -41,8 +41,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         Some(QueryReply::Trades(t)) => t,
         _ => Vec::new(),
     };
-    println!("orders: {}  trades: {}", orders.len(), trades.len());
+    let (all_orders, all_trades) = r.exec.totals();
+    println!(
+        "orders: {all_orders}  trades: {all_trades}  (this session: {} orders, {} trades)",
+        orders.len(),
+        trades.len()
+    );
     print::book(&instruments, &r.mtm.positions(), &r.mtm.funds_row());
+    if let Some(QueryReply::Holdings(rows)) = r.exec.answer(&QueryKind::Holdings) {
+        print::holdings(&instruments, &rows);
+    }
     println!("state digest: {:016x}", tickfill::digest::combine(r.exec.digest(), r.mtm.digest()));
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use crate::engine::stages::split_snapshot;
 use crate::event::{Event, StageOutput};
-use crate::exec::{Exec, ExecConfig};
+use crate::exec::{Exec, ExecConfig, ExecSnapshotError};
 use crate::instruments::InstrumentMaster;
 use crate::journal::{self, DirLock, Journal, JournalConfig, JournalError, OpenReport, Survey};
 use crate::mtm::Mtm;
@@ -114,9 +114,9 @@ fn replay(
                 mtm = Mtm::restore(m).map_err(|x| bad(x.to_string()))?;
                 snapshot_seq = Some(seq);
             }
-            // Written by an older build: the journal is never pruned, so replaying it from
-            // the start rebuilds the same state in this build's format.
-            Err(crate::exec::ExecSnapshotError::Version { found, expected }) => eprintln!(
+            // Written by another build (its state layout differs): the journal is never pruned,
+            // so replaying it from the start rebuilds the same state in this build's format.
+            Err(ExecSnapshotError::Version { found, expected }) => eprintln!(
                 "warning: snapshot at seq {} has format version {found} (this build reads \
                  {expected}); replaying the journal from the start",
                 seq.0

@@ -159,6 +159,14 @@ impl SymbolBook {
         self.len() == 0
     }
 
+    /// Every working SELL order of the symbol (order indices, any order).
+    pub fn sells(&self) -> impl Iterator<Item = u32> + '_ {
+        self.orders.iter().flat_map(|o| {
+            let (limits, stops) = (o.sell_limits.iter(), o.sell_stops.iter());
+            limits.chain(stops).map(|&(_, i)| i).chain(o.markets.iter().copied())
+        })
+    }
+
     /// O(1): can a tick at `ltp` touch any order? One comparison per set.
     #[inline]
     pub fn may_fill(&self, ltp: Price) -> bool {

@@ -1,7 +1,8 @@
-//! Execution settings: capital, leverage per contract kind, square-off times.
+//! Execution settings: capital, leverage per contract kind, square-off, session, expiry
+//! and funds-reset times.
 
 use crate::instruments::InstrumentKind;
-use crate::types::{Exchange, Money, Price, Product};
+use crate::types::{Exchange, Money, Price, Product, Side};
 
 /// Settings of the execution stage. [`ExecConfig::default`] gives OpenAlgo's sandbox values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,8 +15,10 @@ pub struct ExecConfig {
     pub leverage_equity_delivery: i64,
     /// Leverage of futures (default 10).
     pub leverage_futures: i64,
-    /// Leverage of options (default 1: the premium is paid in full).
+    /// Leverage of option buys (default 1: the premium is paid in full).
     pub leverage_options: i64,
+    /// Leverage of option sells (OpenAlgo's `option_sell_leverage`, default 1).
+    pub leverage_option_sell: i64,
     /// Square-off minute since IST midnight per exchange, indexed by [`Exchange::index`];
     /// `None` disables square-off there (indices).
     pub square_off_minute: [Option<u32>; 10],
@@ -26,6 +29,16 @@ pub struct ExecConfig {
     /// order is refused and other types rest until the next tick (default 5 s, OpenAlgo's
     /// freshness limit; the REST layer fetches a fresh quote first).
     pub quote_max_age_ns: i64,
+    /// Session boundary, IST minute (default 03:00): the books restart and today's
+    /// realized P&L resets.
+    pub session_minute: u32,
+    /// Exchange close per exchange, IST minute, indexed by [`Exchange::index`]: F&O
+    /// contracts expiring that day are settled then (NFO/BFO 15:40, CDS/BCD 17:00, MCX
+    /// 23:30, NCDEX 17:00, else 15:30).
+    pub expiry_minute: [u32; 10],
+    /// Scheduled funds reset: (weekday, 0 = Monday .. 6 = Sunday, IST minute); `None` (the
+    /// default) never resets on a schedule.
+    pub funds_reset: Option<(u8, u32)>,
 }
 
 impl Default for ExecConfig {
@@ -40,15 +53,28 @@ impl Default for ExecConfig {
                 Exchange::NseIndex | Exchange::BseIndex => None,
             };
         }
+        let mut expiry_minute = [15 * 60 + 30; 10];
+        for ex in Exchange::ALL {
+            expiry_minute[ex.index()] = match ex {
+                Exchange::Nfo | Exchange::Bfo => 15 * 60 + 40,
+                Exchange::Cds | Exchange::Bcd | Exchange::Ncdex => 17 * 60,
+                Exchange::Mcx => 23 * 60 + 30,
+                _ => 15 * 60 + 30,
+            };
+        }
         ExecConfig {
             starting_capital: Price(10_000_000 * Price::SCALE),
             leverage_equity_mis: 5,
             leverage_equity_delivery: 1,
             leverage_futures: 10,
             leverage_options: 1,
+            leverage_option_sell: 1,
             square_off_minute,
             mis_open_minute: 9 * 60,
             quote_max_age_ns: 5_000_000_000,
+            session_minute: 3 * 60,
+            expiry_minute,
+            funds_reset: None,
         }
     }
 }
@@ -65,6 +91,15 @@ impl ExecConfig {
             },
         };
         l.max(1)
+    }
+
+    /// The leverage of an order: as [`ExecConfig::leverage`], with option sells on their
+    /// own setting.
+    pub fn leverage_for(&self, kind: InstrumentKind, product: Product, side: Side) -> i64 {
+        match (kind, side) {
+            (InstrumentKind::Option, Side::Sell) => self.leverage_option_sell.max(1),
+            _ => self.leverage(kind, product),
+        }
     }
 
     /// The square-off minute of an exchange.

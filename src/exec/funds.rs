@@ -1,4 +1,5 @@
-//! Cash and margin. Every change keeps `available + used_margin == capital + realized`.
+//! Cash and margin. Every change keeps
+//! `available + used_margin + holdings cost == capital + realized` (holdings: [`super::holdings`]).
 
 use crate::event::{FundsView, Msg};
 use crate::msg;
@@ -12,12 +13,16 @@ pub struct Funds {
     pub available: Money,
     /// Margin blocked by working orders and open positions.
     pub used_margin: Money,
-    /// Realized P&L, all positions.
+    /// Realized P&L since the start or the last funds reset, all positions.
     pub realized: Money,
-    /// Event time of the last reset, epoch ns (0 until the first event stamps it).
-    pub last_reset_ns: i64,
-    /// Resets so far.
+    /// Realized P&L since the last session boundary (OpenAlgo's `today_realized_pnl`,
+    /// `m2mrealized`).
+    pub today_realized: Money,
+    /// Funds resets so far.
     pub reset_count: u32,
+    /// Event time of the last funds reset, epoch ns; until the first reset, the account's
+    /// creation (the first journaled event, stamped by [`super::Exec::apply`]); 0 before.
+    pub last_reset_ns: i64,
 }
 
 impl Funds {
@@ -27,8 +32,9 @@ impl Funds {
             available: capital,
             used_margin: Money::ZERO,
             realized: Money::ZERO,
-            last_reset_ns: 0,
+            today_realized: Money::ZERO,
             reset_count: 0,
+            last_reset_ns: 0,
         }
     }
 
@@ -38,8 +44,9 @@ impl Funds {
             available: self.available,
             used_margin: self.used_margin,
             realized: self.realized,
-            last_reset_ns: self.last_reset_ns,
+            today_realized: self.today_realized,
             reset_count: self.reset_count,
+            last_reset_ns: self.last_reset_ns,
         }
     }
 
@@ -68,6 +75,14 @@ impl Funds {
         self.used_margin = self.used_margin.minus(amount);
         self.available = self.available.plus(amount).plus(realized);
         self.realized = self.realized.plus(realized);
+        self.today_realized = self.today_realized.plus(realized);
+    }
+
+    /// Books `realized` without touching margin (a sale from holdings at settlement).
+    pub fn credit(&mut self, cash: Money, realized: Money) {
+        self.available = self.available.plus(cash);
+        self.realized = self.realized.plus(realized);
+        self.today_realized = self.today_realized.plus(realized);
     }
 }
 

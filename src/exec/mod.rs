@@ -4,17 +4,21 @@
 //! ```text
 //! Event ──► Exec::apply ──► Tick    ─► quote ─► book.may_fill? ─► fills ─► positions, funds
 //!                        ├─ Command ─► validate ─► margin ─► order ─► placement table
-//!                        └─ Timer   ─► square-off (cancel MIS orders, close MIS positions)
+//!                        └─ Timer   ─► square-off loop (cancel MIS orders, close MIS positions)
+//!   (any journaled event first runs the trading-day boundaries it passed: session)
 //!                  writes StageOutput { reply, updates, positions, funds }
 //! ```
 //!
 //! Modules: [`config`] settings, [`rules`] fill tables as pure functions, [`book`] the
 //! pending-order index, [`validate`] placement checks, [`funds`] cash and margin,
 //! [`positions`] netting, `orders` place / modify / cancel / fill, `matching` the tick
-//! path, `squareoff` bulk commands and the clock, [`snapshot`] persistence.
+//! path, `squareoff` bulk commands, [`session`] the trading-day calendar and catch-up,
+//! [`holdings`] T+1 settlement, [`expiry`] F&O expiry, `reset` the funds reset,
+//! [`snapshot`] persistence.
 //!
 //! # Invariants
-//! - `funds.available + funds.used_margin == capital + funds.realized` after every event;
+//! - `funds.available + funds.used_margin + holdings cost == capital + funds.realized`
+//!   after every event;
 //!   `used_margin` = margin blocked by working orders + margin held by open positions.
 //! - An order is in its symbol's index iff its status is `open` or `trigger pending`.
 //! - Order `i` (0-based) has ordinal `i + 1`: ids are `OrderId::new(IST yymmdd, ordinal)`,
@@ -25,8 +29,9 @@
 //! - Margin is `|qty| x reference / leverage` without the contract value (as OpenAlgo).
 //! - An open SL order sits in its side's limit set; a tick that meets its limit but not
 //!   its trigger visits it without filling it (rare: the trigger was met before).
-//! - Holdings (T+1 settlement) are not modelled: CNC SELL is checked against the CNC
-//!   position only.
+//! - Orderbook and tradebook show the current session, newest first (plus orders still
+//!   working from an earlier one, so they can be cancelled); older rows stay in state and
+//!   journal.
 //!
 //! # Performance
 //! Books live in a `Vec` indexed directly by the dense [`SymbolId`] (ids are dense after
@@ -42,15 +47,21 @@
 
 pub mod book;
 pub mod config;
+pub mod expiry;
 pub mod funds;
+pub mod holdings;
 mod matching;
 mod orders;
 pub mod positions;
+mod reset;
 pub mod rules;
+pub mod session;
 pub mod snapshot;
 mod squareoff;
 pub mod validate;
 
+#[cfg(test)]
+mod lifecycle_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -68,6 +79,7 @@ use crate::types::SymbolId;
 use crate::views::{QueryReply, TradeRow};
 use book::SymbolBook;
 use funds::Funds;
+use holdings::Holding;
 use orders::{Order, Trade};
 use positions::Position;
 use std::sync::Arc;
@@ -84,8 +96,10 @@ pub struct Exec {
     trades: Vec<Trade>,
     positions: Vec<Position>,
     funds: Funds,
-    /// IST day of the last square-off, per exchange.
-    squared_day: [i64; 10],
+    /// Settled CNC holdings, in settlement order.
+    holdings: Vec<Holding>,
+    /// Trading-day boundaries run so far and the current session.
+    calendar: session::Calendar,
     trade_no: u64,
     /// Tick-path candidates, reused.
     scratch: Vec<u32>,
@@ -103,7 +117,8 @@ impl Exec {
             orders: Vec::new(),
             trades: Vec::new(),
             positions: Vec::new(),
-            squared_day: [i64::MIN; 10],
+            holdings: Vec::new(),
+            calendar: session::Calendar::default(),
             trade_no: 0,
             scratch: Vec::with_capacity(64),
         }
@@ -113,10 +128,13 @@ impl Exec {
     /// into `out` (already cleared by the caller).
     pub fn apply(&mut self, event: &Event, out: &mut StageOutput) {
         let t = event.header.time_ns;
-        if self.funds.last_reset_ns == 0 && event.input.is_journaled() {
-            // The account's creation: OpenAlgo reports it as `last_reset` until a reset.
-            self.funds.last_reset_ns = t;
-            out.funds_changed = true;
+        if event.input.is_journaled() {
+            if self.funds.last_reset_ns == 0 {
+                // The account's creation: OpenAlgo reports it as `last_reset` until a reset.
+                self.funds.last_reset_ns = t;
+                out.funds_changed = true;
+            }
+            self.catch_up(t, out);
         }
         match &event.input {
             Input::Tick(tick) => self.on_tick(tick, t, out),
@@ -135,6 +153,7 @@ impl Exec {
                             self.close_positions(*strategy, t, out, fresh, |_, _| true);
                         crate::event::Reply::Closed { closed, failed }
                     }
+                    CommandKind::ResetFunds => self.reset_funds(t, out),
                 };
             }
             Input::Timer => self.on_timer(t, out),
@@ -145,16 +164,23 @@ impl Exec {
         }
     }
 
-    /// Answers OrderBook, TradeBook, OrderStatus and OpenPosition; `None` for others.
+    /// Answers OrderBook and TradeBook (this session, newest first), OrderStatus,
+    /// OpenPosition and Holdings; `None` for others.
     pub fn answer(&self, query: &QueryKind) -> Option<QueryReply> {
         Some(match *query {
-            QueryKind::OrderBook => {
-                QueryReply::Orders(self.orders.iter().rev().map(Order::row).collect())
-            }
+            QueryKind::OrderBook => QueryReply::Orders(
+                self.orders
+                    .iter()
+                    .rev()
+                    .filter(|o| o.time_ns >= self.session_start() || o.status.is_working())
+                    .map(Order::row)
+                    .collect(),
+            ),
             QueryKind::TradeBook => QueryReply::Trades(
                 self.trades
                     .iter()
                     .rev()
+                    .filter(|t| t.time_ns >= self.session_start())
                     .map(|t| {
                         let o = &self.orders[t.order as usize];
                         TradeRow {
@@ -174,11 +200,22 @@ impl Exec {
             QueryKind::OrderStatus(id) => {
                 QueryReply::Order(self.order_index(id).map(|i| self.orders[i].row()))
             }
+            QueryKind::Holdings => QueryReply::Holdings(self.holding_rows()),
             QueryKind::OpenPosition { symbol, product } => {
                 QueryReply::OpenPosition(crate::types::Qty(self.position_qty(symbol, product)))
             }
             _ => return None,
         })
+    }
+
+    /// Orders and trades since the start (every session; the books show the current one).
+    pub fn totals(&self) -> (usize, usize) {
+        (self.orders.len(), self.trades.len())
+    }
+
+    /// Start of the current session, epoch ns (`i64::MIN` before the first event).
+    pub fn session_start(&self) -> i64 {
+        self.calendar.session_start_ns
     }
 
     /// Cash and margin now.
@@ -191,11 +228,12 @@ impl Exec {
         self.books.get(symbol.index()).map_or(0, SymbolBook::len)
     }
 
-    /// True while `symbol` has a working order or an open position, i.e. the engine
-    /// needs its quotes (the feed subscribes to it; the watchdog polls it when stale).
+    /// True while `symbol` has a working order, an open position or a holding, i.e. the
+    /// engine needs its quotes (the feed subscribes to it; the watchdog polls it when stale).
     pub fn needs_quotes(&self, symbol: SymbolId) -> bool {
         self.pending_count(symbol) > 0
             || self.positions.iter().any(|p| p.symbol == symbol && p.qty.0 != 0)
+            || self.held(symbol) > 0
     }
 
     /// Every symbol that [`Exec::needs_quotes`], in id order (after recovery).

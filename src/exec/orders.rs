@@ -201,26 +201,18 @@ impl Exec {
         validate::order_fields(&self.instruments, req)?;
         let pos = self.position_qty(req.symbol, req.product);
         let signed = req.side.sign() * req.qty.0;
-        // Reduces without reversing (a reversal would open a fresh MIS position).
-        let reduces = pos != 0 && pos.signum() != signed.signum() && req.qty.0 <= pos.abs();
+        // An opposite-direction order counts as reducing (OPENALGO.md 3b).
+        let reduces = pos != 0 && pos.signum() != signed.signum();
         validate::mis_window(&self.config, &self.instruments, req, ist_minute_of_day(t), reduces)?;
-        if req.side == Side::Sell && req.product == Product::Cnc && req.qty.0 > pos.max(0) {
-            let name = self.instruments.get(req.symbol).map_or("", |i| i.symbol.as_str());
-            let held = pos.max(0);
-            let why = if held == 0 {
-                msg!(
-                    "Cannot sell {name} in CNC. No positions or holdings available. CNC (delivery) requires existing shares. Use MIS for intraday short selling."
-                )
-            } else {
-                msg!(
-                    "Cannot sell {} shares of {name} in CNC. Only {held} shares available (Position: {held}, Holdings: 0)",
-                    req.qty.0
-                )
-            };
-            let idx = self.new_order(req, t, OrderStatus::Rejected, Money::ZERO);
-            self.orders[idx].rejection = why;
-            out.updates.push(self.orders[idx].update(None, t));
-            return Ok(self.orders[idx].id);
+        if req.side == Side::Sell && req.product == Product::Cnc {
+            let held = self.held(req.symbol);
+            let pending = self.pending_cnc_sells(req.symbol, None);
+            if let Some(why) = validate::cnc_sell(&self.instruments, req, pos - pending, held) {
+                let idx = self.new_order(req, t, OrderStatus::Rejected, Money::ZERO);
+                self.orders[idx].rejection = why;
+                out.updates.push(self.orders[idx].update(None, t));
+                return Ok(self.orders[idx].id);
+            }
         }
         let quote = self.placement_quote(req.symbol, t, pricing);
         let reference = self.reference_price(req, &quote)?;
@@ -271,7 +263,7 @@ impl Exec {
         let opposite = pos != 0 && pos.signum() != req.side.sign();
         let excess = if opposite { (n - pos.saturating_abs()).max(0) } else { n };
         let kind = self.instruments.get(req.symbol).map(|i| i.kind);
-        let lev = kind.map_or(1, |k| self.config.leverage(k, req.product));
+        let lev = kind.map_or(1, |k| self.config.leverage_for(k, req.product, req.side));
         margin(Qty(excess), reference, lev)
     }
 
@@ -414,6 +406,15 @@ impl Exec {
         };
         if let Err(e) = validate::order_fields(&self.instruments, &new) {
             return bad(e);
+        }
+        if o.side == Side::Sell && o.product == Product::Cnc {
+            let pos = self.position_qty(o.symbol, o.product);
+            let pending = self.pending_cnc_sells(o.symbol, Some(idx));
+            if let Some(why) =
+                validate::cnc_sell(&self.instruments, &new, pos - pending, self.held(o.symbol))
+            {
+                return bad(why);
+            }
         }
         let quote = self.books[o.symbol.index()].quote;
         let reference = match self.reference_price(&new, &quote) {

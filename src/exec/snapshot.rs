@@ -7,17 +7,20 @@ use super::Exec;
 use super::book::SymbolBook;
 use super::config::ExecConfig;
 use super::funds::Funds;
+use super::holdings::Holding;
 use super::orders::{Order, Trade};
 use super::positions::Position;
 use super::rules::Quote;
+use super::session::Calendar;
 use crate::instruments::InstrumentMaster;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use thiserror::Error;
 
 /// Format version written first in every snapshot (2: quotes carry their event time and
-/// funds their reset stamp and count).
-pub const SNAPSHOT_VERSION: u32 = 2;
+/// funds their reset stamp and count; 3: holdings, the trading-day calendar and today's
+/// realized P&L).
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, Error)]
@@ -56,8 +59,9 @@ struct State {
     positions: Vec<Position>,
     funds: Funds,
     quotes: Vec<Quote>,
-    squared_day: [i64; 10],
     trade_no: u64,
+    holdings: Vec<Holding>,
+    calendar: Calendar,
 }
 
 impl Exec {
@@ -71,8 +75,9 @@ impl Exec {
             positions: self.positions.clone(),
             funds: self.funds,
             quotes: self.books.iter().map(|b| b.quote).collect(),
-            squared_day: self.squared_day,
             trade_no: self.trade_no,
+            holdings: self.holdings.clone(),
+            calendar: self.calendar,
         };
         postcard::to_stdvec(&state).unwrap_or_default()
     }
@@ -83,13 +88,12 @@ impl Exec {
         instruments: Arc<InstrumentMaster>,
         bytes: &[u8],
     ) -> Result<Exec, ExecSnapshotError> {
-        let s: State = postcard::from_bytes(bytes)?;
-        if s.version != SNAPSHOT_VERSION {
-            return Err(ExecSnapshotError::Version {
-                found: s.version,
-                expected: SNAPSHOT_VERSION,
-            });
+        // The version first: another build's layout would not decode as this one's.
+        let (version, _) = postcard::take_from_bytes::<u32>(bytes)?;
+        if version != SNAPSHOT_VERSION {
+            return Err(ExecSnapshotError::Version { found: version, expected: SNAPSHOT_VERSION });
         }
+        let s: State = postcard::from_bytes(bytes)?;
         if s.instruments != instruments.len() || s.quotes.len() != instruments.len() {
             return Err(ExecSnapshotError::Instruments {
                 snapshot: s.instruments,
@@ -126,8 +130,12 @@ impl Exec {
         e.trades = s.trades;
         e.positions = s.positions;
         e.funds = s.funds;
-        e.squared_day = s.squared_day;
         e.trade_no = s.trade_no;
+        if s.holdings.iter().any(|h| h.qty <= 0 || h.symbol.index() >= e.books.len()) {
+            return Err(ExecSnapshotError::Inconsistent("holdings"));
+        }
+        e.holdings = s.holdings;
+        e.calendar = s.calendar;
         Ok(e)
     }
 

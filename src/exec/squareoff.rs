@@ -1,8 +1,8 @@
-//! Bulk commands and the clock: smart orders, cancel-all, close-position, auto square-off.
+//! Bulk commands: smart orders, cancel-all, close-position, auto square-off of one
+//! exchange (when it runs: [`super::session`]).
 
 use super::Exec;
 use super::orders::{Pricing, bad};
-use crate::clock::{ist_day, ist_minute_of_day};
 use crate::event::{OrderRequest, Reply, StageOutput};
 use crate::msg;
 use crate::types::{Exchange, Price, PriceType, Product, Qty, Side, Tag};
@@ -98,21 +98,9 @@ impl Exec {
         (closed, failed)
     }
 
-    /// A timer event: square off every exchange whose time has come, once per IST day.
-    pub(crate) fn on_timer(&mut self, t: i64, out: &mut StageOutput) {
-        let minute = ist_minute_of_day(t);
-        let day = ist_day(t);
-        for ex in Exchange::ALL {
-            let Some(sq) = self.config.square_off(ex) else { continue };
-            if minute < sq || self.squared_day[ex.index()] == day {
-                continue;
-            }
-            self.squared_day[ex.index()] = day;
-            self.square_off(ex, t, out);
-        }
-    }
-
-    fn square_off(&mut self, ex: Exchange, t: i64, out: &mut StageOutput) {
+    /// Square-off of one exchange: cancel its working MIS orders, close its MIS positions
+    /// with MARKET orders tagged [`AUTO_SQUARE_OFF`].
+    pub(crate) fn square_off(&mut self, ex: Exchange, t: i64, out: &mut StageOutput) {
         let on_ex = |s: &Self, sym: crate::types::SymbolId| {
             s.instruments.get(sym).is_some_and(|i| i.exchange == ex)
         };

@@ -6,39 +6,51 @@ use crate::event::{Command, Header, OrderRequest, OrderUpdate, RejectStatus, Rep
 use crate::event::{Input, Tick};
 use crate::types::{OrderId, Price, PriceType, Product, Qty, Seq, Side, Tag};
 
-pub(super) const CSV: &str = "symbol,exchange,lotsize,tick_size,instrumenttype,contract_value
-SBIN,NSE,1,0.05,EQ,
-NIFTYFUT,NFO,75,0.1,FUT,
-NIFTYCE,NFO,75,0.05,CE,
-NIFTY,NSE_INDEX,1,0.05,INDEX,
-CRUDEFUT,MCX,100,1,FUT,
-INFY,BSE,1,0.05,EQ,
+pub(super) const CSV: &str =
+    "symbol,exchange,lotsize,tick_size,instrumenttype,contract_value,expiry
+SBIN,NSE,1,0.05,EQ,,
+NIFTYFUT,NFO,75,0.1,FUT,,26-NOV-26
+NIFTYCE,NFO,75,0.05,CE,,26-NOV-26
+NIFTY,NSE_INDEX,1,0.05,INDEX,,
+CRUDEFUT,MCX,100,1,FUT,,17-DEC-26
+INFY,BSE,1,0.05,EQ,,
 ";
 pub(super) const SBIN: SymbolId = SymbolId(0);
 pub(super) const NIFTYFUT: SymbolId = SymbolId(1);
 pub(super) const NIFTYCE: SymbolId = SymbolId(2);
 pub(super) const NIFTY: SymbolId = SymbolId(3);
 pub(super) const CRUDE: SymbolId = SymbolId(4);
+pub(super) const INFY: SymbolId = SymbolId(5);
 
 pub(super) fn rs(r: i64) -> Price {
     Price(r * Price::SCALE)
 }
 
-/// Drives an engine with events at a settable IST time.
+/// Drives an engine (execution, then MTM, as the ring does) with events at a settable
+/// IST time, keeping every event for replay.
 pub(super) struct H {
     pub ex: Exec,
+    pub mtm: crate::mtm::Mtm,
     pub out: StageOutput,
     pub time: i64,
+    pub events: Vec<Event>,
     seq: u64,
 }
 
 impl H {
     pub fn new() -> H {
+        H::with(ExecConfig::default())
+    }
+
+    pub fn with(config: ExecConfig) -> H {
         let im = Arc::new(InstrumentMaster::from_csv_str(CSV).unwrap());
+        let ex = Exec::new(config, Arc::clone(&im));
         H {
-            ex: Exec::new(ExecConfig::default(), im),
+            mtm: crate::mtm::Mtm::new(im.len(), ex.funds()),
+            ex,
             out: StageOutput::new(),
             time: at(10, 0),
+            events: Vec::new(),
             seq: 0,
         }
     }
@@ -49,7 +61,24 @@ impl H {
             Event { header: Header { seq: Seq(self.seq), time_ns: self.time, recv_ns: 0 }, input };
         self.out.clear();
         self.ex.apply(&ev, &mut self.out);
+        self.mtm.apply(&ev, &mut self.out);
+        self.events.push(ev);
         self.out.reply
+    }
+
+    /// A fresh engine fed the same events: its (execution, MTM) digests.
+    pub fn replayed_digests(&self) -> (u64, u64) {
+        let mut r = H::with(self.ex.config.clone());
+        for ev in &self.events {
+            r.out.clear();
+            r.ex.apply(ev, &mut r.out);
+            r.mtm.apply(ev, &mut r.out);
+        }
+        (r.ex.digest(), r.mtm.digest())
+    }
+
+    pub fn digests(&self) -> (u64, u64) {
+        (self.ex.digest(), self.mtm.digest())
     }
 
     pub fn quote(&mut self, sym: SymbolId, ltp: i64, bid: i64, ask: i64, high: i64, low: i64) {
@@ -104,7 +133,8 @@ impl H {
 
     pub fn conserved(&self) -> bool {
         let f = self.ex.funds();
-        f.available.plus(f.used_margin) == self.ex.config.starting_capital.plus(f.realized)
+        f.available.plus(f.used_margin).plus(self.ex.holdings_cost())
+            == self.ex.config.starting_capital.plus(f.realized)
     }
 }
 

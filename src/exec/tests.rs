@@ -488,7 +488,7 @@ fn cancel_all_and_close_position() {
 }
 
 #[test]
-fn square_off_on_timer_once_per_day_per_exchange() {
+fn square_off_at_each_exchange_cutoff() {
     let mut h = H::new();
     h.tick(SBIN, 100);
     h.tick(CRUDE, 6_000);
@@ -509,7 +509,7 @@ fn square_off_on_timer_once_per_day_per_exchange() {
     assert_eq!(closing.strategy.as_str(), AUTO_SQUARE_OFF);
     h.time = at(15, 16);
     h.send(Input::Timer);
-    assert!(h.out.updates.is_empty(), "once per day");
+    assert!(h.out.updates.is_empty(), "nothing left to square off");
     h.time = at(23, 30);
     h.send(Input::Timer);
     assert_eq!(h.pos(CRUDE, Product::Mis), 0);
@@ -521,19 +521,24 @@ fn mis_refused_after_square_off_unless_reducing() {
     let mut h = H::new();
     h.tick(SBIN, 100);
     h.placed(mkt(SBIN, Buy, 10, Product::Mis));
+    // A stale quote (LTP above the day's high) keeps the square-off close from filling.
+    h.time = at(15, 14);
+    h.quote(SBIN, 120, 0, 0, 110, 90);
+    // Placement needs a fresh quote: a fresh one at 15:20, still outside the day's range.
     h.time = at(15, 20);
-    h.tick(SBIN, 100);
+    h.quote(SBIN, 120, 0, 0, 110, 90);
     let want = "MIS orders cannot be placed after square-off time (15:15 IST). Trading resumes at 09:00 AM IST.";
     assert_eq!(rejected(h.place(mkt(SBIN, Buy, 1, Product::Mis))).1, want);
-    // Reducing is allowed; CNC is not affected.
-    h.placed(mkt(SBIN, Sell, 4, Product::Mis));
+    assert_eq!(h.pos(SBIN, Product::Mis), 10, "the close is placed but not filled yet");
+    // An opposite-direction order counts as reducing, even one that would reverse.
+    h.placed(mkt(SBIN, Sell, 15, Product::Mis));
+    // CNC is not affected.
     h.placed(mkt(SBIN, Buy, 1, Product::Cnc));
-    h.time = at(8, 59);
-    assert_eq!(
-        rejected(h.place(mkt(SBIN, Sell, 7, Product::Mis))).1,
-        want,
-        "reversal is not reducing... "
-    );
+    h.time = at(8, 59) + 86_400_000_000_000;
+    assert_eq!(rejected(h.place(mkt(SBIN, Buy, 1, Product::Mis))).1, want);
+    h.time = at(9, 0) + 86_400_000_000_000;
+    h.tick(SBIN, 100);
+    h.placed(mkt(SBIN, Buy, 1, Product::Mis));
 }
 
 #[test]

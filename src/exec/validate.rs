@@ -102,3 +102,69 @@ pub fn mis_window(
         None => Ok(()),
     }
 }
+
+/// CNC SELL against what is there: the CNC position (negative once shares were sold out of
+/// holdings today) plus the settled holding. `Some(reason)` records a rejected order.
+pub fn cnc_sell(im: &InstrumentMaster, req: &OrderRequest, pos: i64, held: i64) -> Option<Msg> {
+    let sellable = pos.saturating_add(held).max(0);
+    if req.qty.0 <= sellable {
+        return None;
+    }
+    let name = im.get(req.symbol).map_or("", |i| i.symbol.as_str());
+    Some(if sellable == 0 {
+        msg!(
+            "Cannot sell {name} in CNC. No positions or holdings available. CNC (delivery) requires existing shares. Use MIS for intraday short selling."
+        )
+    } else {
+        msg!(
+            "Cannot sell {} shares of {name} in CNC. Only {sellable} shares available (Position: {}, Holdings: {held})",
+            req.qty.0,
+            pos.max(0)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Qty, Side, SymbolId, Tag};
+
+    #[test]
+    fn cnc_sell_table() {
+        let im = InstrumentMaster::from_csv_str(
+            "symbol,exchange,lotsize,tick_size,instrumenttype\nSBIN,NSE,1,0.05,EQ\n",
+        )
+        .unwrap();
+        // (qty, position, holdings, refused with)
+        let rows = [
+            (5, 5, 0, None),
+            (5, 0, 5, None),
+            (8, 3, 5, None),
+            (4, -2, 6, None),
+            (5, -2, 6, Some("Only 4 shares available (Position: 0, Holdings: 6)")),
+            (1, 0, 0, Some("No positions or holdings available")),
+            (6, 5, 0, Some("Only 5 shares available (Position: 5, Holdings: 0)")),
+        ];
+        for (qty, pos, held, want) in rows {
+            let req = OrderRequest {
+                symbol: SymbolId(0),
+                side: Side::Sell,
+                qty: Qty(qty),
+                price_type: PriceType::Market,
+                product: Product::Cnc,
+                price: Price::ZERO,
+                trigger: Price::ZERO,
+                disclosed: Qty::ZERO,
+                strategy: Tag::EMPTY,
+            };
+            let got = cnc_sell(&im, &req, pos, held);
+            match want {
+                None => assert!(got.is_none(), "{qty} {pos} {held}: {got:?}"),
+                Some(text) => {
+                    let m = got.unwrap_or_else(|| panic!("{qty} {pos} {held}: accepted"));
+                    assert!(m.as_str().contains(text), "{qty} {pos} {held}: {m}");
+                }
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@
 //! Command := ticket:u64 kind:u8 body
 //!            1 Place order | 2 PlaceSmart order position_size:i64 | 3 Modify order_id:u64 order
 //!            4 Cancel order_id:u64 | 5 CancelAll tag | 6 ClosePosition tag
+//!            7 ResetFunds (empty body)
 //! order   := symbol:u32 side:u8 qty:i64 price_type:u8 product:u8 price:i64 trigger:i64
 //!            disclosed:i64 strategy:tag
 //! tag     := len:u8 (<= 40) utf8 bytes
@@ -68,6 +69,7 @@ const CMD_MODIFY: u8 = 3;
 const CMD_CANCEL: u8 = 4;
 const CMD_CANCEL_ALL: u8 = 5;
 const CMD_CLOSE_POSITION: u8 = 6;
+const CMD_RESET_FUNDS: u8 = 7;
 
 /// What is wrong with an event's bytes, or why an event cannot be encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -349,6 +351,7 @@ fn encode_command(c: &Command, buf: &mut Vec<u8>) {
             buf.push(CMD_CLOSE_POSITION);
             put_tag(buf, strategy);
         }
+        CommandKind::ResetFunds => buf.push(CMD_RESET_FUNDS),
     }
 }
 
@@ -558,6 +561,7 @@ fn decode_command(r: &mut Reader<'_>) -> Result<Command, CodecError> {
         CMD_CANCEL => CommandKind::Cancel { order_id: OrderId(r.u64("command.order_id")?) },
         CMD_CANCEL_ALL => CommandKind::CancelAll { strategy: r.tag("command.strategy")? },
         CMD_CLOSE_POSITION => CommandKind::ClosePosition { strategy: r.tag("command.strategy")? },
+        CMD_RESET_FUNDS => CommandKind::ResetFunds,
         other => return Err(invalid("command.kind", at, other)),
     };
     Ok(Command { ticket, kind })
@@ -631,6 +635,7 @@ pub(crate) mod tests {
             CommandKind::Cancel { order_id: OrderId(26112600000001) },
             CommandKind::CancelAll { strategy: Tag::new("strätegy").unwrap() },
             CommandKind::ClosePosition { strategy: Tag::new(&"z".repeat(Tag::CAPACITY)).unwrap() },
+            CommandKind::ResetFunds,
         ];
         let mut inputs = vec![
             Input::Tick(full_tick()),

@@ -183,10 +183,13 @@ impl Mtm {
         }
     }
 
-    /// Every position row, marked to market.
+    /// The positionbook rows, marked to market: open ones, and flat ones while they carry
+    /// realized P&L of this session (OPENALGO.md 3b; execution zeroes that at the session
+    /// boundary and moves CNC rows into holdings).
     pub fn positions(&self) -> Vec<PositionRow> {
         self.rows
             .iter()
+            .filter(|r| r.qty.0 != 0 || r.realized.0 != 0)
             .map(|r| {
                 let ltp = self.ltp[r.symbol.index()];
                 let pnl = r.realized.plus(r.unrealized);
@@ -224,8 +227,9 @@ impl Mtm {
             unrealized: self.unrealized_total,
             realized: self.funds.realized,
             gross_exposure: gross,
-            last_reset_ns: self.funds.last_reset_ns,
+            today_realized: self.funds.today_realized,
             reset_count: self.funds.reset_count,
+            last_reset_ns: self.funds.last_reset_ns,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The margin the sandbox would block for a basket of positions (`margin` without an
 //! upstream): the placement rule of OPENALGO.md section 3, `|qty| x reference x contract
 //! value / leverage`, with the reference the limit price (LIMIT), the trigger (SL, SL-M)
-//! or the LTP (MARKET), and the leverage of the contract kind and product.
+//! or the LTP (MARKET), and the leverage of the contract kind and product (option sells:
+//! the option-sell leverage, as placement uses).
 //!
 //! # Known limitations
 //! - There is no SPAN or exposure split and no hedge benefit: the sandbox blocks the
@@ -12,13 +13,15 @@
 
 use crate::exec::config::ExecConfig;
 use crate::instruments::InstrumentKind;
-use crate::types::{Money, PriceType, Product, Qty};
+use crate::types::{Money, PriceType, Product, Qty, Side};
 
 /// One position of a margin request, resolved.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Leg {
     /// Kind of contract.
     pub kind: InstrumentKind,
+    /// Action (option sells have their own leverage).
+    pub side: Side,
     /// Product.
     pub product: Product,
     /// Price type.
@@ -48,7 +51,7 @@ impl Leg {
 
 /// The margin of one leg.
 pub fn leg_margin(config: &ExecConfig, leg: &Leg) -> Money {
-    let lev = config.leverage(leg.kind, leg.product);
+    let lev = config.leverage_for(leg.kind, leg.product, leg.side);
     let qty = Qty(leg.qty.0.saturating_mul(leg.contract_value.max(1)));
     crate::exec::funds::margin(qty, leg.reference(), lev)
 }
@@ -60,9 +63,10 @@ mod tests {
 
     #[test]
     fn margin_follows_the_leverage_table() {
-        let c = ExecConfig::default();
-        let leg = |kind, product, price_type| Leg {
+        let c = ExecConfig { leverage_option_sell: 4, ..ExecConfig::default() };
+        let leg = |kind, side, product, price_type| Leg {
             kind,
+            side,
             product,
             price_type,
             qty: Qty(75),
@@ -71,15 +75,18 @@ mod tests {
             ltp: Price(200 * Price::SCALE),
             contract_value: 1,
         };
+        let (buy, sell) = (Side::Buy, Side::Sell);
         let table = [
-            (InstrumentKind::Future, Product::Nrml, PriceType::Market, 75 * 200 / 10),
-            (InstrumentKind::Option, Product::Nrml, PriceType::Limit, 75 * 100),
-            (InstrumentKind::Equity, Product::Mis, PriceType::StopLimit, 75 * 90 / 5),
-            (InstrumentKind::Equity, Product::Cnc, PriceType::Market, 75 * 200),
+            (InstrumentKind::Future, buy, Product::Nrml, PriceType::Market, 75 * 200 / 10),
+            (InstrumentKind::Future, sell, Product::Nrml, PriceType::Market, 75 * 200 / 10),
+            (InstrumentKind::Option, buy, Product::Nrml, PriceType::Limit, 75 * 100),
+            (InstrumentKind::Option, sell, Product::Nrml, PriceType::Limit, 75 * 100 / 4),
+            (InstrumentKind::Equity, buy, Product::Mis, PriceType::StopLimit, 75 * 90 / 5),
+            (InstrumentKind::Equity, sell, Product::Cnc, PriceType::Market, 75 * 200),
         ];
-        for (kind, product, pt, want) in table {
-            let m = leg_margin(&c, &leg(kind, product, pt));
-            assert_eq!(m, Price(want * Price::SCALE), "{kind:?} {product:?} {pt:?}");
+        for (kind, side, product, pt, want) in table {
+            let m = leg_margin(&c, &leg(kind, side, product, pt));
+            assert_eq!(m, Price(want * Price::SCALE), "{kind:?} {side:?} {product:?} {pt:?}");
         }
     }
 }

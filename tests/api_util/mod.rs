@@ -21,7 +21,7 @@ use tickfill::watchdog::WatchdogConfig;
 pub const KEY: &str = "test-api-key-0123456789abcdef";
 
 /// Every REST endpoint under `/api/v1/`.
-pub const ENDPOINTS: [&str; 18] = [
+pub const ENDPOINTS: [&str; 20] = [
     "placeorder",
     "placesmartorder",
     "modifyorder",
@@ -40,6 +40,8 @@ pub const ENDPOINTS: [&str; 18] = [
     "ping",
     "analyzer",
     "latency",
+    "holdings",
+    "sandbox/reset",
 ];
 
 /// An engine config for tests: fused, backoff, small segments, fast timers.

@@ -5,6 +5,7 @@ import { useEngineFeed } from '../api/useEngineFeed'
 import { ConfirmDialog } from '../components/ConfirmDialog'
 import { ErrorNote } from '../components/ErrorNote'
 import { PositionsTable, TotalsBar, usePositionViews } from '../components/PositionsTable'
+import { ResetAccountButton } from '../components/ResetAccountButton'
 import { StatusBadge, feedState } from '../components/StatusBadge'
 import { num } from '../lib/num'
 import { freshestAge } from '../lib/pnl'
@@ -86,6 +87,7 @@ export function PositionsPage() {
         >
           Close all
         </button>
+        <ResetAccountButton />
       </div>
       <TotalsBar totals={totals} />
       <ErrorNote error={positionsQuery.error ?? (error ? new Error(error) : null)} />
