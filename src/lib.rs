@@ -18,7 +18,7 @@
 //!        |
 //!  stage 1 execution   orders, pending index, fills, funds         exec
 //!  stage 2 MTM         unrealized P&L, positionbook, funds totals  mtm
-//!  stage 3 fanout      latest quotes (seqlock), order updates      fanout
+//!  stage 3 fanout      latest quotes, tick stream, order updates   fanout
 //!  stage 4 journal     mmap segments, snapshots, replies, latency  journal, engine::stages
 //! ```
 //!

@@ -146,6 +146,9 @@ fn modify_changes_only_quantity_price_and_trigger() {
     let v = h.ok("modifyorder", modify("5", "795"));
     assert_eq!(v["status"], "success");
     assert_eq!(funds(&h)["utiliseddebits"], 795.0);
+    // The SDK's default trigger "0" with a new quantity keeps the trigger.
+    h.ok("modifyorder", modify("5", "0"));
+    assert_eq!(order_status(&h, &id)["trigger_price"], 795.0);
     let got = h.api("modifyorder", modify("100000", "795"));
     assert_error(&got, 400, "Insufficient funds. Required: ₹15899205.00, Available: ₹9999205.00");
 

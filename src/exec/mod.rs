@@ -21,6 +21,11 @@
 //!   after every event;
 //!   `used_margin` = margin blocked by working orders + margin held by open positions.
 //! - An order is in its symbol's index iff its status is `open` or `trigger pending`.
+//! - A client's placement is decided against a quote at most `quote_max_age_ns` old in
+//!   event time (OpenAlgo's data freshness): older, a MARKET order is refused and other
+//!   types rest for the next tick. Only the engine's own square-off uses an older one.
+//! - A fill at placement reports the order `open`, then `complete` (as OpenAlgo does);
+//!   a modify never fills.
 //! - Order `i` (0-based) has ordinal `i + 1`: ids are `OrderId::new(IST yymmdd, ordinal)`,
 //!   so replaying the same events reproduces them. No wall clock, randomness or hash-map
 //!   iteration: the same events give the same state, byte for byte ([`Exec::digest`]).

@@ -376,7 +376,8 @@ impl Exec {
 
     /// modifyorder: OpenAlgo changes quantity, price and trigger price only. The order
     /// keeps its symbol, action, product and price type whatever the request says; a price
-    /// sent for MARKET or SL-M is ignored, and a trigger for MARKET or LIMIT. Nothing fills
+    /// sent for MARKET or SL-M is ignored, and a trigger for MARKET or LIMIT; a zero price
+    /// or trigger keeps the current one. Nothing fills
     /// here: the modified order is re-checked on the next tick like any resting order.
     /// Margin moves by the difference only (**Better**: a raise is refused with
     /// "Insufficient funds" when the extra cannot be blocked; OpenAlgo skips the check).
@@ -391,8 +392,12 @@ impl Exec {
         if !o.status.is_working() {
             return bad(msg!("Cannot modify order in {} status", o.status.as_str()));
         }
-        let takes_price = matches!(o.price_type, PriceType::Limit | PriceType::StopLimit);
-        let takes_trigger = matches!(o.price_type, PriceType::StopLimit | PriceType::StopMarket);
+        // A zero price or trigger means "not given" (the SDK sends "0" by default) and
+        // keeps the current one: zero is never valid where the type uses it.
+        let takes_price = matches!(o.price_type, PriceType::Limit | PriceType::StopLimit)
+            && m.order.price.is_positive();
+        let takes_trigger = matches!(o.price_type, PriceType::StopLimit | PriceType::StopMarket)
+            && m.order.trigger.is_positive();
         let new = OrderRequest {
             qty: m.order.qty,
             price: if takes_price { m.order.price } else { o.price },

@@ -272,6 +272,11 @@ fn modify_changes_quantity_price_and_trigger_only() {
     );
     // Margin moves by the difference only: 10 x 95 / 5 = 190 -> 30 x 95 / 5 = 570.
     assert_eq!(h.ex.funds().used_margin, rs(190));
+    // Only the quantity, with the SDK's default trigger "0": the trigger is kept.
+    let qty_only =
+        ModifyRequest { order_id: slm, order: req(SBIN, Sell, 10, Limit, Product::Mis, 0, 0) };
+    assert_eq!(h.cmd(CommandKind::Modify(qty_only)), Reply::Modified(slm));
+    assert_eq!(h.order(slm).trigger, rs(95));
     let up =
         ModifyRequest { order_id: slm, order: req(SBIN, Sell, 30, Limit, Product::Mis, 0, 95) };
     assert_eq!(h.cmd(CommandKind::Modify(up)), Reply::Modified(slm));
