@@ -25,6 +25,7 @@ pub mod greeks;
 pub mod history;
 pub mod margin;
 pub mod options;
+pub mod universe;
 
 use chrono::{FixedOffset, NaiveDate, Utc};
 
