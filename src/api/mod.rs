@@ -80,6 +80,9 @@ pub struct ApiConfig {
     pub static_dir: Option<std::path::PathBuf>,
     /// The WebSocket server's port, told to the frontend through `/config.js`.
     pub ws_port: u16,
+    /// The upstream OpenAlgo server (`--upstream-rest`): history, intervals, ticker,
+    /// margin and telegram/notify are forwarded to it when set.
+    pub upstream: Option<crate::refdata::upstream::UpstreamRest>,
 }
 
 impl Default for ApiConfig {
@@ -92,6 +95,7 @@ impl Default for ApiConfig {
             user_id: "sandbox".into(),
             static_dir: None,
             ws_port: 8765,
+            upstream: None,
         }
     }
 }

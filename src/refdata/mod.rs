@@ -26,6 +26,7 @@ pub mod history;
 pub mod margin;
 pub mod options;
 pub mod universe;
+pub mod upstream;
 
 use chrono::{FixedOffset, NaiveDate, Utc};
 

@@ -1,7 +1,9 @@
 //! A scripted OpenAlgo upstream over real loopback sockets, shared by the feed tests: a
 //! tungstenite WebSocket server ([`Upstream`]) that authenticates, records subscriptions,
 //! pushes frames, can stream prices and can drop every connection on a schedule (flap),
-//! and a tiny REST quotes server ([`Rest`]) that answers `quotes` and `multiquotes` and can
+//! and a tiny REST server ([`Rest`]) that answers `quotes` and `multiquotes` (and the
+//! market-data endpoints `history`, `intervals`, `margin`, `telegram/notify`, and GET
+//! `instruments` and `ticker`, from fixed scripts) and can
 //! be told to fail its next requests ([`Fault`]: hang, stall, late, error status,
 //! garbage). Plus the helpers that start a feed engine with short watchdog thresholds.
 //!
@@ -482,7 +484,15 @@ impl Drop for Rest {
 
 /// A normal OpenAlgo reply to `quotes` or `multiquotes` from the price table.
 pub fn rest_reply(q: &Quotes, url: &str, body: &str) -> (u16, String) {
+    if let Some(reply) = market_data_get(url) {
+        return reply;
+    }
     let Ok(req) = serde_json::from_str::<Value>(body) else { return (400, "{}".into()) };
+    if req["apikey"] == KEY {
+        if let Some(reply) = market_data_post(url, &req) {
+            return reply;
+        }
+    }
     if req["apikey"] != KEY {
         return (403, r#"{"status":"error","message":"Invalid openalgo apikey"}"#.into());
     }
@@ -514,6 +524,79 @@ pub fn rest_reply(q: &Quotes, url: &str, body: &str) -> (u16, String) {
     } else {
         (404, "{}".into())
     }
+}
+
+/// The scripted upstream's instrument master (one row of an exchange tickfill lacks).
+pub fn upstream_master() -> Value {
+    json!([
+        {"symbol": "SBIN", "brsymbol": "SBIN-EQ", "name": "STATE BANK OF INDIA", "exchange": "NSE",
+         "brexchange": "NSE", "token": "3045", "expiry": "", "strike": -1.0, "lotsize": 1,
+         "instrumenttype": "EQ", "tick_size": 0.05},
+        {"symbol": "NIFTY", "brsymbol": "Nifty 50", "name": "NIFTY", "exchange": "NSE_INDEX",
+         "brexchange": "NSE", "token": "26000", "expiry": "", "strike": -1.0, "lotsize": 1,
+         "instrumenttype": "INDEX", "tick_size": 0.05},
+        {"symbol": "NIFTY30DEC26FUT", "brsymbol": "NIFTY26DECFUT", "name": "NIFTY", "exchange": "NFO",
+         "brexchange": "NFO", "token": "5001", "expiry": "30-DEC-26", "strike": -1.0, "lotsize": 75,
+         "instrumenttype": "FUT", "tick_size": 0.1},
+        {"symbol": "NIFTY30DEC2625000CE", "brsymbol": "NIFTY26DEC25000CE", "name": "NIFTY",
+         "exchange": "NFO", "brexchange": "NFO", "token": "5002", "expiry": "30-DEC-26",
+         "strike": 25000.0, "lotsize": 75, "instrumenttype": "CE", "tick_size": 0.05},
+        {"symbol": "BTCUSDT", "brsymbol": "BTCUSDT", "name": "BTC", "exchange": "SOMEWHERE_ELSE",
+         "brexchange": "X", "token": "1", "expiry": "", "strike": -1.0, "lotsize": 1,
+         "instrumenttype": "SPOT", "tick_size": 0.01},
+    ])
+}
+
+/// Two scripted candles a day; volume 4242 marks them as the upstream's.
+fn upstream_candles() -> Value {
+    json!([
+        {"timestamp": 1_764_561_900i64, "open": 800.0, "high": 805.0, "low": 799.0, "close": 804.0, "volume": 4242, "oi": 0},
+        {"timestamp": 1_764_562_200i64, "open": 804.0, "high": 806.0, "low": 803.0, "close": 805.5, "volume": 4242, "oi": 0},
+    ])
+}
+
+/// GET endpoints of the scripted upstream: instruments and ticker (key in the query).
+fn market_data_get(url: &str) -> Option<(u16, String)> {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let q: HashMap<String, String> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let wanted = path.ends_with("/instruments") || path.contains("/ticker/");
+    if !wanted {
+        return None;
+    }
+    if q.get("apikey").map(String::as_str) != Some(KEY) {
+        return Some((403, r#"{"status":"error","message":"Invalid openalgo apikey"}"#.into()));
+    }
+    if path.ends_with("/instruments") {
+        let rows: Vec<Value> = upstream_master()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| q.get("exchange").is_none_or(|e| r["exchange"] == e.as_str()))
+            .cloned()
+            .collect();
+        let msg = format!("Found {} instruments", rows.len());
+        return Some((200, json!({"status": "success", "message": msg, "data": rows}).to_string()));
+    }
+    Some((200, json!({"status": "success", "data": upstream_candles()}).to_string()))
+}
+
+/// POST market-data endpoints of the scripted upstream (the key is already checked).
+fn market_data_post(url: &str, req: &Value) -> Option<(u16, String)> {
+    let path = url.trim_end_matches('/');
+    let reply = if path.ends_with("/history") {
+        json!({"status": "success", "data": upstream_candles(), "asked": req["symbol"]})
+    } else if path.ends_with("/intervals") {
+        json!({"status": "success", "data": {"seconds": ["5s"], "minutes": ["1m", "5m"], "hours": ["1h"],
+               "days": ["D"], "weeks": [], "months": []}})
+    } else if path.ends_with("/margin") {
+        json!({"status": "success", "data": {"total_margin_required": 12_345.5, "span_margin": 10_000.0,
+               "exposure_margin": 2_345.5}})
+    } else if path.ends_with("/telegram/notify") {
+        json!({"status": "success", "message": "Notification sent to the upstream's bot"})
+    } else {
+        return None;
+    };
+    Some((200, reply.to_string()))
 }
 
 /// The `data` object of an OpenAlgo quote at `p`.
