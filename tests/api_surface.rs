@@ -219,13 +219,24 @@ fn errors_keep_openalgo_shapes_and_metrics_count_endpoints() {
     assert_eq!(v["chain"][0]["pe"]["label"], "OTM1");
     assert_eq!(v["chain"][1]["ce"]["ltp"], 320.0);
     let v = h.ok(
+        "optionchain",
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26",
+               "strike_count": 1, "with_greeks": true}),
+    );
+    let ce = &v["chain"][1]["ce"]["greeks"];
+    let pe = &v["chain"][1]["pe"]["greeks"];
+    assert!(ce["delta"].as_f64().unwrap() > 0.0 && pe["delta"].as_f64().unwrap() < 0.0, "{v}");
+    assert!(ce["implied_volatility"].as_f64().unwrap() > 0.0);
+    // A leg with no quote yet has no greeks (nothing to solve from).
+    assert!(v["chain"][2]["pe"]["greeks"].is_null(), "{v}");
+    let v = h.ok(
         "syntheticfuture",
         json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26"}),
     );
     assert_eq!(v["synthetic_future_price"], 25_020.0);
     let (_, _, metrics) = h.get("/metrics");
     for (endpoint, n) in
-        [("history", 1), ("optionsymbol", 1), ("optionchain", 1), ("analyzer/toggle", 2)]
+        [("history", 1), ("optionsymbol", 1), ("optionchain", 2), ("analyzer/toggle", 2)]
     {
         let line = format!("tickfill_api_endpoint_requests_total{{endpoint=\"{endpoint}\"}} {n}");
         assert!(metrics.contains(&line), "{line} not in metrics");

@@ -143,6 +143,14 @@ def websocket_feed():
     check("subscribe_depth", client.subscribe_depth(instruments, on_data_received=counter("depth")))
     for kind in ("ltp", "quote", "depth"):
         check(f"{kind} ticks received", wait_for(lambda: got[kind] > 0, 15.0) is not None, got)
+    ltp = client.get_ltp(exchange="NSE", symbol="SBIN")
+    check("get_ltp holds the streamed LTP",
+          ltp.get("ltp", {}).get("NSE", {}).get("SBIN", {}).get("ltp", 0) > 0, ltp)
+    quote = client.get_quotes(exchange="NSE", symbol="SBIN")
+    check("get_quotes holds the streamed quote",
+          quote.get("quote", {}).get("NSE", {}).get("SBIN", {}).get("ltp", 0) > 0, quote)
+    depth = client.get_depth(exchange="NSE", symbol="SBIN")
+    check("get_depth holds the streamed depth", "SBIN" in depth.get("depth", {}).get("NSE", {}), depth)
     check("unsubscribe_ltp", client.unsubscribe_ltp(instruments))
     check("unsubscribe_quote", client.unsubscribe_quote(instruments))
     check("unsubscribe_depth", client.unsubscribe_depth(instruments))
@@ -362,6 +370,26 @@ def order_families():
     client.closeposition(strategy="basket")
 
 
+def smart_orders():
+    """placesmartorder: open to a target, already matched, then reduce."""
+    def position():
+        r = client.openposition(strategy="smart", symbol="INFY", exchange="NSE", product="CNC")
+        return int(float(r.get("quantity", -1)))
+    r = success("placesmartorder opens", client.placesmartorder(
+        strategy="smart", symbol="INFY", action="BUY", exchange="NSE", price_type="MARKET",
+        product="CNC", quantity=5, position_size=5))
+    check("smart order placed", len(r.get("orderid", "")) == 14, r)
+    check("position reaches 5", position() == 5)
+    r = success("placesmartorder matched", client.placesmartorder(
+        strategy="smart", symbol="INFY", action="BUY", exchange="NSE", price_type="MARKET",
+        product="CNC", quantity=5, position_size=5))
+    check("already matched, no order", "Already Matched" in r.get("message", ""), r)
+    success("placesmartorder reduces", client.placesmartorder(
+        strategy="smart", symbol="INFY", action="SELL", exchange="NSE", price_type="MARKET",
+        product="CNC", quantity=3, position_size=2))
+    check("position reduced to 2", position() == 2)
+
+
 JOURNEYS = [
     orders_and_books,
     websocket_feed,
@@ -370,6 +398,7 @@ JOURNEYS = [
     option_data,
     margin_and_account,
     order_families,
+    smart_orders,
 ]
 
 
