@@ -244,7 +244,11 @@ fn errors_keep_openalgo_shapes_and_metrics_count_endpoints() {
 }
 
 /// Every POST endpoint added for the full surface.
-const SURFACE: [&str; 21] = [
+const SURFACE: [&str; 25] = [
+    "placegttorder",
+    "modifygttorder",
+    "cancelgttorder",
+    "gttorderbook",
     "history",
     "intervals",
     "symbol",

@@ -34,6 +34,7 @@ mod auth;
 mod baskets;
 mod books;
 pub mod error;
+mod gtt;
 mod history;
 pub mod json;
 pub mod limits;
@@ -224,7 +225,11 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
         r = both(r, name, m);
     }
     // OPENALGO.md 2b: reference and market data (answered from the master and the walk).
-    let surface: [(&str, MethodRouter<Arc<Api>>); 21] = [
+    let surface: [(&str, MethodRouter<Arc<Api>>); 25] = [
+        ("placegttorder", post(gtt::place)),
+        ("modifygttorder", post(gtt::modify)),
+        ("cancelgttorder", post(gtt::cancel)),
+        ("gttorderbook", post(gtt::book)),
         ("basketorder", post(baskets::basket)),
         ("splitorder", post(baskets::split)),
         ("optionsorder", post(baskets::options_order)),

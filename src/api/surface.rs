@@ -53,7 +53,7 @@ pub(crate) fn round(v: f64, decimals: i32) -> f64 {
 }
 
 /// Endpoints counted one by one in `/metrics` (`tickfill_api_endpoint_requests_total`).
-pub(crate) const ENDPOINTS: [&str; 26] = [
+pub(crate) const ENDPOINTS: [&str; 28] = [
     "history",
     "intervals",
     "ticker",
@@ -79,6 +79,8 @@ pub(crate) const ENDPOINTS: [&str; 26] = [
     "pnl/symbols",
     "holdings",
     "placegttorder",
+    "modifygttorder",
+    "cancelgttorder",
     "gttorderbook",
 ];
 

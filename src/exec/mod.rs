@@ -43,6 +43,7 @@
 pub mod book;
 pub mod config;
 pub mod funds;
+pub mod gtt;
 mod matching;
 mod orders;
 pub mod positions;
@@ -89,6 +90,8 @@ pub struct Exec {
     trade_no: u64,
     /// Tick-path candidates, reused.
     scratch: Vec<u32>,
+    /// GTTs, index = ordinal - 1 (`gtt.rs`).
+    gtts: Vec<gtt::Gtt>,
 }
 
 impl Exec {
@@ -106,6 +109,7 @@ impl Exec {
             squared_day: [i64::MIN; 10],
             trade_no: 0,
             scratch: Vec::with_capacity(64),
+            gtts: Vec::new(),
         }
     }
 
@@ -128,6 +132,9 @@ impl Exec {
                         let (closed, failed) = self.close_positions(*strategy, t, out, |_, _| true);
                         crate::event::Reply::Closed { closed, failed }
                     }
+                    CommandKind::PlaceGtt(g) => self.place_gtt(g, t, out),
+                    CommandKind::ModifyGtt { id, gtt } => self.modify_gtt(*id, gtt, t, out),
+                    CommandKind::CancelGtt { id } => self.cancel_gtt(*id, t, out),
                 };
             }
             Input::Timer => self.on_timer(t, out),
@@ -169,6 +176,7 @@ impl Exec {
             QueryKind::OpenPosition { symbol, product } => {
                 QueryReply::OpenPosition(crate::types::Qty(self.position_qty(symbol, product)))
             }
+            QueryKind::GttBook => QueryReply::Gtts(self.gtt_rows()),
             _ => return None,
         })
     }
@@ -188,6 +196,7 @@ impl Exec {
     pub fn needs_quotes(&self, symbol: SymbolId) -> bool {
         self.pending_count(symbol) > 0
             || self.positions.iter().any(|p| p.symbol == symbol && p.qty.0 != 0)
+            || self.has_active_gtt(symbol)
     }
 
     /// Every symbol that [`Exec::needs_quotes`], in id order (after recovery).

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 /// Format version written first in every snapshot.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, Error)]
@@ -57,6 +57,8 @@ struct State {
     quotes: Vec<Quote>,
     squared_day: [i64; 10],
     trade_no: u64,
+    /// Since version 2: GTTs.
+    gtts: Vec<super::gtt::Gtt>,
 }
 
 impl Exec {
@@ -72,6 +74,7 @@ impl Exec {
             quotes: self.books.iter().map(|b| b.quote).collect(),
             squared_day: self.squared_day,
             trade_no: self.trade_no,
+            gtts: self.gtts.clone(),
         };
         postcard::to_stdvec(&state).unwrap_or_default()
     }
@@ -127,6 +130,10 @@ impl Exec {
         e.funds = s.funds;
         e.squared_day = s.squared_day;
         e.trade_no = s.trade_no;
+        if s.gtts.iter().enumerate().any(|(i, g)| g.id != i as u64 + 1) {
+            return Err(ExecSnapshotError::Inconsistent("gtts.id"));
+        }
+        e.gtts = s.gtts;
         Ok(e)
     }
 

@@ -91,6 +91,9 @@ impl Exec {
 
     /// A timer event: square off every exchange whose time has come, once per IST day.
     pub(crate) fn on_timer(&mut self, t: i64, out: &mut StageOutput) {
+        if !self.gtts.is_empty() {
+            self.expire_gtts(t, out);
+        }
         let minute = ist_minute_of_day(t);
         let day = ist_day(t);
         for ex in Exchange::ALL {
