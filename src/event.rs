@@ -126,6 +126,34 @@ pub struct ModifyRequest {
     pub order: OrderRequest,
 }
 
+/// A GTT (good till triggered): resting triggers that place a LIMIT order when the LTP
+/// crosses them (`src/exec/gtt.rs`). A leg with a zero trigger does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GttRequest {
+    /// Instrument.
+    pub symbol: SymbolId,
+    /// BUY or SELL.
+    pub side: Side,
+    /// Quantity.
+    pub qty: Qty,
+    /// CNC or NRML.
+    pub product: Product,
+    /// Fires when LTP <= this (stop-loss leg; for a single trigger, one below the LTP).
+    pub below_trigger: Price,
+    /// Limit price of the order the lower trigger places.
+    pub below_price: Price,
+    /// Fires when LTP >= this (target leg; for a single trigger, one above the LTP).
+    pub above_trigger: Price,
+    /// Limit price of the order the upper trigger places.
+    pub above_price: Price,
+    /// True for one trigger (placed on the side of the LTP it lies on), false for OCO.
+    pub single: bool,
+    /// Expiry, epoch ns.
+    pub expires_ns: i64,
+    /// The caller's strategy tag.
+    pub strategy: Tag,
+}
+
 /// What a command asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommandKind {
@@ -158,6 +186,20 @@ pub enum CommandKind {
     /// Funds reset on demand: capital back to the start, positions and holdings removed,
     /// working orders cancelled, orders and trades kept (OPENALGO.md 3b).
     ResetFunds,
+    /// placegttorder.
+    PlaceGtt(GttRequest),
+    /// modifygttorder: new triggers, prices, quantity or expiry of an active GTT.
+    ModifyGtt {
+        /// The GTT's ordinal.
+        id: u64,
+        /// The new values (symbol, side and kind must match).
+        gtt: GttRequest,
+    },
+    /// cancelgttorder.
+    CancelGtt {
+        /// The GTT's ordinal.
+        id: u64,
+    },
 }
 
 /// A state-changing request from a client.
@@ -193,6 +235,8 @@ pub enum QueryKind {
     Holdings,
     /// A digest of all state, for replay determinism checks (execution + MTM).
     StateHash,
+    /// Every active GTT (execution).
+    GttBook,
 }
 
 /// A read request.
@@ -366,6 +410,8 @@ pub enum Reply {
     },
     /// The funds were reset; the count of resets so far.
     Reset(u32),
+    /// A GTT was placed, modified or cancelled (its ordinal).
+    Gtt(u64),
     /// The command was refused; nothing changed.
     Rejected {
         /// Kind of refusal.

@@ -20,6 +20,10 @@ use thiserror::Error;
 /// a currency and two commodity futures).
 pub const DEFAULT_CSV: &str = include_str!("../data/instruments.csv");
 
+/// Exchanges of OpenAlgo's master that tickfill does not trade yet: rows of these are left
+/// out when a master is loaded (so OpenAlgo's own master file loads as it is).
+pub const OPENALGO_ONLY: [&str; 4] = ["NCO", "CRYPTO", "MCX_INDEX", "GLOBAL_INDEX"];
+
 /// What kind of contract an instrument is; decides leverage and validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum InstrumentKind {
@@ -162,9 +166,14 @@ impl InstrumentMaster {
                 field,
                 message,
             };
-            let exchange = Exchange::parse(field(c_exchange)).ok_or_else(|| {
-                bad("exchange", format!("unknown exchange {:?}", field(c_exchange)))
-            })?;
+            let Some(exchange) = Exchange::parse(field(c_exchange)) else {
+                // OpenAlgo's master also lists exchanges tickfill does not trade yet: their
+                // rows are left out, anything else is an error.
+                if OPENALGO_ONLY.iter().any(|e| e.eq_ignore_ascii_case(field(c_exchange).trim())) {
+                    continue;
+                }
+                return Err(bad("exchange", format!("unknown exchange {:?}", field(c_exchange))));
+            };
             let symbol = field(c_symbol);
             let key = SymbolKey::new(exchange, symbol)
                 .ok_or_else(|| bad("symbol", "must be 1 to 48 bytes".to_string()))?;
@@ -354,6 +363,27 @@ mod tests {
         let csv =
             "symbol,exchange,lotsize,tick_size,instrumenttype,expiry\nX,NFO,1,0.05,FUT,soon\n";
         let e = InstrumentMaster::from_csv_str(csv).unwrap_err().to_string();
+        assert!(e.contains("expiry"), "{e}");
+    }
+
+    #[test]
+    fn openalgo_master_columns_load() {
+        let csv = "symbol,brsymbol,name,exchange,brexchange,token,expiry,strike,lotsize,instrumenttype,tick_size\n\
+                   SBIN,SBIN-EQ,STATE BANK,NSE,NSE,3045,,-1.0,1,EQ,0.05\n\
+                   NIFTY30DEC2625000CE,X,NIFTY,NFO,NFO,5002,30-DEC-26,25000.0,75,CE,0.05\n\
+                   BTCUSD,BTCUSD,BTC,CRYPTO,DELTA,1,,-1.0,1,PERP,0.5\n";
+        let m = InstrumentMaster::from_csv_str(csv).unwrap();
+        assert_eq!(m.len(), 2);
+        let o = m.get(m.lookup(Exchange::Nfo, "NIFTY30DEC2625000CE").unwrap()).unwrap();
+        assert_eq!(o.kind, InstrumentKind::Option);
+        assert_eq!(o.strike, Some(Price(25_000 * Price::SCALE)));
+        assert_eq!(o.expiry, chrono::NaiveDate::from_ymd_opt(2026, 12, 30));
+        assert_eq!((o.name.as_str(), o.token.as_str()), ("NIFTY", "5002"));
+        let s = m.get(m.lookup(Exchange::Nse, "SBIN").unwrap()).unwrap();
+        assert_eq!((s.strike, s.expiry), (None, None));
+        let bad =
+            "symbol,exchange,lotsize,tick_size,instrumenttype,expiry\nX,NFO,1,0.05,FUT,someday\n";
+        let e = InstrumentMaster::from_csv_str(bad).unwrap_err().to_string();
         assert!(e.contains("expiry"), "{e}");
     }
 

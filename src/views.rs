@@ -167,6 +167,8 @@ pub enum QueryReply {
     Holdings(Vec<HoldingRow>),
     /// State digest (execution and MTM).
     StateHash(u64),
+    /// Every GTT (any status), oldest first.
+    Gtts(Vec<crate::exec::gtt::GttRow>),
     /// The engine could not answer (a stage failed); the text says why.
     Unavailable(String),
 }

@@ -282,8 +282,13 @@ fn quotes_multiquotes_depth_ping_analyzer_latency() {
     let p = h.ok("ping", json!({}));
     assert_eq!(p["data"], json!({"message": "pong", "broker": "sandbox"}));
     let a = h.ok("analyzer", json!({}));
-    // total_logs (issue 12): the orders of this session; none were placed here.
-    assert_eq!(a["data"], json!({"mode": "analyze", "analyze_mode": true, "total_logs": 0}));
+    assert_eq!(
+        (a["data"]["mode"].clone(), a["data"]["analyze_mode"].clone()),
+        (json!("analyze"), json!(true))
+    );
+    // total_logs counts this session's orders (OPENALGO.md 2b).
+    let orders = h.ok("orderbook", json!({}))["data"]["orders"].as_array().unwrap().len();
+    assert_eq!(a["data"]["total_logs"], json!(orders));
     // Trailing slash.
     let (s, v) = h.call("ping/", &json!({"apikey": api_util::KEY}));
     assert_eq!((s, v["data"]["message"].clone()), (200, json!("pong")));

@@ -219,15 +219,91 @@ fn errors_keep_openalgo_shapes_and_metrics_count_endpoints() {
     assert_eq!(v["chain"][0]["pe"]["label"], "OTM1");
     assert_eq!(v["chain"][1]["ce"]["ltp"], 320.0);
     let v = h.ok(
+        "optionchain",
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26",
+               "strike_count": 1, "with_greeks": true}),
+    );
+    let ce = &v["chain"][1]["ce"]["greeks"];
+    let pe = &v["chain"][1]["pe"]["greeks"];
+    assert!(ce["delta"].as_f64().unwrap() > 0.0 && pe["delta"].as_f64().unwrap() < 0.0, "{v}");
+    assert!(ce["implied_volatility"].as_f64().unwrap() > 0.0);
+    // A leg with no quote yet has no greeks (nothing to solve from).
+    assert!(v["chain"][2]["pe"]["greeks"].is_null(), "{v}");
+    let v = h.ok(
         "syntheticfuture",
         json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26"}),
     );
     assert_eq!(v["synthetic_future_price"], 25_020.0);
     let (_, _, metrics) = h.get("/metrics");
     for (endpoint, n) in
-        [("history", 1), ("optionsymbol", 1), ("optionchain", 1), ("analyzer/toggle", 2)]
+        [("history", 1), ("optionsymbol", 1), ("optionchain", 2), ("analyzer/toggle", 2)]
     {
         let line = format!("tickfill_api_endpoint_requests_total{{endpoint=\"{endpoint}\"}} {n}");
         assert!(metrics.contains(&line), "{line} not in metrics");
     }
+}
+
+/// Every POST endpoint added for the full surface.
+const SURFACE: [&str; 25] = [
+    "placegttorder",
+    "modifygttorder",
+    "cancelgttorder",
+    "gttorderbook",
+    "history",
+    "intervals",
+    "symbol",
+    "search",
+    "expiry",
+    "optionsymbol",
+    "optionchain",
+    "optiongreeks",
+    "multioptiongreeks",
+    "syntheticfuture",
+    "margin",
+    "market/holidays",
+    "market/timings",
+    "telegram/notify",
+    "basketorder",
+    "splitorder",
+    "optionsorder",
+    "optionsmultiorder",
+    "analyzer/toggle",
+    "pnl/symbols",
+    "analyzer",
+];
+
+#[test]
+fn hostile_bodies_never_reach_a_500_and_wrong_keys_are_403() {
+    let h = Harness::start();
+    nifty(&h);
+    let long = "X".repeat(5_000);
+    let bodies = [
+        json!({}),
+        json!({"symbol": 5, "exchange": [], "query": {}, "underlying": null}),
+        json!({"symbol": long, "exchange": "NSE", "query": long, "interval": long}),
+        json!({"positions": "x", "orders": [1, 2], "legs": [{}], "symbols": [null, 3]}),
+        json!({"orders": [{"symbol": "SBIN", "exchange": "NSE", "action": "BUY", "quantity": -1}]}),
+        json!({"legs": [{"offset": "OTM99", "option_type": "XX", "action": "BUY", "quantity": 1e300}],
+               "underlying": "NIFTY", "exchange": "NSE_INDEX"}),
+        json!({"symbol": "SBIN", "exchange": "NSE", "interval": "D", "start_date": "2026-02-30",
+               "end_date": "9999-99-99", "year": 1e30, "date": 7, "mode": "x"}),
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "31FEB26",
+               "offset": "ATM", "option_type": "CE", "strike_count": -5, "strike_int": "abc"}),
+        json!({"symbol": "SBIN", "exchange": "NSE", "action": "BUY", "quantity": "10",
+               "splitsize": "0", "positions": [], "symbols": []}),
+    ];
+    for endpoint in SURFACE {
+        let (status, v) = h.call(endpoint, &json!({"apikey": "wrong"}));
+        assert_eq!(status, 403, "{endpoint}: {v}");
+        for body in &bodies {
+            let mut body = body.clone();
+            body["apikey"] = json!(KEY);
+            let (status, v) = h.call(endpoint, &body);
+            assert!(status < 500 || status == 503, "{endpoint} {body}: {status} {v}");
+            assert!(v["status"].is_string(), "{endpoint}: {v}");
+            assert_eq!(v["mode"], "analyze", "{endpoint}: {v}");
+        }
+    }
+    let (status, text) = h.post_raw("/api/v1/optionchain", b"{not json");
+    assert_eq!(status, 400, "{text}");
 }

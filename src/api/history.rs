@@ -80,6 +80,9 @@ fn candle_json(c: &Candle) -> Value {
 async fn history_inner(api: &Api, req: Request) -> ApiResult {
     let body: Body = api.gate(req, Class::Other).await?;
     api.surface.hit("history");
+    if let Some(r) = api.forward("history", &body).await {
+        return r;
+    }
     let symbol = as_a("symbol", body.str("symbol", MAX_STRING))?;
     let ex_text = as_a("exchange", body.str("exchange", MAX_STRING))?;
     let exchange = Exchange::parse(ex_text).ok_or_else(|| {
@@ -127,6 +130,17 @@ async fn ticker_inner(
 ) -> ApiResult {
     api.gate_key(peer, q.get("apikey").map(String::as_str), Class::Other).await?;
     api.surface.hit("ticker");
+    if let Some(up) = api.config.upstream.clone() {
+        let path = format!("ticker/{path}");
+        let query: Vec<(String, String)> = q.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let r = tokio::task::spawn_blocking(move || up.get(&path, &query))
+            .await
+            .map_err(|_| ApiError::internal())?;
+        let (status, ct, body) =
+            r.map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()))?;
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return Ok((status, [(header::CONTENT_TYPE, ct)], body).into_response());
+    }
     let (ex_text, symbol) = path.split_once(':').ok_or_else(|| {
         shape_a("symbol", "Use /api/v1/ticker/EXCHANGE:SYMBOL, e.g. NSE:RELIANCE")
     })?;

@@ -109,6 +109,11 @@ impl Body {
         }
     }
 
+    /// The whole object (to forward it upstream).
+    pub fn to_value(&self) -> Value {
+        Value::Object(self.map.clone())
+    }
+
     /// The `apikey` field, if it is a string.
     pub fn apikey(&self) -> Option<&str> {
         self.map.get("apikey").and_then(Value::as_str)

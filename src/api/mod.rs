@@ -35,6 +35,7 @@ mod auth;
 mod baskets;
 mod books;
 pub mod error;
+mod gtt;
 mod history;
 pub mod json;
 pub mod limits;
@@ -84,6 +85,9 @@ pub struct ApiConfig {
     /// Failed authentications allowed per source address (429 beyond, checked before the
     /// key).
     pub auth_guard: crate::auth::guard::GuardConfig,
+    /// The upstream OpenAlgo server (`--upstream-rest`): history, intervals, ticker,
+    /// margin and telegram/notify are forwarded to it when set.
+    pub upstream: Option<crate::refdata::upstream::UpstreamRest>,
 }
 
 impl Default for ApiConfig {
@@ -97,6 +101,7 @@ impl Default for ApiConfig {
             static_dir: None,
             ws_port: 8765,
             auth_guard: crate::auth::guard::GuardConfig::default(),
+            upstream: None,
         }
     }
 }
@@ -236,7 +241,11 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
         r = both(r, name, m);
     }
     // OPENALGO.md 2b: reference and market data (answered from the master and the walk).
-    let surface: [(&str, MethodRouter<Arc<Api>>); 21] = [
+    let surface: [(&str, MethodRouter<Arc<Api>>); 25] = [
+        ("placegttorder", post(gtt::place)),
+        ("modifygttorder", post(gtt::modify)),
+        ("cancelgttorder", post(gtt::cancel)),
+        ("gttorderbook", post(gtt::book)),
         ("basketorder", post(baskets::basket)),
         ("splitorder", post(baskets::split)),
         ("optionsorder", post(baskets::options_order)),

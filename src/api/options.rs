@@ -185,6 +185,39 @@ async fn leg_json(api: &Api, id: SymbolId, label: String) -> Value {
     })
 }
 
+/// Greeks of one chain leg at the underlying's LTP, or `null` when none can be solved
+/// (no price, expired, or a price below intrinsic value).
+fn leg_greeks(
+    spot: f64,
+    strike: f64,
+    expiry: NaiveDate,
+    exchange: Exchange,
+    is_call: bool,
+    price: f64,
+    rate: f64,
+) -> Value {
+    let seconds = crate::refdata::ist_epoch(expiry, expiry_minute(exchange)) as f64
+        - chrono::Utc::now().timestamp() as f64;
+    let c = Contract {
+        forward: spot,
+        strike,
+        years: seconds / (365.0 * 86_400.0),
+        rate: rate / 100.0,
+        is_call,
+    };
+    match greeks::implied_vol(&c, price) {
+        Ok(iv) => {
+            let g = greeks::black76(&c, iv);
+            json!({
+                "implied_volatility": round(iv * 100.0, 2),
+                "delta": round(g.delta, 4), "gamma": round(g.gamma, 6), "theta": round(g.theta, 4),
+                "vega": round(g.vega, 4), "rho": round(g.rho, 6),
+            })
+        }
+        Err(_) => Value::Null,
+    }
+}
+
 async fn optionchain_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Other).await?;
     api.surface.hit("optionchain");
@@ -195,6 +228,12 @@ async fn optionchain_inner(api: &Api, req: Request) -> ApiResult {
         Some(n) if (1..=MAX_STRIKE_COUNT).contains(&n) => Some(n as usize),
         Some(_) => return Err(shape_c("strike_count", "Must be between 1 and 100")),
     };
+    let with_greeks = match body.get("with_greeks") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(shape_c("with_greeks", "Must be true or false")),
+    };
+    let rate = as_c("interest_rate", body.opt_price("interest_rate"))?.map_or(0.0, |r| r.to_f64());
     let chain = options::chain(&api.engine.instruments, &u.name, u.option_exchange, expiry);
     let atm = options::atm_index(&chain, u.ltp, None).ok_or_else(|| {
         ApiError::not_found(format!(
@@ -211,14 +250,30 @@ async fn optionchain_inner(api: &Api, req: Request) -> ApiResult {
     let mut rows = Vec::with_capacity(hi - lo + 1);
     for (i, s) in chain.iter().enumerate().take(hi + 1).skip(lo) {
         let steps = i as i32 - atm as i32;
-        let ce = match s.ce {
+        let mut ce = match s.ce {
             Some(id) => leg_json(api, id, options::label(steps, true)).await,
             None => Value::Null,
         };
-        let pe = match s.pe {
+        let mut pe = match s.pe {
             Some(id) => leg_json(api, id, options::label(steps, false)).await,
             None => Value::Null,
         };
+        if with_greeks {
+            for (leg, is_call) in [(&mut ce, true), (&mut pe, false)] {
+                if let Some(price) = leg.get("ltp").and_then(Value::as_f64) {
+                    let g = leg_greeks(
+                        u.ltp,
+                        px(s.strike),
+                        expiry,
+                        u.option_exchange,
+                        is_call,
+                        price,
+                        rate,
+                    );
+                    leg["greeks"] = g;
+                }
+            }
+        }
         rows.push(json!({"strike": px(s.strike), "ce": ce, "pe": pe}));
     }
     success(json!({

@@ -326,6 +326,9 @@ async fn margin_leg(api: &Api, i: usize, v: &Value) -> Result<margin::Leg, ApiEr
 async fn margin_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Other).await?;
     api.surface.hit("margin");
+    if let Some(r) = api.forward("margin", &body).await {
+        return r;
+    }
     let positions = body.array("positions")?;
     if positions.is_empty() || positions.len() > MAX_MARGIN_POSITIONS {
         return Err(ApiError::bad(format!(
@@ -357,6 +360,9 @@ pub(crate) async fn margin(State(api): State<Arc<Api>>, req: Request) -> Respons
 async fn telegram_inner(api: &Api, req: Request) -> ApiResult {
     let body = api.gate(req, Class::Other).await?;
     api.surface.hit("telegram/notify");
+    if let Some(r) = api.forward("telegram/notify", &body).await {
+        return r;
+    }
     body.str("username", MAX_STRING)?;
     body.str("message", 4096)?;
     if let Some(p) = body.opt_int("priority")? {
@@ -377,8 +383,11 @@ pub(crate) async fn telegram(State(api): State<Arc<Api>>, req: Request) -> Respo
 
 /// Intervals the local candles offer (`intervals`).
 async fn intervals_inner(api: &Api, req: Request) -> ApiResult {
-    api.gate(req, Class::Other).await?;
+    let body = api.gate(req, Class::Other).await?;
     api.surface.hit("intervals");
+    if let Some(r) = api.forward("intervals", &body).await {
+        return r;
+    }
     use crate::refdata::history::{HOURS, MINUTES};
     success(json!({
         "status": "success",

@@ -51,7 +51,7 @@ pub(crate) fn round(v: f64, decimals: i32) -> f64 {
 }
 
 /// Endpoints counted one by one in `/metrics` (`tickfill_api_endpoint_requests_total`).
-pub(crate) const ENDPOINTS: [&str; 26] = [
+pub(crate) const ENDPOINTS: [&str; 28] = [
     "history",
     "intervals",
     "ticker",
@@ -77,6 +77,8 @@ pub(crate) const ENDPOINTS: [&str; 26] = [
     "pnl/symbols",
     "holdings",
     "placegttorder",
+    "modifygttorder",
+    "cancelgttorder",
     "gttorderbook",
 ];
 
@@ -110,6 +112,29 @@ impl EndpointCounters {
 }
 
 impl Api {
+    /// Forwards a POST to the upstream OpenAlgo server when one is configured (`None`
+    /// otherwise): its status and body come back as they are, with `"mode":"analyze"`.
+    pub(crate) async fn forward(
+        &self,
+        endpoint: &'static str,
+        body: &super::json::Body,
+    ) -> Option<super::error::ApiResult> {
+        let up = self.config.upstream.clone()?;
+        let value = body.to_value();
+        let r = tokio::task::spawn_blocking(move || up.post(endpoint, value)).await;
+        Some(match r {
+            Err(_) => Err(ApiError::internal()),
+            Ok(Err(e)) => Err(ApiError::new(StatusCode::BAD_GATEWAY, e.to_string())),
+            Ok(Ok((status, mut v))) => {
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert("mode".into(), serde_json::Value::String("analyze".into()));
+                }
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+                Ok(axum::response::IntoResponse::into_response((status, axum::Json(v))))
+            }
+        })
+    }
+
     /// The reference price of an instrument: its latest quote, else its reference close.
     pub(crate) async fn ltp_or_close(&self, id: crate::types::SymbolId) -> Option<f64> {
         if let Ok(t) = super::quotes::latest_tick(self, id).await {

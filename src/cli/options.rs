@@ -47,7 +47,13 @@ impl StorageArgs {
         Ok(Arc::new(match &self.instruments {
             Some(p) => InstrumentMaster::load(p)
                 .with_context(|| format!("--instruments {}", p.display()))?,
-            None => InstrumentMaster::default_universe(),
+            // The embedded master grown with derivatives expiring after the data dir's
+            // anchor date (stored on first start): the same universe on every restart.
+            None => {
+                let anchor = tickfill::refdata::universe::anchor_for(&self.data_dir)
+                    .with_context(|| format!("universe anchor in {}", self.data_dir.display()))?;
+                tickfill::refdata::universe::default_universe_on(anchor)?
+            }
         }))
     }
 }

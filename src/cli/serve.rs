@@ -123,7 +123,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
     .context("installing the SIGINT/SIGTERM handler")?;
 
-    let mut instruments = args.storage.instruments()?;
+    // With an upstream OpenAlgo server (and a ws:// feed), it is the source of truth for
+    // market data: the master comes from it (cached per day) unless --instruments is given.
+    let upstream = match (&args.upstream_rest, args.feed.starts_with("ws://")) {
+        (Some(base), true) => Some(tickfill::refdata::upstream::UpstreamRest {
+            base: base.clone(),
+            api_key: args.feed_api_key.clone().unwrap_or_default(),
+            timeout: std::time::Duration::from_secs(30),
+        }),
+        _ => None,
+    };
+    let mut instruments = match (&upstream, &args.storage.instruments) {
+        (Some(up), None) => {
+            let (m, line) = tickfill::refdata::upstream::load_master(up, &args.storage.data_dir)
+                .context(
+                    "loading the instrument master from --upstream-rest (or pass --instruments)",
+                )?;
+            eprintln!("tickfill: {line}");
+            Arc::new(m)
+        }
+        _ => args.storage.instruments()?,
+    };
     let mut config = EngineConfig::new(args.storage.journal());
     config.pipeline = args.ring.pipeline();
     config.cores = layout;
@@ -197,6 +217,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             static_dir: static_dir.clone(),
             ws_port: ws.local_addr().port(),
             auth_guard,
+            upstream: upstream.clone(),
             ..ApiConfig::default()
         },
         handle.clone(),

@@ -50,7 +50,8 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         Some(p) => {
             InstrumentMaster::load(p).with_context(|| format!("--instruments {}", p.display()))?
         }
-        None => InstrumentMaster::default_universe(),
+        // The same generated universe `serve` builds for a data dir anchored today.
+        None => tickfill::refdata::universe::default_universe_on(tickfill::refdata::today_ist())?,
     });
     let config = SimConfig {
         ws_addr: args.ws,

@@ -26,7 +26,14 @@ impl Exec {
             time_ns: t,
         };
         // Stale-quote guard: LTP outside the day's range defers every fill.
-        if book.quote.is_stale() || !book.may_fill(tick.ltp) {
+        if book.quote.is_stale() {
+            return;
+        }
+        if !self.gtts.is_empty() {
+            self.check_gtts(tick.symbol, tick.ltp, t, out);
+        }
+        let Some(book) = self.books.get_mut(tick.symbol.index()) else { return };
+        if !book.may_fill(tick.ltp) {
             return;
         }
         let quote = book.quote;

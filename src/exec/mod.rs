@@ -54,6 +54,7 @@ pub mod book;
 pub mod config;
 pub mod expiry;
 pub mod funds;
+pub mod gtt;
 pub mod holdings;
 mod matching;
 mod orders;
@@ -108,6 +109,8 @@ pub struct Exec {
     trade_no: u64,
     /// Tick-path candidates, reused.
     scratch: Vec<u32>,
+    /// GTTs, index = ordinal - 1 (`gtt.rs`).
+    gtts: Vec<gtt::Gtt>,
 }
 
 impl Exec {
@@ -126,6 +129,7 @@ impl Exec {
             calendar: session::Calendar::default(),
             trade_no: 0,
             scratch: Vec::with_capacity(64),
+            gtts: Vec::new(),
         }
     }
 
@@ -159,6 +163,9 @@ impl Exec {
                         crate::event::Reply::Closed { closed, failed }
                     }
                     CommandKind::ResetFunds => self.reset_funds(t, out),
+                    CommandKind::PlaceGtt(g) => self.place_gtt(g, t, out),
+                    CommandKind::ModifyGtt { id, gtt } => self.modify_gtt(*id, gtt, t, out),
+                    CommandKind::CancelGtt { id } => self.cancel_gtt(*id, t, out),
                 };
             }
             Input::Timer => self.on_timer(t, out),
@@ -209,6 +216,7 @@ impl Exec {
             QueryKind::OpenPosition { symbol, product } => {
                 QueryReply::OpenPosition(crate::types::Qty(self.position_qty(symbol, product)))
             }
+            QueryKind::GttBook => QueryReply::Gtts(self.gtt_rows()),
             _ => return None,
         })
     }
@@ -239,6 +247,7 @@ impl Exec {
         self.pending_count(symbol) > 0
             || self.positions.iter().any(|p| p.symbol == symbol && p.qty.0 != 0)
             || self.held(symbol) > 0
+            || self.has_active_gtt(symbol)
     }
 
     /// Every symbol that [`Exec::needs_quotes`], in id order (after recovery).

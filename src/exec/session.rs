@@ -195,6 +195,9 @@ impl Exec {
     /// A timer: square off every exchange past its cutoff, at most once a minute, until
     /// the day ends (a close that failed is tried again the next minute).
     pub(crate) fn on_timer(&mut self, t: i64, out: &mut StageOutput) {
+        if !self.gtts.is_empty() {
+            self.expire_gtts(t, out);
+        }
         let minute = minute_abs(t);
         let of_day = minute.rem_euclid(1_440);
         for ex in Exchange::ALL {

@@ -19,7 +19,7 @@ use thiserror::Error;
 
 /// Format version written first in every snapshot (2: quotes carry their event time and
 /// funds their reset stamp and count; 3: holdings, the trading-day calendar and today's
-/// realized P&L).
+/// realized P&L; GTTs).
 pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// Why a snapshot could not be restored.
@@ -62,6 +62,7 @@ struct State {
     trade_no: u64,
     holdings: Vec<Holding>,
     calendar: Calendar,
+    gtts: Vec<super::gtt::Gtt>,
 }
 
 impl Exec {
@@ -78,6 +79,7 @@ impl Exec {
             trade_no: self.trade_no,
             holdings: self.holdings.clone(),
             calendar: self.calendar,
+            gtts: self.gtts.clone(),
         };
         postcard::to_stdvec(&state).unwrap_or_default()
     }
@@ -136,6 +138,10 @@ impl Exec {
         }
         e.holdings = s.holdings;
         e.calendar = s.calendar;
+        if s.gtts.iter().enumerate().any(|(i, g)| g.id != i as u64 + 1) {
+            return Err(ExecSnapshotError::Inconsistent("gtts.id"));
+        }
+        e.gtts = s.gtts;
         Ok(e)
     }
 

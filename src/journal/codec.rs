@@ -41,8 +41,8 @@
 #![forbid(unsafe_code)]
 
 use crate::event::{
-    Command, CommandKind, Event, Header, Input, Level, ModifyRequest, OrderRequest, QuoteSource,
-    Tick, Ticket,
+    Command, CommandKind, Event, GttRequest, Header, Input, Level, ModifyRequest, OrderRequest,
+    QuoteSource, Tick, Ticket,
 };
 use crate::types::{OrderId, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 
@@ -70,6 +70,9 @@ const CMD_CANCEL: u8 = 4;
 const CMD_CANCEL_ALL: u8 = 5;
 const CMD_CLOSE_POSITION: u8 = 6;
 const CMD_RESET_FUNDS: u8 = 7;
+const CMD_PLACE_GTT: u8 = 8;
+const CMD_MODIFY_GTT: u8 = 9;
+const CMD_CANCEL_GTT: u8 = 10;
 
 /// What is wrong with an event's bytes, or why an event cannot be encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -322,6 +325,46 @@ fn encode_order(o: &OrderRequest, buf: &mut Vec<u8>) {
     put_tag(buf, &o.strategy);
 }
 
+fn encode_gtt(g: &GttRequest, buf: &mut Vec<u8>) {
+    put_u32(buf, g.symbol.0);
+    buf.push(match g.side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    });
+    put_i64(buf, g.qty.0);
+    buf.push(match g.product {
+        Product::Mis => 0,
+        Product::Cnc => 1,
+        Product::Nrml => 2,
+    });
+    for p in [g.below_trigger, g.below_price, g.above_trigger, g.above_price] {
+        put_i64(buf, p.0);
+    }
+    buf.push(u8::from(g.single));
+    put_i64(buf, g.expires_ns);
+    put_tag(buf, &g.strategy);
+}
+
+fn decode_gtt(r: &mut Reader<'_>) -> Result<GttRequest, CodecError> {
+    Ok(GttRequest {
+        symbol: SymbolId(r.u32("gtt.symbol")?),
+        side: if r.choice("gtt.side", 2)? == 0 { Side::Buy } else { Side::Sell },
+        qty: Qty(r.i64("gtt.qty")?),
+        product: match r.choice("gtt.product", 3)? {
+            0 => Product::Mis,
+            1 => Product::Cnc,
+            _ => Product::Nrml,
+        },
+        below_trigger: r.price("gtt.below_trigger")?,
+        below_price: r.price("gtt.below_price")?,
+        above_trigger: r.price("gtt.above_trigger")?,
+        above_price: r.price("gtt.above_price")?,
+        single: r.choice("gtt.single", 2)? == 1,
+        expires_ns: r.i64("gtt.expires_ns")?,
+        strategy: r.tag("gtt.strategy")?,
+    })
+}
+
 fn encode_command(c: &Command, buf: &mut Vec<u8>) {
     put_u64(buf, c.ticket.0);
     match &c.kind {
@@ -352,6 +395,19 @@ fn encode_command(c: &Command, buf: &mut Vec<u8>) {
             put_tag(buf, strategy);
         }
         CommandKind::ResetFunds => buf.push(CMD_RESET_FUNDS),
+        CommandKind::PlaceGtt(g) => {
+            buf.push(CMD_PLACE_GTT);
+            encode_gtt(g, buf);
+        }
+        CommandKind::ModifyGtt { id, gtt } => {
+            buf.push(CMD_MODIFY_GTT);
+            put_u64(buf, *id);
+            encode_gtt(gtt, buf);
+        }
+        CommandKind::CancelGtt { id } => {
+            buf.push(CMD_CANCEL_GTT);
+            put_u64(buf, *id);
+        }
     }
 }
 
@@ -562,6 +618,11 @@ fn decode_command(r: &mut Reader<'_>) -> Result<Command, CodecError> {
         CMD_CANCEL_ALL => CommandKind::CancelAll { strategy: r.tag("command.strategy")? },
         CMD_CLOSE_POSITION => CommandKind::ClosePosition { strategy: r.tag("command.strategy")? },
         CMD_RESET_FUNDS => CommandKind::ResetFunds,
+        CMD_PLACE_GTT => CommandKind::PlaceGtt(decode_gtt(r)?),
+        CMD_MODIFY_GTT => {
+            CommandKind::ModifyGtt { id: r.u64("command.gtt_id")?, gtt: decode_gtt(r)? }
+        }
+        CMD_CANCEL_GTT => CommandKind::CancelGtt { id: r.u64("command.gtt_id")? },
         other => return Err(invalid("command.kind", at, other)),
     };
     Ok(Command { ticket, kind })
@@ -583,6 +644,22 @@ pub(crate) mod tests {
             trigger: Price(1_230_000),
             disclosed: Qty(25),
             strategy: Tag::new(tag).unwrap(),
+        }
+    }
+
+    fn gtt() -> GttRequest {
+        GttRequest {
+            symbol: SymbolId(9),
+            side: Side::Buy,
+            qty: Qty(75),
+            product: Product::Nrml,
+            below_trigger: Price(1_000_000),
+            below_price: Price(990_000),
+            above_trigger: Price(1_200_000),
+            above_price: Price(1_210_000),
+            single: false,
+            expires_ns: 1_800_000_000_000_000_000,
+            strategy: Tag::new("gtt").unwrap(),
         }
     }
 
@@ -636,6 +713,9 @@ pub(crate) mod tests {
             CommandKind::CancelAll { strategy: Tag::new("strätegy").unwrap() },
             CommandKind::ClosePosition { strategy: Tag::new(&"z".repeat(Tag::CAPACITY)).unwrap() },
             CommandKind::ResetFunds,
+            CommandKind::PlaceGtt(gtt()),
+            CommandKind::ModifyGtt { id: 7, gtt: GttRequest { single: true, ..gtt() } },
+            CommandKind::CancelGtt { id: u64::MAX },
         ];
         let mut inputs = vec![
             Input::Tick(full_tick()),

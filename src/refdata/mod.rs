@@ -25,6 +25,8 @@ pub mod greeks;
 pub mod history;
 pub mod margin;
 pub mod options;
+pub mod universe;
+pub mod upstream;
 
 use chrono::{FixedOffset, NaiveDate, Utc};
 

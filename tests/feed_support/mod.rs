@@ -1,7 +1,9 @@
 //! A scripted OpenAlgo upstream over real loopback sockets, shared by the feed tests: a
 //! tungstenite WebSocket server ([`Upstream`]) that authenticates, records subscriptions,
 //! pushes frames, can stream prices and can drop every connection on a schedule (flap),
-//! and a tiny REST quotes server ([`Rest`]) that answers `quotes` and `multiquotes` and can
+//! and a tiny REST server ([`Rest`]) that answers `quotes` and `multiquotes` (and the
+//! market-data endpoints `history`, `intervals`, `margin`, `telegram/notify`, and GET
+//! `instruments` and `ticker`, from fixed scripts) and can
 //! be told to fail its next requests ([`Fault`]: hang, stall, late, error status,
 //! garbage). Plus the helpers that start a feed engine with short watchdog thresholds.
 //!
@@ -251,11 +253,16 @@ fn serve(stream: TcpStream, script: Arc<Script>) {
             if Instant::now() >= next_stream {
                 next_stream = Instant::now() + every;
                 let prices = script.prices.lock().unwrap().clone();
-                for key in conn.subs.keys() {
+                for (key, mode) in &conn.subs {
                     let (Some((ex, sym)), Some(p)) = (key.split_once(':'), prices.get(key)) else {
                         continue;
                     };
-                    if ws.send(Message::text(quote_frame_on(ex, sym, *p))).is_err() {
+                    let frame = if *mode >= 3 {
+                        depth_frame_on(ex, sym, *p)
+                    } else {
+                        quote_frame_on(ex, sym, *p)
+                    };
+                    if ws.send(Message::text(frame)).is_err() {
                         return;
                     }
                 }
@@ -365,6 +372,8 @@ impl Fault {
 #[derive(Default)]
 pub struct Quotes {
     pub prices: Mutex<HashMap<String, f64>>,
+    /// The instrument master `instruments` serves ([`upstream_master`] when `None`).
+    pub master: Mutex<Option<Vec<Value>>>,
     /// Every request received: when it arrived (after its body was read) and how it was
     /// treated.
     pub arrivals: Mutex<Vec<(Instant, Fault)>>,
@@ -482,7 +491,15 @@ impl Drop for Rest {
 
 /// A normal OpenAlgo reply to `quotes` or `multiquotes` from the price table.
 pub fn rest_reply(q: &Quotes, url: &str, body: &str) -> (u16, String) {
+    if let Some(reply) = market_data_get(q, url) {
+        return reply;
+    }
     let Ok(req) = serde_json::from_str::<Value>(body) else { return (400, "{}".into()) };
+    if req["apikey"] == KEY {
+        if let Some(reply) = market_data_post(q, url, &req) {
+            return reply;
+        }
+    }
     if req["apikey"] != KEY {
         return (403, r#"{"status":"error","message":"Invalid openalgo apikey"}"#.into());
     }
@@ -516,9 +533,141 @@ pub fn rest_reply(q: &Quotes, url: &str, body: &str) -> (u16, String) {
     }
 }
 
+/// The scripted upstream's instrument master (one row of an exchange tickfill lacks).
+pub fn upstream_master() -> Value {
+    json!([
+        {"symbol": "SBIN", "brsymbol": "SBIN-EQ", "name": "STATE BANK OF INDIA", "exchange": "NSE",
+         "brexchange": "NSE", "token": "3045", "expiry": "", "strike": -1.0, "lotsize": 1,
+         "instrumenttype": "EQ", "tick_size": 0.05},
+        {"symbol": "NIFTY", "brsymbol": "Nifty 50", "name": "NIFTY", "exchange": "NSE_INDEX",
+         "brexchange": "NSE", "token": "26000", "expiry": "", "strike": -1.0, "lotsize": 1,
+         "instrumenttype": "INDEX", "tick_size": 0.05},
+        {"symbol": "NIFTY30DEC26FUT", "brsymbol": "NIFTY26DECFUT", "name": "NIFTY", "exchange": "NFO",
+         "brexchange": "NFO", "token": "5001", "expiry": "30-DEC-26", "strike": -1.0, "lotsize": 75,
+         "instrumenttype": "FUT", "tick_size": 0.1},
+        {"symbol": "NIFTY30DEC2625000CE", "brsymbol": "NIFTY26DEC25000CE", "name": "NIFTY",
+         "exchange": "NFO", "brexchange": "NFO", "token": "5002", "expiry": "30-DEC-26",
+         "strike": 25000.0, "lotsize": 75, "instrumenttype": "CE", "tick_size": 0.05},
+        {"symbol": "BTCUSDT", "brsymbol": "BTCUSDT", "name": "BTC", "exchange": "SOMEWHERE_ELSE",
+         "brexchange": "X", "token": "1", "expiry": "", "strike": -1.0, "lotsize": 1,
+         "instrumenttype": "SPOT", "tick_size": 0.01},
+    ])
+}
+
+/// The master rows the scripted upstream serves.
+fn master_rows(q: &Quotes) -> Vec<Value> {
+    q.master
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_else(|| upstream_master().as_array().unwrap().clone())
+}
+
+/// Scripted candles for every weekday of `start..=end` (YYYY-MM-DD): one at 00:00 UTC for
+/// `D`, else two five-minute candles from 09:15 IST. Volume 4242 marks them as the
+/// upstream's; derivatives carry open interest.
+fn upstream_candles(start: &str, end: &str, interval: &str, derivative: bool) -> Vec<Value> {
+    use chrono::{Datelike, NaiveDate};
+    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let (Some(mut d), Some(end)) = (parse(start), parse(end)) else { return Vec::new() };
+    let mut out = Vec::new();
+    while d <= end && out.len() < 10_000 {
+        if d.weekday().number_from_monday() <= 5 {
+            let midnight = d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+            let starts: Vec<i64> = if interval == "D" {
+                vec![midnight]
+            } else {
+                vec![midnight + 3 * 3600 + 45 * 60, midnight + 3 * 3600 + 50 * 60]
+            };
+            for (i, t) in starts.into_iter().enumerate() {
+                let o = 800.0 + i as f64;
+                out.push(json!({"timestamp": t, "open": o, "high": o + 5.0, "low": o - 1.0,
+                                "close": o + 4.0, "volume": 4242, "oi": if derivative { 10 } else { 0 }}));
+            }
+        }
+        d = d.succ_opt().unwrap();
+    }
+    out
+}
+
+/// GET endpoints of the scripted upstream: instruments and ticker (key in the query).
+fn market_data_get(q: &Quotes, url: &str) -> Option<(u16, String)> {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let params: HashMap<String, String> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let wanted = path.ends_with("/instruments") || path.contains("/ticker/");
+    if !wanted {
+        return None;
+    }
+    if params.get("apikey").map(String::as_str) != Some(KEY) {
+        return Some((403, r#"{"status":"error","message":"Invalid openalgo apikey"}"#.into()));
+    }
+    if path.ends_with("/instruments") {
+        let rows: Vec<Value> = master_rows(q)
+            .into_iter()
+            .filter(|r| params.get("exchange").is_none_or(|e| r["exchange"] == e.as_str()))
+            .collect();
+        let msg = format!("Found {} instruments", rows.len());
+        return Some((200, json!({"status": "success", "message": msg, "data": rows}).to_string()));
+    }
+    let get = |k: &str, d: &str| params.get(k).cloned().unwrap_or_else(|| d.to_string());
+    let candles = upstream_candles(
+        &get("from", "2026-12-01"),
+        &get("to", "2026-12-01"),
+        &get("interval", "D"),
+        false,
+    );
+    Some((200, json!({"status": "success", "data": candles}).to_string()))
+}
+
+/// Intervals the scripted upstream serves.
+const UPSTREAM_INTERVALS: [&str; 5] = ["5s", "1m", "5m", "1h", "D"];
+
+/// POST market-data endpoints of the scripted upstream (the key is already checked).
+fn market_data_post(q: &Quotes, url: &str, req: &Value) -> Option<(u16, String)> {
+    let path = url.trim_end_matches('/');
+    let s = |k: &str| req[k].as_str().unwrap_or("").to_string();
+    let reply = if path.ends_with("/history") {
+        let known = master_rows(q)
+            .iter()
+            .find(|r| r["symbol"] == req["symbol"] && r["exchange"] == req["exchange"])
+            .map(|r| {
+                r["exchange"] != "NSE" && r["exchange"] != "NSE_INDEX" && r["exchange"] != "BSE"
+            });
+        let Some(derivative) = known else {
+            let msg =
+                format!("Symbol '{}' not found for exchange '{}'", s("symbol"), s("exchange"));
+            return Some((
+                400,
+                json!({"status": "error", "message": {"symbol": [msg]}}).to_string(),
+            ));
+        };
+        if !UPSTREAM_INTERVALS.contains(&s("interval").as_str()) {
+            let msg = "Invalid interval";
+            return Some((
+                400,
+                json!({"status": "error", "message": {"interval": [msg]}}).to_string(),
+            ));
+        }
+        let data = upstream_candles(&s("start_date"), &s("end_date"), &s("interval"), derivative);
+        json!({"status": "success", "data": data, "asked": req["symbol"]})
+    } else if path.ends_with("/intervals") {
+        json!({"status": "success", "data": {"seconds": ["5s"], "minutes": ["1m", "5m"], "hours": ["1h"],
+               "days": ["D"], "weeks": [], "months": []}})
+    } else if path.ends_with("/margin") {
+        json!({"status": "success", "data": {"total_margin_required": 12_345.5, "span_margin": 10_000.0,
+               "exposure_margin": 2_345.5}})
+    } else if path.ends_with("/telegram/notify") {
+        json!({"status": "success", "message": "Notification sent to the upstream's bot"})
+    } else {
+        return None;
+    };
+    Some((200, reply.to_string()))
+}
+
 /// The `data` object of an OpenAlgo quote at `p`.
 pub fn quote_data(p: f64) -> Value {
-    json!({"open":p,"high":p + 50.0,"low":p - 50.0,"ltp":p,"ask":p + 0.05,"bid":p - 0.05,
+    // The day's low stays positive for cheap instruments (options); 50 below otherwise.
+    json!({"open":p,"high":p + 50.0,"low":(p - 50.0).max(p * 0.5),"ltp":p,"ask":p + 0.05,"bid":p - 0.05,
            "prev_close":p,"volume":1000,"oi":0})
 }
 
@@ -584,8 +733,19 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -
 
 pub fn quote_frame_on(exchange: &str, symbol: &str, ltp: f64) -> String {
     json!({"type":"market_data","symbol":symbol,"exchange":exchange,"mode":2,
-        "data":{"ltp":ltp,"ltt":1,"timestamp":1,"open":ltp,"high":ltp + 50.0,"low":ltp - 50.0,
+        "data":{"ltp":ltp,"ltt":1,"timestamp":1,"open":ltp,"high":ltp + 50.0,"low":(ltp - 50.0).max(ltp * 0.5),
                 "close":ltp,"bid_price":ltp - 0.05,"ask_price":ltp + 0.05}})
+    .to_string()
+}
+
+/// A depth (mode 3) frame at `ltp`: five levels a side, a tick apart.
+pub fn depth_frame_on(exchange: &str, symbol: &str, ltp: f64) -> String {
+    let level = |i: i32, sign: f64| json!({"price": ltp + sign * 0.05 * f64::from(i + 1), "quantity": 100 * (i + 1), "orders": i + 1});
+    let buy: Vec<Value> = (0..5).map(|i| level(i, -1.0)).collect();
+    let sell: Vec<Value> = (0..5).map(|i| level(i, 1.0)).collect();
+    json!({"type":"market_data","symbol":symbol,"exchange":exchange,"mode":3,
+        "data":{"ltp":ltp,"ltt":1,"timestamp":1,"open":ltp,"high":ltp + 50.0,"low":(ltp - 50.0).max(ltp * 0.5),
+                "close":ltp,"oi":0,"depth":{"buy":buy,"sell":sell}}})
     .to_string()
 }
 

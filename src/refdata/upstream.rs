@@ -1,0 +1,248 @@
+//! The upstream OpenAlgo server as the source of truth for market data (`--upstream-rest`):
+//! forwarding a request with the upstream's key, and downloading its instrument master.
+//!
+//! # Instrument master
+//! At start, `serve --upstream-rest URL` without `--instruments` takes the master from the
+//! upstream's `GET /api/v1/instruments` (all exchanges), keeps it in the data dir
+//! (`upstream-instruments.csv`, in OpenAlgo's master columns) and uses that copy for the
+//! rest of the IST day; the next start on a later day downloads it again. When the upstream
+//! cannot be reached, yesterday's copy is used (and said so); with no copy at all the start
+//! fails with the reason. Rows of exchanges tickfill does not trade are left out.
+//!
+//! # Known limitations
+//! - Forwarding is blocking HTTP/1.1 (ureq) on the REST runtime's blocking pool, with the
+//!   watchdog's request timeout.
+
+#![forbid(unsafe_code)]
+
+use crate::instruments::InstrumentMaster;
+use crate::types::Exchange;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+/// Where the upstream is and how to authenticate to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRest {
+    /// Base URL, `http://host:port` (a trailing `/api/v1` is accepted).
+    pub base: String,
+    /// The upstream's API key (never logged).
+    pub api_key: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// Why a forwarded request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// Connection refused, reset, timed out.
+    #[error("upstream OpenAlgo server unreachable: {0}")]
+    Unreachable(String),
+    /// The reply was not JSON.
+    #[error("upstream OpenAlgo server sent a reply that is not JSON")]
+    NotJson,
+    /// The master could not be parsed or stored.
+    #[error("upstream instrument master: {0}")]
+    Master(String),
+}
+
+impl UpstreamRest {
+    /// `{base}/api/v1/{endpoint}`.
+    pub fn url(&self, endpoint: &str) -> String {
+        let base = self.base.trim_end_matches('/');
+        let base = base.strip_suffix("/api/v1").unwrap_or(base);
+        format!("{base}/api/v1/{endpoint}")
+    }
+
+    fn agent(&self) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(self.timeout))
+            .build()
+            .into()
+    }
+
+    /// POSTs `body` with the upstream's key in place of the client's; status and JSON reply.
+    pub fn post(&self, endpoint: &str, mut body: Value) -> Result<(u16, Value), UpstreamError> {
+        if let Value::Object(m) = &mut body {
+            m.insert("apikey".into(), Value::String(self.api_key.clone()));
+        }
+        let mut r = self
+            .agent()
+            .post(self.url(endpoint))
+            .send_json(&body)
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        let status = r.status().as_u16();
+        let v = r.body_mut().read_json::<Value>().map_err(|_| UpstreamError::NotJson)?;
+        Ok((status, v))
+    }
+
+    /// GETs `path` with `query` (the upstream's key added); status, content type, body.
+    pub fn get(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<(u16, String, Vec<u8>), UpstreamError> {
+        let mut req = self.agent().get(self.url(path)).query("apikey", &self.api_key);
+        for (k, v) in query.iter().filter(|(k, _)| k != "apikey") {
+            req = req.query(k, v);
+        }
+        let mut r = req.call().map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_string();
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(512 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        Ok((status, ct, body))
+    }
+}
+
+/// The cached master's file name in the data dir.
+pub const MASTER_FILE: &str = "upstream-instruments.csv";
+
+/// The master columns kept in the cache.
+const COLUMNS: [&str; 11] = [
+    "symbol",
+    "brsymbol",
+    "name",
+    "exchange",
+    "brexchange",
+    "token",
+    "expiry",
+    "strike",
+    "lotsize",
+    "instrumenttype",
+    "tick_size",
+];
+
+/// Converts an `instruments` JSON reply to master CSV, keeping exchanges tickfill knows.
+pub fn master_csv(reply: &Value) -> Result<(String, usize), UpstreamError> {
+    let rows = reply["data"].as_array().ok_or_else(|| {
+        UpstreamError::Master(format!("reply has no data array: {}", reply["message"]))
+    })?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let bad = |e: csv::Error| UpstreamError::Master(e.to_string());
+    w.write_record(COLUMNS).map_err(bad)?;
+    let mut skipped = 0;
+    for r in rows {
+        if r["exchange"].as_str().and_then(Exchange::parse).is_none() {
+            skipped += 1;
+            continue;
+        }
+        let cells: Vec<String> = COLUMNS
+            .iter()
+            .map(|c| match &r[*c] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            })
+            .collect();
+        w.write_record(&cells).map_err(bad)?;
+    }
+    let bytes = w.into_inner().map_err(|e| UpstreamError::Master(e.to_string()))?;
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), skipped))
+}
+
+/// The master from the upstream, cached in `data_dir` for the IST day (see the module doc).
+/// Returns the master and a line for the log.
+pub fn load_master(
+    up: &UpstreamRest,
+    data_dir: &Path,
+) -> Result<(InstrumentMaster, String), UpstreamError> {
+    let path = data_dir.join(MASTER_FILE);
+    let today = super::today_ist();
+    let fresh = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(|t| chrono::DateTime::<chrono::Utc>::from(t).with_timezone(&super::ist()).date_naive())
+        .is_some_and(|d| d == today);
+    let parse = |text: &str| {
+        InstrumentMaster::from_csv_str(text).map_err(|e| UpstreamError::Master(e.to_string()))
+    };
+    if fresh {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| UpstreamError::Master(e.to_string()))?;
+        let m = parse(&text)?;
+        let line =
+            format!("instrument master: {} rows from today's copy of the upstream's", m.len());
+        return Ok((m, line));
+    }
+    let downloaded = up.get("instruments", &[]).and_then(|(status, _, body)| {
+        let v: Value = serde_json::from_slice(&body).map_err(|_| UpstreamError::NotJson)?;
+        if status != 200 {
+            return Err(UpstreamError::Master(format!("HTTP {status}: {}", v["message"])));
+        }
+        master_csv(&v)
+    });
+    match downloaded {
+        Ok((text, skipped)) => {
+            let m = parse(&text)?;
+            std::fs::create_dir_all(data_dir).map_err(|e| UpstreamError::Master(e.to_string()))?;
+            let tmp = path.with_extension("csv.tmp");
+            std::fs::write(&tmp, &text)
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| UpstreamError::Master(e.to_string()))?;
+            let line = format!(
+                "instrument master: {} rows downloaded from the upstream ({skipped} rows of other exchanges left out)",
+                m.len()
+            );
+            Ok((m, line))
+        }
+        Err(e) => match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let m = parse(&text)?;
+                let line = format!(
+                    "instrument master: upstream unavailable ({e}); using the older copy ({} rows)",
+                    m.len()
+                );
+                Ok((m, line))
+            }
+            Err(_) => Err(e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn master_rows_convert_and_unknown_exchanges_are_left_out() {
+        let reply = json!({"status": "success", "data": [
+            {"symbol": "SBIN", "brsymbol": "SBIN-EQ", "name": "SBI", "exchange": "NSE", "brexchange": "NSE",
+             "token": "3045", "expiry": "", "strike": -1.0, "lotsize": 1, "instrumenttype": "EQ", "tick_size": 0.05},
+            {"symbol": "NIFTY30DEC2625000CE", "brsymbol": "X", "name": "NIFTY", "exchange": "NFO",
+             "brexchange": "NFO", "token": "1", "expiry": "30-DEC-26", "strike": 25000.0, "lotsize": 75,
+             "instrumenttype": "CE", "tick_size": 0.05},
+            {"symbol": "BTCUSD", "exchange": "SOMEWHERE", "lotsize": 1, "tick_size": 0.5, "instrumenttype": "X"},
+        ]});
+        let (text, skipped) = master_csv(&reply).unwrap();
+        assert_eq!(skipped, 1);
+        let m = InstrumentMaster::from_csv_str(&text).unwrap();
+        assert_eq!(m.len(), 2);
+        let id = m.lookup(Exchange::Nfo, "NIFTY30DEC2625000CE").unwrap();
+        let i = m.get(id).unwrap();
+        assert_eq!(i.strike.map(|p| p.to_f64()), Some(25_000.0));
+        assert_eq!(i.name, "NIFTY");
+        assert!(master_csv(&json!({"status": "error", "message": "x"})).is_err());
+    }
+
+    #[test]
+    fn urls_accept_a_trailing_api_path() {
+        let u = UpstreamRest {
+            base: "http://h:5000/api/v1/".into(),
+            api_key: "k".into(),
+            timeout: Duration::from_secs(1),
+        };
+        assert_eq!(u.url("history"), "http://h:5000/api/v1/history");
+    }
+}
