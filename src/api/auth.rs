@@ -27,6 +27,13 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peer(pub IpAddr);
 
+impl Peer {
+    /// The peer of `req` (unspecified when the request did not come through `serve`).
+    pub(crate) fn of(req: &Request) -> IpAddr {
+        req.extensions().get::<Peer>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0)
+    }
+}
+
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -116,6 +123,21 @@ impl Api {
             return Err(ApiError::rate_limited(1));
         }
         Ok(body)
+    }
+
+    /// The address limit, then the key, for requests that carry the key outside a JSON
+    /// body (`GET /health`): `Ok` when right, the 429 or 403 otherwise.
+    pub(crate) async fn check_key(&self, peer: IpAddr, key: &str) -> Result<(), ApiError> {
+        if let Err(wait) = self.guard.check(peer, Instant::now()) {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::rate_limited(retry_after_secs(wait)));
+        }
+        if self.verify_key(key).await {
+            return Ok(());
+        }
+        self.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
+        self.guard.fail(peer, Instant::now());
+        Err(ApiError::forbidden())
     }
 
     /// Checks a key: inline once the right key is cached (one SHA-256), else on the
