@@ -87,10 +87,16 @@ pub(crate) async fn health(State(api): State<Arc<Api>>, req: Request) -> Respons
         return e.into_response();
     }
     let f = &h.feed;
+    // The digest restart must rebuild (the crash loop compares it across kill -9).
+    let digest = match api.query(crate::event::QueryKind::StateHash).await {
+        Ok(crate::views::QueryReply::StateHash(d)) => Some(format!("{d:016x}")),
+        _ => None,
+    };
     let body = json!({
         "status": label,
         "mode": "analyze",
         "engine": {
+            "state_digest": digest,
             "healthy": !refusing,
             "refusing_orders": refusing,
             "reason": h.reason(),
