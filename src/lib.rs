@@ -61,6 +61,7 @@ pub mod engine;
 pub mod event;
 pub mod exec;
 pub mod fanout;
+pub mod fdlimit;
 pub mod harness;
 pub mod health;
 pub mod instruments;

@@ -117,12 +117,21 @@ fn bodies_over_the_limit_are_413() {
 }
 
 #[test]
-fn health_needs_no_key_and_leaks_none() {
+fn health_is_status_only_without_the_key_and_details_with_it() {
     let h = Harness::start();
+    h.tick("NSE", "SBIN", 800.0);
+    h.place(cnc("SBIN", "BUY", 1, "MARKET", 0.0));
     let (status, ct, text) = h.get("/health");
     assert_eq!(status, 200, "{text}");
     assert!(ct.starts_with("application/json"), "{ct}");
+    let bare: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(bare, json!({"status": "ok", "mode": "analyze"}), "no details without the key");
+    let (status, _, wrong) = h.get("/health?apikey=wrong-key-0123456789");
+    assert_eq!(status, 403, "{wrong}");
+    let (status, _, text) = h.get(&format!("/health?apikey={KEY}"));
+    assert_eq!(status, 200, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(v["status"], "ok");
     assert_eq!(v["engine"]["healthy"], true);
     assert!(v["engine"]["durable_seq"].is_u64());
     let feed = &v["feed"];
@@ -147,6 +156,34 @@ fn health_needs_no_key_and_leaks_none() {
     for secret in [KEY, hash.as_str(), dir.as_str()] {
         assert!(!text.contains(secret), "health leaks {secret}");
     }
+}
+
+/// DNS rebinding: a page whose name points at 127.0.0.1 sends its own Host; browser-facing
+/// endpoints refuse it, the key-protected API does not care.
+#[test]
+fn browser_facing_endpoints_refuse_a_foreign_host() {
+    let h = Harness::start();
+    let addr = h.server.as_ref().unwrap().local_addr();
+    let get = |path: &str, host: &str| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        reply
+    };
+    for path in ["/health", "/config.js", "/instruments.json"] {
+        let r = get(path, "evil.example:5000");
+        assert!(r.starts_with("HTTP/1.1 403"), "{path}: {r}");
+        assert!(r.contains("is not this server"), "{path}: {r}");
+        for host in ["localhost:5000", "127.0.0.1", &addr.to_string()] {
+            let r = get(path, host);
+            assert!(r.starts_with("HTTP/1.1 200"), "{path} with {host}: {r}");
+        }
+    }
+    assert!(get("/metrics", "evil.example").starts_with("HTTP/1.1 200"));
 }
 
 #[test]
@@ -190,7 +227,7 @@ fn a_refusing_engine_gives_503_on_orders_and_unhealthy_health() {
     h.tick("NSE", "SBIN", 800.0);
     h.handle().health.fail("test: stage execution panicked".into());
     assert_error(&h.api("placeorder", cnc("SBIN", "BUY", 1, "MARKET", 0.0)), 503, "");
-    let (status, _, text) = h.get("/health");
+    let (status, _, text) = h.get(&format!("/health?apikey={KEY}"));
     assert_eq!(status, 503, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(v["engine"]["healthy"], false);

@@ -3,6 +3,10 @@
 //! Each iteration: start `tickfill serve` (fused, backoff, its simulated broker streaming
 //! ticks) on free loopback ports over the same data dir, place orders through REST from a
 //! client thread, `kill -9` at a random moment, then
+//! - what was served is what restart rebuilds: just before the kill the client stops and the
+//!   simulator pauses; the state digest the live engine serves (`/health`, with the key)
+//!   once it is steady must equal the digest the restarted engine serves (restarted with
+//!   the simulator silent, so nothing new arrives in between);
 //! - guarantee 1: restart and check that every order the REST API acknowledged before the
 //!   kill is in the orderbook;
 //! - guarantee 2: stop it, take `tickfill replay`'s state digest, restart once more with
@@ -30,6 +34,7 @@ fn free_port() -> u16 {
 struct Server {
     child: Child,
     http: String,
+    sim_rest: String,
 }
 
 /// Starts `serve` and waits for "ready" (30 s at most). The ports come from binding port
@@ -82,7 +87,11 @@ fn try_start(dir: &Path, sim_rate: u64) -> Result<Server, String> {
         let _ = tx.send(Err(lines.join("\n")));
     });
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(())) => Ok(Server { child, http: format!("http://127.0.0.1:{http}") }),
+        Ok(Ok(())) => Ok(Server {
+            child,
+            http: format!("http://127.0.0.1:{http}"),
+            sim_rest: format!("http://127.0.0.1:{sim_rest}"),
+        }),
         other => {
             let _ = child.kill();
             let _ = child.wait();
@@ -157,6 +166,31 @@ fn order(i: u64) -> Value {
     }
 }
 
+/// The state digest the live engine serves.
+fn live_digest(base: &str) -> String {
+    let mut r = agent().get(format!("{base}/health?apikey={KEY}")).call().expect("health");
+    let v: Value = r.body_mut().read_json().expect("health JSON");
+    v["engine"]["state_digest"].as_str().expect("a state digest in /health").to_owned()
+}
+
+/// Pauses the simulator and waits until the served digest stops changing (two equal reads
+/// 300 ms apart: the last ticks in flight have been applied).
+fn steady_digest(s: &Server) -> String {
+    let body = json!({"apikey": KEY, "action": "pause"});
+    let r = agent().post(format!("{}/sim/control", s.sim_rest)).send_json(&body).expect("pause");
+    assert_eq!(r.status().as_u16(), 200, "pausing the simulator");
+    let mut last = live_digest(&s.http);
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = live_digest(&s.http);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the served digest never settled with the simulator paused");
+}
+
 fn orderbook_ids(base: &str) -> BTreeSet<String> {
     let v = call(&agent(), base, "orderbook", &json!({"apikey": KEY})).expect("orderbook");
     v["data"]["orders"]
@@ -204,10 +238,28 @@ fn crash_loop_keeps_acknowledged_orders_and_rebuilds_the_same_state() {
         };
         let wait_ms = 100 + next(&mut rng) % 900;
         std::thread::sleep(Duration::from_millis(wait_ms));
+        // Every other iteration the kill comes mid-traffic; otherwise the client stops and
+        // the digest served just before the kill is kept for the comparison below.
+        let served = if it % 2 == 1 {
+            stop.store(true, Ordering::Relaxed);
+            Some(steady_digest(&s))
+        } else {
+            None
+        };
         kill9(&mut s);
         stop.store(true, Ordering::Relaxed);
         let acked = client.join().expect("client thread");
         acked_total.extend(acked.iter().cloned());
+        if let Some(served) = served {
+            let mut quiet = start(dir.path(), 0);
+            let rebuilt = live_digest(&quiet.http);
+            assert_eq!(
+                served, rebuilt,
+                "iteration {it} (seed {seed}): the restart rebuilt another state than the \
+                 live engine served just before kill -9"
+            );
+            sigterm(&mut quiet);
+        }
 
         // Guarantee 1: everything acknowledged (in this and earlier lives) is there.
         let mut s = start(dir.path(), 2_000);

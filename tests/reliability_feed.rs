@@ -505,7 +505,7 @@ fn market_order_on_a_never_ticked_symbol_gets_a_clear_error_when_the_rest_quote_
     assert!(orders(&h).is_empty(), "refused orders are not in the book");
     let n = faults.len() as u64 + 1;
     assert_eq!(errors(&h), (n, 1), "(rest_errors, rest_timeouts)");
-    let (status, _, body) = api.get("/health");
+    let (status, _, body) = api.get(&format!("/health?apikey={}", api_util::KEY));
     assert_eq!(status, 200, "{body}");
     let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["feed"]["rest_errors"], n, "{health}");

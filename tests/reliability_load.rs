@@ -217,7 +217,9 @@ fn load_keeps_every_order_and_tick_and_memory_flat() {
 
     // Pause the simulator, let the engine drain, then compare tick counts.
     let agent = agent();
-    let _ = agent.post(format!("{sim}/sim/control")).send_json(json!({"action": "pause"}));
+    let _ = agent
+        .post(format!("{sim}/sim/control"))
+        .send_json(json!({"apikey": KEY, "action": "pause"}));
     std::thread::sleep(Duration::from_millis(500));
     let status = sim_status(&agent, &sim);
     let sent = status["ticks_sent"].as_u64().unwrap_or(0);

@@ -318,7 +318,7 @@ fn a_full_disk_refuses_new_orders_with_a_message_and_health_says_why() {
     assert_eq!(refused_status, 503, "{v}");
     let msg = v["message"].as_str().unwrap();
     assert!(msg.contains("disk full") || msg.contains("journal"), "{msg}");
-    let mut r = agent.get(format!("{base}/health")).call().unwrap();
+    let mut r = agent.get(format!("{base}/health?apikey={KEY}")).call().unwrap();
     assert_eq!(r.status().as_u16(), 503);
     let health: Value = r.body_mut().read_json().unwrap();
     let reason = health["engine"]["reason"].as_str().unwrap_or_default().to_owned();

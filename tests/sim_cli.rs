@@ -38,7 +38,7 @@ fn sim_subcommand_serves_and_stops_on_sigterm() {
         "mode": 1}));
     assert_eq!(r["status"], "success", "{r}");
     assert!(c.until_quiet(Duration::from_millis(300)), "paused: no frames");
-    post_json(rest, "/sim/control", json!({"action": "resume"}));
+    post_json(rest, "/sim/control", json!({"apikey": "k1", "action": "resume"}));
     assert_eq!(c.frame_for("SIM00007")["mode"], 1);
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();

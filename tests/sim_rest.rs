@@ -144,20 +144,34 @@ fn control_and_status() {
     assert_eq!(st["muted"], false);
     assert_eq!(st["clients"], 0);
     assert!(st["ticks_sent"].is_number() && st["symbols"].as_u64().unwrap() > 100);
-    let (code, r) = post_json(a, "/sim/control", json!({"action": "pause"}));
+    // The controls need the key.
+    let (code, r) = post_json(a, "/sim/control", json!({"apikey": "nope", "action": "pause"}));
+    assert_eq!(code, 403, "{r}");
+    assert!(!s.status().paused);
+    let (code, r) = post_json(a, "/sim/control", json!({"apikey": KEY, "action": "pause"}));
     assert_eq!(code, 200);
     assert_eq!(r["sim"]["paused"], true);
     assert!(s.status().paused);
-    let (_, r) = post_json(a, "/sim/control", json!({"action": "resume"}));
+    let (_, r) = post_json(a, "/sim/control", json!({"apikey": KEY, "action": "resume"}));
     assert_eq!(r["sim"]["paused"], false);
-    let (code, r) = post_json(a, "/sim/control", json!({"action": "explode"}));
+    let (code, r) = post_json(a, "/sim/control", json!({"apikey": KEY, "action": "explode"}));
     assert_eq!(code, 400);
     assert!(r["message"].as_str().unwrap().starts_with("action"));
     for (body, field) in [
-        (json!({"action": "set_price", "exchange": "NSE", "ltp": 10}), "symbol"),
-        (json!({"action": "set_price", "symbol": "SBIN", "exchange": "NSE", "ltp": -1}), "ltp"),
-        (json!({"action": "set_price", "symbol": "SBIN", "exchange": "NSE", "ltp": "x"}), "ltp"),
-        (json!({"action": "set_price", "symbol": "NOSUCH", "exchange": "NSE", "ltp": 5}), "symbol"),
+        (json!({"apikey": KEY, "action": "set_price", "exchange": "NSE", "ltp": 10}), "symbol"),
+        (
+            json!({"apikey": KEY, "action": "set_price", "symbol": "SBIN", "exchange": "NSE", "ltp": -1}),
+            "ltp",
+        ),
+        (
+            json!({"apikey": KEY, "action": "set_price", "symbol": "SBIN", "exchange": "NSE", "ltp": "x"}),
+            "ltp",
+        ),
+        (
+            json!({"apikey": KEY, "action": "set_price", "symbol": "NOSUCH", "exchange": "NSE", "ltp": 5}),
+            "symbol",
+        ),
+        (json!({"action": "pause"}), "apikey"),
     ] {
         let (code, r) = post_json(a, "/sim/control", body);
         assert_eq!(code, 400, "{r}");
@@ -166,7 +180,7 @@ fn control_and_status() {
     let (code, _) = post_json(
         a,
         "/sim/control",
-        json!({"action": "set_price",
+        json!({"apikey": KEY, "action": "set_price",
         "symbol": "SBIN", "exchange": "NSE", "ltp": "901.35"}),
     );
     assert_eq!(code, 200);

@@ -209,7 +209,8 @@ fn mute_silences_the_open_socket_and_resume_restarts_it() {
     let mut c = Client::authed(s.ws_addr());
     c.request(json!({"action": "subscribe", "symbol": "SBIN", "exchange": "NSE"}));
     c.frame_for("SBIN");
-    let (code, r) = post_json(s.rest_addr(), "/sim/control", json!({"action": "mute"}));
+    let (code, r) =
+        post_json(s.rest_addr(), "/sim/control", json!({"apikey": KEY, "action": "mute"}));
     assert_eq!(code, 200, "{r}");
     assert_eq!(r["sim"]["muted"], true);
     assert!(c.until_quiet(Duration::from_millis(500)), "frames kept coming while muted");
@@ -253,7 +254,7 @@ fn pause_holds_prices_and_set_price_shows_in_quotes_and_the_next_frame() {
     let (code, r) = post_json(
         s.rest_addr(),
         "/sim/control",
-        json!({"action": "set_price",
+        json!({"apikey": KEY, "action": "set_price",
         "symbol": "RELIANCE", "exchange": "NSE", "ltp": target}),
     );
     assert_eq!(code, 200, "{r}");

@@ -43,7 +43,7 @@ async function rest(endpoint, body = {}) {
 }
 
 async function sim(body) {
-  const res = await fetch(SIM, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  const res = await fetch(SIM, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ apikey: KEY, ...body }) })
   if (!res.ok) throw new Error(`sim ${body.action}: HTTP ${res.status} ${await res.text().catch(() => '')}`)
 }
 

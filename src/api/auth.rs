@@ -27,9 +27,11 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peer(pub IpAddr);
 
-/// The peer address the accept loop put on the request (unspecified when absent).
-fn peer_of(req: &Request) -> IpAddr {
-    req.extensions().get::<Peer>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0)
+impl Peer {
+    /// The peer of `req` (unspecified when the request did not come through `serve`).
+    pub(crate) fn of(req: &Request) -> IpAddr {
+        req.extensions().get::<Peer>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.0)
+    }
 }
 
 fn too_large(limit: u64) -> ApiError {
@@ -88,7 +90,7 @@ async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiE
 impl Api {
     /// Runs the gate; the body of an admitted request comes back parsed.
     pub(crate) async fn gate(&self, req: Request, class: Class) -> Result<Body, ApiError> {
-        let peer = peer_of(&req);
+        let peer = Peer::of(&req);
         let bytes = read_body(req, self.config.max_body_bytes).await?;
         let body = Body::parse(&bytes).map_err(|e| self.unauthenticated(e))?;
         let key = match body.get("apikey") {
@@ -146,6 +148,21 @@ impl Api {
             return Err(ApiError::rate_limited(1));
         }
         Ok(())
+    }
+
+    /// The address limit, then the key, for requests that carry the key outside a JSON
+    /// body (`GET /health`): `Ok` when right, the 429 or 403 otherwise.
+    pub(crate) async fn check_key(&self, peer: IpAddr, key: &str) -> Result<(), ApiError> {
+        if let Err(wait) = self.guard.check(peer, Instant::now()) {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::rate_limited(retry_after_secs(wait)));
+        }
+        if self.verify_key(key).await {
+            return Ok(());
+        }
+        self.counters.auth_failures.fetch_add(1, Ordering::Relaxed);
+        self.guard.fail(peer, Instant::now());
+        Err(ApiError::forbidden())
     }
 
     /// Checks a key: inline once the right key is cached (one SHA-256), else on the

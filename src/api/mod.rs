@@ -37,6 +37,7 @@ mod books;
 pub mod error;
 mod gtt;
 mod history;
+pub mod host;
 pub mod json;
 pub mod limits;
 mod ops;
@@ -88,6 +89,16 @@ pub struct ApiConfig {
     /// The upstream OpenAlgo server (`--upstream-rest`): history, intervals, ticker,
     /// margin and telegram/notify are forwarded to it when set.
     pub upstream: Option<crate::refdata::upstream::UpstreamRest>,
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// A client must send each request's headers within this time, also between requests
+    /// on a kept-alive connection (so idle connections are closed after it).
+    pub idle_timeout: Duration,
+    /// Host names besides loopback and the bind address that browser-facing endpoints
+    /// answer ([`host`]).
+    pub allowed_hosts: Vec<String>,
+    /// The engine's data dir, for the snapshot status in `/health` and `/metrics`.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -102,6 +113,10 @@ impl Default for ApiConfig {
             ws_port: 8765,
             auth_guard: crate::auth::guard::GuardConfig::default(),
             upstream: None,
+            max_connections: 1024,
+            idle_timeout: HEADER_DEADLINE,
+            allowed_hosts: Vec::new(),
+            data_dir: None,
         }
     }
 }
@@ -116,6 +131,7 @@ pub(crate) struct Counters {
     pub rate_limited: AtomicU64,
     pub auth_failures: AtomicU64,
     pub server_errors: AtomicU64,
+    pub connections_refused: AtomicU64,
 }
 
 /// Shared state of every handler.
@@ -130,6 +146,8 @@ pub(crate) struct Api {
     pub tick_rate: ops::TickRate,
     /// Per-endpoint counts of the reference, market-data and order-family endpoints.
     pub surface: surface::EndpointCounters,
+    /// REST connections open now.
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Maps an engine error to a reply: overload and stop are 503, anything else 500.
@@ -287,6 +305,7 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
         }
         None => r.fallback(not_found),
     };
+    let r = r.layer(axum::middleware::from_fn_with_state(Arc::clone(&api), host::check));
     harden(r).with_state(api)
 }
 
@@ -310,15 +329,42 @@ fn harden<S: Clone + Send + Sync + 'static>(r: Router<S>) -> Router<S> {
 /// connection is closed (slowloris connections cannot pile up).
 pub const HEADER_DEADLINE: Duration = Duration::from_secs(10);
 
+/// The reply to a connection over the cap, written before it is closed.
+fn at_capacity_reply(max: usize) -> Vec<u8> {
+    let body = format!(
+        "{{\"status\":\"error\",\"message\":\"Server busy: {max} connections are open, the \
+         limit; retry shortly\",\"mode\":\"analyze\"}}"
+    );
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Decrements the open-connection count when a connection ends.
+struct Open(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The accept loop: hyper's HTTP/1 server per connection (a header-read deadline, which
-/// `axum::serve` does not offer), no Nagle delay, and a graceful stop that lets in-flight
-/// requests finish for up to 5 s.
+/// `axum::serve` does not offer, also bounding idle keep-alive), no Nagle delay, the
+/// peer's address on each request (for the failed-authentication guard), a cap on open
+/// connections (503 beyond), and a graceful stop that lets in-flight requests finish for
+/// up to 5 s.
 async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    api: Arc<Api>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let (max, idle) = (api.config.max_connections, api.config.idle_timeout);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -330,6 +376,19 @@ async fn serve(
                         continue;
                     }
                 };
+                if api.connections.fetch_add(1, Ordering::Relaxed) >= max {
+                    api.connections.fetch_sub(1, Ordering::Relaxed);
+                    api.counters.connections_refused.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncWriteExt;
+                        let mut tcp = tcp;
+                        let reply = at_capacity_reply(max);
+                        let _ = tokio::time::timeout(Duration::from_secs(1), tcp.write_all(&reply)).await;
+                        let _ = tcp.shutdown().await;
+                    });
+                    continue;
+                }
+                let open = Open(Arc::clone(&api.connections));
                 let _ = tcp.set_nodelay(true);
                 // Each request carries its peer address for the failed-authentication guard.
                 let peer = auth::Peer(peer.ip());
@@ -340,10 +399,11 @@ async fn serve(
                 let service = hyper_util::service::TowerToHyperService::new(app);
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(HEADER_DEADLINE)
+                    .header_read_timeout(idle)
                     .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
+                    let _open = open;
                     let _ = conn.await;
                 });
             }
@@ -395,10 +455,11 @@ impl ApiServer {
             counters: Counters::default(),
             tick_rate: ops::TickRate::default(),
             surface: surface::EndpointCounters::default(),
+            connections: Arc::default(),
         });
-        let app = router(api);
+        let app = router(Arc::clone(&api));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = runtime.spawn(serve(listener, app, stopped));
+        let task = runtime.spawn(serve(listener, app, api, stopped));
         Ok(ApiServer { runtime, stop: Some(stop), task: Some(task), addr })
     }
 

@@ -1,5 +1,11 @@
-//! Operations: ping, `POST /api/v1/latency`, and the unauthenticated
-//! `GET /health` and `GET /metrics` (which carry no secrets: no key, no hash, no paths).
+//! Operations: ping, `POST /api/v1/latency`, `GET /health` and the
+//! unauthenticated `GET /metrics` (which carries no secrets: no key, no hash, no paths,
+//! no symbols).
+//!
+//! `/health` without a key is the status only (`{"status":"ok"|"unhealthy"}`, 200 or
+//! 503), for load balancers; with the key (`X-API-KEY` header or `?apikey=`) it has the
+//! details: engine, feed, snapshots, and which symbols are wanted. A wrong key is a 403
+//! and counts against the address like any failed authentication.
 
 #![forbid(unsafe_code)]
 
@@ -44,15 +50,43 @@ pub(crate) async fn latency(State(api): State<Arc<Api>>, req: Request) -> Respon
     api.respond(latency_inner(&api, req).await)
 }
 
-/// GET /health: 200 while the engine accepts orders, 503 once it refuses them.
-pub(crate) async fn health(State(api): State<Arc<Api>>) -> Response {
+/// The key a GET request carries: the `X-API-KEY` header, else `?apikey=`.
+fn get_key(req: &Request) -> Option<String> {
+    if let Some(v) = req.headers().get("x-api-key") {
+        return Some(v.to_str().unwrap_or("").to_owned());
+    }
+    req.uri().query()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == "apikey").then(|| v.to_owned())
+    })
+}
+
+/// GET /health: 200 while the engine accepts orders, 503 once it refuses them; details
+/// only with the key.
+pub(crate) async fn health(State(api): State<Arc<Api>>, req: Request) -> Response {
     let h = &api.engine.health;
-    let f = &h.feed;
     let refusing = h.refusing_orders();
+    let status = if refusing { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let label = if refusing { "unhealthy" } else { "ok" };
+    let Some(key) = get_key(&req) else {
+        return (status, axum::Json(json!({"status": label, "mode": "analyze"}))).into_response();
+    };
+    let peer = super::auth::Peer::of(&req);
+    drop(req);
+    if let Err(e) = api.check_key(peer, &key).await {
+        return e.into_response();
+    }
+    let f = &h.feed;
+    // The digest restart must rebuild (the crash loop compares it across kill -9).
+    let digest = match api.query(crate::event::QueryKind::StateHash).await {
+        Ok(crate::views::QueryReply::StateHash(d)) => Some(format!("{d:016x}")),
+        _ => None,
+    };
     let body = json!({
-        "status": if refusing { "unhealthy" } else { "ok" },
+        "status": label,
         "mode": "analyze",
         "engine": {
+            "state_digest": digest,
             "healthy": !refusing,
             "refusing_orders": refusing,
             "reason": h.reason(),
@@ -72,11 +106,30 @@ pub(crate) async fn health(State(api): State<Arc<Api>>) -> Response {
             "rest_errors": f.rest_errors.load(Ordering::Relaxed),
             "rest_timeouts": f.rest_timeouts.load(Ordering::Relaxed),
         },
+        "snapshots": snapshots(&api),
+        "connections": {
+            "rest_open": api.connections.load(Ordering::Relaxed),
+            "rest_refused": api.counters.connections_refused.load(Ordering::Relaxed),
+        },
         "quotes": {"ticks": api.engine.board.ticks()},
         "symbols": freshness(&api),
     });
-    let status = if refusing { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     (status, axum::Json(body)).into_response()
+}
+
+/// The data dir's snapshot status, when the API knows the data dir.
+fn snapshots(api: &Api) -> serde_json::Value {
+    let Some(dir) = &api.config.data_dir else { return serde_json::Value::Null };
+    let s = crate::journal::snapshot::status(dir);
+    json!({
+        "written": s.written.load(Ordering::Relaxed),
+        "last_seq": s.last_seq.load(Ordering::Relaxed),
+        "failures": s.failures.load(Ordering::Relaxed),
+        "skipped_at_recovery": s.skipped_at_recovery.load(Ordering::Relaxed),
+        "last_error": s.last_error(),
+        "retired_snapshots": s.retired_snapshots.load(Ordering::Relaxed),
+        "retired_segments": s.retired_segments.load(Ordering::Relaxed),
+    })
 }
 
 /// Per-symbol freshness of every symbol the engine or a client needs: the age of its
@@ -286,6 +339,51 @@ pub(crate) fn render_metrics(api: &Api, hops: &[HopSummary]) -> String {
         "Upstream frames dropped as invalid.",
         load(&f.validation_errors),
     );
+    family(
+        &mut out,
+        "tickfill_http_connections_open",
+        "gauge",
+        "REST connections open.",
+        api.connections.load(Ordering::Relaxed),
+    );
+    family(
+        &mut out,
+        "tickfill_http_connections_refused_total",
+        "counter",
+        "REST connections refused with 503 at the connection cap.",
+        load(&c.connections_refused),
+    );
+    if let Some(dir) = &api.config.data_dir {
+        let s = crate::journal::snapshot::status(dir);
+        family(
+            &mut out,
+            "tickfill_snapshots_written_total",
+            "counter",
+            "Snapshots written.",
+            load(&s.written),
+        );
+        family(
+            &mut out,
+            "tickfill_snapshot_failures_total",
+            "counter",
+            "Snapshot writes that failed.",
+            load(&s.failures),
+        );
+        family(
+            &mut out,
+            "tickfill_snapshots_skipped_at_recovery_total",
+            "counter",
+            "Snapshots recovery passed over (corrupt, not restorable, or not committed).",
+            load(&s.skipped_at_recovery),
+        );
+        family(
+            &mut out,
+            "tickfill_journal_segments_retired_total",
+            "counter",
+            "Journal segments deleted by retention.",
+            load(&s.retired_segments),
+        );
+    }
     if let Some(age) = f.last_data_age_ms() {
         family(
             &mut out,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tickfill::exec::ExecConfig;
 use tickfill::instruments::InstrumentMaster;
+use tickfill::journal::retention::Retain;
 use tickfill::journal::{JournalConfig, SyncLevel};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Topology};
@@ -26,6 +27,11 @@ pub struct StorageArgs {
     /// Start even if the journal is damaged in the middle (keeps what precedes the damage).
     #[arg(long)]
     pub accept_damaged_journal: bool,
+    /// Snapshots to keep: a count (at least 2) or an age (`6h`: those younger, and always
+    /// the newest 2). Journal segments wholly before the oldest kept snapshot are deleted,
+    /// so restart time and disk use stay bounded.
+    #[arg(long, env = "TICKFILL_RETAIN", default_value = "3")]
+    pub retain: Retain,
     /// Instrument master CSV (OpenAlgo columns); the embedded universe when absent.
     #[arg(long, env = "TICKFILL_INSTRUMENTS")]
     pub instruments: Option<PathBuf>,
@@ -39,6 +45,7 @@ impl StorageArgs {
             segment_bytes: self.segment_mib.max(1) * 1024 * 1024,
             sync: self.sync,
             accept_damaged: self.accept_damaged_journal,
+            retain: self.retain,
         }
     }
 

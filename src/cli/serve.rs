@@ -80,6 +80,20 @@ pub struct ServeArgs {
     /// each (then 429 / a close until the minute is over, whatever key is sent); 0 = off.
     #[arg(long, default_value_t = 10)]
     pub auth_failures: u32,
+    /// WebSocket connections served at once (more are closed with 1013).
+    #[arg(long, default_value_t = 1024)]
+    pub max_ws_connections: usize,
+    /// REST connections open at once (more get 503).
+    #[arg(long, default_value_t = 1024)]
+    pub max_http_connections: usize,
+    /// A REST connection is closed when a request's headers (or the next request on a
+    /// kept-alive connection) do not arrive within this time.
+    #[arg(long, default_value = "10s", value_parser = duration("--idle-timeout"))]
+    pub idle_timeout: Duration,
+    /// Host names (besides localhost, 127.0.0.1 and the bind address) the frontend and
+    /// /health answer to; others are refused (DNS rebinding). Repeat or comma-separate.
+    #[arg(long = "allowed-host", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// The built frontend to serve at `/` (default: frontend/dist when it exists).
     #[arg(long, env = "TICKFILL_FRONTEND")]
     pub frontend: Option<PathBuf>,
@@ -156,6 +170,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.watchdog.poll_interval = args.poll_interval;
     config.watchdog.mtm_max_age = args.mtm_max_age;
 
+    let (keys, origin) = KeyStore::open(&args.storage.data_dir, args.api_key.as_deref())?;
     let simulator = if args.feed == "sim" {
         if let Some(bigger) = sim::universe::with_synthetic(&instruments, args.sim_symbols)? {
             instruments = Arc::new(bigger);
@@ -165,6 +180,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         sc.rest_addr = args.sim_rest;
         sc.rate = args.sim_rate;
         sc.seed = args.sim_seed;
+        // The operator's key drives the simulator's controls.
+        sc.control_keys = Some(keys.clone());
         let server = SimServer::start(sc.clone()).with_context(|| {
             format!(
                 "starting the simulated broker on {} and {} (choose others with --sim-ws and --sim-rest)",
@@ -189,7 +206,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     config.instruments = Arc::clone(&instruments);
 
-    let (keys, origin) = KeyStore::open(&args.storage.data_dir, args.api_key.as_deref())?;
     let mut engine = Engine::start(config).context("starting the engine")?;
     println!("tickfill: {}", engine.recovery);
     let handle = engine.handle();
@@ -200,7 +216,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         d.join("index.html").is_file().then_some(d)
     });
     let auth_guard = GuardConfig { max_failures: args.auth_failures, ..GuardConfig::default() };
-    let mut ws_config = WsConfig { addr: args.ws, auth_guard, ..WsConfig::default() };
+    let nofile = tickfill::fdlimit::raise_nofile(
+        (args.max_ws_connections + args.max_http_connections) as u64,
+    );
+    if let Some(warning) = nofile.shortfall() {
+        eprintln!("tickfill: warning: {warning}");
+    }
+    let mut ws_config = WsConfig {
+        addr: args.ws,
+        auth_guard,
+        max_connections: args.max_ws_connections,
+        ..WsConfig::default()
+    };
     if !args.allowed_origins.is_empty() {
         ws_config.allowed_origins = args.allowed_origins.clone();
     }
@@ -218,6 +245,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             ws_port: ws.local_addr().port(),
             auth_guard,
             upstream: upstream.clone(),
+            max_connections: args.max_http_connections,
+            idle_timeout: args.idle_timeout,
+            allowed_hosts: args.allowed_hosts.clone(),
+            data_dir: Some(args.storage.data_dir.clone()),
             ..ApiConfig::default()
         },
         handle.clone(),

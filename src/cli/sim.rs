@@ -63,6 +63,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         instruments,
         paused: args.paused,
         muted: args.muted,
+        control_keys: None,
     };
     let (tx, rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {

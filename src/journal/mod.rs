@@ -33,7 +33,7 @@
 //! - Recovery reads each segment once, into ordinary memory (a copy from the page cache;
 //!   a read-only mmap would save it but is unsound while a live engine appends to the
 //!   segment `tickfill replay` is reading).
-//! - Old segments are never deleted (no compaction against snapshots yet).
+//! - Old segments are deleted only by [`retention`], after a snapshot is written.
 //!
 //! # Performance
 //! `append` encodes into a reused buffer and copies into the map: no allocation, no system
@@ -49,6 +49,7 @@ pub mod error;
 pub mod lock;
 pub mod reader;
 pub mod record;
+pub mod retention;
 pub mod segment;
 pub mod snapshot;
 mod survey;
@@ -135,6 +136,8 @@ pub struct JournalConfig {
     pub sync: SyncLevel,
     /// Start despite damage in the middle, keeping every record before it.
     pub accept_damaged: bool,
+    /// Which snapshots to keep; segments wholly before the oldest kept one are deleted.
+    pub retain: retention::Retain,
 }
 
 impl JournalConfig {
@@ -162,6 +165,7 @@ impl JournalConfig {
             segment_bytes: Self::DEFAULT_SEGMENT_BYTES,
             sync: SyncLevel::None,
             accept_damaged: false,
+            retain: retention::Retain::default(),
         }
     }
 }

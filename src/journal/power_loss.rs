@@ -51,12 +51,7 @@ struct Written {
 /// Appends events in batches of 1-20, committing after each, and stops ("crashes") at a
 /// random point, possibly mid-batch.
 fn write(dir: &Path, level: SyncLevel, rng: &mut Rng) -> Written {
-    let cfg = JournalConfig {
-        dir: dir.to_path_buf(),
-        segment_bytes: SEGMENT,
-        sync: level,
-        accept_damaged: false,
-    };
+    let cfg = JournalConfig { segment_bytes: SEGMENT, sync: level, ..JournalConfig::new(dir) };
     let (mut j, _) = Journal::open(&cfg).unwrap();
     let total = 300 + rng.below(700);
     let mut w = Written {

@@ -11,14 +11,20 @@
 //! - A snapshot file exists under its final name only once complete and synced.
 //! - A snapshot whose header, length, CRC or name disagree is skipped and reported, never
 //!   trusted; the next older one is used.
+//! - Every outcome (written, failed, skipped at recovery) is recorded in the data dir's
+//!   [`SnapshotStatus`] ([`status`]), which `/health` and `/metrics` read: a failing
+//!   snapshot is visible without reading stderr.
 
 #![forbid(unsafe_code)]
 
 use super::error::JournalError;
+use super::retention::Retain;
 use super::segment::sync_dir;
 use crate::types::Seq;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Snapshots kept after a write.
 pub const KEEP: usize = 3;
@@ -49,9 +55,90 @@ fn checksum(seq: Seq, state: &[u8]) -> u32 {
     crc32c::crc32c_append(crc, state)
 }
 
-/// Writes the state `bytes` as of `seq` durably, then deletes all but the newest
-/// [`KEEP`] snapshots. Returns the new file's path.
+/// What happened to the snapshots of one data dir in this process.
+#[derive(Debug, Default)]
+pub struct SnapshotStatus {
+    /// Snapshots written.
+    pub written: AtomicU64,
+    /// Sequence of the last one written (0 = none yet).
+    pub last_seq: AtomicU64,
+    /// Writes that failed.
+    pub failures: AtomicU64,
+    /// Snapshots recovery could not use (corrupt, not restorable, or ahead of the
+    /// journal) and fell back past.
+    pub skipped_at_recovery: AtomicU64,
+    /// The last failure or skip, for the operator.
+    pub last_error: Mutex<Option<String>>,
+    /// Snapshot files deleted by retention.
+    pub retired_snapshots: AtomicU64,
+    /// Journal segments deleted by retention.
+    pub retired_segments: AtomicU64,
+    /// The retention policy (set by recovery from the journal config).
+    retain: Mutex<Retain>,
+}
+
+impl SnapshotStatus {
+    /// Records a failure or skip.
+    pub fn note_error(&self, why: String) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+    }
+
+    /// The last failure or skip.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sets the retention policy applied after each write.
+    pub fn set_retain(&self, retain: Retain) {
+        *self.retain.lock().unwrap_or_else(|e| e.into_inner()) = retain;
+    }
+
+    fn retain(&self) -> Retain {
+        *self.retain.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The registry behind [`status`]: one record per data dir (a process may run several
+/// engines, as the tests do).
+static STATUS: Mutex<Vec<(PathBuf, Arc<SnapshotStatus>)>> = Mutex::new(Vec::new());
+
+/// The snapshot status of data dir `dir` (created on first use).
+pub fn status(dir: &Path) -> Arc<SnapshotStatus> {
+    let key = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut all = STATUS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, s)) = all.iter().find(|(d, _)| *d == key) {
+        return Arc::clone(s);
+    }
+    let s = Arc::new(SnapshotStatus::default());
+    all.push((key, Arc::clone(&s)));
+    s
+}
+
+/// Writes the state `bytes` as of `seq` durably, then applies the dir's retention policy
+/// (default: the newest [`KEEP`] snapshots; see [`super::retention`]). Returns the new
+/// file's path. The outcome is recorded in [`status`]`(dir)`.
 pub fn write_snapshot(dir: &Path, seq: Seq, bytes: &[u8]) -> Result<PathBuf, JournalError> {
+    let st = status(dir);
+    let done = write_inner(dir, seq, bytes).and_then(|path| {
+        let retired = super::retention::apply(dir, st.retain(), std::time::SystemTime::now())?;
+        st.retired_snapshots.fetch_add(retired.snapshots as u64, Ordering::Relaxed);
+        st.retired_segments.fetch_add(retired.segments as u64, Ordering::Relaxed);
+        Ok(path)
+    });
+    match &done {
+        Ok(_) => {
+            st.written.fetch_add(1, Ordering::Relaxed);
+            st.last_seq.store(seq.0, Ordering::Relaxed);
+        }
+        Err(e) => {
+            st.failures.fetch_add(1, Ordering::Relaxed);
+            st.note_error(format!("snapshot at seq {} failed: {e}", seq.0));
+        }
+    }
+    done
+}
+
+fn write_inner(dir: &Path, seq: Seq, bytes: &[u8]) -> Result<PathBuf, JournalError> {
     std::fs::create_dir_all(dir).map_err(JournalError::io("create dir", dir))?;
     let path = dir.join(file_name(seq));
     let tmp = dir.join(format!(".{}.tmp", file_name(seq)));
@@ -72,18 +159,11 @@ pub fn write_snapshot(dir: &Path, seq: Seq, bytes: &[u8]) -> Result<PathBuf, Jou
     }
     std::fs::rename(&tmp, &path).map_err(JournalError::io("rename snapshot", &path))?;
     sync_dir(dir)?;
-    let all = list(dir)?;
-    if all.len() > KEEP {
-        for (_, old) in &all[..all.len() - KEEP] {
-            std::fs::remove_file(old).map_err(JournalError::io("remove old snapshot", old))?;
-        }
-        sync_dir(dir)?;
-    }
     Ok(path)
 }
 
 /// Snapshot files in `dir`, oldest first.
-fn list(dir: &Path) -> Result<Vec<(Seq, PathBuf)>, JournalError> {
+pub fn list(dir: &Path) -> Result<Vec<(Seq, PathBuf)>, JournalError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(JournalError::io("read dir", dir))? {
         let entry = entry.map_err(JournalError::io("read dir", dir))?;
@@ -156,6 +236,13 @@ pub fn load_snapshots(dir: &Path) -> Result<SnapshotLoad, JournalError> {
         }
     }
     Ok(load)
+}
+
+/// Reads and checks the snapshot at `path` (named for `seq`): its state, or what is
+/// wrong with it.
+pub fn read_valid(seq: Seq, path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    validate(seq, &file).map(<[u8]>::to_vec)
 }
 
 /// The newest valid snapshot in `dir`; a corrupt one is skipped with a warning on

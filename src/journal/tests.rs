@@ -10,7 +10,7 @@ use std::path::Path;
 const SMALL: u64 = 64 * 1024;
 
 fn config(dir: &Path, sync: SyncLevel) -> JournalConfig {
-    JournalConfig { dir: dir.to_path_buf(), segment_bytes: SMALL, sync, accept_damaged: false }
+    JournalConfig { segment_bytes: SMALL, sync, ..JournalConfig::new(dir) }
 }
 
 /// Event `i` (seq `i + 1`, with gaps every 7th), cycling through every sample shape; the

@@ -90,6 +90,10 @@ pub struct SimConfig {
     pub paused: bool,
     /// Start muted (prices move, no market data sent) until a `resume`.
     pub muted: bool,
+    /// Who may use `POST /sim/control`: with `Some`, a key these accept (`tickfill serve`
+    /// passes the engine's, so the operator's key drives the simulator); with `None`,
+    /// `api_key`. Either way the body's `apikey` must be right (400 missing, 403 wrong).
+    pub control_keys: Option<crate::auth::KeyStore>,
 }
 
 impl SimConfig {
@@ -106,6 +110,7 @@ impl SimConfig {
             instruments,
             paused: false,
             muted: false,
+            control_keys: None,
         }
     }
 

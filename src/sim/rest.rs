@@ -1,6 +1,6 @@
 //! The REST side: OpenAlgo's `quotes`, `multiquotes` and `depth` (OPENALGO.md section 2)
-//! served from the walk's current state, plus the simulator's own `/sim/control` and
-//! `/sim/status`. axum on a current-thread tokio runtime in one thread: quotes are rare
+//! served from the walk's current state, plus the simulator's own `/sim/control` (which
+//! needs the key: [`super::SimConfig::control_keys`]) and `/sim/status`. axum on a current-thread tokio runtime in one thread: quotes are rare
 //! (the watchdog polls every few seconds), so one thread is plenty.
 
 #![forbid(unsafe_code)]
@@ -238,8 +238,20 @@ fn parse_control(obj: &Map<String, Value>) -> Result<Control, Reply> {
     }
 }
 
+/// `/sim/control`'s key: the engine's when the simulator runs inside `serve`, else the
+/// simulator's own.
+fn authorize_control(shared: &Shared, obj: &Map<String, Value>) -> Result<(), Reply> {
+    let Some(keys) = &shared.control_keys else { return authorize(shared, obj) };
+    if keys.verify(text(obj, "apikey")?) {
+        Ok(())
+    } else {
+        Err(bad(StatusCode::FORBIDDEN, "Invalid openalgo apikey"))
+    }
+}
+
 async fn control(State(shared): SharedState, body: Bytes) -> Reply {
-    let control = match object(&body).and_then(|o| parse_control(&o)) {
+    let authorized = object(&body).and_then(|o| authorize_control(&shared, &o).map(|()| o));
+    let control = match authorized.and_then(|o| parse_control(&o)) {
         Ok(c) => c,
         Err(e) => return e,
     };

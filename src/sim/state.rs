@@ -19,6 +19,8 @@ pub(crate) struct Shared {
     pub instruments: Arc<InstrumentMaster>,
     pub walk: Mutex<RandomWalk>,
     pub api_key: String,
+    /// See [`super::SimConfig::control_keys`].
+    pub control_keys: Option<crate::auth::KeyStore>,
     pub rate: u64,
     pub paused: AtomicBool,
     pub muted: AtomicBool,

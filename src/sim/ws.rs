@@ -154,6 +154,7 @@ impl WsServer {
             instruments,
             walk: Mutex::new(walk),
             api_key: config.api_key.clone(),
+            control_keys: config.control_keys.clone(),
             rate,
             paused: AtomicBool::new(config.paused),
             muted: AtomicBool::new(config.muted),

@@ -149,6 +149,11 @@ impl Conn {
         }
     }
 
+    /// True once the handshake is done and the connection is open.
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(self.link, Link::Open(_))
+    }
+
     /// True once the connection should be dropped.
     pub(crate) fn is_dead(&self) -> bool {
         matches!(self.link, Link::Dead)

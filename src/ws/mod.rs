@@ -84,6 +84,8 @@ pub mod close {
     pub const ORDER_OVERFLOW: u16 = 4008;
     /// Too many failed `authenticate`s (on this connection or from this address).
     pub const POLICY: u16 = 1008;
+    /// The server is at its connection cap; try again later.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
 /// Counters the server keeps, for health and metrics (all monotonic except `clients`).
@@ -107,6 +109,11 @@ pub struct WsStats {
     pub auth_failures: AtomicU64,
     /// Closed with 1008 (too many failed authentications).
     pub auth_refusals: AtomicU64,
+    /// Closed with 1013, or dropped unanswered, at the connection cap.
+    pub capacity_refusals: AtomicU64,
+    /// Accepts that failed for want of file descriptors (EMFILE/ENFILE); each such
+    /// connection was closed at once rather than left waiting.
+    pub fd_exhausted: AtomicU64,
 }
 
 impl WsStats {
@@ -117,6 +124,7 @@ impl WsStats {
             close::TOO_BIG => &self.oversize_closes,
             close::ORDER_OVERFLOW => &self.order_overflow_closes,
             close::POLICY => &self.auth_refusals,
+            close::TRY_AGAIN_LATER => &self.capacity_refusals,
             _ => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -149,6 +157,9 @@ pub struct WsConfig {
     pub auth_guard: crate::auth::guard::GuardConfig,
     /// Failed `authenticate`s on one connection before it is closed with 1008.
     pub max_auth_failures_per_conn: u32,
+    /// Connections served at once; more are closed with 1013 (try again later) once
+    /// their handshake completes.
+    pub max_connections: usize,
 }
 
 impl Default for WsConfig {
@@ -164,6 +175,7 @@ impl Default for WsConfig {
             max_pending_updates: 4096,
             auth_guard: crate::auth::guard::GuardConfig::default(),
             max_auth_failures_per_conn: 3,
+            max_connections: 1024,
         }
     }
 }

@@ -55,6 +55,26 @@ pub(crate) struct Server {
     ticks: TickStream,
     /// Ticks dropped before reaching this server, as last acted on.
     seen_dropped: u64,
+    /// Connections over the cap, to close with 1013 once their handshake is done.
+    refusing: Vec<usize>,
+    /// A descriptor held in reserve: on EMFILE it is released to accept (and close) one
+    /// pending connection, so the listen queue drains instead of stalling.
+    reserve: Option<std::fs::File>,
+    /// The listener may hold connections not yet accepted (an accept stopped early).
+    accept_pending: bool,
+}
+
+/// Over-cap connections handshaking at once (to be closed with 1013); beyond it they are
+/// dropped unanswered.
+const REFUSE_BACKLOG: usize = 64;
+
+/// EMFILE (24) or ENFILE (23): out of file descriptors, per process or system-wide.
+fn is_fd_exhaustion(errno: i32) -> bool {
+    errno == 24 || errno == 23
+}
+
+fn reserve_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
 }
 
 impl Server {
@@ -104,6 +124,9 @@ impl Server {
             seen_dropped: engine.ticks.dropped(),
             ticks: engine.ticks.clone(),
             health: Arc::clone(&engine.health),
+            refusing: Vec::new(),
+            reserve: reserve_fd(),
+            accept_pending: false,
         })
     }
 
@@ -145,6 +168,9 @@ impl Server {
             return;
         }
         let now = Instant::now();
+        if serve && std::mem::take(&mut self.accept_pending) {
+            self.accept(now);
+        }
         for ev in events.iter() {
             match ev.token() {
                 LISTENER if serve => self.accept(now),
@@ -158,6 +184,7 @@ impl Server {
             }
         }
         if serve {
+            self.refuse_opened(now);
             self.pump_updates(now);
             let now_ms = wall_now_ns() / 1_000_000;
             self.stream_ticks(now_ms);
@@ -181,10 +208,21 @@ impl Server {
         stats.clients.store(self.conns.len() as u64, Ordering::Relaxed);
     }
 
+    /// Accepts until the listener would block (mio is edge-triggered: a readiness event
+    /// is not repeated for connections left in the queue). Over the cap, a connection is
+    /// handshaken and closed with 1013 (or, past [`REFUSE_BACKLOG`] of those, dropped).
+    /// Out of descriptors, the reserve one is let go to accept and close the connection,
+    /// so the queue keeps draining; any other error retries on the next turn.
     fn accept(&mut self, now: Instant) {
         loop {
             match self.listener.accept() {
                 Ok((mut stream, _)) => {
+                    let serving = self.conns.len() - self.refusing.len();
+                    let over = serving >= self.ctx.config.max_connections;
+                    if over && self.refusing.len() >= REFUSE_BACKLOG {
+                        self.ctx.stats.capacity_refusals.fetch_add(1, Ordering::Relaxed);
+                        continue; // dropped: closed unanswered
+                    }
                     let token = self.next;
                     self.next += 1;
                     let _ = stream.set_nodelay(true);
@@ -196,12 +234,59 @@ impl Server {
                     let conn = Conn::accept(stream, &self.ctx, now);
                     if !conn.is_dead() {
                         self.conns.insert(token, conn);
+                        if over {
+                            self.refusing.push(token);
+                        }
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                // Out of descriptors, or a connection reset before it was accepted:
-                // try again on the next readiness.
-                Err(_) => return,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if self.reserve.is_none() {
+                        self.reserve = reserve_fd();
+                    }
+                    return;
+                }
+                Err(e) if e.raw_os_error().is_some_and(is_fd_exhaustion) => {
+                    self.ctx.stats.fd_exhausted.fetch_add(1, Ordering::Relaxed);
+                    match self.reserve.take() {
+                        Some(reserve) => {
+                            // (Linux allocates the descriptor before looking at the
+                            // queue: EMFILE comes even when the queue is empty.)
+                            drop(reserve);
+                            let refused = self.listener.accept();
+                            let more = match refused {
+                                Ok((stream, _)) => {
+                                    drop(stream);
+                                    self.ctx
+                                        .stats
+                                        .capacity_refusals
+                                        .fetch_add(1, Ordering::Relaxed);
+                                    true
+                                }
+                                Err(e) if e.kind() == ErrorKind::WouldBlock => false,
+                                Err(_) => {
+                                    self.accept_pending = true;
+                                    false
+                                }
+                            };
+                            self.reserve = reserve_fd();
+                            if !more {
+                                return;
+                            }
+                        }
+                        None => {
+                            // No reserve to spare: try again next turn, not on the next
+                            // (maybe never coming) readiness event.
+                            self.accept_pending = true;
+                            return;
+                        }
+                    }
+                }
+                // A connection reset before it was accepted, or another transient error:
+                // go on next turn without waiting for a new readiness event.
+                Err(_) => {
+                    self.accept_pending = true;
+                    return;
+                }
             }
         }
     }
@@ -223,6 +308,20 @@ impl Server {
                 c.fall_behind();
             }
         }
+    }
+
+    /// Closes with 1013 the over-cap connections whose handshake has completed (closing
+    /// is idempotent); they stay listed, and out of the served count, until dropped.
+    fn refuse_opened(&mut self, now: Instant) {
+        let conns = &mut self.conns;
+        self.refusing.retain(|t| match conns.get_mut(t) {
+            Some(c) if c.is_open() => {
+                c.close(close::TRY_AGAIN_LATER, "server at its connection limit; retry later", now);
+                true
+            }
+            Some(c) => !c.is_dead(),
+            None => false,
+        });
     }
 
     /// Hands every order update the journal has passed to its subscribers.

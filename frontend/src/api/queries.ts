@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useSession } from './context'
+import { loadKey } from '../auth'
 import type { Funds, Health, Instrument, LatencyStage, Order, Position, Trade } from './types'
 
 export const qk = {
@@ -55,13 +56,17 @@ export function useFunds() {
   })
 }
 
-/** `GET /health` is unauthenticated. */
+/** `GET /health`: the status alone without the key; the details (feed, engine) need it,
+ * sent as the `X-API-KEY` header. */
 export function useHealth(refetchInterval = 2000) {
   const { config } = useSession()
   return useQuery({
     queryKey: qk.health,
     queryFn: async (): Promise<Health> => {
-      const res = await fetch(`${config.apiBase}/health`, { headers: { Accept: 'application/json' } })
+      const key = loadKey(window.sessionStorage)
+      const headers: Record<string, string> = { Accept: 'application/json' }
+      if (key) headers['X-API-KEY'] = key
+      const res = await fetch(`${config.apiBase}/health`, { headers })
       if (!res.ok) throw new Error(`health: HTTP ${res.status}`)
       return (await res.json()) as Health
     },
