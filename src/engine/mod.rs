@@ -73,7 +73,7 @@ pub struct EngineConfig {
     /// The hot core and the housekeeping cores: [`Engine::start`] confines the calling
     /// thread (and so every thread started from it afterwards) to the housekeeping cores
     /// and pins the sequencer alone on the hot one. `None`: no pinning (library and
-    /// test default; `tickfill serve` sets it on two or more cores).
+    /// test default; `tickfill serve` sets it from `--cores`, by default on four or more cores).
     pub cores: Option<CoreLayout>,
     /// Symbols per upstream feed connection.
     pub symbols_per_connection: usize,
@@ -264,7 +264,13 @@ impl Engine {
         let seq_config = SequencerConfig {
             timer_interval: config.timer_interval,
             snapshot_every: config.snapshot_every,
-            core: config.cores.as_ref().map(|l| l.hot).or(config.sequencer_core),
+            core: match &config.cores {
+                Some(l) if l.pin_hot => Some(l.hot),
+                Some(_) => None,
+                None => config.sequencer_core,
+            },
+            // Not pinned: free of the housekeeping confinement it would inherit.
+            cores: config.cores.as_ref().map(CoreLayout::hot_cores).unwrap_or_default(),
             symbols_per_connection: config.symbols_per_connection,
             // Only the inline hot thread spins: in the other topologies a spinning
             // sequencer would compete with the stage threads for the cores.

@@ -33,6 +33,26 @@ use tungstenite::Message;
 /// Round trips of a `payload`-byte text message through a tungstenite echo server on
 /// loopback (both ends in this process, TCP_NODELAY), one at a time.
 pub fn echo_rtt(samples: u64, payload: usize) -> anyhow::Result<Histogram<u64>> {
+    echo(samples, payload, Duration::ZERO, None)
+}
+
+/// Echo round trips one every `interval` until `stop` (at most `samples`): the floor
+/// measured *under the same load* as the engine, when run beside the live phase.
+pub fn echo_rtt_paced(
+    samples: u64,
+    payload: usize,
+    interval: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<Histogram<u64>> {
+    echo(samples, payload, interval, Some(stop))
+}
+
+fn echo(
+    samples: u64,
+    payload: usize,
+    interval: Duration,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<Histogram<u64>> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let server = std::thread::Builder::new().name("bench-echo".into()).spawn(move || {
@@ -51,6 +71,12 @@ pub fn echo_rtt(samples: u64, payload: usize) -> anyhow::Result<Histogram<u64>> 
     let text: String = "x".repeat(payload);
     let mut h = new_ns();
     for i in 0..samples + samples / 10 {
+        if stop.is_some_and(|s| s.load(Ordering::Acquire)) {
+            break;
+        }
+        if !interval.is_zero() {
+            std::thread::sleep(interval);
+        }
         let t = mono_now_ns();
         ws.send(Message::text(text.clone()))?;
         loop {

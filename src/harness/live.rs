@@ -25,6 +25,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::health::Health;
 use crate::journal::JournalConfig;
 use crate::latency::HOPS;
+use crate::ring::cores::CoreLayout;
 use crate::ring::pipeline::PipelineConfig;
 use crate::sequencer::FeedConfig;
 use crate::ws::{WsConfig, WsServer};
@@ -66,6 +67,9 @@ pub struct LiveConfig {
     pub search_seconds: f64,
     /// Symbols whose ticks the WebSocket client also subscribes to.
     pub ws_tick_symbols: usize,
+    /// Hot and housekeeping cores (inline): every thread of the run, the load generator
+    /// included, is confined to the housekeeping cores, the engine's hot thread pinned.
+    pub cores: Option<CoreLayout>,
 }
 
 /// One step of the rate search.
@@ -112,6 +116,11 @@ pub struct LiveResult {
     pub ws_ticks: u64,
     /// The rate search.
     pub search: Vec<RateStep>,
+    /// Echo round trips (one per millisecond) measured during the measured phase, under
+    /// the same load as the engine.
+    pub echo_loaded: Histogram<u64>,
+    /// CPU seconds per thread name over the measured phase, largest first.
+    pub cpu_threads: Vec<(String, f64)>,
 }
 
 fn agent() -> ureq::Agent {
@@ -277,6 +286,18 @@ fn frames(rate: u64, seconds: f64) -> u64 {
 
 /// Runs the live measurement with `bar` showing progress.
 pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
+    // Confine this thread first, so every thread of the run (the load generator too)
+    // starts on the housekeeping cores; restored afterwards for the next run.
+    let allowed = crate::ring::cores::allowed();
+    if let Some(l) = &cfg.cores {
+        crate::ring::cores::confine_current(&l.housekeeping);
+    }
+    let r = run_confined(cfg, bar);
+    crate::ring::cores::confine_current(&allowed);
+    r
+}
+
+fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     let dir = TempDir::new("live")?;
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
     let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
@@ -289,6 +310,7 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     config.feed = FeedConfig::Upstream { url: upstream.url(), api_key: FEED_KEY.into() };
     config.symbols_per_connection = cfg.symbols.max(1000);
     config.watchdog.fallback = false;
+    config.cores = cfg.cores.clone();
     let mut engine = Engine::start(config).context("starting the engine")?;
     let handle = engine.handle();
     let updates = engine.take_updates().context("order-update reader")?;
@@ -374,11 +396,23 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     let per_symbol = cfg.rate as f64 / cfg.symbols as f64;
     let cross_every = ((per_symbol * cfg.cross_period.as_secs_f64()).round() as u64).max(2);
     let received0 = health.feed.stream_ticks.load(Ordering::Acquire);
+    let echo_stop = Arc::new(AtomicBool::new(false));
+    let echo = {
+        let stop = Arc::clone(&echo_stop);
+        let samples = frames(1_000, cfg.seconds + 5.0);
+        std::thread::Builder::new().name("bench-echo-client".into()).spawn(move || {
+            super::baselines::echo_rtt_paced(samples, 400, Duration::from_millis(1), &stop)
+        })?
+    };
     let cpu0 = CpuTimes::now();
     let main = phase(
         Phase { rate: cfg.rate, frames: frames(cfg.rate, cfg.seconds), cross_every },
         "measured phase: open-loop ticks with fills",
-    )?;
+    );
+    echo_stop.store(true, Ordering::Release);
+    let echo_loaded =
+        echo.join().map_err(|_| anyhow!("the echo client panicked"))?.context("echo under load")?;
+    let main = main?;
     drain(&health, Duration::from_secs(10));
     let cpu1 = CpuTimes::now();
     let main_received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
@@ -441,6 +475,8 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
         main_received,
         cpu_process_s: cpu1.process - cpu0.process,
         cpu_engine_s: cpu0.engine_since(&cpu1),
+        cpu_threads: cpu0.threads_since(&cpu1),
+        echo_loaded,
         rest_failures,
         ws_ticks: ws_stats.ticks,
         search,

@@ -168,7 +168,60 @@ pub fn write(out: &Path, plan: &Plan, r: &Results, m: &Machine) -> anyhow::Resul
 
 /// The highest search rate passed, 0 if none.
 pub fn max_rate(r: &Results) -> u64 {
-    r.live.search.iter().filter(|s| s.ok).map(|s| s.rate).max().unwrap_or(0)
+    live_max_rate(&r.live)
+}
+
+fn live_max_rate(l: &super::live::LiveResult) -> u64 {
+    l.search.iter().filter(|s| s.ok).map(|s| s.rate).max().unwrap_or(0)
+}
+
+/// The A/B table: every topology of the run, same workload, side by side.
+fn ab_section(s: &mut String, plan: &Plan, r: &Results) {
+    let primary = (plan.live.pipeline.topology, &r.live);
+    let rows: Vec<(crate::ring::Topology, &super::live::LiveResult)> =
+        r.compared.iter().map(|(t, l)| (*t, l)).chain(std::iter::once(primary)).collect();
+    let _ = writeln!(s, "## A/B: topologies in this run (same workload, one after the other)\n");
+    let _ = writeln!(
+        s,
+        "Tick-to-fill here is the engine's own hop (socket read -> fill decided);          wire-to-wire is from the crossing frame's intended send time. Echo under load: a          tungstenite echo round trip every 1 ms during the measured phase. `inline` runs          with its hot thread pinned alone ({}); the others run unpinned, as before.\n",
+        plan.live.cores.as_ref().map_or("no layout".to_owned(), |l| format!(
+            "hot core {}, housekeeping {:?}",
+            l.hot, l.housekeeping
+        ))
+    );
+    let _ = writeln!(
+        s,
+        "| topology | tick-to-fill p50 / p99 / p99.9 / max us | socket -> journal p50 / p99 us | \
+         wire-to-wire p50 / p99 us | echo under load p50 / p99 us | w2w / echo p50 | \
+         sender max lag us | engine CPU us/tick | max sustainable /s |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---:|---:|---:|---:|");
+    for (t, l) in rows {
+        let t2f = Percentiles::of(&l.hops[5].1);
+        let r2j = Percentiles::of(&l.hops[4].1);
+        let w2w = Percentiles::of(&l.wire_to_wire);
+        let echo = Percentiles::of(&l.echo_loaded);
+        let ticks = (l.main_received as f64).max(1.0);
+        let _ = writeln!(
+            s,
+            "| {t:?} | {} / {} / {} / {} | {} / {} | {} / {} | {} / {} | {:.2} | {} | {:.2} | {} |",
+            us(t2f.p50),
+            us(t2f.p99),
+            us(t2f.p999),
+            us(t2f.max),
+            us(r2j.p50),
+            us(r2j.p99),
+            us(w2w.p50),
+            us(w2w.p99),
+            us(echo.p50),
+            us(echo.p99),
+            if echo.p50 == 0 { f64::NAN } else { w2w.p50 as f64 / echo.p50 as f64 },
+            us(l.main.max_lag_ns),
+            l.cpu_engine_s * 1e6 / ticks,
+            live_max_rate(l)
+        );
+    }
+    let _ = writeln!(s);
 }
 
 /// RSS growth per 100 symbols beyond the fixed part: the slope between the smallest
@@ -242,7 +295,9 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
         m.cpus
     );
 
-    let _ = writeln!(s, "## Latency (microseconds)\n");
+    ab_section(&mut s, plan, r);
+
+    let _ = writeln!(s, "## Latency (microseconds), {:?}\n", c.pipeline.topology);
     let _ = writeln!(s, "| metric | what | count | p50 | p90 | p99 | p99.9 | max | plot |");
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---|");
     for metric in metrics(r) {
@@ -268,7 +323,25 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
     let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
     let _ = writeln!(s, "\n## Ratios\n");
     let _ = writeln!(s, "| ratio | value |\n|---|---:|");
-    let _ = writeln!(s, "| wire-to-wire p50 / echo p50 | {:.2} |", ratio(w2w.p50, echo.p50));
+    let loaded = Percentiles::of(&l.echo_loaded);
+    let _ = writeln!(
+        s,
+        "| wire-to-wire p50 / echo p50 under the same load | {:.2} (echo {} us, {} samples) |",
+        ratio(w2w.p50, loaded.p50),
+        us(loaded.p50),
+        loaded.count
+    );
+    let _ = writeln!(
+        s,
+        "| wire-to-wire p99 / echo p99 under the same load | {:.2} (echo {} us) |",
+        ratio(w2w.p99, loaded.p99),
+        us(loaded.p99)
+    );
+    let _ = writeln!(
+        s,
+        "| wire-to-wire p50 / echo p50 (idle machine) | {:.2} |",
+        ratio(w2w.p50, echo.p50)
+    );
     let _ = writeln!(s, "| wire-to-wire p99 / echo p99 | {:.2} |", ratio(w2w.p99, echo.p99));
     let _ = writeln!(
         s,
@@ -331,6 +404,12 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
         l.cpu_engine_s / mticks.max(1e-9),
         l.cpu_process_s / mticks.max(1e-9)
     );
+    let _ = writeln!(s, "Per thread (from `/proc/self/task/*/stat`, measured phase):\n");
+    let _ = writeln!(s, "| thread | CPU s | us per tick |\n|---|---:|---:|");
+    for (name, cpu) in &l.cpu_threads {
+        let _ = writeln!(s, "| {name} | {cpu:.2} | {:.2} |", cpu / mticks.max(1e-9));
+    }
+    let _ = writeln!(s);
 
     let _ = writeln!(s, "## Engine memory\n");
     let _ = writeln!(

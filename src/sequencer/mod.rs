@@ -74,7 +74,7 @@ pub enum Inbound {
 }
 
 /// Sequencer settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SequencerConfig {
     /// Timer event period.
     pub timer_interval: Duration,
@@ -82,6 +82,9 @@ pub struct SequencerConfig {
     pub snapshot_every: u64,
     /// Core to pin the sequencer thread to.
     pub core: Option<usize>,
+    /// Cores the sequencer confines itself to when `core` is not set (empty: inherit
+    /// the starting thread's, which may be confined to the housekeeping cores).
+    pub cores: Vec<usize>,
     /// Symbols per upstream connection (more symbols open more connections).
     pub symbols_per_connection: usize,
     /// How long to keep polling without blocking after the last input before parking
@@ -95,6 +98,7 @@ impl Default for SequencerConfig {
             timer_interval: Duration::from_secs(1),
             snapshot_every: 1_000_000,
             core: None,
+            cores: Vec::new(),
             symbols_per_connection: 1000,
             busy_poll: Duration::ZERO,
         }
@@ -183,6 +187,8 @@ pub fn spawn(
     std::thread::Builder::new().name("tickfill-sequencer".into()).spawn(move || {
         if let Some(core) = config.core {
             crate::ring::cores::pin_current(core, "sequencer");
+        } else if !config.cores.is_empty() {
+            crate::ring::cores::confine_current(&config.cores);
         }
         let feed = feed::Feed::new(&feed, config.symbols_per_connection, shared);
         Sequencer::new(publisher, intake, config, feed).run()
@@ -208,13 +214,14 @@ impl Sequencer {
         config: SequencerConfig,
         feed: Option<feed::Feed>,
     ) -> Sequencer {
+        let next_timer = Instant::now() + config.timer_interval;
         Sequencer {
             publisher,
             intake,
             config,
             feed,
             events: Events::with_capacity(256),
-            next_timer: Instant::now() + config.timer_interval,
+            next_timer,
             since_snapshot: 0,
             spin_until: Instant::now(),
         }
