@@ -183,6 +183,57 @@ impl EngineHandle {
         })
     }
 
+    /// Submits a command and awaits its durable reply without blocking a thread (the
+    /// REST handlers). A full intake is [`EngineError::Busy`] rather than a wait.
+    pub async fn submit_async(&self, kind: CommandKind) -> Result<CommandOutcome, EngineError> {
+        let (ticket, rx) = self.router.register_async();
+        self.send_async(ticket, Inbound::Command(Command { ticket, kind }))?;
+        match self.wait_async(ticket, rx).await? {
+            Response::Command(c) => Ok(c),
+            Response::Query(_) => Err(EngineError::Unexpected),
+        }
+    }
+
+    /// Runs a query and awaits its reply without blocking a thread.
+    pub async fn query_async(&self, kind: QueryKind) -> Result<QueryReply, EngineError> {
+        let (ticket, rx) = self.router.register_async();
+        self.send_async(ticket, Inbound::Query(Query { ticket, kind }))?;
+        match self.wait_async(ticket, rx).await? {
+            Response::Query(q) => Ok(q),
+            Response::Command(_) => Err(EngineError::Unexpected),
+        }
+    }
+
+    fn send_async(
+        &self,
+        ticket: crate::event::Ticket,
+        inbound: Inbound,
+    ) -> Result<(), EngineError> {
+        self.intake.try_send(inbound).map_err(|e| {
+            self.router.forget(ticket);
+            match e {
+                sequencer::TrySendError::Full => EngineError::Busy,
+                sequencer::TrySendError::Stopped => EngineError::Stopped,
+            }
+        })
+    }
+
+    async fn wait_async(
+        &self,
+        ticket: crate::event::Ticket,
+        rx: tokio::sync::oneshot::Receiver<Response>,
+    ) -> Result<Response, EngineError> {
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(r)) => Ok(r),
+            // The router dropped the sender: the engine stopped.
+            Ok(Err(_)) => Err(EngineError::Stopped),
+            Err(_) => {
+                self.router.forget(ticket);
+                Err(EngineError::Timeout(self.timeout))
+            }
+        }
+    }
+
     /// Publishes a tick (blocks while the intake is full: backpressure, never a drop).
     pub fn send_tick(&self, tick: Tick, recv_ns: u64) -> Result<(), EngineError> {
         self.intake.send(Inbound::Tick(tick, recv_ns)).map_err(|_| EngineError::Stopped)

@@ -136,6 +136,17 @@ pub struct Intake {
     signal: Arc<Signal>,
 }
 
+/// Why [`Intake::try_send`] did not queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TrySendError {
+    /// The intake is full: the sequencer is behind; retry later.
+    #[error("the intake is full")]
+    Full,
+    /// The sequencer has stopped; nothing will be accepted.
+    #[error("the sequencer has stopped")]
+    Stopped,
+}
+
 /// The sequencer stopped; the input was not taken (the engine is shutting down).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the sequencer has stopped")]
@@ -148,6 +159,20 @@ impl Intake {
         self.tx.send(inbound).map_err(|_| Stopped)?;
         self.signal.notify();
         Ok(())
+    }
+
+    /// Queues an input without blocking; `Err(Full)` hands it back when the channel is
+    /// full (async callers must not block their runtime thread: retry or report busy).
+    #[inline]
+    pub fn try_send(&self, inbound: Inbound) -> Result<(), TrySendError> {
+        match self.tx.try_send(inbound) {
+            Ok(()) => {
+                self.signal.notify();
+                Ok(())
+            }
+            Err(crossbeam_channel::TrySendError::Full(_)) => Err(TrySendError::Full),
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(TrySendError::Stopped),
+        }
     }
 
     /// Asks the sequencer to drain what is queued and stop.
