@@ -13,7 +13,7 @@ use crate::fanout::updates::UpdateSignal;
 use crate::health::Health;
 use crate::interest::Interest;
 use crate::journal::Journal;
-use crate::latency::{PUBLISH_EVERY, SharedLatency, StageHistograms};
+use crate::latency::{FILL_LOG, FillTime, PUBLISH_EVERY, SharedLatency, StageHistograms};
 use crate::msg;
 use crate::mtm::Mtm;
 use crate::ring::Stage;
@@ -182,6 +182,8 @@ pub struct JournalStage {
     health: Arc<Health>,
     shared_latency: Arc<SharedLatency>,
     local: StageHistograms,
+    /// Fills decided on ticks since the last publish (bounded by `FILL_LOG`).
+    fills: Vec<FillTime>,
     last_publish: Instant,
     pending: Vec<(Ticket, Response)>,
     batch_last: Option<Seq>,
@@ -208,6 +210,7 @@ impl JournalStage {
             health,
             shared_latency,
             local: StageHistograms::default(),
+            fills: Vec::with_capacity(FILL_LOG),
             last_publish: Instant::now(),
             pending: Vec::with_capacity(64),
             batch_last: None,
@@ -234,8 +237,13 @@ impl JournalStage {
         self.local.record(2, t.fanout_ns.saturating_sub(t.mtm_ns));
         self.local.record(3, now.saturating_sub(t.fanout_ns));
         self.local.record(4, now.saturating_sub(recv));
-        if matches!(event.input, Input::Tick(_)) && out.updates.iter().any(|u| u.fill.is_some()) {
-            self.local.record(5, t.exec_ns.saturating_sub(recv));
+        if let Input::Tick(tick) = &event.input {
+            if out.updates.iter().any(|u| u.fill.is_some()) {
+                self.local.record(5, t.exec_ns.saturating_sub(recv));
+                if self.fills.len() < FILL_LOG {
+                    self.fills.push(FillTime { symbol: tick.symbol.0, exec_ns: t.exec_ns });
+                }
+            }
         }
     }
 }
@@ -306,10 +314,10 @@ impl Stage for JournalStage {
         for (ticket, response) in self.pending.drain(..) {
             self.router.deliver(ticket, response);
         }
-        if self.last_publish.elapsed() >= PUBLISH_EVERY
-            && self.shared_latency.try_publish(&self.local)
-        {
-            self.local.reset();
+        // A hand-over, not a merge (see SharedLatency); tried again next period when
+        // the reader has not merged the previous one yet.
+        if self.last_publish.elapsed() >= PUBLISH_EVERY {
+            self.shared_latency.try_publish(&mut self.local, &mut self.fills);
             self.last_publish = Instant::now();
         }
     }
@@ -317,7 +325,8 @@ impl Stage for JournalStage {
 
 impl Drop for JournalStage {
     fn drop(&mut self) {
-        self.shared_latency.publish(&self.local);
+        self.shared_latency.publish(&self.local, &self.fills);
         self.local.reset();
+        self.fills.clear();
     }
 }

@@ -98,6 +98,11 @@ pub struct LiveResult {
     pub hops: Vec<(&'static str, Histogram<u64>)>,
     /// Crossing frame intended send -> `order_update` read by the WebSocket client.
     pub wire_to_wire: Histogram<u64>,
+    /// Crossing frame intended send -> fill decided by execution (each fill paired with
+    /// the latest crossing of its symbol sent before it).
+    pub intended_to_fill: Histogram<u64>,
+    /// Per-frame lag of the measured phase's sends behind their intended times.
+    pub sender_lag: Histogram<u64>,
     /// REST placeorder round trips (initial and re-placements).
     pub rest: Histogram<u64>,
     /// Intended times of the crossings that filled an order.
@@ -260,6 +265,33 @@ fn ws_client(
     })?)
 }
 
+/// The engine's histograms once everything recorded so far has been handed over: the
+/// journal stage hands over on a batch end after the reader merged the previous set, and
+/// an idle engine's next batch is its timer event (every second).
+fn settled_latency(handle: &crate::engine::EngineHandle) -> crate::latency::StageHistograms {
+    let _ = handle.latency.snapshot();
+    std::thread::sleep(Duration::from_millis(1_300).max(crate::latency::PUBLISH_EVERY * 2));
+    handle.latency.snapshot()
+}
+
+/// Intended send -> fill: each fill paired with the latest crossing of its symbol whose
+/// intended time is not after the fill (crossings of one symbol are seconds apart).
+pub fn pair_fills(crossings: &[(u32, u64)], fills: &[crate::latency::FillTime]) -> Histogram<u64> {
+    let mut by_symbol: std::collections::HashMap<u32, Vec<u64>> = Default::default();
+    for &(s, t) in crossings {
+        by_symbol.entry(s).or_default().push(t);
+    }
+    let mut h = new_ns();
+    for f in fills {
+        let Some(times) = by_symbol.get(&f.symbol) else { continue };
+        let k = times.partition_point(|&t| t <= f.exec_ns);
+        if k > 0 {
+            h.saturating_record((f.exec_ns - times[k - 1]).max(1));
+        }
+    }
+    h
+}
+
 /// Waits until the journal stops advancing (nothing in flight), at most `limit`.
 fn drain(health: &Health, limit: Duration) {
     let deadline = Instant::now() + limit;
@@ -391,8 +423,9 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     // Warm-up, then the measured phase.
     phase(Phase { rate: cfg.rate, frames: frames(cfg.rate, 1.0), cross_every: 0 }, "warm-up")?;
     drain(&health, Duration::from_secs(5));
-    std::thread::sleep(crate::latency::PUBLISH_EVERY * 2);
-    let before = handle.latency.snapshot();
+    let before = settled_latency(&handle);
+    let _ = handle.latency.take_fills();
+    let _ = upstream.crossings.take_history();
     let per_symbol = cfg.rate as f64 / cfg.symbols as f64;
     let cross_every = ((per_symbol * cfg.cross_period.as_secs_f64()).round() as u64).max(2);
     let received0 = health.feed.stream_ticks.load(Ordering::Acquire);
@@ -416,8 +449,10 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     drain(&health, Duration::from_secs(10));
     let cpu1 = CpuTimes::now();
     let main_received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
-    std::thread::sleep(Duration::from_millis(500).max(crate::latency::PUBLISH_EVERY * 2));
-    let after = handle.latency.snapshot();
+    let after = settled_latency(&handle);
+    let sender_lag = upstream.lag.lock().map(|h| h.clone()).unwrap_or_else(|_| new_ns());
+    let intended_to_fill =
+        pair_fills(&upstream.crossings.take_history(), &handle.latency.take_fills());
     stop.store(true, Ordering::Release);
     let ws_stats = client.join().map_err(|_| anyhow!("the WebSocket client panicked"))?;
     let (replaced, rest_failures) =
@@ -476,6 +511,8 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
         cpu_process_s: cpu1.process - cpu0.process,
         cpu_engine_s: cpu0.engine_since(&cpu1),
         cpu_threads: cpu0.threads_since(&cpu1),
+        intended_to_fill,
+        sender_lag,
         echo_loaded,
         rest_failures,
         ws_ticks: ws_stats.ticks,
