@@ -87,7 +87,11 @@ pub struct RateStep {
     pub max_lag_ns: u64,
     /// The sender's lag at its last frame, ns.
     pub end_lag_ns: u64,
-    /// Nothing dropped and the sender kept its schedule.
+    /// The engine's own lag: from the last frame's intended send time to the moment the
+    /// journal had every frame of the step (what a receive buffer would hide from the
+    /// sender's lag shows here).
+    pub engine_lag_ns: u64,
+    /// Nothing dropped, the sender kept its schedule and the engine caught up in time.
     pub ok: bool,
 }
 
@@ -292,6 +296,19 @@ pub fn pair_fills(crossings: &[(u32, u64)], fills: &[crate::latency::FillTime]) 
     h
 }
 
+/// Waits (polling every 50 us) until the journal has passed `seq`; returns when
+/// (monotonic ns), or `None` after `limit`.
+fn caught_up(health: &Health, seq: u64, limit: Duration) -> Option<u64> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if health.durable_seq.load(Ordering::Acquire) >= seq {
+            return Some(mono_now_ns());
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    None
+}
+
 /// Waits until the journal stops advancing (nothing in flight), at most `limit`.
 fn drain(health: &Health, limit: Duration) {
     let deadline = Instant::now() + limit;
@@ -475,13 +492,18 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
         let journaled0 = health.durable_seq.load(Ordering::Acquire);
         let n = frames(rate, cfg.search_seconds);
         let r = phase(Phase { rate, frames: n, cross_every: 0 }, &format!("rate search {rate}/s"))?;
+        let last_due =
+            r.start_ns + (n.saturating_sub(1) as u128 * 1_000_000_000 / rate as u128) as u64;
+        let engine_lag_ns = caught_up(&health, journaled0 + n, Duration::from_secs(10))
+            .map_or(u64::MAX, |t| t.saturating_sub(last_due));
         drain(&health, Duration::from_secs(10));
         let received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
         let journaled = health.durable_seq.load(Ordering::Acquire) - journaled0;
         let ok = r.sent == n
             && received == n
             && journaled >= n
-            && r.end_lag_ns <= max_end_lag(cfg.search_seconds);
+            && r.end_lag_ns <= max_end_lag(cfg.search_seconds)
+            && engine_lag_ns <= max_end_lag(cfg.search_seconds);
         search.push(RateStep {
             rate,
             sent: r.sent,
@@ -489,6 +511,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
             journaled,
             max_lag_ns: r.max_lag_ns,
             end_lag_ns: r.end_lag_ns,
+            engine_lag_ns,
             ok,
         });
         if !ok {
