@@ -16,7 +16,6 @@ pub mod stages;
 
 use crate::event::{Command, CommandKind, Query, QueryKind, Tick};
 use crate::exec::{Exec, ExecConfig};
-use crate::fanout::Fanout;
 use crate::fanout::quotes::QuoteBoard;
 use crate::fanout::updates::{self, UpdateReader};
 use crate::health::Health;
@@ -37,7 +36,7 @@ use crate::watchdog::{Watchdog, WatchdogConfig, WatchdogShared, WatchdogThread};
 pub use recovery::{RecoveryError, RecoveryReport};
 use reply::ReplyRouter;
 pub use reply::{CommandOutcome, Response};
-use stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
+use stages::{ExecStage, FanoutStage, JournalStage, MtmStage, StageParts};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -292,19 +291,19 @@ impl Engine {
         let router = Arc::new(ReplyRouter::new());
         let (update_tx, update_rx) = updates::channel(config.update_queue, Arc::clone(&health));
         let interest = Arc::new(Interest::new(config.instruments.len()));
-        let stages = (
-            ExecStage::new(recovered.exec, Arc::clone(&health), Arc::clone(&interest)),
-            MtmStage { mtm: recovered.mtm },
-            FanoutStage { fanout: Fanout::new(Arc::clone(&board), update_tx) },
-            JournalStage::new(
-                recovered.journal,
-                config.journal.dir.clone(),
-                Arc::clone(&router),
-                Arc::clone(&health),
-                Arc::clone(&latency),
-                update_rx.signal(),
-            ),
-        );
+        let stages = stages::wire(StageParts {
+            exec: recovered.exec,
+            mtm: recovered.mtm,
+            journal: recovered.journal,
+            data_dir: config.journal.dir.clone(),
+            board: Arc::clone(&board),
+            updates: update_tx,
+            update_signal: update_rx.signal(),
+            router: Arc::clone(&router),
+            health: Arc::clone(&health),
+            latency: Arc::clone(&latency),
+            interest: Arc::clone(&interest),
+        });
         let (publisher, running) = Pipeline::start(
             &config.pipeline,
             recovered.report.next_seq,

@@ -32,6 +32,45 @@ pub fn split_snapshot(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     (len <= rest.len()).then(|| rest.split_at(len))
 }
 
+/// What the four stages are built from: their state (recovered, or fresh in benches and
+/// tests) and the handles they share with the rest of the engine.
+#[derive(Debug)]
+pub struct StageParts {
+    /// Execution state.
+    pub exec: Exec,
+    /// MTM state.
+    pub mtm: Mtm,
+    /// The journal, open for appending.
+    pub journal: Journal,
+    /// Where snapshots go.
+    pub data_dir: PathBuf,
+    /// The latest quote per symbol, written by fanout.
+    pub board: Arc<crate::fanout::quotes::QuoteBoard>,
+    /// Order updates to the WebSocket server.
+    pub updates: crate::fanout::updates::UpdateSender,
+    /// Wakes the order-update reader after a commit.
+    pub update_signal: Arc<UpdateSignal>,
+    /// Reply waiters.
+    pub router: Arc<ReplyRouter>,
+    /// Health, shared.
+    pub health: Arc<Health>,
+    /// Published latency histograms.
+    pub latency: Arc<SharedLatency>,
+    /// Which symbols need quotes.
+    pub interest: Arc<Interest>,
+}
+
+/// The four stages in ring order, wired from their parts: the one place this is done
+/// (the engine, the harness's baselines, the benches and the tests all call it).
+pub fn wire(p: StageParts) -> (ExecStage, MtmStage, FanoutStage, JournalStage) {
+    (
+        ExecStage::new(p.exec, Arc::clone(&p.health), p.interest),
+        MtmStage { mtm: p.mtm },
+        FanoutStage { fanout: Fanout::new(p.board, p.updates) },
+        JournalStage::new(p.journal, p.data_dir, p.router, p.health, p.latency, p.update_signal),
+    )
+}
+
 const REFUSED: &str = "the engine refuses new orders after an internal failure; see /health";
 
 /// Stage 1 on the ring.

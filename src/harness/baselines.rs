@@ -9,10 +9,9 @@ use super::hist::new_ns;
 use super::resources::{exec_config, universe};
 use crate::clock::mono_now_ns;
 use crate::engine::reply::ReplyRouter;
-use crate::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
+use crate::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage, StageParts, wire};
 use crate::event::{Command, CommandKind, Event, Header, Input, OrderRequest, StageOutput, Tick};
 use crate::exec::Exec;
-use crate::fanout::Fanout;
 use crate::fanout::quotes::QuoteBoard;
 use crate::fanout::updates;
 use crate::health::Health;
@@ -179,23 +178,19 @@ fn stages(dir: &Path) -> anyhow::Result<(Stages, Arc<Health>, u64)> {
     let (journal, _) = Journal::open(&jc)?;
     let (tx, rx) = updates::channel(1 << 16, Arc::clone(&health));
     let mtm = Mtm::new(master.len(), exec.funds());
-    let stages = (
-        ExecStage::new(
-            exec,
-            Arc::clone(&health),
-            Arc::new(crate::interest::Interest::new(master.len())),
-        ),
-        MtmStage { mtm },
-        FanoutStage { fanout: Fanout::new(Arc::new(QuoteBoard::new(master.len())), tx) },
-        JournalStage::new(
-            journal,
-            dir.to_path_buf(),
-            Arc::new(ReplyRouter::new()),
-            Arc::clone(&health),
-            Arc::new(SharedLatency::default()),
-            rx.signal(),
-        ),
-    );
+    let stages = wire(StageParts {
+        exec,
+        mtm,
+        journal,
+        data_dir: dir.to_path_buf(),
+        board: Arc::new(QuoteBoard::new(master.len())),
+        updates: tx,
+        update_signal: rx.signal(),
+        router: Arc::new(ReplyRouter::new()),
+        health: Arc::clone(&health),
+        latency: Arc::new(SharedLatency::default()),
+        interest: Arc::new(crate::interest::Interest::new(master.len())),
+    });
     Ok((stages, health, seq))
 }
 
