@@ -14,9 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tickfill::engine::reply::ReplyRouter;
-use tickfill::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
+use tickfill::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage, StageParts, wire};
 use tickfill::event::{Input, StageOutput};
-use tickfill::fanout::Fanout;
 use tickfill::fanout::quotes::QuoteBoard;
 use tickfill::fanout::updates;
 use tickfill::health::Health;
@@ -53,23 +52,20 @@ fn setup() -> Setup {
     let (journal, _) = Journal::open(&jc).expect("journal opens");
     let (tx, rx) = updates::channel(1 << 16, Arc::clone(&health));
     let mtm = Mtm::new(master.len(), exec.funds());
-    let stages = (
-        ExecStage::new(
-            exec,
-            Arc::clone(&health),
-            Arc::new(tickfill::interest::Interest::new(master.len())),
-        ),
-        MtmStage { mtm },
-        FanoutStage { fanout: Fanout::new(Arc::new(QuoteBoard::new(master.len())), tx) },
-        JournalStage::new(
-            journal,
-            dir.path().to_path_buf(),
-            Arc::new(ReplyRouter::new()),
-            Arc::clone(&health),
-            Arc::new(SharedLatency::default()),
-            rx.signal(),
-        ),
-    );
+    let stages = wire(StageParts {
+        exec,
+        mtm,
+        journal,
+        data_dir: dir.path().to_path_buf(),
+        board: Arc::new(QuoteBoard::new(master.len())),
+        updates: tx,
+        update_signal: rx.signal(),
+        router: Arc::new(ReplyRouter::new()),
+        health: Arc::clone(&health),
+        latency: Arc::new(SharedLatency::default()),
+        interest: Arc::new(tickfill::interest::Interest::new(master.len())),
+        ticks: None,
+    });
     Setup { stages, health, first_seq, _dir: dir }
 }
 

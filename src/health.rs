@@ -5,16 +5,23 @@
 
 #![forbid(unsafe_code)]
 
+use crossbeam_utils::CachePadded;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Shared health flags.
+///
+/// # Performance
+/// The fields written per event or per batch (`durable_seq` by the journal stage,
+/// `last_data_ns` and `stream_ticks` by the sequencer) sit on cache lines of their own
+/// (`CachePadded`), so a reader polling one of them (a reply waiter, `/health`) and the
+/// `refusing` flag read per command do not bounce the writer's line.
 #[derive(Debug, Default)]
 pub struct Health {
-    refusing: AtomicBool,
+    refusing: CachePadded<AtomicBool>,
     reason: Mutex<Option<String>>,
     /// Highest sequence the journal has made durable (per the sync level).
-    pub durable_seq: AtomicU64,
+    pub durable_seq: CachePadded<AtomicU64>,
     /// Order updates that could not be queued for the WebSocket fanout (queue full).
     pub fanout_overflows: AtomicU64,
     /// The upstream feed's state (written by the sequencer and the watchdog).
@@ -32,13 +39,13 @@ pub struct FeedHealth {
     /// The upstream accepted our key.
     pub authenticated: AtomicBool,
     /// Monotonic ns ([`crate::clock::mono_now_ns`]) of the last streamed data; 0 = never.
-    pub last_data_ns: AtomicU64,
+    pub last_data_ns: CachePadded<AtomicU64>,
     /// Reconnections since start.
     pub reconnects: AtomicU64,
     /// Frames that failed to decode or validate (dropped, counted).
     pub validation_errors: AtomicU64,
     /// Ticks received from the stream since start.
-    pub stream_ticks: AtomicU64,
+    pub stream_ticks: CachePadded<AtomicU64>,
     /// Quotes received from REST polling since start.
     pub polled_quotes: AtomicU64,
     /// Upstream REST quote requests that failed since start (polling and on-demand

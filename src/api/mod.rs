@@ -3,14 +3,16 @@
 //!
 //! ```text
 //!  client --HTTP--> axum (2 tokio workers) --gate: body <= 1 MiB, strict JSON, key, rate-->
-//!     handler --spawn_blocking--> EngineHandle::submit/query (waits for the journal)
+//!     handler --await--> EngineHandle::submit_async/query_async (a one-shot the journal
+//!                        stage completes once the journal passed the command)
 //!     <-- JSON reply with "mode":"analyze"
 //! ```
 //!
 //! # Invariants
 //! - An order reply is sent only after `EngineHandle::submit` returned, that is after the
 //!   journal passed the command: a success means the order survives `kill -9`.
-//! - Runtime threads never block: engine calls run on tokio's blocking pool.
+//! - Runtime threads never block: engine calls are awaited on a one-shot (a full intake
+//!   answers "busy" instead of waiting).
 //! - No panic reaches a client: a panicking handler becomes a 500 with OpenAlgo's
 //!   "An unexpected error occurred".
 //! - Every reply, success or error, carries `"mode":"analyze"`.
@@ -161,13 +163,9 @@ fn engine_error(e: EngineError) -> ApiError {
 }
 
 impl Api {
-    /// Submits a command on the blocking pool; returns once the journal passed it.
+    /// Submits a command; returns once the journal passed it.
     pub(crate) async fn submit(&self, kind: CommandKind) -> Result<CommandOutcome, ApiError> {
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.submit(kind))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(engine_error)
+        self.engine.submit_async(kind).await.map_err(engine_error)
     }
 
     /// True when the board holds a quote of `symbol` written within `max_age`.
@@ -193,13 +191,9 @@ impl Api {
         let _ = tokio::task::spawn_blocking(move || watchdog.fetch_quote_now(symbol)).await;
     }
 
-    /// Runs a query on the blocking pool.
+    /// Runs a query; returns once the journal passed it.
     pub(crate) async fn query(&self, kind: QueryKind) -> Result<QueryReply, ApiError> {
-        let engine = self.engine.clone();
-        let reply = tokio::task::spawn_blocking(move || engine.query(kind))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(engine_error)?;
+        let reply = self.engine.query_async(kind).await.map_err(engine_error)?;
         match reply {
             QueryReply::Unavailable(why) => Err(ApiError::unavailable(why)),
             other => Ok(other),

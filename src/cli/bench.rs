@@ -22,12 +22,25 @@ pub struct BenchArgs {
     /// Where the report folder goes (and whose README.md indexes it).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// fused (one stage thread) or pipelined (one per stage).
-    #[arg(long, default_value = "fused")]
+    /// The topology reported in full: inline (the hot thread runs the stages), fused (one
+    /// stage thread) or pipelined (one per stage).
+    #[arg(long, default_value = "inline")]
     pub topology: Topology,
-    /// Cores to pin the stage threads to, e.g. 2,3,4,5.
+    /// Topologies run first with the same workload, for the A/B table of the report
+    /// (comma-separated; `none` for none).
+    #[arg(long, value_delimiter = ',', default_value = "fused", value_parser = compare)]
+    pub compare: Vec<Option<Topology>>,
+    /// inline: HOT[,HOUSEKEEPING...] (default on 4+ cores: the last core hot, the rest
+    /// for everything else, load generator included). fused/pipelined: cores to pin the
+    /// stage threads to, e.g. 2,3,4,5.
     #[arg(long, value_delimiter = ',')]
     pub cores: Vec<usize>,
+    /// inline: no hot/housekeeping layout (nothing pinned or confined).
+    #[arg(long)]
+    pub no_pin: bool,
+    /// inline: microseconds the hot thread polls after the last input before it parks.
+    #[arg(long, default_value_t = 200)]
+    pub busy_poll_us: u64,
     /// spin (isolated cores only) or backoff.
     #[arg(long, default_value = "backoff")]
     pub idle: IdleStrategy,
@@ -48,6 +61,10 @@ pub struct BenchArgs {
     pub probe_memory: Option<usize>,
 }
 
+fn compare(s: &str) -> Result<Option<Topology>, String> {
+    if s == "none" { Ok(None) } else { s.parse().map(Some) }
+}
+
 fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
     let q = a.quick;
     let symbols = a.symbols.unwrap_or(if q { 100 } else { 1_000 });
@@ -65,8 +82,15 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
     if rate == 0 || seconds <= 0.0 {
         bail!("--rate and --seconds must be positive");
     }
+    let inline = a.topology.resolve() == Topology::Inline;
+    let layout = if inline && !a.no_pin {
+        tickfill::ring::cores::CoreLayout::from_cores(&a.cores).map_err(anyhow::Error::msg)?
+    } else {
+        None
+    };
     Ok(Plan {
         quick: q,
+        compare: a.compare.iter().flatten().copied().collect(),
         live: LiveConfig {
             symbols,
             orders,
@@ -76,9 +100,10 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
                 ring_size: 1 << 14,
                 topology: a.topology,
                 idle: a.idle,
-                cores: a.cores.clone(),
-                ..PipelineConfig::default()
+                cores: if inline { Vec::new() } else { a.cores.clone() },
+                busy_poll: Duration::from_micros(a.busy_poll_us),
             },
+            cores: layout,
             cross_period: Duration::from_millis(if q { 500 } else { 5_000 }),
             search_rates: if q {
                 vec![20_000, 50_000, 100_000]

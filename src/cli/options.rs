@@ -76,7 +76,8 @@ pub struct RingArgs {
     #[arg(long, env = "TICKFILL_IDLE", default_value = "backoff")]
     pub idle: IdleStrategy,
     /// inline: HOT[,HOUSEKEEPING...], the hot thread's core then the cores for every
-    /// other thread (default on 2+ cores: the last core is hot). fused/pipelined: cores
+    /// other thread (default on 4+ cores: the last core is hot, not hard-pinned; none on 2-3 cores,
+    /// where every layout measured worse on the shared VM). fused/pipelined: cores
     /// to pin the stage threads to, e.g. 2,3,4,5.
     #[arg(long, env = "TICKFILL_CORES", value_delimiter = ',')]
     pub cores: Vec<usize>,

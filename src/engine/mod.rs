@@ -16,7 +16,6 @@ pub mod stages;
 
 use crate::event::{Command, CommandKind, Query, QueryKind, Tick};
 use crate::exec::{Exec, ExecConfig};
-use crate::fanout::Fanout;
 use crate::fanout::quotes::QuoteBoard;
 use crate::fanout::updates::{self, UpdateReader};
 use crate::health::Health;
@@ -37,7 +36,7 @@ use crate::watchdog::{Watchdog, WatchdogConfig, WatchdogShared, WatchdogThread};
 pub use recovery::{RecoveryError, RecoveryReport};
 use reply::ReplyRouter;
 pub use reply::{CommandOutcome, Response};
-use stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
+use stages::{ExecStage, FanoutStage, JournalStage, MtmStage, StageParts};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -73,7 +72,7 @@ pub struct EngineConfig {
     /// The hot core and the housekeeping cores: [`Engine::start`] confines the calling
     /// thread (and so every thread started from it afterwards) to the housekeeping cores
     /// and pins the sequencer alone on the hot one. `None`: no pinning (library and
-    /// test default; `tickfill serve` sets it on two or more cores).
+    /// test default; `tickfill serve` sets it from `--cores`, by default on four or more cores).
     pub cores: Option<CoreLayout>,
     /// Symbols per upstream feed connection.
     pub symbols_per_connection: usize,
@@ -189,6 +188,57 @@ impl EngineHandle {
         })
     }
 
+    /// Submits a command and awaits its durable reply without blocking a thread (the
+    /// REST handlers). A full intake is [`EngineError::Busy`] rather than a wait.
+    pub async fn submit_async(&self, kind: CommandKind) -> Result<CommandOutcome, EngineError> {
+        let (ticket, rx) = self.router.register_async();
+        self.send_async(ticket, Inbound::Command(Command { ticket, kind }))?;
+        match self.wait_async(ticket, rx).await? {
+            Response::Command(c) => Ok(c),
+            Response::Query(_) => Err(EngineError::Unexpected),
+        }
+    }
+
+    /// Runs a query and awaits its reply without blocking a thread.
+    pub async fn query_async(&self, kind: QueryKind) -> Result<QueryReply, EngineError> {
+        let (ticket, rx) = self.router.register_async();
+        self.send_async(ticket, Inbound::Query(Query { ticket, kind }))?;
+        match self.wait_async(ticket, rx).await? {
+            Response::Query(q) => Ok(q),
+            Response::Command(_) => Err(EngineError::Unexpected),
+        }
+    }
+
+    fn send_async(
+        &self,
+        ticket: crate::event::Ticket,
+        inbound: Inbound,
+    ) -> Result<(), EngineError> {
+        self.intake.try_send(inbound).map_err(|e| {
+            self.router.forget(ticket);
+            match e {
+                sequencer::TrySendError::Full => EngineError::Busy,
+                sequencer::TrySendError::Stopped => EngineError::Stopped,
+            }
+        })
+    }
+
+    async fn wait_async(
+        &self,
+        ticket: crate::event::Ticket,
+        rx: tokio::sync::oneshot::Receiver<Response>,
+    ) -> Result<Response, EngineError> {
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(r)) => Ok(r),
+            // The router dropped the sender: the engine stopped.
+            Ok(Err(_)) => Err(EngineError::Stopped),
+            Err(_) => {
+                self.router.forget(ticket);
+                Err(EngineError::Timeout(self.timeout))
+            }
+        }
+    }
+
     /// Publishes a tick (blocks while the intake is full: backpressure, never a drop).
     pub fn send_tick(&self, tick: Tick, recv_ns: u64) -> Result<(), EngineError> {
         self.intake.send(Inbound::Tick(tick, recv_ns)).map_err(|_| EngineError::Stopped)
@@ -253,19 +303,20 @@ impl Engine {
         let interest = Arc::new(Interest::new(config.instruments.len()));
         let (tick_tx, ticks) =
             crate::fanout::ticks::channel(crate::fanout::ticks::CAPACITY, Arc::clone(&interest));
-        let stages = (
-            ExecStage::new(recovered.exec, Arc::clone(&health), Arc::clone(&interest)),
-            MtmStage { mtm: recovered.mtm },
-            FanoutStage { fanout: Fanout::new(Arc::clone(&board), update_tx).with_ticks(tick_tx) },
-            JournalStage::new(
-                recovered.journal,
-                config.journal.dir.clone(),
-                Arc::clone(&router),
-                Arc::clone(&health),
-                Arc::clone(&latency),
-                update_rx.signal(),
-            ),
-        );
+        let stages = stages::wire(StageParts {
+            exec: recovered.exec,
+            mtm: recovered.mtm,
+            journal: recovered.journal,
+            data_dir: config.journal.dir.clone(),
+            board: Arc::clone(&board),
+            updates: update_tx,
+            update_signal: update_rx.signal(),
+            router: Arc::clone(&router),
+            health: Arc::clone(&health),
+            latency: Arc::clone(&latency),
+            interest: Arc::clone(&interest),
+            ticks: Some(tick_tx),
+        });
         let (publisher, running) = Pipeline::start(
             &config.pipeline,
             recovered.report.next_seq,
@@ -276,7 +327,13 @@ impl Engine {
         let seq_config = SequencerConfig {
             timer_interval: config.timer_interval,
             snapshot_every: config.snapshot_every,
-            core: config.cores.as_ref().map(|l| l.hot).or(config.sequencer_core),
+            core: match &config.cores {
+                Some(l) if l.pin_hot => Some(l.hot),
+                Some(_) => None,
+                None => config.sequencer_core,
+            },
+            // Not pinned: free of the housekeeping confinement it would inherit.
+            cores: config.cores.as_ref().map(CoreLayout::hot_cores).unwrap_or_default(),
             symbols_per_connection: config.symbols_per_connection,
             // Only the inline hot thread spins: in the other topologies a spinning
             // sequencer would compete with the stage threads for the cores.

@@ -2,7 +2,14 @@
 //!
 //! A command's or query's reply is written by the stage that owns the data, carried in the
 //! slot, and sent by the journal stage only after the journal has passed the event's
-//! sequence. Waiters register a ticket and block on a one-shot channel.
+//! sequence. Waiters register a ticket and either block on a one-shot channel (threads)
+//! or await a tokio one-shot (the REST handlers: no blocking-pool thread per request,
+//! no extra runnable thread competing with the hot one).
+//!
+//! # Known limitations
+//! The ticket map is one `Mutex<HashMap>`: taken once per command by the registering
+//! thread and once by the journal stage when it delivers. Uncontended at REST rates;
+//! a lock-free slab indexed by ticket would remove it.
 
 #![forbid(unsafe_code)]
 
@@ -34,11 +41,20 @@ pub enum Response {
     Query(QueryReply),
 }
 
+/// Who waits for a reply.
+#[derive(Debug)]
+enum Waiter {
+    /// A thread blocked in `recv_timeout`.
+    Blocking(Sender<Response>),
+    /// A task awaiting the one-shot.
+    Async(tokio::sync::oneshot::Sender<Response>),
+}
+
 /// Tickets to waiters.
 #[derive(Debug, Default)]
 pub struct ReplyRouter {
     next: AtomicU64,
-    waiters: Mutex<HashMap<u64, Sender<Response>>>,
+    waiters: Mutex<HashMap<u64, Waiter>>,
 }
 
 impl ReplyRouter {
@@ -51,7 +67,15 @@ impl ReplyRouter {
     pub fn register(&self) -> (Ticket, Receiver<Response>) {
         let t = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = crossbeam_channel::bounded(1);
-        self.waiters.lock().unwrap_or_else(|e| e.into_inner()).insert(t, tx);
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner()).insert(t, Waiter::Blocking(tx));
+        (Ticket(t), rx)
+    }
+
+    /// A new ticket and the one-shot its reply will arrive on (for async callers).
+    pub fn register_async(&self) -> (Ticket, tokio::sync::oneshot::Receiver<Response>) {
+        let t = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner()).insert(t, Waiter::Async(tx));
         (Ticket(t), rx)
     }
 
@@ -67,8 +91,14 @@ impl ReplyRouter {
             return;
         }
         let tx = self.waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&ticket.0);
-        if let Some(tx) = tx {
-            let _ = tx.try_send(response);
+        match tx {
+            Some(Waiter::Blocking(tx)) => {
+                let _ = tx.try_send(response);
+            }
+            Some(Waiter::Async(tx)) => {
+                let _ = tx.send(response);
+            }
+            None => {}
         }
     }
 }

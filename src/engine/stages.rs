@@ -13,7 +13,7 @@ use crate::fanout::updates::UpdateSignal;
 use crate::health::Health;
 use crate::interest::Interest;
 use crate::journal::Journal;
-use crate::latency::{PUBLISH_EVERY, SharedLatency, StageHistograms};
+use crate::latency::{FILL_LOG, FillTime, PUBLISH_EVERY, SharedLatency, StageHistograms};
 use crate::msg;
 use crate::mtm::Mtm;
 use crate::ring::Stage;
@@ -30,6 +30,53 @@ pub fn split_snapshot(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let len = usize::try_from(len).ok()?;
     let rest = &bytes[8..];
     (len <= rest.len()).then(|| rest.split_at(len))
+}
+
+/// What the four stages are built from: their state (recovered, or fresh in benches and
+/// tests) and the handles they share with the rest of the engine.
+#[derive(Debug)]
+pub struct StageParts {
+    /// Execution state.
+    pub exec: Exec,
+    /// MTM state.
+    pub mtm: Mtm,
+    /// The journal, open for appending.
+    pub journal: Journal,
+    /// Where snapshots go.
+    pub data_dir: PathBuf,
+    /// The latest quote per symbol, written by fanout.
+    pub board: Arc<crate::fanout::quotes::QuoteBoard>,
+    /// Order updates to the WebSocket server.
+    pub updates: crate::fanout::updates::UpdateSender,
+    /// Wakes the order-update reader after a commit.
+    pub update_signal: Arc<UpdateSignal>,
+    /// Reply waiters.
+    pub router: Arc<ReplyRouter>,
+    /// Health, shared.
+    pub health: Arc<Health>,
+    /// Published latency histograms.
+    pub latency: Arc<SharedLatency>,
+    /// Which symbols need quotes.
+    pub interest: Arc<Interest>,
+    /// Every subscribed tick, in order, to the WebSocket server (`None`: conflated
+    /// quotes from the board only, as in benches that have no WebSocket clients).
+    pub ticks: Option<crate::fanout::ticks::TickSender>,
+}
+
+/// The four stages in ring order, wired from their parts: the one place this is done
+/// (the engine, the harness's baselines, the benches and the tests all call it).
+pub fn wire(p: StageParts) -> (ExecStage, MtmStage, FanoutStage, JournalStage) {
+    (
+        ExecStage::new(p.exec, Arc::clone(&p.health), p.interest),
+        MtmStage { mtm: p.mtm },
+        FanoutStage {
+            fanout: match p.ticks {
+                Some(ticks) => Fanout::new(p.board, p.updates).with_ticks(ticks),
+                None => Fanout::new(p.board, p.updates),
+            },
+        },
+        JournalStage::new(p.journal, p.data_dir, p.router, p.health, p.latency, p.update_signal),
+    )
 }
 
 const REFUSED: &str = "the engine refuses new orders after an internal failure; see /health";
@@ -182,6 +229,8 @@ pub struct JournalStage {
     health: Arc<Health>,
     shared_latency: Arc<SharedLatency>,
     local: StageHistograms,
+    /// Fills decided on ticks since the last publish (bounded by `FILL_LOG`).
+    fills: Vec<FillTime>,
     last_publish: Instant,
     pending: Vec<(Ticket, Response)>,
     batch_last: Option<Seq>,
@@ -208,6 +257,7 @@ impl JournalStage {
             health,
             shared_latency,
             local: StageHistograms::default(),
+            fills: Vec::with_capacity(FILL_LOG),
             last_publish: Instant::now(),
             pending: Vec::with_capacity(64),
             batch_last: None,
@@ -234,8 +284,13 @@ impl JournalStage {
         self.local.record(2, t.fanout_ns.saturating_sub(t.mtm_ns));
         self.local.record(3, now.saturating_sub(t.fanout_ns));
         self.local.record(4, now.saturating_sub(recv));
-        if matches!(event.input, Input::Tick(_)) && out.updates.iter().any(|u| u.fill.is_some()) {
-            self.local.record(5, t.exec_ns.saturating_sub(recv));
+        if let Input::Tick(tick) = &event.input {
+            if out.updates.iter().any(|u| u.fill.is_some()) {
+                self.local.record(5, t.exec_ns.saturating_sub(recv));
+                if self.fills.len() < FILL_LOG {
+                    self.fills.push(FillTime { symbol: tick.symbol.0, exec_ns: t.exec_ns });
+                }
+            }
         }
     }
 }
@@ -306,10 +361,10 @@ impl Stage for JournalStage {
         for (ticket, response) in self.pending.drain(..) {
             self.router.deliver(ticket, response);
         }
-        if self.last_publish.elapsed() >= PUBLISH_EVERY
-            && self.shared_latency.try_publish(&self.local)
-        {
-            self.local.reset();
+        // A hand-over, not a merge (see SharedLatency); tried again next period when
+        // the reader has not merged the previous one yet.
+        if self.last_publish.elapsed() >= PUBLISH_EVERY {
+            self.shared_latency.try_publish(&mut self.local, &mut self.fills);
             self.last_publish = Instant::now();
         }
     }
@@ -317,7 +372,8 @@ impl Stage for JournalStage {
 
 impl Drop for JournalStage {
     fn drop(&mut self) {
-        self.shared_latency.publish(&self.local);
+        self.shared_latency.publish(&self.local, &self.fills);
         self.local.reset();
+        self.fills.clear();
     }
 }

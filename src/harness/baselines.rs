@@ -9,10 +9,9 @@ use super::hist::new_ns;
 use super::resources::{exec_config, universe};
 use crate::clock::mono_now_ns;
 use crate::engine::reply::ReplyRouter;
-use crate::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage};
+use crate::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage, StageParts, wire};
 use crate::event::{Command, CommandKind, Event, Header, Input, OrderRequest, StageOutput, Tick};
 use crate::exec::Exec;
-use crate::fanout::Fanout;
 use crate::fanout::quotes::QuoteBoard;
 use crate::fanout::updates;
 use crate::health::Health;
@@ -33,6 +32,26 @@ use tungstenite::Message;
 /// Round trips of a `payload`-byte text message through a tungstenite echo server on
 /// loopback (both ends in this process, TCP_NODELAY), one at a time.
 pub fn echo_rtt(samples: u64, payload: usize) -> anyhow::Result<Histogram<u64>> {
+    echo(samples, payload, Duration::ZERO, None)
+}
+
+/// Echo round trips one every `interval` until `stop` (at most `samples`): the floor
+/// measured *under the same load* as the engine, when run beside the live phase.
+pub fn echo_rtt_paced(
+    samples: u64,
+    payload: usize,
+    interval: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<Histogram<u64>> {
+    echo(samples, payload, interval, Some(stop))
+}
+
+fn echo(
+    samples: u64,
+    payload: usize,
+    interval: Duration,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<Histogram<u64>> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let server = std::thread::Builder::new().name("bench-echo".into()).spawn(move || {
@@ -51,6 +70,12 @@ pub fn echo_rtt(samples: u64, payload: usize) -> anyhow::Result<Histogram<u64>> 
     let text: String = "x".repeat(payload);
     let mut h = new_ns();
     for i in 0..samples + samples / 10 {
+        if stop.is_some_and(|s| s.load(Ordering::Acquire)) {
+            break;
+        }
+        if !interval.is_zero() {
+            std::thread::sleep(interval);
+        }
         let t = mono_now_ns();
         ws.send(Message::text(text.clone()))?;
         loop {
@@ -153,23 +178,20 @@ fn stages(dir: &Path) -> anyhow::Result<(Stages, Arc<Health>, u64)> {
     let (journal, _) = Journal::open(&jc)?;
     let (tx, rx) = updates::channel(1 << 16, Arc::clone(&health));
     let mtm = Mtm::new(master.len(), exec.funds());
-    let stages = (
-        ExecStage::new(
-            exec,
-            Arc::clone(&health),
-            Arc::new(crate::interest::Interest::new(master.len())),
-        ),
-        MtmStage { mtm },
-        FanoutStage { fanout: Fanout::new(Arc::new(QuoteBoard::new(master.len())), tx) },
-        JournalStage::new(
-            journal,
-            dir.to_path_buf(),
-            Arc::new(ReplyRouter::new()),
-            Arc::clone(&health),
-            Arc::new(SharedLatency::default()),
-            rx.signal(),
-        ),
-    );
+    let stages = wire(StageParts {
+        exec,
+        mtm,
+        journal,
+        data_dir: dir.to_path_buf(),
+        board: Arc::new(QuoteBoard::new(master.len())),
+        updates: tx,
+        update_signal: rx.signal(),
+        router: Arc::new(ReplyRouter::new()),
+        health: Arc::clone(&health),
+        latency: Arc::new(SharedLatency::default()),
+        interest: Arc::new(crate::interest::Interest::new(master.len())),
+        ticks: None,
+    });
     Ok((stages, health, seq))
 }
 

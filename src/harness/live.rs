@@ -25,6 +25,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::health::Health;
 use crate::journal::JournalConfig;
 use crate::latency::HOPS;
+use crate::ring::cores::CoreLayout;
 use crate::ring::pipeline::PipelineConfig;
 use crate::sequencer::FeedConfig;
 use crate::ws::{WsConfig, WsServer};
@@ -66,6 +67,9 @@ pub struct LiveConfig {
     pub search_seconds: f64,
     /// Symbols whose ticks the WebSocket client also subscribes to.
     pub ws_tick_symbols: usize,
+    /// Hot and housekeeping cores (inline): every thread of the run, the load generator
+    /// included, is confined to the housekeeping cores, the engine's hot thread pinned.
+    pub cores: Option<CoreLayout>,
 }
 
 /// One step of the rate search.
@@ -83,7 +87,11 @@ pub struct RateStep {
     pub max_lag_ns: u64,
     /// The sender's lag at its last frame, ns.
     pub end_lag_ns: u64,
-    /// Nothing dropped and the sender kept its schedule.
+    /// The engine's own lag: from the last frame's intended send time to the moment the
+    /// journal had every frame of the step (what a receive buffer would hide from the
+    /// sender's lag shows here).
+    pub engine_lag_ns: u64,
+    /// Nothing dropped, the sender kept its schedule and the engine caught up in time.
     pub ok: bool,
 }
 
@@ -94,6 +102,11 @@ pub struct LiveResult {
     pub hops: Vec<(&'static str, Histogram<u64>)>,
     /// Crossing frame intended send -> `order_update` read by the WebSocket client.
     pub wire_to_wire: Histogram<u64>,
+    /// Crossing frame intended send -> fill decided by execution (each fill paired with
+    /// the latest crossing of its symbol sent before it).
+    pub intended_to_fill: Histogram<u64>,
+    /// Per-frame lag of the measured phase's sends behind their intended times.
+    pub sender_lag: Histogram<u64>,
     /// REST placeorder round trips (initial and re-placements).
     pub rest: Histogram<u64>,
     /// Intended times of the crossings that filled an order.
@@ -112,6 +125,11 @@ pub struct LiveResult {
     pub ws_ticks: u64,
     /// The rate search.
     pub search: Vec<RateStep>,
+    /// Echo round trips (one per millisecond) measured during the measured phase, under
+    /// the same load as the engine.
+    pub echo_loaded: Histogram<u64>,
+    /// CPU seconds per thread name over the measured phase, largest first.
+    pub cpu_threads: Vec<(String, f64)>,
 }
 
 fn agent() -> ureq::Agent {
@@ -251,6 +269,46 @@ fn ws_client(
     })?)
 }
 
+/// The engine's histograms once everything recorded so far has been handed over: the
+/// journal stage hands over on a batch end after the reader merged the previous set, and
+/// an idle engine's next batch is its timer event (every second).
+fn settled_latency(handle: &crate::engine::EngineHandle) -> crate::latency::StageHistograms {
+    let _ = handle.latency.snapshot();
+    std::thread::sleep(Duration::from_millis(1_300).max(crate::latency::PUBLISH_EVERY * 2));
+    handle.latency.snapshot()
+}
+
+/// Intended send -> fill: each fill paired with the latest crossing of its symbol whose
+/// intended time is not after the fill (crossings of one symbol are seconds apart).
+pub fn pair_fills(crossings: &[(u32, u64)], fills: &[crate::latency::FillTime]) -> Histogram<u64> {
+    let mut by_symbol: std::collections::HashMap<u32, Vec<u64>> = Default::default();
+    for &(s, t) in crossings {
+        by_symbol.entry(s).or_default().push(t);
+    }
+    let mut h = new_ns();
+    for f in fills {
+        let Some(times) = by_symbol.get(&f.symbol) else { continue };
+        let k = times.partition_point(|&t| t <= f.exec_ns);
+        if k > 0 {
+            h.saturating_record((f.exec_ns - times[k - 1]).max(1));
+        }
+    }
+    h
+}
+
+/// Waits (polling every 50 us) until the journal has passed `seq`; returns when
+/// (monotonic ns), or `None` after `limit`.
+fn caught_up(health: &Health, seq: u64, limit: Duration) -> Option<u64> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if health.durable_seq.load(Ordering::Acquire) >= seq {
+            return Some(mono_now_ns());
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    None
+}
+
 /// Waits until the journal stops advancing (nothing in flight), at most `limit`.
 fn drain(health: &Health, limit: Duration) {
     let deadline = Instant::now() + limit;
@@ -277,6 +335,18 @@ fn frames(rate: u64, seconds: f64) -> u64 {
 
 /// Runs the live measurement with `bar` showing progress.
 pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
+    // Confine this thread first, so every thread of the run (the load generator too)
+    // starts on the housekeeping cores; restored afterwards for the next run.
+    let allowed = crate::ring::cores::allowed();
+    if let Some(l) = &cfg.cores {
+        crate::ring::cores::confine_current(&l.housekeeping);
+    }
+    let r = run_confined(cfg, bar);
+    crate::ring::cores::confine_current(&allowed);
+    r
+}
+
+fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     let dir = TempDir::new("live")?;
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
     let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
@@ -289,6 +359,7 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     config.feed = FeedConfig::Upstream { url: upstream.url(), api_key: FEED_KEY.into() };
     config.symbols_per_connection = cfg.symbols.max(1000);
     config.watchdog.fallback = false;
+    config.cores = cfg.cores.clone();
     let mut engine = Engine::start(config).context("starting the engine")?;
     let handle = engine.handle();
     let updates = engine.take_updates().context("order-update reader")?;
@@ -369,21 +440,36 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     // Warm-up, then the measured phase.
     phase(Phase { rate: cfg.rate, frames: frames(cfg.rate, 1.0), cross_every: 0 }, "warm-up")?;
     drain(&health, Duration::from_secs(5));
-    std::thread::sleep(crate::latency::PUBLISH_EVERY * 2);
-    let before = handle.latency.snapshot();
+    let before = settled_latency(&handle);
+    let _ = handle.latency.take_fills();
+    let _ = upstream.crossings.take_history();
     let per_symbol = cfg.rate as f64 / cfg.symbols as f64;
     let cross_every = ((per_symbol * cfg.cross_period.as_secs_f64()).round() as u64).max(2);
     let received0 = health.feed.stream_ticks.load(Ordering::Acquire);
+    let echo_stop = Arc::new(AtomicBool::new(false));
+    let echo = {
+        let stop = Arc::clone(&echo_stop);
+        let samples = frames(1_000, cfg.seconds + 5.0);
+        std::thread::Builder::new().name("bench-echo-client".into()).spawn(move || {
+            super::baselines::echo_rtt_paced(samples, 400, Duration::from_millis(1), &stop)
+        })?
+    };
     let cpu0 = CpuTimes::now();
     let main = phase(
         Phase { rate: cfg.rate, frames: frames(cfg.rate, cfg.seconds), cross_every },
         "measured phase: open-loop ticks with fills",
-    )?;
+    );
+    echo_stop.store(true, Ordering::Release);
+    let echo_loaded =
+        echo.join().map_err(|_| anyhow!("the echo client panicked"))?.context("echo under load")?;
+    let main = main?;
     drain(&health, Duration::from_secs(10));
     let cpu1 = CpuTimes::now();
     let main_received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
-    std::thread::sleep(Duration::from_millis(500).max(crate::latency::PUBLISH_EVERY * 2));
-    let after = handle.latency.snapshot();
+    let after = settled_latency(&handle);
+    let sender_lag = upstream.lag.lock().map(|h| h.clone()).unwrap_or_else(|_| new_ns());
+    let intended_to_fill =
+        pair_fills(&upstream.crossings.take_history(), &handle.latency.take_fills());
     stop.store(true, Ordering::Release);
     let ws_stats = client.join().map_err(|_| anyhow!("the WebSocket client panicked"))?;
     let (replaced, rest_failures) =
@@ -406,13 +492,18 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
         let journaled0 = health.durable_seq.load(Ordering::Acquire);
         let n = frames(rate, cfg.search_seconds);
         let r = phase(Phase { rate, frames: n, cross_every: 0 }, &format!("rate search {rate}/s"))?;
+        let last_due =
+            r.start_ns + (n.saturating_sub(1) as u128 * 1_000_000_000 / rate as u128) as u64;
+        let engine_lag_ns = caught_up(&health, journaled0 + n, Duration::from_secs(10))
+            .map_or(u64::MAX, |t| t.saturating_sub(last_due));
         drain(&health, Duration::from_secs(10));
         let received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
         let journaled = health.durable_seq.load(Ordering::Acquire) - journaled0;
         let ok = r.sent == n
             && received == n
             && journaled >= n
-            && r.end_lag_ns <= max_end_lag(cfg.search_seconds);
+            && r.end_lag_ns <= max_end_lag(cfg.search_seconds)
+            && engine_lag_ns <= max_end_lag(cfg.search_seconds);
         search.push(RateStep {
             rate,
             sent: r.sent,
@@ -420,6 +511,7 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
             journaled,
             max_lag_ns: r.max_lag_ns,
             end_lag_ns: r.end_lag_ns,
+            engine_lag_ns,
             ok,
         });
         if !ok {
@@ -441,6 +533,10 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
         main_received,
         cpu_process_s: cpu1.process - cpu0.process,
         cpu_engine_s: cpu0.engine_since(&cpu1),
+        cpu_threads: cpu0.threads_since(&cpu1),
+        intended_to_fill,
+        sender_lag,
+        echo_loaded,
         rest_failures,
         ws_ticks: ws_stats.ticks,
         search,

@@ -31,12 +31,14 @@ fn stat_cpu(text: &str) -> Option<f64> {
 
 /// CPU seconds of the whole process, and of its threads named `bench-*` (the harness's
 /// load generator and clients) still alive.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CpuTimes {
     /// Whole process.
     pub process: f64,
     /// Harness threads only.
     pub harness: f64,
+    /// Every thread of the process by name (`comm`), summed over threads of one name.
+    pub threads: Vec<(String, f64)>,
 }
 
 impl CpuTimes {
@@ -47,17 +49,39 @@ impl CpuTimes {
             .and_then(|t| stat_cpu(&t))
             .unwrap_or_default();
         let mut harness = 0.0;
+        let mut threads: Vec<(String, f64)> = Vec::new();
         if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
             for task in dir.flatten() {
                 let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                let comm = comm.trim().to_owned();
+                let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+                let cpu = stat_cpu(&stat).unwrap_or_default();
                 if comm.starts_with("bench-") {
-                    let stat =
-                        std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-                    harness += stat_cpu(&stat).unwrap_or_default();
+                    harness += cpu;
+                }
+                match threads.iter_mut().find(|(n, _)| *n == comm) {
+                    Some((_, c)) => *c += cpu,
+                    None => threads.push((comm, cpu)),
                 }
             }
         }
-        CpuTimes { process, harness }
+        CpuTimes { process, harness, threads }
+    }
+
+    /// CPU seconds per thread name between `self` and a later `then`, largest first
+    /// (threads that ended in between are left out).
+    pub fn threads_since(&self, then: &CpuTimes) -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = then
+            .threads
+            .iter()
+            .map(|(n, c)| {
+                let before = self.threads.iter().find(|(m, _)| m == n).map_or(0.0, |x| x.1);
+                (n.clone(), (c - before).max(0.0))
+            })
+            .filter(|(_, c)| *c > 0.0)
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        v
     }
 
     /// Engine seconds (process minus harness) between `self` and a later `then`.

@@ -15,8 +15,11 @@ use std::time::{Duration, Instant};
 pub struct Plan {
     /// Quick (smoke test) counts.
     pub quick: bool,
-    /// The live run.
+    /// The live run (its topology is the primary one, reported in full).
     pub live: LiveConfig,
+    /// Topologies run before the primary one in the same bench run, for the A/B table
+    /// (each with the same workload; `fused` runs unpinned, as it always has).
+    pub compare: Vec<crate::ring::Topology>,
     /// Echo round trips.
     pub echo_samples: u64,
     /// Events through the four stages, ring and crossbeam each.
@@ -34,8 +37,10 @@ pub struct Plan {
 /// What the plan measured.
 #[derive(Debug)]
 pub struct Results {
-    /// The live run.
+    /// The live run of the primary topology.
     pub live: LiveResult,
+    /// The live runs of [`Plan::compare`], same workload, same bench run.
+    pub compared: Vec<(crate::ring::Topology, LiveResult)>,
     /// Loopback tungstenite echo round trips.
     pub echo: Histogram<u64>,
     /// Ring against crossbeam channels.
@@ -85,6 +90,16 @@ pub fn execute(
         dir.path(),
     )?;
     drop(dir);
+    let mut compared = Vec::new();
+    for &t in &plan.compare {
+        let mut cfg = plan.live.clone();
+        cfg.pipeline.topology = t;
+        if t.resolve() != crate::ring::Topology::Inline {
+            cfg.cores = None;
+        }
+        bar.set_message(format!("live run: {t:?}"));
+        compared.push((t, live::run(&cfg, &bar)?));
+    }
     let live = live::run(&plan.live, &bar)?;
     let polling =
         baselines::polling_delay(&live.filled_crossings, live.main.start_ns, plan.poll_interval);
@@ -97,5 +112,14 @@ pub fn execute(
         restarts.push(resources::restart(n, dir.path(), &|done| bar.set_position(done))?);
     }
     bar.finish_and_clear();
-    Ok(Results { live, echo, stages, polling, memory, restarts, elapsed: started.elapsed() })
+    Ok(Results {
+        live,
+        compared,
+        echo,
+        stages,
+        polling,
+        memory,
+        restarts,
+        elapsed: started.elapsed(),
+    })
 }

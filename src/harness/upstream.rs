@@ -24,6 +24,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use tungstenite::{Message, Utf8Bytes, WebSocket};
 
+/// How early the sender wakes from a sleep before a frame is due; it spins the rest.
+/// A sleep on this VM overshoots by a timer-slack's 50 us plus the wake-up.
+const SLEEP_AHEAD: u64 = 200_000;
+
 /// Price steps of the walk above the limit (in 0.05 ticks above `LIMIT`).
 const WALK: usize = 8;
 /// The resting buy orders' top limit (999.00) and the crossing frames' ltp.
@@ -60,12 +64,21 @@ pub struct PhaseResult {
 pub struct Crossings {
     last: Vec<AtomicU64>,
     walked: Vec<AtomicU64>,
+    /// Every crossing of the current phase: (symbol, intended send time).
+    history: std::sync::Mutex<Vec<(u32, u64)>>,
 }
 
 impl Crossings {
     /// Latest crossing of `symbol` (0 = none yet).
     pub fn last(&self, symbol: usize) -> u64 {
         self.last.get(symbol).map_or(0, |a| a.load(Ordering::Acquire))
+    }
+
+    /// Takes the crossings recorded so far, sorted by intended time.
+    pub fn take_history(&self) -> Vec<(u32, u64)> {
+        let mut v = std::mem::take(&mut *self.history.lock().unwrap_or_else(|e| e.into_inner()));
+        v.sort_by_key(|&(_, t)| t);
+        v
     }
 
     /// Whether a walk frame (price back above the limit) of `symbol` has been written
@@ -111,6 +124,8 @@ pub struct Upstream {
     subscribed: Arc<AtomicUsize>,
     /// Intended times of the crossing frames.
     pub crossings: Arc<Crossings>,
+    /// Per-frame lag of the last phase's sends behind their intended times (ns).
+    pub lag: Arc<std::sync::Mutex<hdrhistogram::Histogram<u64>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -131,12 +146,15 @@ impl Upstream {
         let crossings = Arc::new(Crossings {
             last: (0..names.len()).map(|_| AtomicU64::new(0)).collect(),
             walked: (0..names.len()).map(|_| AtomicU64::new(0)).collect(),
+            history: std::sync::Mutex::new(Vec::new()),
         });
         let (phases, phase_rx) = crossbeam_channel::unbounded();
         let (result_tx, results) = crossbeam_channel::unbounded();
         let subscribed = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let lag = Arc::new(std::sync::Mutex::new(super::hist::new_ns()));
         let ctx = Conn {
+            lag: Arc::clone(&lag),
             frames,
             crossings: Arc::clone(&crossings),
             phases: phase_rx,
@@ -157,7 +175,16 @@ impl Upstream {
                     }
                 }
             })?;
-        Ok(Upstream { addr, phases, results, subscribed, crossings, stop, thread: Some(thread) })
+        Ok(Upstream {
+            addr,
+            phases,
+            results,
+            subscribed,
+            crossings,
+            lag,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// `ws://` URL for the engine's feed.
@@ -195,6 +222,7 @@ impl Upstream {
 }
 
 struct Conn {
+    lag: Arc<std::sync::Mutex<hdrhistogram::Histogram<u64>>>,
     frames: Frames,
     crossings: Arc<Crossings>,
     phases: Receiver<Phase>,
@@ -253,33 +281,42 @@ impl Conn {
     }
 
     /// The open-loop sender: every frame whose intended time has come goes out, in
-    /// order; a late sender sends its backlog at once and records the lag.
+    /// order, all due frames in one write; a late sender sends its backlog at once and
+    /// records each frame's lag. Until a frame is due it sleeps when the next one is more
+    /// than [`SLEEP_AHEAD`] away (waking that much early) and spins the rest.
     fn send_phase(&self, ws: &mut WebSocket<TcpStream>, p: Phase) -> PhaseResult {
         let symbols = self.frames.walk.len() as u64;
         let rate = p.rate.max(1) as u128;
         let start = mono_now_ns() + 1_000_000;
         let intended = |i: u64| start + (i as u128 * 1_000_000_000 / rate) as u64;
         let mut r = PhaseResult { start_ns: start, ..PhaseResult::default() };
+        let mut lag = super::hist::new_ns();
         let mut i = 0;
         while i < p.frames {
             let now = mono_now_ns();
-            if now < start {
-                std::hint::spin_loop();
+            let next = intended(i);
+            if now < next {
+                let ahead = next - now;
+                if ahead > SLEEP_AHEAD {
+                    std::thread::sleep(Duration::from_nanos(ahead - SLEEP_AHEAD));
+                } else {
+                    std::hint::spin_loop();
+                }
                 continue;
             }
             let due = (((now - start) as u128 * rate / 1_000_000_000) as u64 + 1).min(p.frames);
-            if due <= i {
-                std::thread::yield_now();
-                continue;
-            }
             r.max_lag_ns = r.max_lag_ns.max(now.saturating_sub(intended(i)));
             while i < due {
+                lag.saturating_record(now.saturating_sub(intended(i)).max(1));
                 let sym = (i % symbols) as usize;
                 // Each symbol's crossings are offset so that, over all symbols, they are
                 // spread evenly in time (not in step with a polling interval).
                 let k = i / symbols + sym as u64 * p.cross_every / symbols;
                 let text = if p.cross_every > 0 && k % p.cross_every == p.cross_every - 1 {
                     self.crossings.last[sym].store(intended(i), Ordering::Release);
+                    if let Ok(mut h) = self.crossings.history.lock() {
+                        h.push((sym as u32, intended(i)));
+                    }
                     r.crossings += 1;
                     self.frames.cross[sym].clone()
                 } else {
@@ -297,6 +334,9 @@ impl Conn {
             }
         }
         r.end_lag_ns = mono_now_ns().saturating_sub(intended(p.frames.saturating_sub(1)));
+        if let Ok(mut h) = self.lag.lock() {
+            *h = lag;
+        }
         r
     }
 }

@@ -17,6 +17,14 @@
 
 #![forbid(unsafe_code)]
 
+/// Fewest allowed cores for a default layout. On the shared 2-core development VM
+/// (other tenants compiling, load average 8-10) every layout measured worse than none:
+/// confining the load generator, REST and WebSocket threads to one core starved them
+/// (sender lag 38 ms, echo p99 2.3 ms), and a hard-pinned hot thread queued behind other
+/// tenants on its core (tick-to-fill p50 200 us against 4 us unpinned). With four or
+/// more cores the housekeeping side has room; on two, pass `--cores` deliberately.
+pub const DEFAULT_MIN_CORES: usize = 4;
+
 /// The hot core and the housekeeping cores.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoreLayout {
@@ -24,6 +32,20 @@ pub struct CoreLayout {
     pub hot: usize,
     /// Cores every other thread is confined to (never empty).
     pub housekeeping: Vec<usize>,
+    /// Whether the hot thread is pinned to `hot` alone. When false it may run on any
+    /// allowed core: the other threads of the process stay off `hot`, so the scheduler
+    /// keeps it there, but it can move when another process (a compiler on a shared VM)
+    /// takes that core. Measured on the shared 2-core VM: a hard pin there turned a
+    /// 4 us tick-to-fill p50 into 200 us, as the pinned thread queued behind other
+    /// tenants on its one core. On a dedicated host pass `--cores` to pin.
+    pub pin_hot: bool,
+}
+
+impl CoreLayout {
+    /// The cores the hot thread may run on.
+    pub fn hot_cores(&self) -> Vec<usize> {
+        if self.pin_hot { vec![self.hot] } else { allowed() }
+    }
 }
 
 /// Cores this process may run on (from `sched_getaffinity`), ascending.
@@ -38,9 +60,10 @@ pub fn allowed() -> Vec<usize> {
 }
 
 impl CoreLayout {
-    /// The layout for `--cores`: `HOT[,HOUSEKEEPING...]`. Empty: on two or more allowed
-    /// cores the last one is hot and the others housekeep; on one core there is no
-    /// layout (nothing to separate). A hot core alone gets every other allowed core as
+    /// The layout for `--cores`: `HOT[,HOUSEKEEPING...]`, hot thread pinned. Empty: with
+    /// [`DEFAULT_MIN_CORES`] or more allowed cores the last one is hot and the others
+    /// housekeep, the hot thread not hard-pinned (see [`CoreLayout::pin_hot`]); with fewer
+    /// there is no layout. A hot core alone gets every other allowed core as
     /// housekeeping. The error names the fix.
     pub fn from_cores(cores: &[usize]) -> Result<Option<CoreLayout>, String> {
         let allowed = allowed();
@@ -50,7 +73,7 @@ impl CoreLayout {
             }
         }
         let (hot, housekeeping) = match cores {
-            [] if allowed.len() < 2 => return Ok(None),
+            [] if allowed.len() < DEFAULT_MIN_CORES => return Ok(None),
             [] => {
                 let (hot, rest) = allowed.split_last().expect("two or more cores");
                 (*hot, rest.to_vec())
@@ -65,7 +88,7 @@ impl CoreLayout {
                 if hot == 0 { 1 } else { 0 }
             ));
         }
-        Ok(Some(CoreLayout { hot, housekeeping }))
+        Ok(Some(CoreLayout { hot, housekeeping, pin_hot: !cores.is_empty() }))
     }
 }
 
@@ -94,10 +117,13 @@ mod tests {
     fn layouts() {
         let allowed = allowed();
         assert!(!allowed.is_empty());
-        if allowed.len() >= 2 {
+        if allowed.len() >= DEFAULT_MIN_CORES {
             let l = CoreLayout::from_cores(&[]).unwrap().unwrap();
             assert_eq!(l.hot, *allowed.last().unwrap());
             assert!(!l.housekeeping.contains(&l.hot));
+            assert!(!l.pin_hot);
+        }
+        if allowed.len() >= 2 {
             let l = CoreLayout::from_cores(&[allowed[0]]).unwrap().unwrap();
             assert_eq!(l.hot, allowed[0]);
             assert_eq!(l.housekeeping.len(), allowed.len() - 1);

@@ -16,9 +16,25 @@
 //! Either way the consumer loop is the disruptor-rs poller shape: poll a batch, process
 //! it, drop the guard (which publishes the cursor), idle when there is nothing.
 //!
+//! # Invariants
+//! - One producer, and stages in one chain: the sequence is the total order in every
+//!   topology; `inline` changes which thread runs the stages, not their order.
+//! - `inline` never waits on itself: a full ring makes `publish` drain first, and the
+//!   publisher drains everything left before it is dropped (then `Running::join` gets
+//!   the stages back).
+//!
+//! # Known limitations
+//! - `inline`: while the stages run, nothing is read; a slow batch (a snapshot, a
+//!   journal segment roll) delays the next read by its length.
+//! - `inline`: the caller must call [`Publisher::drain`] after publishing (the sequencer
+//!   does, once per loop turn); a publisher that only publishes runs the stages only
+//!   when the ring fills.
+//!
 //! # Performance
 //! The hot loop has no allocation, no lock and no dynamic dispatch: stages are generic
-//! parameters, and the ring's slots and their output areas are preallocated.
+//! parameters, and the ring's slots and their output areas are preallocated. `inline`
+//! adds one virtual call per drained batch (the publisher is not generic over the
+//! stages), never per event.
 
 use crate::event::{Event, Header, Input};
 use crate::health::Health;

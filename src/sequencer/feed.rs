@@ -197,42 +197,47 @@ impl Feed {
         let mut auth_ok = false;
         let Feed { connections, decoder, shared, bad_frames, url, .. } = self;
         let health = &shared.health.feed;
+        // One clock read per read batch, not per frame: every frame of the batch gets the
+        // time the batch started (frames that arrive by a later syscall of the same batch
+        // are stamped early, which makes socket -> fill look longer, never shorter).
+        let recv_ns = mono_now_ns();
+        let wall_ns = wall_now_ns();
         let result = connections[i].read_frames(
-            |bytes| {
-                let recv_ns = mono_now_ns();
-                match decoder.decode(bytes, &shared.instruments) {
-                    Ok(Frame::Tick(mut tick)) => {
-                        tick.source = QuoteSource::Stream;
-                        publisher.publish(Input::Tick(tick), wall_now_ns(), recv_ns);
-                        health.last_data_ns.store(recv_ns.max(1), Ordering::Release);
-                        health.stream_ticks.fetch_add(1, Ordering::Relaxed);
-                        published += 1;
-                        true
-                    }
-                    Ok(Frame::Auth { ok: true, .. }) => {
-                        auth_ok = true;
-                        true
-                    }
-                    Ok(Frame::Auth { ok: false, message }) => {
-                        eprintln!("tickfill: feed: upstream {url} refused our key: {message}");
-                        false
-                    }
-                    Ok(Frame::Error { code, message }) => {
-                        bad_frames.log(format_args!("feed: upstream error {code}: {message}"));
-                        code.as_str() != "AUTHENTICATION_ERROR"
-                    }
-                    Ok(Frame::Control) => true,
-                    Err(e) => {
-                        health.validation_errors.fetch_add(1, Ordering::Relaxed);
-                        log_bad_frame(bad_frames, &e, bytes);
-                        true
-                    }
+            |bytes| match decoder.decode(bytes, &shared.instruments) {
+                Ok(Frame::Tick(mut tick)) => {
+                    tick.source = QuoteSource::Stream;
+                    publisher.publish(Input::Tick(tick), wall_ns, recv_ns);
+                    published += 1;
+                    true
+                }
+                Ok(Frame::Auth { ok: true, .. }) => {
+                    auth_ok = true;
+                    true
+                }
+                Ok(Frame::Auth { ok: false, message }) => {
+                    eprintln!("tickfill: feed: upstream {url} refused our key: {message}");
+                    false
+                }
+                Ok(Frame::Error { code, message }) => {
+                    bad_frames.log(format_args!("feed: upstream error {code}: {message}"));
+                    code.as_str() != "AUTHENTICATION_ERROR"
+                }
+                Ok(Frame::Control) => true,
+                Err(e) => {
+                    health.validation_errors.fetch_add(1, Ordering::Relaxed);
+                    log_bad_frame(bad_frames, &e, bytes);
+                    true
                 }
             },
             || {
                 health.validation_errors.fetch_add(1, Ordering::Relaxed);
             },
         );
+        if published > 0 {
+            let health = &self.shared.health.feed;
+            health.last_data_ns.store(recv_ns.max(1), Ordering::Release);
+            health.stream_ticks.fetch_add(published, Ordering::Relaxed);
+        }
         if auth_ok {
             self.on_authenticated(i);
         }

@@ -74,7 +74,7 @@ pub enum Inbound {
 }
 
 /// Sequencer settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SequencerConfig {
     /// Timer event period.
     pub timer_interval: Duration,
@@ -82,6 +82,9 @@ pub struct SequencerConfig {
     pub snapshot_every: u64,
     /// Core to pin the sequencer thread to.
     pub core: Option<usize>,
+    /// Cores the sequencer confines itself to when `core` is not set (empty: inherit
+    /// the starting thread's, which may be confined to the housekeeping cores).
+    pub cores: Vec<usize>,
     /// Symbols per upstream connection (more symbols open more connections).
     pub symbols_per_connection: usize,
     /// How long to keep polling without blocking after the last input before parking
@@ -95,6 +98,7 @@ impl Default for SequencerConfig {
             timer_interval: Duration::from_secs(1),
             snapshot_every: 1_000_000,
             core: None,
+            cores: Vec::new(),
             symbols_per_connection: 1000,
             busy_poll: Duration::ZERO,
         }
@@ -132,6 +136,17 @@ pub struct Intake {
     signal: Arc<Signal>,
 }
 
+/// Why [`Intake::try_send`] did not queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TrySendError {
+    /// The intake is full: the sequencer is behind; retry later.
+    #[error("the intake is full")]
+    Full,
+    /// The sequencer has stopped; nothing will be accepted.
+    #[error("the sequencer has stopped")]
+    Stopped,
+}
+
 /// The sequencer stopped; the input was not taken (the engine is shutting down).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the sequencer has stopped")]
@@ -144,6 +159,20 @@ impl Intake {
         self.tx.send(inbound).map_err(|_| Stopped)?;
         self.signal.notify();
         Ok(())
+    }
+
+    /// Queues an input without blocking; `Err(Full)` hands it back when the channel is
+    /// full (async callers must not block their runtime thread: retry or report busy).
+    #[inline]
+    pub fn try_send(&self, inbound: Inbound) -> Result<(), TrySendError> {
+        match self.tx.try_send(inbound) {
+            Ok(()) => {
+                self.signal.notify();
+                Ok(())
+            }
+            Err(crossbeam_channel::TrySendError::Full(_)) => Err(TrySendError::Full),
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(TrySendError::Stopped),
+        }
     }
 
     /// Asks the sequencer to drain what is queued and stop.
@@ -183,6 +212,8 @@ pub fn spawn(
     std::thread::Builder::new().name("tickfill-sequencer".into()).spawn(move || {
         if let Some(core) = config.core {
             crate::ring::cores::pin_current(core, "sequencer");
+        } else if !config.cores.is_empty() {
+            crate::ring::cores::confine_current(&config.cores);
         }
         let feed = feed::Feed::new(&feed, config.symbols_per_connection, shared);
         Sequencer::new(publisher, intake, config, feed).run()
@@ -208,13 +239,14 @@ impl Sequencer {
         config: SequencerConfig,
         feed: Option<feed::Feed>,
     ) -> Sequencer {
+        let next_timer = Instant::now() + config.timer_interval;
         Sequencer {
             publisher,
             intake,
             config,
             feed,
             events: Events::with_capacity(256),
-            next_timer: Instant::now() + config.timer_interval,
+            next_timer,
             since_snapshot: 0,
             spin_until: Instant::now(),
         }

@@ -42,6 +42,11 @@ const SUBSCRIBE_CHUNK: usize = 100;
 /// millisecond of decoding; the rest is read on the next turn, after the intake.
 pub const READ_BUDGET: usize = 1024;
 
+/// tungstenite's read chunk and buffer. Its default (128 KiB) is zero-filled on every
+/// read that finds the buffer empty (`in_buffer.resize`), a 128 KiB memset per read
+/// batch; 16 KiB still takes ~40 Quote frames per syscall.
+const READ_BUFFER: usize = 16 << 10;
+
 /// tungstenite's own limit; frames between 1 MiB ([`super::decode::MAX_FRAME`]) and this
 /// are read and dropped by the decoder, so the connection survives them.
 const MAX_MESSAGE: usize = 16 << 20;
@@ -212,6 +217,7 @@ impl Connection {
                 }
                 let _ = stream.set_nodelay(true);
                 let config = WebSocketConfig::default()
+                    .read_buffer_size(READ_BUFFER)
                     .max_message_size(Some(MAX_MESSAGE))
                     .max_frame_size(Some(MAX_MESSAGE));
                 match tungstenite::client::client_with_config(
