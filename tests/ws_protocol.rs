@@ -6,7 +6,6 @@ mod ws_support;
 
 use serde_json::json;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 use tickfill::types::{PriceType, Side};
 use ws_support::*;
 
