@@ -58,7 +58,10 @@ fn model(data: &[u8]) {
             let j = within(pos);
             assert_eq!((s.end, s.records), (starts[j], j as u64), "flip at {pos}");
             match s.tail {
-                record::Tail::Damaged { offset, problem: record::Problem::BadRecord { next_valid } } => {
+                record::Tail::Damaged {
+                    offset,
+                    problem: record::Problem::BadRecord { next_valid },
+                } => {
                     assert_eq!(offset, starts[j]);
                     assert!(next_valid > offset && record::read_at(&region, next_valid).is_some());
                 }
