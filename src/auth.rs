@@ -15,6 +15,12 @@
 //! does not match the cache is wrong without running the KDF.
 //!
 //! Failed attempts per source address are limited by [`guard`], before this check.
+//!
+//! # Known limitations
+//! - Until the right key has been seen once (a key stored from an earlier start), each
+//!   wrong key costs one Argon2id run: on the REST blocking pool, but on the WebSocket
+//!   server's own thread, which it stalls for that long. The address limit bounds how
+//!   often one address can do that.
 
 #![forbid(unsafe_code)]
 

@@ -151,11 +151,13 @@ enum Got {
 }
 
 fn try_client(addr: SocketAddr) -> Got {
-    let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
+    // Generous timeouts: a loaded CI machine must not turn a slow answer into "hung";
+    // the failure this catches is waiting forever.
+    let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_secs(20)) else {
         return Got::Refused("connect".into());
     };
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
     let hung = |e: &std::io::Error| {
         matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
     };

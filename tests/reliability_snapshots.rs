@@ -78,6 +78,28 @@ fn a_snapshot_that_cannot_be_restored_falls_back_to_an_older_one_then_to_full_re
         "{:?}",
         status.last_error()
     );
+    // The operator sees it in /health (with the key) and /metrics.
+    let key = "snapshot-test-key-0123456789";
+    let api = tickfill::api::ApiServer::start(
+        tickfill::api::ApiConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+        engine.handle(),
+        tickfill::auth::KeyStore::from_key(key).unwrap(),
+    )
+    .unwrap();
+    let base = format!("http://{}", api.local_addr());
+    let mut r = ureq::get(format!("{base}/health?apikey={key}")).call().unwrap();
+    let health: serde_json::Value = r.body_mut().read_json().unwrap();
+    let snaps = &health["snapshots"];
+    assert!(snaps["skipped_at_recovery"].as_u64() >= Some(1), "{health}");
+    assert!(snaps["last_error"].as_str().unwrap_or("").contains("cannot be decoded"), "{health}");
+    let mut m = ureq::get(format!("{base}/metrics")).call().unwrap();
+    let metrics = m.body_mut().read_to_string().unwrap();
+    assert!(metrics.contains("tickfill_snapshots_skipped_at_recovery_total"), "{metrics}");
+    api.shutdown();
     engine.shutdown();
 
     // Every snapshot unusable: a full replay (the journal still starts at the beginning).

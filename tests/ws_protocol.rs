@@ -6,7 +6,6 @@ mod ws_support;
 
 use serde_json::json;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 use tickfill::types::{PriceType, Side};
 use ws_support::*;
 
@@ -182,11 +181,28 @@ fn unsubscribe_stops_frames_and_releases_interest() {
                "failed": [], "broker": "sandbox"})
     );
     assert_eq!(rig.h.interest.wanted_mode(sbin), 0);
+    // Witness: INFY, still subscribed, ticks after SBIN. Its data goes out in the same
+    // push as SBIN's would (or later), so everything before it and up to the next pong
+    // is all that could carry SBIN.
+    let infy = rig.sym("NSE", "INFY");
+    c.ask(json!({"action": "subscribe", "symbol": "INFY", "exchange": "NSE", "mode": 1}));
     rig.tick(quote(sbin, 801.0));
-    std::thread::sleep(Duration::from_millis(30));
+    rig.tick(quote(infy, 1500.0));
+    let mut seen = vec![c.recv_until("INFY data", |v| v["symbol"] == "INFY")];
     c.send(json!({"action": "ping"}));
-    let next = c.recv();
-    assert_eq!(next["type"], "pong", "no market data after unsubscribing: {next}");
+    loop {
+        let v = c.recv();
+        let pong = v["type"] == "pong";
+        seen.push(v);
+        if pong {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().all(|v| v["symbol"] != "SBIN"),
+        "market data after unsubscribing: {seen:?}"
+    );
+    c.ask(json!({"action": "unsubscribe", "symbol": "INFY", "exchange": "NSE", "mode": 1}));
 
     // The list form: per-entry mode (default Quote), unknown symbols fail.
     c.ask(json!({"action": "subscribe", "symbol": "SBIN", "exchange": "NSE"}));
@@ -258,7 +274,23 @@ fn order_updates_after_the_journal_for_subscribers_only() {
     let r = subscriber.ask(json!({"action": "unsubscribe_orders"}));
     assert_eq!(r["type"], "unsubscribe_orders");
     assert_eq!(r["status"], "success");
+    // Witness: market data for a tick sequenced after the order. The order's update (were
+    // it sent) is released at the order's commit, which `place` waited for, and updates go
+    // out before quotes in a server turn: it would arrive before this market data.
+    subscriber.ask(json!({"action": "subscribe", "symbol": "SBIN", "exchange": "NSE", "mode": 1}));
     rig.place(order(sbin, Side::Buy, 1, PriceType::Limit, 700.0));
-    std::thread::sleep(Duration::from_millis(30));
-    assert_eq!(subscriber.ask(json!({"action": "ping"}))["type"], "pong");
+    rig.tick(quote(sbin, 813.0));
+    let mut seen = Vec::new();
+    loop {
+        let v = subscriber.recv();
+        let done = v["type"] == "market_data" && v["data"]["ltp"] == 813.0;
+        seen.push(v);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().all(|v| v["type"] != "order_update"),
+        "order update after unsubscribe_orders: {seen:?}"
+    );
 }
