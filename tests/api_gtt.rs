@@ -50,7 +50,7 @@ fn oco_gtt_places_books_modifies_triggers_and_survives_a_restart() {
     let sell = orders.iter().find(|o| o["action"] == "SELL").expect("the target leg's order");
     assert_eq!((sell["pricetype"].clone(), sell["price"].clone()), (json!("LIMIT"), json!(830.0)));
     assert_eq!(sell["order_status"], "complete");
-    assert_eq!(h.ok("funds", json!({}))["data"]["utiliseddebits"], "0.00");
+    assert_eq!(h.ok("funds", json!({}))["data"]["utiliseddebits"], json!(0.0));
     // It is no longer active.
     assert_error(&h.api("cancelgttorder", json!({"trigger_id": id})), 404, "No active GTT");
 }
@@ -69,7 +69,7 @@ fn single_gtt_validation_and_cancel() {
     assert_eq!(row["margin_blocked"], 189_075.0);
     h.ok("cancelgttorder", json!({"trigger_id": id}));
     assert!(book(&h).is_empty());
-    assert_eq!(h.ok("funds", json!({}))["data"]["utiliseddebits"], "0.00");
+    assert_eq!(h.ok("funds", json!({}))["data"]["utiliseddebits"], json!(0.0));
     let mut both = single.clone();
     both["triggerprice_sl"] = json!(24_000.0);
     assert_error(&h.api("placegttorder", both), 400, "exactly one");

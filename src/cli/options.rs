@@ -27,10 +27,11 @@ pub struct StorageArgs {
     /// Start even if the journal is damaged in the middle (keeps what precedes the damage).
     #[arg(long)]
     pub accept_damaged_journal: bool,
-    /// Snapshots to keep: a count (at least 2) or an age (`6h`: those younger, and always
-    /// the newest 2). Journal segments wholly before the oldest kept snapshot are deleted,
-    /// so restart time and disk use stay bounded.
-    #[arg(long, env = "TICKFILL_RETAIN", default_value = "3")]
+    /// `all` (default: every journal segment kept, the newest snapshots only), or the
+    /// snapshots to keep as a count (at least 2) or an age (`6h`: those younger, and always
+    /// the newest 2); then journal segments wholly before the oldest kept snapshot are
+    /// deleted, so restart time and disk use stay bounded.
+    #[arg(long, env = "TICKFILL_RETAIN", default_value = "all")]
     pub retain: Retain,
     /// Instrument master CSV (OpenAlgo columns); the embedded universe when absent.
     #[arg(long, env = "TICKFILL_INSTRUMENTS")]

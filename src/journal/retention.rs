@@ -35,6 +35,10 @@ pub const RETIRED_FILE: &str = "RETIRED";
 /// Which snapshots to keep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Retain {
+    /// Every journal segment (the whole history stays for `tickfill replay` and a full
+    /// replay), and the newest [`snapshot::KEEP`] snapshots. The default: deleting
+    /// history is the operator's choice.
+    All,
     /// The newest `n` (at least [`MIN_KEEP`]).
     Count(usize),
     /// Those younger than this (and always the newest [`MIN_KEEP`]).
@@ -43,14 +47,14 @@ pub enum Retain {
 
 impl Default for Retain {
     fn default() -> Self {
-        Retain::Count(snapshot::KEEP)
+        Retain::All
     }
 }
 
 /// A `--retain` value that is neither a count nor a duration.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "--retain `{0}`: give a snapshot count of at least {MIN_KEEP} (e.g. 3) or an age (e.g. 6h)"
+    "--retain `{0}`: give `all`, a snapshot count of at least {MIN_KEEP} (e.g. 3) or an age (e.g. 6h)"
 )]
 pub struct ParseRetainError(pub String);
 
@@ -59,6 +63,9 @@ impl FromStr for Retain {
 
     fn from_str(s: &str) -> Result<Retain, ParseRetainError> {
         let t = s.trim();
+        if t.eq_ignore_ascii_case("all") {
+            return Ok(Retain::All);
+        }
         if let Ok(n) = t.parse::<usize>() {
             return if n >= MIN_KEEP {
                 Ok(Retain::Count(n))
@@ -101,6 +108,7 @@ pub struct Retired {
 pub fn apply(dir: &Path, retain: Retain, now: SystemTime) -> Result<Retired, JournalError> {
     let all = snapshot::list(dir)?;
     let keep_from = match retain {
+        Retain::All => all.len().saturating_sub(snapshot::KEEP),
         Retain::Count(n) => all.len().saturating_sub(n.max(MIN_KEEP)),
         Retain::Age(age) => {
             let young = |p: &Path| {
@@ -118,8 +126,10 @@ pub fn apply(dir: &Path, retain: Retain, now: SystemTime) -> Result<Retired, Jou
         std::fs::remove_file(old).map_err(JournalError::io("remove old snapshot", old))?;
         done.snapshots += 1;
     }
-    let Some(&(oldest_kept, _)) = all.get(keep_from) else { return Ok(done) };
-    done.segments = retire_segments(dir, oldest_kept)?;
+    match (retain, all.get(keep_from)) {
+        (Retain::All, _) | (_, None) => {}
+        (_, Some(&(oldest_kept, _))) => done.segments = retire_segments(dir, oldest_kept)?,
+    }
     if done.snapshots + done.segments > 0 {
         segment::sync_dir(dir)?;
     }
