@@ -33,22 +33,17 @@ pub const MIN_KEEP: usize = 2;
 pub const RETIRED_FILE: &str = "RETIRED";
 
 /// Which snapshots to keep.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Retain {
     /// Every journal segment (the whole history stays for `tickfill replay` and a full
     /// replay), and the newest [`snapshot::KEEP`] snapshots. The default: deleting
     /// history is the operator's choice.
+    #[default]
     All,
     /// The newest `n` (at least [`MIN_KEEP`]).
     Count(usize),
     /// Those younger than this (and always the newest [`MIN_KEEP`]).
     Age(Duration),
-}
-
-impl Default for Retain {
-    fn default() -> Self {
-        Retain::All
-    }
 }
 
 /// A `--retain` value that is neither a count nor a duration.
