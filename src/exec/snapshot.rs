@@ -46,6 +46,38 @@ pub enum ExecSnapshotError {
     Inconsistent(&'static str),
 }
 
+/// Version 1 (before GTTs): read and upgraded with no GTTs, so a data dir written by an
+/// older build restores.
+#[derive(Deserialize)]
+struct StateV1 {
+    _version: u32,
+    instruments: usize,
+    orders: Vec<Order>,
+    trades: Vec<Trade>,
+    positions: Vec<Position>,
+    funds: Funds,
+    quotes: Vec<Quote>,
+    squared_day: [i64; 10],
+    trade_no: u64,
+}
+
+impl From<StateV1> for State {
+    fn from(s: StateV1) -> State {
+        State {
+            version: SNAPSHOT_VERSION,
+            instruments: s.instruments,
+            orders: s.orders,
+            trades: s.trades,
+            positions: s.positions,
+            funds: s.funds,
+            quotes: s.quotes,
+            squared_day: s.squared_day,
+            trade_no: s.trade_no,
+            gtts: Vec::new(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct State {
     version: u32,
@@ -85,7 +117,11 @@ impl Exec {
         instruments: Arc<InstrumentMaster>,
         bytes: &[u8],
     ) -> Result<Exec, ExecSnapshotError> {
-        let s: State = postcard::from_bytes(bytes)?;
+        let (version, _) = postcard::take_from_bytes::<u32>(bytes)?;
+        let s: State = match version {
+            1 => postcard::from_bytes::<StateV1>(bytes)?.into(),
+            _ => postcard::from_bytes(bytes)?,
+        };
         if s.version != SNAPSHOT_VERSION {
             return Err(ExecSnapshotError::Version {
                 found: s.version,
