@@ -18,10 +18,11 @@ pub struct ReplayArgs {
 
 /// Runs the replay.
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    let instruments = args.storage.instruments()?;
+    // Checked first: the default universe would otherwise create the dir for its anchor.
     if !args.storage.data_dir.is_dir() {
         anyhow::bail!("--data-dir {} does not exist", args.storage.data_dir.display());
     }
+    let instruments = args.storage.instruments()?;
     // Read-only: a torn tail is left for the engine's next start to repair.
     let r = rebuild(&args.storage.data_dir, &args.exec.config(), &instruments)?;
     match r.snapshot_seq {
