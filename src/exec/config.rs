@@ -18,7 +18,7 @@ pub struct ExecConfig {
     pub leverage_options: i64,
     /// Square-off minute since IST midnight per exchange, indexed by [`Exchange::index`];
     /// `None` disables square-off there (indices).
-    pub square_off_minute: [Option<u32>; 10],
+    pub square_off_minute: [Option<u32>; Exchange::COUNT],
     /// From square-off until this IST minute, MIS orders that do not reduce are refused
     /// (default 09:00).
     pub mis_open_minute: u32,
@@ -26,14 +26,20 @@ pub struct ExecConfig {
 
 impl Default for ExecConfig {
     fn default() -> Self {
-        let mut square_off_minute = [None; 10];
+        let mut square_off_minute = [None; Exchange::COUNT];
         for ex in Exchange::ALL {
             square_off_minute[ex.index()] = match ex {
                 Exchange::Nse | Exchange::Bse | Exchange::Nfo | Exchange::Bfo => Some(15 * 60 + 15),
                 Exchange::Cds | Exchange::Bcd => Some(16 * 60 + 45),
                 Exchange::Mcx => Some(23 * 60 + 30),
                 Exchange::Ncdex => Some(17 * 60),
-                Exchange::NseIndex | Exchange::BseIndex => None,
+                // OPENALGO.md 3b: NCO, CRYPTO and the index exchanges have no square-off.
+                Exchange::NseIndex
+                | Exchange::BseIndex
+                | Exchange::Nco
+                | Exchange::Crypto
+                | Exchange::McxIndex
+                | Exchange::GlobalIndex => None,
             };
         }
         ExecConfig {

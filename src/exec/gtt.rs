@@ -437,22 +437,6 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_snapshot_restores_with_no_gtts() {
-        let mut h = H::new();
-        h.quote(SBIN, 100, 100, 100, 120, 80);
-        h.place(crate::exec::testkit::mkt(SBIN, Side::Buy, 10, Product::Cnc));
-        let mut bytes = h.ex.snapshot();
-        // Version 2 is version 1 plus the GTT list at the end (empty: one zero byte).
-        assert_eq!((bytes[0], bytes.last().copied()), (2, Some(0)));
-        bytes[0] = 1;
-        bytes.pop();
-        let back =
-            Exec::restore(h.ex.config.clone(), std::sync::Arc::clone(&h.ex.instruments), &bytes)
-                .unwrap();
-        assert_eq!(back.snapshot(), h.ex.snapshot());
-    }
-
-    #[test]
     fn ids_round_trip() {
         let g = Gtt {
             id: 42,

@@ -86,7 +86,7 @@ pub struct Exec {
     positions: Vec<Position>,
     funds: Funds,
     /// IST day of the last square-off, per exchange.
-    squared_day: [i64; 10],
+    squared_day: [i64; crate::types::Exchange::COUNT],
     trade_no: u64,
     /// Tick-path candidates, reused.
     scratch: Vec<u32>,
@@ -106,7 +106,7 @@ impl Exec {
             orders: Vec::new(),
             trades: Vec::new(),
             positions: Vec::new(),
-            squared_day: [i64::MIN; 10],
+            squared_day: [i64::MIN; crate::types::Exchange::COUNT],
             trade_no: 0,
             scratch: Vec::with_capacity(64),
             gtts: Vec::new(),

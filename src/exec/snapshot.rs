@@ -49,6 +49,7 @@ pub enum ExecSnapshotError {
 /// Version 1 (before GTTs): read and upgraded with no GTTs, so a data dir written by an
 /// older build restores.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct StateV1 {
     _version: u32,
     instruments: usize,
@@ -71,7 +72,12 @@ impl From<StateV1> for State {
             positions: s.positions,
             funds: s.funds,
             quotes: s.quotes,
-            squared_day: s.squared_day,
+            squared_day: {
+                // Version 1 had the first ten exchanges; the later ones were never squared.
+                let mut d = [i64::MIN; crate::types::Exchange::COUNT];
+                d[..10].copy_from_slice(&s.squared_day);
+                d
+            },
             trade_no: s.trade_no,
             gtts: Vec::new(),
         }
@@ -87,7 +93,7 @@ struct State {
     positions: Vec<Position>,
     funds: Funds,
     quotes: Vec<Quote>,
-    squared_day: [i64; 10],
+    squared_day: [i64; crate::types::Exchange::COUNT],
     trade_no: u64,
     /// Since version 2: GTTs.
     gtts: Vec<super::gtt::Gtt>,
@@ -184,4 +190,34 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::testkit::{H, SBIN, mkt};
+    use crate::types::{Product, Side};
+
+    #[test]
+    fn a_version_1_snapshot_restores_with_no_gtts() {
+        let mut h = H::new();
+        h.quote(SBIN, 100, 100, 100, 120, 80);
+        h.place(mkt(SBIN, Side::Buy, 10, Product::Cnc));
+        let now: State = postcard::from_bytes(&h.ex.snapshot()).unwrap();
+        let old = StateV1 {
+            _version: 1,
+            instruments: now.instruments,
+            orders: now.orders.clone(),
+            trades: now.trades.clone(),
+            positions: now.positions.clone(),
+            funds: now.funds,
+            quotes: now.quotes.clone(),
+            squared_day: now.squared_day[..10].try_into().unwrap(),
+            trade_no: now.trade_no,
+        };
+        let bytes = postcard::to_stdvec(&old).unwrap();
+        let back =
+            Exec::restore(h.ex.config.clone(), Arc::clone(&h.ex.instruments), &bytes).unwrap();
+        assert_eq!(back.snapshot(), h.ex.snapshot());
+    }
 }
