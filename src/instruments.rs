@@ -20,10 +20,6 @@ use thiserror::Error;
 /// a currency and two commodity futures).
 pub const DEFAULT_CSV: &str = include_str!("../data/instruments.csv");
 
-/// Exchanges of OpenAlgo's master that tickfill does not trade yet: rows of these are left
-/// out when a master is loaded (so OpenAlgo's own master file loads as it is).
-pub const OPENALGO_ONLY: [&str; 4] = ["NCO", "CRYPTO", "MCX_INDEX", "GLOBAL_INDEX"];
-
 /// What kind of contract an instrument is; decides leverage and validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum InstrumentKind {
@@ -166,14 +162,9 @@ impl InstrumentMaster {
                 field,
                 message,
             };
-            let Some(exchange) = Exchange::parse(field(c_exchange)) else {
-                // OpenAlgo's master also lists exchanges tickfill does not trade yet: their
-                // rows are left out, anything else is an error.
-                if OPENALGO_ONLY.iter().any(|e| e.eq_ignore_ascii_case(field(c_exchange).trim())) {
-                    continue;
-                }
-                return Err(bad("exchange", format!("unknown exchange {:?}", field(c_exchange))));
-            };
+            let exchange = Exchange::parse(field(c_exchange)).ok_or_else(|| {
+                bad("exchange", format!("unknown exchange {:?}", field(c_exchange)))
+            })?;
             let symbol = field(c_symbol);
             let key = SymbolKey::new(exchange, symbol)
                 .ok_or_else(|| bad("symbol", "must be 1 to 48 bytes".to_string()))?;
@@ -373,7 +364,8 @@ mod tests {
                    NIFTY30DEC2625000CE,X,NIFTY,NFO,NFO,5002,30-DEC-26,25000.0,75,CE,0.05\n\
                    BTCUSD,BTCUSD,BTC,CRYPTO,DELTA,1,,-1.0,1,PERP,0.5\n";
         let m = InstrumentMaster::from_csv_str(csv).unwrap();
-        assert_eq!(m.len(), 2);
+        assert_eq!(m.len(), 3);
+        assert!(m.lookup(Exchange::Crypto, "BTCUSD").is_some());
         let o = m.get(m.lookup(Exchange::Nfo, "NIFTY30DEC2625000CE").unwrap()).unwrap();
         assert_eq!(o.kind, InstrumentKind::Option);
         assert_eq!(o.strike, Some(Price(25_000 * Price::SCALE)));

@@ -320,11 +320,19 @@ pub enum Exchange {
     NseIndex,
     /// BSE indices (quote only).
     BseIndex,
+    /// NSE commodity derivatives.
+    Nco,
+    /// Crypto derivatives (trades every day, all day).
+    Crypto,
+    /// MCX indices (quote only).
+    McxIndex,
+    /// Global indices (quote only).
+    GlobalIndex,
 }
 
 impl Exchange {
     /// Every exchange, in a fixed order (used for per-exchange tables).
-    pub const ALL: [Exchange; 10] = [
+    pub const ALL: [Exchange; Exchange::COUNT] = [
         Exchange::Nse,
         Exchange::Bse,
         Exchange::Nfo,
@@ -335,7 +343,14 @@ impl Exchange {
         Exchange::Ncdex,
         Exchange::NseIndex,
         Exchange::BseIndex,
+        Exchange::Nco,
+        Exchange::Crypto,
+        Exchange::McxIndex,
+        Exchange::GlobalIndex,
     ];
+
+    /// How many exchanges there are (the size of per-exchange tables).
+    pub const COUNT: usize = 14;
 
     /// The wire label.
     pub fn as_str(self) -> &'static str {
@@ -350,6 +365,10 @@ impl Exchange {
             Exchange::Ncdex => "NCDEX",
             Exchange::NseIndex => "NSE_INDEX",
             Exchange::BseIndex => "BSE_INDEX",
+            Exchange::Nco => "NCO",
+            Exchange::Crypto => "CRYPTO",
+            Exchange::McxIndex => "MCX_INDEX",
+            Exchange::GlobalIndex => "GLOBAL_INDEX",
         }
     }
     /// Parses the wire label, any case.
@@ -370,6 +389,8 @@ impl Exchange {
                 | Exchange::Cds
                 | Exchange::Bcd
                 | Exchange::Ncdex
+                | Exchange::Nco
+                | Exchange::Crypto
         )
     }
     /// Cash equity exchanges: NRML is refused there.
@@ -378,7 +399,10 @@ impl Exchange {
     }
     /// Index exchanges are quote-only.
     pub fn is_index(self) -> bool {
-        matches!(self, Exchange::NseIndex | Exchange::BseIndex)
+        matches!(
+            self,
+            Exchange::NseIndex | Exchange::BseIndex | Exchange::McxIndex | Exchange::GlobalIndex
+        )
     }
 }
 

@@ -241,6 +241,7 @@ async fn holidays_inner(api: &Api, req: Request) -> ApiResult {
         Some(_) => return Err(shape_a("year", "Year must be between 2000 and 2100")),
     };
     let closed: Vec<&str> = calendar::CLOSED_ON_HOLIDAYS.iter().map(|e| e.as_str()).collect();
+    let open: Vec<&str> = calendar::OPEN_ON_HOLIDAYS.iter().map(|e| e.as_str()).collect();
     let data: Vec<Value> = calendar::holidays(year)
         .into_iter()
         .map(|h| {
@@ -249,7 +250,7 @@ async fn holidays_inner(api: &Api, req: Request) -> ApiResult {
                 "description": h.description,
                 "holiday_type": "TRADING_HOLIDAY",
                 "closed_exchanges": closed,
-                "open_exchanges": [],
+                "open_exchanges": open,
             })
         })
         .collect();

@@ -57,11 +57,8 @@ impl StorageArgs {
                 .with_context(|| format!("--instruments {}", p.display()))?,
             // The embedded master grown with derivatives expiring after the data dir's
             // anchor date (stored on first start): the same universe on every restart.
-            None => {
-                let anchor = tickfill::refdata::universe::anchor_for(&self.data_dir)
-                    .with_context(|| format!("universe anchor in {}", self.data_dir.display()))?;
-                tickfill::refdata::universe::default_universe_on(anchor)?
-            }
+            None => tickfill::refdata::universe::default_universe_for(&self.data_dir)
+                .with_context(|| format!("default universe of {}", self.data_dir.display()))?,
         }))
     }
 }

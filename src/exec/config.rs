@@ -21,7 +21,7 @@ pub struct ExecConfig {
     pub leverage_option_sell: i64,
     /// Square-off minute since IST midnight per exchange, indexed by [`Exchange::index`];
     /// `None` disables square-off there (indices).
-    pub square_off_minute: [Option<u32>; 10],
+    pub square_off_minute: [Option<u32>; Exchange::COUNT],
     /// From square-off until this IST minute, MIS orders that do not reduce are refused
     /// (default 09:00).
     pub mis_open_minute: u32,
@@ -35,7 +35,7 @@ pub struct ExecConfig {
     /// Exchange close per exchange, IST minute, indexed by [`Exchange::index`]: F&O
     /// contracts expiring that day are settled then (NFO/BFO 15:40, CDS/BCD 17:00, MCX
     /// 23:30, NCDEX 17:00, else 15:30).
-    pub expiry_minute: [u32; 10],
+    pub expiry_minute: [u32; Exchange::COUNT],
     /// Scheduled funds reset: (weekday, 0 = Monday .. 6 = Sunday, IST minute); `None` (the
     /// default) never resets on a schedule.
     pub funds_reset: Option<(u8, u32)>,
@@ -43,17 +43,23 @@ pub struct ExecConfig {
 
 impl Default for ExecConfig {
     fn default() -> Self {
-        let mut square_off_minute = [None; 10];
+        let mut square_off_minute = [None; Exchange::COUNT];
         for ex in Exchange::ALL {
             square_off_minute[ex.index()] = match ex {
                 Exchange::Nse | Exchange::Bse | Exchange::Nfo | Exchange::Bfo => Some(15 * 60 + 15),
                 Exchange::Cds | Exchange::Bcd => Some(16 * 60 + 45),
                 Exchange::Mcx => Some(23 * 60 + 30),
                 Exchange::Ncdex => Some(17 * 60),
-                Exchange::NseIndex | Exchange::BseIndex => None,
+                // OPENALGO.md 3b: NCO, CRYPTO and the index exchanges have no square-off.
+                Exchange::NseIndex
+                | Exchange::BseIndex
+                | Exchange::Nco
+                | Exchange::Crypto
+                | Exchange::McxIndex
+                | Exchange::GlobalIndex => None,
             };
         }
-        let mut expiry_minute = [15 * 60 + 30; 10];
+        let mut expiry_minute = [15 * 60 + 30; Exchange::COUNT];
         for ex in Exchange::ALL {
             expiry_minute[ex.index()] = match ex {
                 Exchange::Nfo | Exchange::Bfo => 15 * 60 + 40,

@@ -18,6 +18,12 @@
 //!
 //! # Known limitations
 //! - Only LIMIT legs (as OpenAlgo); a GTT does not follow later position changes.
+//! - A trigger that fires places its order even when the order is then refused (funds):
+//!   the GTT is `triggered` with no order, as a broker's GTT would be.
+//!
+//! # Performance
+//! Nothing while no GTT exists (one `is_empty` check per tick). With GTTs, a tick scans
+//! the GTT list (linear; GTTs are few, a per-symbol index would be the next step).
 
 use super::Exec;
 use super::funds::margin;

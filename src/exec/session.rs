@@ -66,7 +66,7 @@ pub struct Calendar {
     /// Start of the current session, epoch ns.
     pub session_start_ns: i64,
     /// Last absolute IST minute square-off ran, per exchange.
-    pub squared_minute: [i64; 10],
+    pub squared_minute: [i64; crate::types::Exchange::COUNT],
 }
 
 impl Default for Calendar {
@@ -75,7 +75,7 @@ impl Default for Calendar {
             cursor_ns: i64::MIN,
             next_ns: i64::MIN,
             session_start_ns: i64::MIN,
-            squared_minute: [i64::MIN; 10],
+            squared_minute: [i64::MIN; crate::types::Exchange::COUNT],
         }
     }
 }

@@ -30,7 +30,7 @@ const FIXED: [(u32, u32, &str); 6] = [
 ];
 
 /// Exchanges closed on a trading holiday (CRYPTO and the global indices trade on).
-pub const CLOSED_ON_HOLIDAYS: [Exchange; 8] = [
+pub const CLOSED_ON_HOLIDAYS: [Exchange; 10] = [
     Exchange::Nse,
     Exchange::Bse,
     Exchange::Nfo,
@@ -39,7 +39,12 @@ pub const CLOSED_ON_HOLIDAYS: [Exchange; 8] = [
     Exchange::Bcd,
     Exchange::Mcx,
     Exchange::Ncdex,
+    Exchange::Nco,
+    Exchange::McxIndex,
 ];
+
+/// Exchanges open on trading holidays.
+pub const OPEN_ON_HOLIDAYS: [Exchange; 2] = [Exchange::Crypto, Exchange::GlobalIndex];
 
 /// The holidays of a year that fall on weekdays, in date order.
 pub fn holidays(year: i32) -> Vec<Holiday> {
@@ -65,12 +70,16 @@ pub fn session(exchange: Exchange) -> (u32, u32) {
         }
         Exchange::Nfo | Exchange::Bfo => (9 * 60 + 15, 15 * 60 + 40),
         Exchange::Cds | Exchange::Bcd | Exchange::Ncdex => (9 * 60, 17 * 60),
-        Exchange::Mcx => (9 * 60, 23 * 60 + 55),
+        Exchange::Mcx | Exchange::Nco | Exchange::McxIndex => (9 * 60, 23 * 60 + 55),
+        Exchange::Crypto | Exchange::GlobalIndex => (0, 24 * 60),
     }
 }
 
-/// True when `exchange` trades on `date` (weekday and not a holiday).
+/// True when `exchange` trades on `date` (weekday and not a holiday; CRYPTO every day).
 pub fn is_trading_day(exchange: Exchange, date: NaiveDate) -> bool {
+    if exchange == Exchange::Crypto {
+        return true;
+    }
     if !is_weekday(date) {
         return false;
     }
@@ -79,7 +88,7 @@ pub fn is_trading_day(exchange: Exchange, date: NaiveDate) -> bool {
 }
 
 /// The exchanges listed by `market/timings`, in OpenAlgo's order.
-pub const TIMED: [Exchange; 8] = [
+pub const TIMED: [Exchange; 10] = [
     Exchange::Nse,
     Exchange::Bse,
     Exchange::Nfo,
@@ -88,6 +97,8 @@ pub const TIMED: [Exchange; 8] = [
     Exchange::Bcd,
     Exchange::Mcx,
     Exchange::Ncdex,
+    Exchange::Nco,
+    Exchange::Crypto,
 ];
 
 /// The sessions open on `date`: `(exchange, start epoch ms, end epoch ms)`.
@@ -114,12 +125,15 @@ mod tests {
         assert!(!h.iter().any(|h| h.description == "Independence Day"));
         let d = NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
         assert!(!is_trading_day(Exchange::Nse, d));
-        assert!(timings(d).is_empty());
         let monday = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         let t = timings(monday);
         assert_eq!(t.len(), TIMED.len());
+        // CRYPTO trades on Christmas and on Sundays, all day.
+        assert_eq!(timings(d).len(), 1);
+        let sunday = timings(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap());
+        assert_eq!((sunday.len(), sunday[0].0), (1, Exchange::Crypto));
+        assert_eq!(sunday[0].2 - sunday[0].1, 24 * 3_600_000);
         let nse = t.iter().find(|x| x.0 == Exchange::Nse).unwrap();
         assert_eq!(nse.2 - nse.1, (6 * 60 + 15) * 60_000);
-        assert!(timings(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()).is_empty());
     }
 }

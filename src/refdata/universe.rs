@@ -49,23 +49,53 @@ use std::path::Path;
 pub const ANCHOR_FILE: &str = "universe-anchor";
 
 /// The anchor of a data dir: the stored one, else today (IST), stored for next time.
-pub fn anchor_for(data_dir: &Path) -> std::io::Result<NaiveDate> {
+/// `None` for a data dir written before anchors existed (it holds files but no anchor):
+/// its journal was written against the embedded master alone, which it keeps.
+pub fn anchor_for(data_dir: &Path) -> std::io::Result<Option<NaiveDate>> {
     let path = data_dir.join(ANCHOR_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|e| {
+        Ok(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map(Some).map_err(|e| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("{}: {e}: expected YYYY-MM-DD", path.display()),
             )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let used = std::fs::read_dir(data_dir).is_ok_and(|mut d| d.next().is_some());
+            if used {
+                return Ok(None);
+            }
             let today = super::today_ist();
             std::fs::create_dir_all(data_dir)?;
             std::fs::write(&path, format!("{}\n", today.format("%Y-%m-%d")))?;
-            Ok(today)
+            Ok(Some(today))
         }
         Err(e) => Err(e),
     }
+}
+
+/// The default universe of a data dir (see [`anchor_for`]).
+pub fn default_universe_for(data_dir: &Path) -> errors::Result<InstrumentMaster> {
+    match anchor_for(data_dir).map_err(errors::Error::Io)? {
+        Some(anchor) => default_universe_on(anchor).map_err(errors::Error::Master),
+        None => Ok(InstrumentMaster::default_universe()),
+    }
+}
+
+/// Errors of [`default_universe_for`].
+pub mod errors {
+    /// Why the default universe could not be built.
+    #[derive(Debug, thiserror::Error)]
+    pub enum Error {
+        /// The anchor file could not be read or written.
+        #[error("universe anchor: {0}")]
+        Io(std::io::Error),
+        /// The generated master is invalid.
+        #[error("generated universe: {0}")]
+        Master(crate::instruments::InstrumentError),
+    }
+    /// A result of [`Error`].
+    pub type Result<T> = std::result::Result<T, Error>;
 }
 
 /// The trading day on or before `d` for `exchange`.
@@ -402,10 +432,17 @@ mod tests {
     #[test]
     fn the_anchor_is_stored_once() {
         let dir = tempfile::tempdir().unwrap();
-        let first = anchor_for(dir.path()).unwrap();
+        let first = anchor_for(dir.path()).unwrap().unwrap();
         std::fs::write(dir.path().join(ANCHOR_FILE), "2027-01-04\n").unwrap();
-        assert_eq!(anchor_for(dir.path()).unwrap(), date(2027, 1, 4));
+        assert_eq!(anchor_for(dir.path()).unwrap(), Some(date(2027, 1, 4)));
         assert!(first <= super::super::today_ist());
+        // A data dir from before anchors keeps the embedded master.
+        let old = tempfile::tempdir().unwrap();
+        std::fs::write(old.path().join("journal-000001"), b"x").unwrap();
+        assert_eq!(anchor_for(old.path()).unwrap(), None);
+        assert!(!old.path().join(ANCHOR_FILE).exists());
+        let m = default_universe_for(old.path()).unwrap();
+        assert_eq!(m.len(), InstrumentMaster::default_universe().len());
         std::fs::write(dir.path().join(ANCHOR_FILE), "nonsense").unwrap();
         assert!(anchor_for(dir.path()).is_err());
     }

@@ -45,7 +45,8 @@ impl Shared {
     /// Exchange and symbol names to a walker index, or the message for the client.
     pub fn resolve(&self, exchange: &str, symbol: &str) -> Result<WalkerIndex, String> {
         let ex = Exchange::parse(exchange).ok_or_else(|| {
-            format!("exchange {exchange:?} is not one of NSE, BSE, NFO, BFO, CDS, BCD, MCX, NCDEX, NSE_INDEX, BSE_INDEX")
+            let all: Vec<&str> = Exchange::ALL.iter().map(|e| e.as_str()).collect();
+            format!("exchange {exchange:?} is not one of {}", all.join(", "))
         })?;
         let id = self
             .instruments

@@ -211,7 +211,8 @@ def reference_data():
     check("NSE 09:15-15:30 IST", nse and nse[0]["end_time"] - nse[0]["start_time"] == 375 * 60_000
           and datetime.fromtimestamp(nse[0]["start_time"] / 1000, IST).strftime("%H:%M") == "09:15", r)
     r = success("timings on a Sunday", client.timings(date="2026-11-29"))
-    check("closed on Sunday", r.get("data") == [], r)
+    check("closed on Sunday (CRYPTO aside)",
+          [t["exchange"] for t in r.get("data", [])] == ["CRYPTO"], r)
 
 
 def history_data():
