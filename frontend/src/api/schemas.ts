@@ -213,3 +213,14 @@ export const ErrorBody = z.looseObject({
   retry_after: z.number().optional(),
 })
 export type ErrorBody = z.infer<typeof ErrorBody>
+
+/**
+ * `POST multioptiongreeks`: per symbol the greeks, or `{status: "error", symbol, message}`
+ * (a leg the engine could not solve, e.g. no price yet); those legs show no greeks.
+ */
+export const MultiGreeksReply = z.looseObject({ data: z.array(z.unknown()) }).transform((r) =>
+  r.data.flatMap((x) => {
+    const g = OptionGreeksSchema.safeParse(x)
+    return g.success ? [g.data] : []
+  }),
+)
