@@ -28,6 +28,9 @@ declare module '@tanstack/react-table' {
   }
 }
 
+/** One empty filter list: a new [] each render would look like a filter change. */
+const NO_FILTERS: ColumnFiltersState = []
+
 export const ROW_HEIGHT = 30
 /** Tables longer than this render only the rows in view (TanStack Virtual). */
 export const WINDOW_THRESHOLD = 150
@@ -99,7 +102,11 @@ export function DataTable<T>({ label, data, columns, getRowId, rowProps, columnF
     data: data as T[],
     columns,
     getRowId: (r) => getRowId(r),
-    state: { sorting, columnFilters: columnFilters ?? [] },
+    state: { sorting, columnFilters: columnFilters ?? NO_FILTERS },
+    // No pagination or expansion: their auto-resets would set state on every data change
+    // (each tick), and with a fresh state each render that never settles.
+    autoResetPageIndex: false,
+    autoResetExpanded: false,
     onSortingChange: setSorting,
     enableSorting: sortable,
     getCoreRowModel: getCoreRowModel(),
