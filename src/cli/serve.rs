@@ -80,7 +80,8 @@ pub struct ServeArgs {
     /// each (then 429 / a close until the minute is over, whatever key is sent); 0 = off.
     #[arg(long, default_value_t = 10)]
     pub auth_failures: u32,
-    /// The built frontend to serve at `/` (default: frontend/dist when it exists).
+    /// A built frontend directory to serve at `/` instead of the copy embedded in the binary
+    /// (for development: `npm run build` output, or `npm run dev` elsewhere).
     #[arg(long, env = "TICKFILL_FRONTEND")]
     pub frontend: Option<PathBuf>,
     /// Simulator WebSocket address (with `--feed sim`).
@@ -175,10 +176,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let handle = engine.handle();
     let updates = engine.take_updates().context("order-update reader")?;
 
-    let static_dir = args.frontend.clone().or_else(|| {
-        let d = PathBuf::from("frontend/dist");
-        d.join("index.html").is_file().then_some(d)
-    });
+    let static_dir = args.frontend.clone();
+    let has_ui = static_dir.is_some() || tickfill::api::ui::embedded();
     let auth_guard = GuardConfig { max_failures: args.auth_failures, ..GuardConfig::default() };
     let mut ws_config = WsConfig { addr: args.ws, auth_guard, ..WsConfig::default() };
     if !args.allowed_origins.is_empty() {
@@ -233,14 +232,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             if matches!(origin, KeyOrigin::Stored) { HASH_FILE } else { LEGACY_FILE },
         ),
     }
-    match (&static_dir, &origin) {
-        (Some(_), KeyOrigin::Generated(key)) => {
+    match &static_dir {
+        Some(dir) => println!("tickfill: frontend   {} (from --frontend)", dir.display()),
+        None if has_ui => println!("tickfill: frontend   embedded in the binary"),
+        None => println!(
+            "tickfill: frontend   none: this binary was built without frontend/dist (npm run \
+             build in frontend/ and build again, or pass --frontend DIR)"
+        ),
+    }
+    match (has_ui, &origin) {
+        (true, KeyOrigin::Generated(key)) => {
             println!("tickfill: open       http://{http}/#key={key}")
         }
-        (Some(_), _) => println!("tickfill: open       http://{http}/ and sign in"),
-        (None, _) => println!(
-            "tickfill: frontend   not built (run tools/run, or npm run build in frontend/)"
-        ),
+        (true, _) => println!("tickfill: open       http://{http}/ and sign in"),
+        (false, _) => {}
     }
     println!("tickfill: ready; Ctrl-C stops");
 
