@@ -6,6 +6,20 @@ import { PERCENTILES, hasSamples, stageCurve } from '../lib/latency'
 
 const COLOURS = ['#1f5fbf', '#8a4b00', '#7a1fa2', '#b3261e', '#0b6b2e', '#5b6270', '#a0306e', '#00707a']
 
+/** The percentile placed at x (positions are floats). */
+function labelAt(x: number): string {
+  return PERCENTILES.find((p) => Math.abs(p.x - x) < 0.01)?.label ?? ''
+}
+
+function decades(min: number, max: number): number[] {
+  const out: number[] = []
+  for (let e = Math.floor(Math.log10(Math.max(min, 1e-6))); e <= Math.ceil(Math.log10(Math.max(max, 1e-6))); e++) {
+    const v = 10 ** e
+    if (v >= min * 0.999 && v <= max * 1.001) out.push(Number(v.toPrecision(1)))
+  }
+  return out
+}
+
 /** One percentile curve per stage that has samples, both axes logarithmic. */
 export function LatencyChart({ stages }: { stages: readonly LatencyStage[] }) {
   const host = useRef<HTMLDivElement>(null)
@@ -24,19 +38,27 @@ export function LatencyChart({ stages }: { stages: readonly LatencyStage[] }) {
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth || 640),
       height: 300,
-      scales: { x: { time: false, distr: 3, range: () => [1.5, 14000] }, y: { distr: 3 } },
+      scales: { x: { time: false, range: () => [0.1, 4.2] }, y: { distr: 3 } },
       axes: [
         {
           label: 'percentile',
           stroke: fg,
           grid: { stroke: grid },
           splits: () => PERCENTILES.map((p) => p.x),
-          values: (_u, splits) => splits.map((v) => PERCENTILES.find((p) => p.x === v)?.label ?? ''),
+          values: (_u, splits) => splits.map((v: number | null) => (v === null ? '' : labelAt(v))),
         },
-        { label: 'latency (µs, log)', stroke: fg, grid: { stroke: grid } },
+        {
+          label: 'latency (µs, log)',
+          stroke: fg,
+          grid: { stroke: grid },
+          size: 80,
+          // one grid line per power of ten
+          splits: (_u, _i, min, max) => decades(min, max),
+          values: (_u, vs) => vs.map((v: number | null) => (v === null ? '' : v >= 1 ? v.toLocaleString('en-IN') : String(v))),
+        },
       ],
       series: [
-        { label: 'percentile', value: (_u, v) => (v === null ? '' : (PERCENTILES.find((p) => p.x === v)?.label ?? '')) },
+        { label: 'percentile', value: (_u, v) => (v === null ? '' : labelAt(v)) },
         ...hops.map((hop, i) => ({
           label: hop,
           stroke: COLOURS[i % COLOURS.length] ?? '#444',

@@ -4,6 +4,8 @@ import 'uplot/dist/uPlot.min.css'
 import { signedMoney } from '../lib/num'
 import { usePnlHistoryStore, type PnlPoint } from '../lib/pnlHistory'
 
+const clock = new Intl.DateTimeFormat('en-IN', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback
 }
@@ -36,7 +38,7 @@ export function PnlChart({ theme }: { theme: string }) {
       height: 220,
       scales: { x: { time: true } },
       axes: [
-        { stroke: fg, grid: { stroke: grid } },
+        { stroke: fg, grid: { stroke: grid }, values: (_u, vs) => vs.map((v) => clock.format(new Date(v * 1000))) },
         { stroke: fg, grid: { stroke: grid }, size: 70, values: (_u, vs) => vs.map((v) => signedMoney(v)) },
       ],
       series: [

@@ -2,14 +2,14 @@ import type { LatencyStage } from '../api/types'
 
 /**
  * The percentiles the engine reports, placed as an HDR histogram plot places them: x is
- * 1 / (1 - p), so 50 % sits at 2, 99 % at 100, 99.9 % at 1000, on a log axis; max at 10^4.
+ * log10(1 / (1 - p)), so 50 % sits at 0.3, 90 % at 1, 99 % at 2, 99.9 % at 3; max at 4.
  */
 export const PERCENTILES: Array<{ field: 'p50_ns' | 'p90_ns' | 'p99_ns' | 'p999_ns' | 'max_ns'; label: string; x: number }> = [
-  { field: 'p50_ns', label: '50%', x: 2 },
-  { field: 'p90_ns', label: '90%', x: 10 },
-  { field: 'p99_ns', label: '99%', x: 100 },
-  { field: 'p999_ns', label: '99.9%', x: 1000 },
-  { field: 'max_ns', label: 'max', x: 10000 },
+  { field: 'p50_ns', label: '50%', x: Math.log10(2) },
+  { field: 'p90_ns', label: '90%', x: 1 },
+  { field: 'p99_ns', label: '99%', x: 2 },
+  { field: 'p999_ns', label: '99.9%', x: 3 },
+  { field: 'max_ns', label: 'max', x: 4 },
 ]
 
 /** A stage has samples when it counted some and reports a positive median. */
