@@ -8,8 +8,8 @@
 //
 // Screenshots, axe reports and frame-times.json go to frontend/e2e/artifacts/. Prints one JSON
 // summary; exits 1 when a journey fails or axe finds serious/critical violations.
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { ARTIFACTS, axe, launch, measureFrames, screenshot, waitFor } from './lib.mjs'
 
 const BASE = (process.env.TICKFILL_URL || 'http://127.0.0.1:5000').replace(/\/+$/, '')
@@ -165,6 +165,59 @@ await step('pnl-moves-with-ticks', async () => {
   return { pnl_values: seen }
 })
 
+await step('pnl-chart', async () => {
+  // The equity curve samples the stream-priced totals each second on this page.
+  const chart = page.getByTestId('pnl-chart')
+  await chart.waitFor()
+  await waitFor(async () => (await chart.locator('canvas').count()) > 0, { what: 'chart drawn' })
+  const caption = await page.locator('#pnl-chart-title').innerText()
+  const samples = Number(/(\d+) samples/.exec(caption)?.[1] ?? 0)
+  if (samples < 2) throw new Error(`P&L chart has ${samples} samples: ${caption}`)
+  await page.waitForTimeout(1500)
+  const shot = await screenshot(page, 'positions-pnl-chart')
+  // The README's quick start shows this one (docs/positions.png).
+  const docs = join(dirname(ARTIFACTS), '..', '..', 'docs', 'positions.png')
+  if (process.env.TICKFILL_DOCS_SCREENSHOT === '1') {
+    mkdirSync(dirname(docs), { recursive: true })
+    copyFileSync(shot, docs)
+  }
+  summary.axe_violations.push(...(await axe(page, 'positions-pnl-chart')))
+  return { caption }
+})
+
+await step('trades-filter-and-csv', async () => {
+  await nav('Trades')
+  const rowOf = page.locator('tbody tr', { hasText: state.orderid })
+  await rowOf.first().waitFor()
+  const count = page.getByTestId('trade-count')
+  await page.getByLabel('Symbol', { exact: true }).fill(SYMBOL)
+  await waitFor(async () => / of /.test(await count.innerText()), { what: 'filtered count' })
+  if ((await rowOf.count()) === 0) throw new Error('symbol filter hid the trade')
+  await page.getByLabel('Side', { exact: true }).selectOption('SELL')
+  await waitFor(async () => (await rowOf.count()) === 0, { what: 'SELL filter hides the BUY trade' })
+  await page.getByLabel('Side', { exact: true }).selectOption('BUY')
+  await rowOf.first().waitFor()
+  await screenshot(page, 'trades-filtered')
+  summary.axe_violations.push(...(await axe(page, 'trades-filtered')))
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export CSV' }).click(),
+  ])
+  const path = join(ARTIFACTS, download.suggestedFilename())
+  await download.saveAs(path)
+  const lines = readFileSync(path, 'utf8').trim().split(/\r\n/)
+  if (!lines[0]?.startsWith('tradeid,orderid,timestamp,symbol,exchange,action,quantity,price,trade_value,product'))
+    throw new Error(`CSV header: ${lines[0]}`)
+  const ours = lines.slice(1).filter((l) => l.includes(state.orderid))
+  if (ours.length === 0) throw new Error('the trade is missing from the CSV')
+  if (lines.slice(1).some((l) => !l.includes(`,${SYMBOL},`) || !l.includes(',BUY,')))
+    throw new Error('the CSV holds rows the filters hide')
+  await page.getByLabel('Symbol', { exact: true }).fill('')
+  await page.getByLabel('Side', { exact: true }).selectOption('')
+  await nav('Positions')
+  return { file: download.suggestedFilename(), rows: lines.length - 1 }
+})
+
 await step('mute-then-recover', async () => {
   await waitFor(async () => (await badge().innerText()) === 'Live', { timeout: 30000, what: 'Live before mute' })
   await sim({ action: 'mute' })
@@ -196,6 +249,7 @@ await step('every-page', async () => {
   for (const [label, file] of [
     ['Trades', 'trades'],
     ['Watchlist', 'watchlist'],
+    ['Option chain', 'options'],
     ['Engine', 'engine'],
     ['Orders', 'orders'],
     ['Positions', 'positions'],
@@ -213,6 +267,75 @@ await step('every-page', async () => {
   await nav('Engine')
   seen.feed_mode = await page.getByTestId('feed-mode').innerText()
   return seen
+})
+
+await step('option-chain', async () => {
+  await nav('Option chain')
+  const table = page.getByRole('table', { name: /^Option chain, NIFTY/ })
+  await table.waitFor({ timeout: 30000 })
+  const atm = table.locator('tbody tr.atm')
+  await atm.waitFor()
+  const strike = await atm.getAttribute('data-strike')
+  // Greeks of the ATM call: the chain row, then the optiongreeks panel.
+  const ceDelta = atm.locator('td').nth(3)
+  await waitFor(async () => /^-?\d/.test(await ceDelta.innerText()), { timeout: 20000, what: 'ATM CE delta' })
+  await atm.getByRole('button', { name: /\(call\)/ }).click()
+  const panel = page.getByTestId('option-greeks')
+  await panel.waitFor()
+  const delta = Number(await panel.locator('div', { hasText: 'Delta' }).locator('dd').innerText())
+  if (!(delta > 0 && delta < 1)) throw new Error(`ATM call delta ${delta}`)
+  await screenshot(page, 'option-chain')
+  summary.axe_violations.push(...(await axe(page, 'option-chain')))
+  return { atm_strike: strike, atm_call_delta: delta, ce_delta_cell: await ceDelta.innerText() }
+})
+
+await step('engine-latency-curves', async () => {
+  await nav('Engine')
+  const curves = page.getByRole('img', { name: /Latency percentile curves per stage/ })
+  const none = page.getByTestId('latency-no-samples')
+  await waitFor(async () => (await curves.count()) + (await none.count()) > 0, { timeout: 20000, what: 'latency chart' })
+  const empty = page.getByTestId('stages-without-samples')
+  const emptyText = (await empty.count()) > 0 ? await empty.innerText() : null
+  // No stage is drawn at 0.00 µs: a stage without samples says so in its row.
+  const zeros = await page.locator('table[aria-label="Latency percentiles per stage"] td', { hasText: /^0\.00 µs$/ }).count()
+  if (zeros > 0) throw new Error(`${zeros} latency cells read 0.00 µs`)
+  await screenshot(page, 'engine-curves')
+  return { curves: await curves.count(), without_samples: emptyText }
+})
+
+await step('depth-fits-at-1400px', async () => {
+  await nav('Watchlist')
+  await page.locator('tbody tr').first().waitFor()
+  const fit = await page.evaluate(() => {
+    const panel = document.querySelector('.depth-panel')
+    const last = document.querySelector('.depth-panel thead th:last-child')
+    if (!panel || !last) return null
+    const p = panel.getBoundingClientRect()
+    const l = last.getBoundingClientRect()
+    return { panelRight: p.right, lastRight: l.right, scroll: panel.scrollWidth, client: panel.clientWidth, viewport: window.innerWidth }
+  })
+  if (!fit) throw new Error('no depth table')
+  if (fit.lastRight > fit.panelRight + 1 || fit.scroll > fit.client + 1 || fit.lastRight > fit.viewport)
+    throw new Error(`depth table cut off: ${JSON.stringify(fit)}`)
+  await screenshot(page, 'watchlist-depth')
+  return fit
+})
+
+await step('theme-toggle', async () => {
+  await nav('Positions')
+  const toggle = page.getByRole('button', { name: 'Dark theme' })
+  await toggle.click()
+  await waitFor(async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', { what: 'dark theme' })
+  if ((await toggle.getAttribute('aria-pressed')) !== 'true') throw new Error('toggle not pressed')
+  await page.waitForTimeout(800)
+  await screenshot(page, 'positions-dark')
+  summary.axe_violations.push(...(await axe(page, 'positions-dark')))
+  await page.reload()
+  await page.getByRole('navigation', { name: 'Main' }).waitFor()
+  const kept = await page.evaluate(() => document.documentElement.dataset.theme)
+  await page.getByRole('button', { name: 'Dark theme' }).click()
+  if (kept !== 'dark') throw new Error(`theme after reload: ${kept}`)
+  return { kept_after_reload: kept }
 })
 
 await step('keyboard-navigation', async () => {

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ARTIFACTS, axe, launch, measureFrames, screenshot, startPreview } from './lib.mjs'
 
-const PAGES = ['positions', 'orders', 'trades', 'ticket', 'watchlist', 'engine']
+const PAGES = ['positions', 'orders', 'trades', 'ticket', 'watchlist', 'options', 'engine']
 const failures = []
 const preview = await startPreview(Number(process.env.PREVIEW_PORT || 4173))
 const browser = await launch()

@@ -4,7 +4,8 @@ import { ApiError, createApiClient } from './api/client'
 import { SessionContext, type Session } from './api/context'
 import type { AppConfig } from './config'
 import { clearKey, loadKey, saveKey, takeKeyFromFragment } from './auth'
-import { MarketDataSocket, type PolledQuote } from './market/MarketDataSocket'
+import { MarketDataSocket } from './market/MarketDataSocket'
+import { MultiQuotesReply } from './api/schemas'
 import { MarketDataContext } from './market/context'
 import { SignInPage } from './pages/SignInPage'
 import { Shell } from './Shell'
@@ -38,10 +39,7 @@ export function App({ config }: { config: AppConfig }) {
       new MarketDataSocket({
         url: config.wsUrl,
         apiKey: null,
-        pollQuotes: async (symbols) => {
-          const r = await api.post<{ results?: PolledQuote[]; data?: PolledQuote[] }>('multiquotes', { symbols })
-          return r.results ?? r.data ?? []
-        },
+        pollQuotes: (symbols) => api.post('multiquotes', { symbols }, MultiQuotesReply),
       }),
     [config, api],
   )

@@ -1,6 +1,10 @@
-import { Suspense, lazy, useRef, type KeyboardEvent } from 'react'
+import { Suspense, lazy, useRef, useState, type KeyboardEvent } from 'react'
+import { PnlHistory, PnlHistoryContext } from './lib/pnlHistory'
 import { useSession } from './api/context'
 import { useOrderUpdates } from './api/useOrderUpdates'
+import { usePnlRecorder } from './api/usePnlRecorder'
+import { useTheme } from './lib/theme'
+import { ThemeContext } from './lib/themeContext'
 import { VIEWS, VIEW_LABELS, useView, type View } from './lib/view'
 import { PositionsPage } from './pages/PositionsPage'
 import { OrdersPage } from './pages/OrdersPage'
@@ -10,6 +14,7 @@ import { WatchlistPage } from './pages/WatchlistPage'
 
 // The chart library loads only with the Engine page.
 const EnginePage = lazy(() => import('./pages/EnginePage').then((m) => ({ default: m.EnginePage })))
+const OptionChainPage = lazy(() => import('./pages/OptionChainPage').then((m) => ({ default: m.OptionChainPage })))
 
 function Page({ view, go }: { view: View; go: (v: View) => void }) {
   switch (view) {
@@ -23,6 +28,12 @@ function Page({ view, go }: { view: View; go: (v: View) => void }) {
       return <OrderTicketPage onPlaced={() => go('orders')} />
     case 'watchlist':
       return <WatchlistPage />
+    case 'options':
+      return (
+        <Suspense fallback={<p>Loading…</p>}>
+          <OptionChainPage />
+        </Suspense>
+      )
     case 'engine':
       return (
         <Suspense fallback={<p>Loading…</p>}>
@@ -37,6 +48,10 @@ export function Shell() {
   const [view, go] = useView()
   const { signOut } = useSession()
   useOrderUpdates()
+  // The session's equity curve: the shell mounts once per sign-in.
+  const [pnlHistory] = useState(() => new PnlHistory())
+  usePnlRecorder(pnlHistory)
+  const [theme, toggleTheme] = useTheme()
   const navRef = useRef<HTMLUListElement>(null)
 
   const onNavKey = (e: KeyboardEvent<HTMLUListElement>) => {
@@ -77,12 +92,19 @@ export function Shell() {
             ))}
           </ul>
         </nav>
+        <button type="button" className="secondary theme-toggle" aria-pressed={theme === 'dark'} onClick={toggleTheme}>
+          Dark theme
+        </button>
         <button type="button" className="secondary" onClick={signOut}>
           Sign out
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Page view={view} go={go} />
+        <ThemeContext.Provider value={theme}>
+          <PnlHistoryContext.Provider value={pnlHistory}>
+            <Page view={view} go={go} />
+          </PnlHistoryContext.Provider>
+        </ThemeContext.Provider>
       </main>
     </>
   )

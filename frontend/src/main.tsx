@@ -3,6 +3,9 @@ import { createRoot } from 'react-dom/client'
 import './styles.css'
 import { App } from './App'
 import { browserConfig } from './config'
+import { applyInitialTheme } from './lib/theme'
+
+applyInitialTheme()
 
 const BenchPage = lazy(() => import('./bench/BenchPage'))
 

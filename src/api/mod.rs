@@ -48,6 +48,7 @@ mod orders;
 mod quotes;
 mod reference;
 mod surface;
+pub mod ui;
 
 use crate::auth::KeyStore;
 use crate::engine::{CommandOutcome, EngineError, EngineHandle};
@@ -81,7 +82,7 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// The user id reported to clients.
     pub user_id: String,
-    /// The built frontend (`frontend/dist`), served at `/` when set.
+    /// A built frontend on disk, served at `/` when set (else the embedded copy).
     pub static_dir: Option<std::path::PathBuf>,
     /// The WebSocket server's port, told to the frontend through `/config.js`.
     pub ws_port: u16,
@@ -297,7 +298,8 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
             let files = tower_http::services::ServeDir::new(dir).fallback(index);
             r.route("/api/{*rest}", axum::routing::any(not_found)).fallback_service(files)
         }
-        None => r.fallback(not_found),
+        // Else the copy embedded at build time (or a page saying there is none).
+        None => r.route("/api/{*rest}", axum::routing::any(not_found)).fallback(ui::serve),
     };
     let r = r.layer(axum::middleware::from_fn_with_state(Arc::clone(&api), host::check));
     harden(r).with_state(api)

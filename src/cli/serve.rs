@@ -94,7 +94,8 @@ pub struct ServeArgs {
     /// /health answer to; others are refused (DNS rebinding). Repeat or comma-separate.
     #[arg(long = "allowed-host", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
-    /// The built frontend to serve at `/` (default: frontend/dist when it exists).
+    /// A built frontend directory to serve at `/` instead of the copy embedded in the binary
+    /// (for development: `npm run build` output, or `npm run dev` elsewhere).
     #[arg(long, env = "TICKFILL_FRONTEND")]
     pub frontend: Option<PathBuf>,
     /// Simulator WebSocket address (with `--feed sim`).
@@ -211,10 +212,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let handle = engine.handle();
     let updates = engine.take_updates().context("order-update reader")?;
 
-    let static_dir = args.frontend.clone().or_else(|| {
-        let d = PathBuf::from("frontend/dist");
-        d.join("index.html").is_file().then_some(d)
-    });
+    let static_dir = args.frontend.clone();
+    let has_ui = static_dir.is_some() || tickfill::api::ui::embedded();
     let auth_guard = GuardConfig { max_failures: args.auth_failures, ..GuardConfig::default() };
     let nofile = tickfill::fdlimit::raise_nofile(
         (args.max_ws_connections + args.max_http_connections) as u64,
@@ -285,14 +284,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             if matches!(origin, KeyOrigin::Stored) { HASH_FILE } else { LEGACY_FILE },
         ),
     }
-    match (&static_dir, &origin) {
-        (Some(_), KeyOrigin::Generated(key)) => {
+    match &static_dir {
+        Some(dir) => println!("tickfill: frontend   {} (from --frontend)", dir.display()),
+        None if has_ui => println!("tickfill: frontend   embedded in the binary"),
+        None => println!(
+            "tickfill: frontend   none: this binary was built without frontend/dist (npm run \
+             build in frontend/ and build again, or pass --frontend DIR)"
+        ),
+    }
+    match (has_ui, &origin) {
+        (true, KeyOrigin::Generated(key)) => {
             println!("tickfill: open       http://{http}/#key={key}")
         }
-        (Some(_), _) => println!("tickfill: open       http://{http}/ and sign in"),
-        (None, _) => println!(
-            "tickfill: frontend   not built (run tools/run, or npm run build in frontend/)"
-        ),
+        (true, _) => println!("tickfill: open       http://{http}/ and sign in"),
+        (false, _) => {}
     }
     println!("tickfill: ready; Ctrl-C stops");
 

@@ -1,7 +1,19 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { getJson } from './client'
 import { useSession } from './context'
 import { loadKey } from '../auth'
-import type { Funds, Health, Instrument, LatencyStage, Order, Position, Trade } from './types'
+import {
+  ActionReply,
+  ExpiryReply,
+  FundsReply,
+  HealthSchema,
+  InstrumentsReply,
+  LatencyReply,
+  OptionChainReply,
+  OrderBookReply,
+  PositionBookReply,
+  TradeBookReply,
+} from './schemas'
 
 export const qk = {
   positions: ['positions'] as const,
@@ -11,49 +23,33 @@ export const qk = {
   health: ['health'] as const,
   latency: ['latency'] as const,
   instruments: ['instruments'] as const,
-}
-
-function asArray<T>(v: unknown): T[] {
-  return Array.isArray(v) ? (v as T[]) : []
+  expiries: (underlying: string, exchange: string) => ['expiries', underlying, exchange] as const,
+  chain: (underlying: string, exchange: string, expiry: string, strikes: number) =>
+    ['optionchain', underlying, exchange, expiry, strikes] as const,
 }
 
 export function usePositions(refetchInterval: number) {
   const { api } = useSession()
   return useQuery({
     queryKey: qk.positions,
-    queryFn: async () => asArray<Position>((await api.post<{ data?: unknown }>('positionbook')).data),
+    queryFn: () => api.post('positionbook', {}, PositionBookReply),
     refetchInterval,
   })
 }
 
 export function useOrders() {
   const { api } = useSession()
-  return useQuery({
-    queryKey: qk.orders,
-    queryFn: async () => {
-      const r = await api.post<{ data?: { orders?: unknown } }>('orderbook')
-      return asArray<Order>(r.data?.orders)
-    },
-    refetchInterval: 30_000,
-  })
+  return useQuery({ queryKey: qk.orders, queryFn: () => api.post('orderbook', {}, OrderBookReply), refetchInterval: 30_000 })
 }
 
 export function useTrades() {
   const { api } = useSession()
-  return useQuery({
-    queryKey: qk.trades,
-    queryFn: async () => asArray<Trade>((await api.post<{ data?: unknown }>('tradebook')).data),
-    refetchInterval: 30_000,
-  })
+  return useQuery({ queryKey: qk.trades, queryFn: () => api.post('tradebook', {}, TradeBookReply), refetchInterval: 30_000 })
 }
 
-export function useFunds() {
+export function useFunds(refetchInterval = 30_000) {
   const { api } = useSession()
-  return useQuery({
-    queryKey: qk.funds,
-    queryFn: async () => (await api.post<{ data?: Funds }>('funds')).data ?? {},
-    refetchInterval: 30_000,
-  })
+  return useQuery({ queryKey: qk.funds, queryFn: () => api.post('funds', {}, FundsReply), refetchInterval })
 }
 
 /** `GET /health`: the status alone without the key; the details (feed, engine) need it,
@@ -62,13 +58,9 @@ export function useHealth(refetchInterval = 2000) {
   const { config } = useSession()
   return useQuery({
     queryKey: qk.health,
-    queryFn: async (): Promise<Health> => {
+    queryFn: () => {
       const key = loadKey(window.sessionStorage)
-      const headers: Record<string, string> = { Accept: 'application/json' }
-      if (key) headers['X-API-KEY'] = key
-      const res = await fetch(`${config.apiBase}/health`, { headers })
-      if (!res.ok) throw new Error(`health: HTTP ${res.status}`)
-      return (await res.json()) as Health
+      return getJson(`${config.apiBase}/health`, HealthSchema, 'health', key ? { 'X-API-KEY': key } : {})
     },
     refetchInterval,
     retry: false,
@@ -79,44 +71,52 @@ export function useLatency(refetchInterval = 3000) {
   const { api } = useSession()
   return useQuery({
     queryKey: qk.latency,
-    queryFn: async () => {
-      const r = await api.post<{ data?: { stages?: unknown } }>('latency')
-      return asArray<LatencyStage>(r.data?.stages).filter((s) => typeof s.hop === 'string')
-    },
+    queryFn: () => api.post('latency', {}, LatencyReply),
     refetchInterval,
     retry: false,
   })
 }
 
-export const FALLBACK_INSTRUMENTS: Instrument[] = [
-  { symbol: 'SBIN', exchange: 'NSE', name: 'State Bank of India' },
-  { symbol: 'RELIANCE', exchange: 'NSE', name: 'Reliance Industries' },
-  { symbol: 'TCS', exchange: 'NSE', name: 'Tata Consultancy Services' },
-  { symbol: 'INFY', exchange: 'NSE', name: 'Infosys' },
-  { symbol: 'HDFCBANK', exchange: 'NSE', name: 'HDFC Bank' },
-  { symbol: 'ICICIBANK', exchange: 'NSE', name: 'ICICI Bank' },
-  { symbol: 'NIFTY29DEC26FUT', exchange: 'NFO', name: 'NIFTY Dec 2026 future' },
-]
-
-/** The instrument master: `GET /instruments.json` when the engine serves it, else a built-in list. */
+/**
+ * The instrument master from `GET /instruments.json`. A failure is an error the pages show
+ * (symbol search then works on what the user types); no built-in list stands in for it.
+ */
 export function useInstruments() {
   const { config } = useSession()
   return useQuery({
     queryKey: qk.instruments,
-    queryFn: async (): Promise<Instrument[]> => {
-      try {
-        const res = await fetch(config.instrumentsUrl, { headers: { Accept: 'application/json' } })
-        if (!res.ok) return FALLBACK_INSTRUMENTS
-        const json: unknown = await res.json()
-        const list = asArray<Instrument>(Array.isArray(json) ? json : (json as { data?: unknown }).data).filter(
-          (i) => typeof i.symbol === 'string' && typeof i.exchange === 'string',
-        )
-        return list.length > 0 ? list : FALLBACK_INSTRUMENTS
-      } catch {
-        return FALLBACK_INSTRUMENTS
-      }
-    },
+    queryFn: () => getJson(config.instrumentsUrl, InstrumentsReply, 'instrument master'),
     staleTime: Infinity,
+    retry: 1,
+  })
+}
+
+/** Option expiries of an underlying (`POST expiry`, instrumenttype options). */
+export function useExpiries(underlying: string, exchange: string) {
+  const { api } = useSession()
+  return useQuery({
+    queryKey: qk.expiries(underlying, exchange),
+    queryFn: () => api.post('expiry', { symbol: underlying, exchange, instrumenttype: 'options' }, ExpiryReply),
+    enabled: underlying !== '',
+    staleTime: 60_000,
+    retry: false,
+    select: (r) => r.data,
+  })
+}
+
+/** `POST optionchain` with greeks asked for; refreshed every 5 s. */
+export function useOptionChain(underlying: string, exchange: string, expiry: string, strikes: number) {
+  const { api } = useSession()
+  return useQuery({
+    queryKey: qk.chain(underlying, exchange, expiry, strikes),
+    queryFn: () =>
+      api.post(
+        'optionchain',
+        { underlying, exchange, expiry_date: expiry, strike_count: strikes, with_greeks: true },
+        OptionChainReply,
+      ),
+    enabled: underlying !== '' && expiry !== '',
+    refetchInterval: 5000,
     retry: false,
   })
 }
@@ -126,7 +126,7 @@ export function useEngineAction<V extends Record<string, unknown>>(endpoint: str
   const { api } = useSession()
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: (vars: V) => api.post<{ status: string; message?: string; orderid?: string }>(endpoint, vars),
+    mutationFn: (vars: V) => api.post(endpoint, vars, ActionReply),
     onSettled: () => {
       void qc.invalidateQueries({ queryKey: qk.orders })
       void qc.invalidateQueries({ queryKey: qk.positions })

@@ -1,104 +1,30 @@
-/** REST reply rows (OPENALGO.md section 2); every field is read defensively. */
-export interface Position {
-  symbol: string
-  exchange: string
-  product: string
-  quantity: number | string
-  average_price: number | string
-  ltp?: number | string
-  pnl?: number | string
-  pnlpercent?: number | string
-  unrealized_pnl?: number | string
-  today_realized_pnl?: number | string
-  total_pnl_today?: number | string
-  /** The contract value (1.0 for most instruments), as OpenAlgo's sandbox reports it. */
-  lot_size?: number | string
-}
+/** REST reply rows (OPENALGO.md section 2), inferred from the runtime checks in `schemas.ts`. */
+import type { z } from 'zod'
+import type {
+  FeedHealthSchema,
+  FundsSchema,
+  HealthSchema,
+  InstrumentSchema,
+  LatencyStageSchema,
+  OptionChainSchema,
+  OptionGreeksSchema,
+  OrderSchema,
+  PolledQuoteSchema,
+  PositionSchema,
+  TradeSchema,
+} from './schemas'
 
-export interface Order {
-  orderid: string
-  symbol: string
-  exchange: string
-  action: string
-  quantity: number | string
-  price: number | string
-  trigger_price: number | string
-  pricetype: string
-  product: string
-  order_status: string
-  average_price?: number | string
-  filled_quantity?: number | string
-  pending_quantity?: number | string
-  rejection_reason?: string
-  timestamp?: string
-  strategy?: string
-}
-
-export interface Trade {
-  tradeid?: string
-  orderid: string
-  symbol: string
-  exchange: string
-  action: string
-  quantity: number | string
-  average_price: number | string
-  price?: number | string
-  trade_value?: number | string
-  product: string
-  strategy?: string
-  timestamp?: string
-}
-
-/**
- * OpenAlgo's sandbox funds: every amount a JSON number (live brokers send strings, so the
- * string form is still read through `num`). `grossexposure` is the used margin,
- * `m2mrealized` today's realized P&L; `last_reset` is "YYYY-MM-DD HH:MM:SS" IST.
- */
-export interface Funds {
-  availablecash?: number | string
-  collateral?: number | string
-  m2munrealized?: number | string
-  m2mrealized?: number | string
-  utiliseddebits?: number | string
-  grossexposure?: number | string
-  totalpnl?: number | string
-  today_realized_pnl?: number | string
-  total_realized_pnl?: number | string
-  last_reset?: string
-  reset_count?: number
-}
-
-export interface FeedHealth {
-  mode?: 'websocket' | 'polling' | string
-  connected?: boolean
-  authenticated?: boolean
-  last_data_age_ms?: number | null
-  reconnects?: number
-  validation_errors?: number
-  ticks?: number
-}
-
-export interface Health {
-  engine?: { healthy?: boolean; [k: string]: unknown }
-  feed?: FeedHealth
-}
-
-export interface LatencyStage {
-  hop: string
-  count?: number
-  p50_ns?: number
-  p90_ns?: number
-  p99_ns?: number
-  p999_ns?: number
-  max_ns?: number
-}
-
-export interface Instrument {
-  symbol: string
-  exchange: string
-  name?: string
-  lot_size?: number
-}
+export type Position = z.infer<typeof PositionSchema>
+export type Order = z.infer<typeof OrderSchema>
+export type Trade = z.infer<typeof TradeSchema>
+export type Funds = z.infer<typeof FundsSchema>
+export type FeedHealth = z.infer<typeof FeedHealthSchema>
+export type Health = z.infer<typeof HealthSchema>
+export type LatencyStage = z.infer<typeof LatencyStageSchema>
+export type Instrument = z.infer<typeof InstrumentSchema>
+export type OptionChain = z.infer<typeof OptionChainSchema>
+export type OptionGreeks = z.infer<typeof OptionGreeksSchema>
+export type PolledQuote = z.infer<typeof PolledQuoteSchema>
 
 export type Action = 'BUY' | 'SELL'
 export type PriceType = 'MARKET' | 'LIMIT' | 'SL' | 'SL-M'

@@ -1,4 +1,4 @@
-import type { SocketLike } from '../market/MarketDataSocket'
+import type { SocketLike } from '../market/transport'
 
 /**
  * An in-page stand-in for the engine's WebSocket used only by the `?bench=1` page: it speaks

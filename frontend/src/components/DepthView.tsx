@@ -1,44 +1,32 @@
+import { createColumnHelper } from '@tanstack/react-table'
 import type { DepthLevel, MarketEntry } from '../market/types'
 import { int, money } from '../lib/num'
+import { DataTable } from './DataTable'
 
-function pad(levels: DepthLevel[] | undefined): Array<DepthLevel | undefined> {
-  const out: Array<DepthLevel | undefined> = (levels ?? []).slice(0, 5)
-  while (out.length < 5) out.push(undefined)
-  return out
+interface DepthRow {
+  level: number
+  bid: DepthLevel | undefined
+  ask: DepthLevel | undefined
 }
+
+const col = createColumnHelper<DepthRow>()
+const dash = '—'
+const columns = [
+  col.accessor((r) => r.bid?.orders, { id: 'bid-orders', header: 'Bid orders', cell: (c) => (c.getValue() === undefined ? dash : int(c.getValue())), meta: { numeric: true } }),
+  col.accessor((r) => r.bid?.quantity, { id: 'bid-qty', header: 'Bid qty', cell: (c) => (c.getValue() === undefined ? dash : int(c.getValue())), meta: { numeric: true } }),
+  col.accessor((r) => r.bid?.price, { id: 'bid', header: 'Bid', cell: (c) => money(c.getValue()), meta: { numeric: true, cellClass: () => 'gain' } }),
+  col.accessor((r) => r.ask?.price, { id: 'ask', header: 'Ask', cell: (c) => money(c.getValue()), meta: { numeric: true, cellClass: () => 'loss' } }),
+  col.accessor((r) => r.ask?.quantity, { id: 'ask-qty', header: 'Ask qty', cell: (c) => (c.getValue() === undefined ? dash : int(c.getValue())), meta: { numeric: true } }),
+  col.accessor((r) => r.ask?.orders, { id: 'ask-orders', header: 'Ask orders', cell: (c) => (c.getValue() === undefined ? dash : int(c.getValue())), meta: { numeric: true } }),
+]
 
 /** Five bid and five ask levels side by side. */
 export function DepthView({ entry, label }: { entry: MarketEntry | undefined; label: string }) {
   const depth = entry?.data.depth
-  const bids = pad(depth?.buy)
-  const asks = pad(depth?.sell)
+  const rows: DepthRow[] = [0, 1, 2, 3, 4].map((i) => ({ level: i, bid: depth?.buy[i], ask: depth?.sell[i] }))
   return (
-    <table className="grid depth" aria-label={`Market depth, ${label}`}>
-      <thead>
-        <tr>
-          <th scope="col" className="num">Bid orders</th>
-          <th scope="col" className="num">Bid qty</th>
-          <th scope="col" className="num">Bid</th>
-          <th scope="col" className="num">Ask</th>
-          <th scope="col" className="num">Ask qty</th>
-          <th scope="col" className="num">Ask orders</th>
-        </tr>
-      </thead>
-      <tbody>
-        {bids.map((b, i) => {
-          const a = asks[i]
-          return (
-            <tr key={i}>
-              <td className="num">{b?.orders !== undefined ? int(b.orders) : '—'}</td>
-              <td className="num">{b ? int(b.quantity) : '—'}</td>
-              <td className="num gain">{b ? money(b.price) : '—'}</td>
-              <td className="num loss">{a ? money(a.price) : '—'}</td>
-              <td className="num">{a ? int(a.quantity) : '—'}</td>
-              <td className="num">{a?.orders !== undefined ? int(a.orders) : '—'}</td>
-            </tr>
-          )
-        })}
-      </tbody>
-    </table>
+    <div className="depth">
+      <DataTable label={`Market depth, ${label}`} data={rows} columns={columns} getRowId={(r) => String(r.level)} sortable={false} />
+    </div>
   )
 }

@@ -2,52 +2,75 @@ import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { LatencyStage } from '../api/types'
-import { num } from '../lib/num'
+import { PERCENTILES, hasSamples, stageCurve } from '../lib/latency'
 
-const SERIES: Array<{ field: keyof LatencyStage; label: string; stroke: string }> = [
-  { field: 'p50_ns', label: 'p50', stroke: '#1f5fbf' },
-  { field: 'p99_ns', label: 'p99', stroke: '#8a4b00' },
-  { field: 'p999_ns', label: 'p99.9', stroke: '#7a1fa2' },
-  { field: 'max_ns', label: 'max', stroke: '#b3261e' },
-]
+const COLOURS = ['#1f5fbf', '#8a4b00', '#7a1fa2', '#b3261e', '#0b6b2e', '#5b6270', '#a0306e', '#00707a']
 
-/** Per-stage percentiles in microseconds on a log scale; the table beside it carries the same figures. */
+/** The percentile placed at x (positions are floats). */
+function labelAt(x: number): string {
+  return PERCENTILES.find((p) => Math.abs(p.x - x) < 0.01)?.label ?? ''
+}
+
+function decades(min: number, max: number): number[] {
+  const out: number[] = []
+  for (let e = Math.floor(Math.log10(Math.max(min, 1e-6))); e <= Math.ceil(Math.log10(Math.max(max, 1e-6))); e++) {
+    const v = 10 ** e
+    if (v >= min * 0.999 && v <= max * 1.001) out.push(Number(v.toPrecision(1)))
+  }
+  return out
+}
+
+/** One percentile curve per stage that has samples, both axes logarithmic. */
 export function LatencyChart({ stages }: { stages: readonly LatencyStage[] }) {
   const host = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
-  const hops = stages.map((s) => s.hop)
-  const hopKey = hops.join('|')
+  const sampled = stages.filter(hasSamples)
+  const empty = stages.filter((s) => !hasSamples(s)).map((s) => s.hop)
+  const hopKey = sampled.map((s) => s.hop).join('|')
 
   useEffect(() => {
     const el = host.current
-    if (!el) return
-    const labels = hopKey.split('|')
+    if (!el || hopKey === '') return
+    const hops = hopKey.split('|')
+    const styles = getComputedStyle(document.documentElement)
+    const fg = styles.getPropertyValue('--fg').trim() || '#222'
+    const grid = styles.getPropertyValue('--line').trim() || '#ddd'
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth || 640),
-      height: 260,
-      scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }, y: { distr: 3 } },
+      height: 300,
+      scales: { x: { time: false, range: () => [0.1, 4.2] }, y: { distr: 3 } },
       axes: [
         {
-          splits: () => labels.map((_, i) => i),
-          values: (_u, splits) => splits.map((v) => labels[v] ?? ''),
-          stroke: '#222',
-          grid: { show: false },
+          label: 'percentile',
+          stroke: fg,
+          grid: { stroke: grid },
+          splits: () => PERCENTILES.map((p) => p.x),
+          values: (_u, splits) => splits.map((v: number | null) => (v === null ? '' : labelAt(v))),
         },
-        { label: 'µs', stroke: '#222' },
+        {
+          label: 'latency (µs, log)',
+          stroke: fg,
+          grid: { stroke: grid },
+          size: 80,
+          // one grid line per power of ten
+          splits: (_u, _i, min, max) => decades(min, max),
+          values: (_u, vs) => vs.map((v: number | null) => (v === null ? '' : v >= 1 ? v.toLocaleString('en-IN') : String(v))),
+        },
       ],
       series: [
-        { label: 'stage', value: (_u, v) => (v === null ? '' : (labels[v] ?? '')) },
-        ...SERIES.map((s) => ({
-          label: s.label,
-          stroke: s.stroke,
+        { label: 'percentile', value: (_u, v) => (v === null ? '' : labelAt(v)) },
+        ...hops.map((hop, i) => ({
+          label: hop,
+          stroke: COLOURS[i % COLOURS.length] ?? '#444',
           width: 2,
-          points: { show: true, size: 7 },
+          points: { show: true, size: 6 },
+          spanGaps: false,
           value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(2)} µs`),
         })),
       ],
     }
     plot.current = new uPlot(opts, [[]], el)
-    const onResize = () => plot.current?.setSize({ width: Math.max(320, el.clientWidth), height: 260 })
+    const onResize = () => plot.current?.setSize({ width: Math.max(320, el.clientWidth), height: 300 })
     window.addEventListener('resize', onResize)
     return () => {
       window.removeEventListener('resize', onResize)
@@ -57,10 +80,26 @@ export function LatencyChart({ stages }: { stages: readonly LatencyStage[] }) {
   }, [hopKey])
 
   useEffect(() => {
-    const xs = stages.map((_, i) => i)
-    const ys = SERIES.map((s) => stages.map((st) => Math.max(num(st[s.field]) / 1000, 0.001)))
-    plot.current?.setData([xs, ...ys] as uPlot.AlignedData)
+    if (!plot.current) return
+    const xs = PERCENTILES.map((p) => p.x)
+    plot.current.setData([xs, ...stages.filter(hasSamples).map(stageCurve)] as uPlot.AlignedData)
   }, [stages, hopKey])
 
-  return <div ref={host} className="chart" role="img" aria-label={`Latency percentiles per stage: ${hops.join(', ')}`} />
+  return (
+    <figure className="chart-figure">
+      {hopKey === '' ? (
+        <p data-testid="latency-no-samples">No stage has samples yet.</p>
+      ) : (
+        <div
+          ref={host}
+          className="chart"
+          role="img"
+          aria-label={`Latency percentile curves per stage (log scale): ${sampled.map((s) => s.hop).join(', ')}`}
+        />
+      )}
+      {empty.length > 0 && (
+        <figcaption data-testid="stages-without-samples">No samples: {empty.join(', ')}</figcaption>
+      )}
+    </figure>
+  )
 }

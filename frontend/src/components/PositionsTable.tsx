@@ -1,67 +1,37 @@
-import { memo, useMemo } from 'react'
+import { createColumnHelper } from '@tanstack/react-table'
+import { useMemo } from 'react'
 import type { Position } from '../api/types'
 import type { MarketEntry } from '../market/types'
 import { int, money, signedMoney, toneOf } from '../lib/num'
 import { positionView, totals, type PositionView, type Totals } from '../lib/pnl'
-import { useWindowedRows } from './useWindowedRows'
+import { DataTable } from './DataTable'
 
-interface RowProps {
-  rowKey: string
-  rowIndex: number
-  symbol: string
-  exchange: string
-  product: string
-  quantity: number
-  averagePrice: number
-  ltp: number
-  pnl: number
-  pnlPercent: number
-  source: 'stream' | 'rest'
-  onClose?: ((key: string) => void) | undefined
+function sameView(a: PositionView, b: PositionView): boolean {
+  return (Object.keys(a) as Array<keyof PositionView>).every((k) => a[k] === b[k])
 }
 
-/** One position; memoized on primitive props, so a row re-renders only when its numbers change. */
-const PositionRow = memo(function PositionRow(p: RowProps) {
-  const tone = toneOf(p.pnl)
-  return (
-    <tr data-symbol={p.symbol} aria-rowindex={p.rowIndex}>
-      <th scope="row">{p.symbol}</th>
-      <td>{p.exchange}</td>
-      <td>{p.product}</td>
-      <td className="num">{int(p.quantity)}</td>
-      <td className="num">{money(p.averagePrice)}</td>
-      {/* keyed on the value: a new price remounts the cell and replays the highlight */}
-      <td key={p.ltp} className="num flash" data-source={p.source}>
-        {money(p.ltp)}
-      </td>
-      <td className={`num ${tone}`} data-testid="pnl">
-        {signedMoney(p.pnl)}
-      </td>
-      <td className={`num ${tone}`}>{signedMoney(p.pnlPercent)}%</td>
-      {p.onClose && (
-        <td>
-          <button
-            type="button"
-            className="small danger"
-            disabled={p.quantity === 0}
-            aria-label={`Close ${p.symbol} ${p.exchange} ${p.product}`}
-            onClick={() => p.onClose?.(p.rowKey)}
-          >
-            Close
-          </button>
-        </td>
-      )}
-    </tr>
-  )
-})
+/** The last view per position key: an equal view is returned as the same object (identity cache only). */
+const lastView = new Map<string, PositionView>()
 
+/**
+ * Position rows priced from the stream; a row whose figures did not change keeps its object,
+ * so the table re-renders only the rows a tick moved.
+ */
 export function usePositionViews(
   positions: readonly Position[],
   data: ReadonlyMap<string, MarketEntry>,
   now: number,
 ): { views: PositionView[]; totals: Totals } {
   return useMemo(() => {
-    const views = positions.map((p) => positionView(p, data.get(`${p.exchange}:${p.symbol}`), now))
+    const views = positions.map((p) => {
+      const v = positionView(p, data.get(`${p.exchange}:${p.symbol}`), now)
+      v.pnl = Math.round(v.pnl * 100) / 100
+      v.pnlPercent = Math.round(v.pnlPercent * 100) / 100
+      const old = lastView.get(v.key)
+      if (old && sameView(old, v)) return old
+      lastView.set(v.key, v)
+      return v
+    })
     return { views, totals: totals(views) }
   }, [positions, data, now])
 }
@@ -91,6 +61,57 @@ export function TotalsBar({ totals: t }: { totals: Totals }) {
   )
 }
 
+const col = createColumnHelper<PositionView>()
+
+function positionColumns(onClose?: (key: string) => void) {
+  const cols = [
+    col.accessor('symbol', { header: 'Symbol', meta: { rowHeader: true } }),
+    col.accessor('exchange', { header: 'Exchange' }),
+    col.accessor('product', { header: 'Product' }),
+    col.accessor('quantity', { header: 'Quantity', cell: (c) => int(c.getValue()), meta: { numeric: true } }),
+    col.accessor('averagePrice', { header: 'Average', cell: (c) => money(c.getValue()), meta: { numeric: true } }),
+    col.accessor('ltp', {
+      header: 'LTP',
+      cell: (c) => <span data-source={c.row.original.source}>{money(c.getValue())}</span>,
+      meta: { numeric: true, flash: (v) => v.ltp },
+    }),
+    col.accessor('pnl', {
+      header: 'P&L',
+      cell: (c) => signedMoney(c.getValue()),
+      meta: { numeric: true, cellClass: (v) => toneOf(v.pnl), testId: 'pnl' },
+    }),
+    col.accessor('pnlPercent', {
+      header: 'P&L %',
+      cell: (c) => `${signedMoney(c.getValue())}%`,
+      meta: { numeric: true, cellClass: (v) => toneOf(v.pnl) },
+    }),
+  ]
+  if (!onClose) return cols
+  return [
+    ...cols,
+    col.display({
+      id: 'actions',
+      header: () => <span className="visually-hidden">Actions</span>,
+      cell: (c) => {
+        const v = c.row.original
+        return (
+          <button
+            type="button"
+            className="small danger"
+            disabled={v.quantity === 0}
+            aria-label={`Close ${v.symbol} ${v.exchange} ${v.product}`}
+            onClick={() => onClose(v.key)}
+          >
+            Close
+          </button>
+        )
+      },
+    }),
+  ]
+}
+
+const rowProps = (v: PositionView) => ({ 'data-symbol': v.symbol })
+
 export function PositionsTable({
   views,
   onClose,
@@ -100,68 +121,6 @@ export function PositionsTable({
   onClose?: (key: string) => void
   caption?: string
 }) {
-  const { attach, enabled: windowed, start, end, padTop, padBottom } = useWindowedRows(views.length)
-  const cols = onClose ? 9 : 8
-  return (
-    <div className={`table-wrap${windowed ? ' windowed' : ''}`} ref={attach} tabIndex={windowed ? 0 : undefined}>
-      <table className="grid" aria-label={caption} aria-rowcount={views.length + 1}>
-        <thead>
-          <tr aria-rowindex={1}>
-            <th scope="col">Symbol</th>
-            <th scope="col">Exchange</th>
-            <th scope="col">Product</th>
-            <th scope="col" className="num">
-              Quantity
-            </th>
-            <th scope="col" className="num">
-              Average
-            </th>
-            <th scope="col" className="num">
-              LTP
-            </th>
-            <th scope="col" className="num">
-              P&amp;L
-            </th>
-            <th scope="col" className="num">
-              P&amp;L %
-            </th>
-            {onClose && (
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            )}
-          </tr>
-        </thead>
-        <tbody>
-          {padTop > 0 && (
-            <tr aria-hidden="true" className="spacer">
-              <td colSpan={cols} style={{ height: padTop }} />
-            </tr>
-          )}
-          {views.slice(start, end).map((v, i) => (
-            <PositionRow
-              key={v.key}
-              rowKey={v.key}
-              rowIndex={start + i + 2}
-              symbol={v.symbol}
-              exchange={v.exchange}
-              product={v.product}
-              quantity={v.quantity}
-              averagePrice={v.averagePrice}
-              ltp={v.ltp}
-              pnl={Math.round(v.pnl * 100) / 100}
-              pnlPercent={Math.round(v.pnlPercent * 100) / 100}
-              source={v.source}
-              onClose={onClose}
-            />
-          ))}
-          {padBottom > 0 && (
-            <tr aria-hidden="true" className="spacer">
-              <td colSpan={cols} style={{ height: padBottom }} />
-            </tr>
-          )}
-        </tbody>
-      </table>
-    </div>
-  )
+  const columns = useMemo(() => positionColumns(onClose), [onClose])
+  return <DataTable label={caption} data={views} columns={columns} getRowId={(v) => v.key} rowProps={rowProps} />
 }

@@ -32,6 +32,6 @@ describe('ResetAccountButton', () => {
     await act(async () => {
       fireEvent.click(confirm)
     })
-    expect(post).toHaveBeenCalledWith('sandbox/reset', {})
+    expect(post).toHaveBeenCalledWith('sandbox/reset', {}, expect.anything())
   })
 })

@@ -1,63 +1,51 @@
-import { memo } from 'react'
+import { createColumnHelper } from '@tanstack/react-table'
+import { useMemo } from 'react'
 import type { MarketEntry, SymbolRef } from '../market/types'
 import { money, signedMoney, toneOf } from '../lib/num'
-import { useWindowedRows } from './useWindowedRows'
+import { DataTable } from './DataTable'
 
-interface RowProps {
+interface QuoteRow {
+  key: string
   symbol: string
   exchange: string
-  rowIndex: number
   ltp: number | undefined
   change: number | undefined
   changePercent: number | undefined
   bid: number | undefined
   ask: number | undefined
-  selected: boolean
-  onSelect?: ((s: SymbolRef) => void) | undefined
-  onRemove?: ((s: SymbolRef) => void) | undefined
 }
 
-const QuoteRow = memo(function QuoteRow(p: RowProps) {
-  const tone = toneOf(p.change ?? 0)
-  return (
-    <tr aria-selected={p.onSelect ? p.selected : undefined} data-symbol={p.symbol} aria-rowindex={p.rowIndex}>
-      <th scope="row">
-        {p.onSelect ? (
-          <button
-            type="button"
-            className="link"
-            aria-pressed={p.selected}
-            onClick={() => p.onSelect?.({ symbol: p.symbol, exchange: p.exchange })}
-          >
-            {p.symbol}
-          </button>
-        ) : (
-          p.symbol
-        )}
-      </th>
-      <td>{p.exchange}</td>
-      <td key={p.ltp} className="num flash">
-        {money(p.ltp)}
-      </td>
-      <td className={`num ${tone}`}>{signedMoney(p.change)}</td>
-      <td className={`num ${tone}`}>{p.changePercent === undefined ? '—' : `${signedMoney(p.changePercent)}%`}</td>
-      <td className="num">{money(p.bid)}</td>
-      <td className="num">{money(p.ask)}</td>
-      {p.onRemove && (
-        <td>
-          <button
-            type="button"
-            className="small secondary"
-            aria-label={`Remove ${p.symbol} from the watchlist`}
-            onClick={() => p.onRemove?.({ symbol: p.symbol, exchange: p.exchange })}
-          >
-            Remove
-          </button>
-        </td>
-      )}
-    </tr>
+/** Entries are immutable, so a row built from one can be reused while the entry is current. */
+const byEntry = new WeakMap<MarketEntry, QuoteRow>()
+
+/** One row per watched symbol; a symbol whose quote did not change keeps its row object. */
+function useQuoteRows(symbols: readonly SymbolRef[], data: ReadonlyMap<string, MarketEntry>): QuoteRow[] {
+  return useMemo(
+    () =>
+      symbols.map((s) => {
+        const key = `${s.exchange}:${s.symbol}`
+        const entry = data.get(key)
+        const cached = entry ? byEntry.get(entry) : undefined
+        if (cached) return cached
+        const d = entry?.data
+        const row: QuoteRow = {
+          key,
+          symbol: s.symbol,
+          exchange: s.exchange,
+          ltp: d?.ltp,
+          change: d?.change,
+          changePercent: d?.change_percent,
+          bid: d?.bid_price ?? d?.depth?.buy[0]?.price,
+          ask: d?.ask_price ?? d?.depth?.sell[0]?.price,
+        }
+        if (entry) byEntry.set(entry, row)
+        return row
+      }),
+    [symbols, data],
   )
-})
+}
+
+const col = createColumnHelper<QuoteRow>()
 
 export function WatchlistTable({
   symbols,
@@ -72,60 +60,63 @@ export function WatchlistTable({
   onSelect?: (s: SymbolRef) => void
   onRemove?: (s: SymbolRef) => void
 }) {
-  const { attach, enabled: windowed, start, end, padTop, padBottom } = useWindowedRows(symbols.length)
-  const cols = onRemove ? 8 : 7
-  return (
-    <div className={`table-wrap${windowed ? ' windowed' : ''}`} ref={attach} tabIndex={windowed ? 0 : undefined}>
-      <table className="grid" aria-label="Watchlist quotes" aria-rowcount={symbols.length + 1}>
-        <thead>
-          <tr aria-rowindex={1}>
-            <th scope="col">Symbol</th>
-            <th scope="col">Exchange</th>
-            <th scope="col" className="num">LTP</th>
-            <th scope="col" className="num">Change</th>
-            <th scope="col" className="num">Change %</th>
-            <th scope="col" className="num">Bid</th>
-            <th scope="col" className="num">Ask</th>
-            {onRemove && (
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            )}
-          </tr>
-        </thead>
-        <tbody>
-          {padTop > 0 && (
-            <tr aria-hidden="true" className="spacer">
-              <td colSpan={cols} style={{ height: padTop }} />
-            </tr>
-          )}
-          {symbols.slice(start, end).map((s, i) => {
-            const key = `${s.exchange}:${s.symbol}`
-            const d = data.get(key)?.data
-            return (
-              <QuoteRow
-                key={key}
-                symbol={s.symbol}
-                exchange={s.exchange}
-                rowIndex={start + i + 2}
-                ltp={d?.ltp}
-                change={d?.change}
-                changePercent={d?.change_percent}
-                bid={d?.bid_price ?? d?.depth?.buy[0]?.price}
-                ask={d?.ask_price ?? d?.depth?.sell[0]?.price}
-                selected={selected === key}
-                onSelect={onSelect}
-                onRemove={onRemove}
-              />
-            )
-          })}
-          {padBottom > 0 && (
-            <tr aria-hidden="true" className="spacer">
-              <td colSpan={cols} style={{ height: padBottom }} />
-            </tr>
-          )}
-        </tbody>
-      </table>
-    </div>
+  const rows = useQuoteRows(symbols, data)
+  const columns = useMemo(() => {
+    const cols = [
+      col.accessor('symbol', {
+        header: 'Symbol',
+        meta: { rowHeader: true },
+        cell: (c) => {
+          const r = c.row.original
+          return onSelect ? (
+            <button type="button" className="link" aria-pressed={selected === r.key} onClick={() => onSelect(r)}>
+              {r.symbol}
+            </button>
+          ) : (
+            r.symbol
+          )
+        },
+      }),
+      col.accessor('exchange', { header: 'Exchange' }),
+      col.accessor('ltp', { header: 'LTP', cell: (c) => money(c.getValue()), meta: { numeric: true, flash: (r) => r.ltp } }),
+      col.accessor('change', {
+        header: 'Change',
+        cell: (c) => signedMoney(c.getValue()),
+        meta: { numeric: true, cellClass: (r) => toneOf(r.change ?? 0) },
+      }),
+      col.accessor('changePercent', {
+        header: 'Change %',
+        cell: (c) => (c.getValue() === undefined ? '—' : `${signedMoney(c.getValue())}%`),
+        meta: { numeric: true, cellClass: (r) => toneOf(r.change ?? 0) },
+      }),
+      col.accessor('bid', { header: 'Bid', cell: (c) => money(c.getValue()), meta: { numeric: true } }),
+      col.accessor('ask', { header: 'Ask', cell: (c) => money(c.getValue()), meta: { numeric: true } }),
+    ]
+    if (!onRemove) return cols
+    return [
+      ...cols,
+      col.display({
+        id: 'actions',
+        header: () => <span className="visually-hidden">Actions</span>,
+        cell: (c) => (
+          <button
+            type="button"
+            className="small secondary"
+            aria-label={`Remove ${c.row.original.symbol} from the watchlist`}
+            onClick={() => onRemove(c.row.original)}
+          >
+            Remove
+          </button>
+        ),
+      }),
+    ]
+  }, [onSelect, onRemove, selected])
+  const rowProps = useMemo(
+    () => (r: QuoteRow) => ({
+      'data-symbol': r.symbol,
+      ...(onSelect ? { 'aria-selected': selected === r.key } : {}),
+    }),
+    [onSelect, selected],
   )
+  return <DataTable label="Watchlist quotes" data={rows} columns={columns} getRowId={(r) => r.key} rowProps={rowProps} />
 }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react'
 
-export const VIEWS = ['positions', 'orders', 'trades', 'ticket', 'watchlist', 'engine'] as const
+export const VIEWS = ['positions', 'orders', 'trades', 'ticket', 'watchlist', 'options', 'engine'] as const
 export type View = (typeof VIEWS)[number]
 
 export const VIEW_LABELS: Record<View, string> = {
@@ -9,6 +9,7 @@ export const VIEW_LABELS: Record<View, string> = {
   trades: 'Trades',
   ticket: 'Order ticket',
   watchlist: 'Watchlist',
+  options: 'Option chain',
   engine: 'Engine',
 }
 

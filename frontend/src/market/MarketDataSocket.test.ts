@@ -112,8 +112,18 @@ describe('connection and subscriptions', () => {
     ws.acceptAuth()
     await settle()
     expect(ws.frames('subscribe_orders')).toHaveLength(1)
-    ws.push({ type: 'order_update', orderid: '1', symbol: 'SBIN', exchange: 'NSE', order_status: 'complete' })
+    // The engine's frame (src/ws/fanout.rs), field for field.
+    const frame = {
+      type: 'order_update', user_id: 'sandbox', mode: 'analyze', broker: 'sandbox', orderid: '1', symbol: 'SBIN',
+      exchange: 'NSE', action: 'BUY', quantity: 10, price: 0, trigger_price: 0, pricetype: 'MARKET', product: 'MIS',
+      order_status: 'complete', filled_quantity: 10, pending_quantity: 0, average_price: 801.5, rejection_reason: '',
+    }
+    ws.push(frame)
     expect(got).toEqual(['1:complete'])
+    // A frame missing what the app reads is dropped and counted, never half-delivered.
+    ws.push({ type: 'order_update', orderid: '2', symbol: 'SBIN', exchange: 'NSE', order_status: 'complete' })
+    expect(got).toEqual(['1:complete'])
+    expect(m.invalidFrames).toBe(1)
   })
 })
 
@@ -162,7 +172,9 @@ describe('market data batching', () => {
     ws.onmessage?.({ data: 'not json' })
     ws.push({ type: 'market_data', symbol: 'SBIN' })
     ws.push({ type: 'market_data', exchange: 'NSE', data: { ltp: 1 } })
+    ws.push({ type: 'market_data', symbol: 'SBIN', exchange: 'NSE', data: { ltp: 'abc' } })
     expect(frames).toHaveLength(0)
+    expect(m.invalidFrames).toBe(4)
   })
 })
 

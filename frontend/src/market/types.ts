@@ -1,4 +1,6 @@
 /** Market data shapes of OpenAlgo's WebSocket protocol (OPENALGO.md section 1). */
+import type { z } from 'zod'
+import type { OrderUpdateFrame, QuoteDataSchema } from './messages'
 
 export type Mode = 'LTP' | 'Quote' | 'Depth'
 
@@ -9,30 +11,9 @@ export interface SymbolRef {
   exchange: string
 }
 
-export interface DepthLevel {
-  price: number
-  quantity: number
-  orders?: number
-}
-
-export interface QuoteData {
-  ltp?: number
-  ltt?: number
-  timestamp?: number
-  open?: number
-  high?: number
-  low?: number
-  close?: number
-  volume?: number
-  change?: number
-  change_percent?: number
-  bid_price?: number
-  ask_price?: number
-  bid_size?: number
-  ask_size?: number
-  depth?: { buy: DepthLevel[]; sell: DepthLevel[] }
-  [field: string]: unknown
-}
+export type QuoteData = z.infer<typeof QuoteDataSchema>
+export type DepthLevel = NonNullable<QuoteData['depth']>['buy'][number]
+export type OrderUpdate = z.infer<typeof OrderUpdateFrame>
 
 export interface MarketEntry {
   symbol: string
@@ -41,25 +22,6 @@ export interface MarketEntry {
   /** Local receipt time (epoch ms): freshness is judged on our own clock. */
   lastUpdate: number
   source: 'ws' | 'rest'
-}
-
-export interface OrderUpdate {
-  type: 'order_update'
-  orderid: string
-  symbol: string
-  exchange: string
-  action: string
-  quantity: number
-  price: number
-  trigger_price: number
-  pricetype: string
-  product: string
-  order_status: string
-  filled_quantity?: number
-  pending_quantity?: number
-  average_price?: number
-  rejection_reason?: string
-  [field: string]: unknown
 }
 
 export function symbolKey(s: SymbolRef): string {

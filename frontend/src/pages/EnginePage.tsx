@@ -2,7 +2,11 @@ import { useState } from 'react'
 import { useLatency } from '../api/queries'
 import { useEngineFeed } from '../api/useEngineFeed'
 import { ErrorNote } from '../components/ErrorNote'
+import { DataTable } from '../components/DataTable'
 import { LatencyChart } from '../components/LatencyChart'
+import { hasSamples } from '../lib/latency'
+import type { LatencyStage } from '../api/types'
+import { createColumnHelper } from '@tanstack/react-table'
 import { int, num } from '../lib/num'
 import { useSocketStatus } from '../market/useMarketData'
 
@@ -10,6 +14,28 @@ function micros(ns: unknown): string {
   const v = num(ns, Number.NaN)
   if (Number.isNaN(v)) return '—'
   return v >= 1_000_000 ? `${(v / 1_000_000).toFixed(2)} ms` : `${(v / 1000).toFixed(2)} µs`
+}
+
+const col = createColumnHelper<LatencyStage>()
+const percentile = (field: 'p50_ns' | 'p90_ns' | 'p99_ns' | 'p999_ns' | 'max_ns', header: string) =>
+  col.accessor((s) => s[field], {
+    id: field,
+    header,
+    cell: (c) => (hasSamples(c.row.original) ? micros(c.getValue()) : <span className="muted">no samples</span>),
+    meta: { numeric: true },
+  })
+const latencyColumns = [
+  col.accessor('hop', { header: 'Stage', meta: { rowHeader: true } }),
+  col.accessor((s) => s.count ?? 0, { id: 'count', header: 'Count', cell: (c) => int(c.getValue()), meta: { numeric: true } }),
+  percentile('p50_ns', 'p50'),
+  percentile('p90_ns', 'p90'),
+  percentile('p99_ns', 'p99'),
+  percentile('p999_ns', 'p99.9'),
+  percentile('max_ns', 'max'),
+]
+
+function LatencyTable({ stages }: { stages: readonly LatencyStage[] }) {
+  return <DataTable label="Latency percentiles per stage" data={stages} columns={latencyColumns} getRowId={(s) => s.hop} />
 }
 
 /** Ticks per second from successive `feed.ticks` readings. */
@@ -90,34 +116,7 @@ export function EnginePage() {
         <p>No latency samples yet.</p>
       ) : (
         <>
-          <div className="table-wrap">
-            <table className="grid" aria-label="Latency percentiles per stage">
-              <thead>
-                <tr>
-                  <th scope="col">Stage</th>
-                  <th scope="col" className="num">Count</th>
-                  <th scope="col" className="num">p50</th>
-                  <th scope="col" className="num">p90</th>
-                  <th scope="col" className="num">p99</th>
-                  <th scope="col" className="num">p99.9</th>
-                  <th scope="col" className="num">max</th>
-                </tr>
-              </thead>
-              <tbody>
-                {stages.map((s) => (
-                  <tr key={s.hop}>
-                    <th scope="row">{s.hop}</th>
-                    <td className="num">{s.count === undefined ? '—' : int(num(s.count))}</td>
-                    <td className="num">{micros(s.p50_ns)}</td>
-                    <td className="num">{micros(s.p90_ns)}</td>
-                    <td className="num">{micros(s.p99_ns)}</td>
-                    <td className="num">{micros(s.p999_ns)}</td>
-                    <td className="num">{micros(s.max_ns)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <LatencyTable stages={stages} />
           <LatencyChart stages={stages} />
         </>
       )}

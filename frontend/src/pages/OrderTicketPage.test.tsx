@@ -43,6 +43,7 @@ describe('OrderTicketPage', () => {
     expect(post).toHaveBeenCalledWith(
       'placeorder',
       expect.objectContaining({ symbol: 'SBIN', exchange: 'NSE', action: 'SELL', quantity: '10', pricetype: 'LIMIT', product: 'MIS', price: '0' }),
+      expect.anything(),
     )
     const price = await screen.findByLabelText('Price')
     const msg = await screen.findByText('Price must be greater than 0 for LIMIT orders')

@@ -109,6 +109,11 @@ export function OrderTicketPage({ onPlaced }: { onPlaced?: (orderid: string) => 
   return (
     <section aria-labelledby="ticket-title" className="ticket">
       <h1 id="ticket-title">Order ticket</h1>
+      {instruments.error && (
+        <p className="muted" data-testid="instruments-error">
+          Symbol search is off: {instruments.error.message}. Symbols are sent as typed.
+        </p>
+      )}
       <form
         aria-labelledby="ticket-title"
         onSubmit={(e) => {

@@ -1,61 +1,65 @@
-import { memo, useState } from 'react'
+import { createColumnHelper } from '@tanstack/react-table'
+import { useMemo, useState } from 'react'
 import { useEngineAction, useOrders } from '../api/queries'
 import { STRATEGY, type Order } from '../api/types'
 import { ApiError } from '../api/client'
+import { DataTable } from '../components/DataTable'
 import { ErrorNote } from '../components/ErrorNote'
 import { int, money, num } from '../lib/num'
 
 const ACTIVE = new Set(['open', 'trigger pending'])
 
-const OrderRow = memo(function OrderRow({
-  order,
-  onCancel,
-  onModify,
-}: {
-  order: Order
-  onCancel: (o: Order) => void
-  onModify: (o: Order) => void
-}) {
-  const active = ACTIVE.has(order.order_status)
-  return (
-    <tr data-orderid={order.orderid}>
-      <th scope="row">{order.orderid}</th>
-      <td>{order.timestamp ?? ''}</td>
-      <td>{order.symbol}</td>
-      <td>{order.exchange}</td>
-      <td className={order.action === 'BUY' ? 'gain' : 'loss'}>{order.action}</td>
-      <td className="num">{int(num(order.quantity))}</td>
-      <td>{order.pricetype}</td>
-      <td className="num">{money(num(order.price))}</td>
-      <td className="num">{money(num(order.trigger_price))}</td>
-      <td>{order.product}</td>
-      <td>
-        <span className={`status status-${order.order_status.replace(/\s+/g, '-')}`} data-testid="order-status">
-          {order.order_status}
-        </span>
-        {order.rejection_reason ? <span className="reason"> {order.rejection_reason}</span> : null}
-      </td>
-      <td className="num">{money(num(order.average_price))}</td>
-      <td className="actions">
-        {active && (
+const col = createColumnHelper<Order>()
+
+function orderColumns(onModify: (o: Order) => void, onCancel: (o: Order) => void) {
+  return [
+    col.accessor('orderid', { header: 'Order id', meta: { rowHeader: true } }),
+    col.accessor((o) => o.timestamp ?? '', { id: 'time', header: 'Time' }),
+    col.accessor('symbol', { header: 'Symbol' }),
+    col.accessor('exchange', { header: 'Exchange' }),
+    col.accessor('action', { header: 'Side', meta: { cellClass: (o) => (o.action === 'BUY' ? 'gain' : 'loss') } }),
+    col.accessor((o) => num(o.quantity), { id: 'quantity', header: 'Quantity', cell: (c) => int(c.getValue()), meta: { numeric: true } }),
+    col.accessor('pricetype', { header: 'Type' }),
+    col.accessor((o) => num(o.price), { id: 'price', header: 'Price', cell: (c) => money(c.getValue()), meta: { numeric: true } }),
+    col.accessor((o) => num(o.trigger_price), { id: 'trigger', header: 'Trigger', cell: (c) => money(c.getValue()), meta: { numeric: true } }),
+    col.accessor('product', { header: 'Product' }),
+    col.accessor('order_status', {
+      header: 'Status',
+      cell: (c) => {
+        const o = c.row.original
+        return (
           <>
+            <span className={`status status-${o.order_status.replace(/\s+/g, '-')}`} data-testid="order-status">
+              {o.order_status}
+            </span>
+            {o.rejection_reason ? <span className="reason"> {o.rejection_reason}</span> : null}
+          </>
+        )
+      },
+    }),
+    col.accessor((o) => num(o.average_price), { id: 'avg', header: 'Avg fill', cell: (c) => money(c.getValue()), meta: { numeric: true } }),
+    col.display({
+      id: 'actions',
+      header: () => <span className="visually-hidden">Actions</span>,
+      cell: (c) => {
+        const order = c.row.original
+        if (!ACTIVE.has(order.order_status)) return null
+        return (
+          <span className="actions">
             <button type="button" className="small" onClick={() => onModify(order)} aria-label={`Modify order ${order.orderid}`}>
               Modify
             </button>
-            <button
-              type="button"
-              className="small danger"
-              onClick={() => onCancel(order)}
-              aria-label={`Cancel order ${order.orderid}`}
-            >
+            <button type="button" className="small danger" onClick={() => onCancel(order)} aria-label={`Cancel order ${order.orderid}`}>
               Cancel
             </button>
-          </>
-        )}
-      </td>
-    </tr>
-  )
-})
+          </span>
+        )
+      },
+    }),
+  ]
+}
+
+const orderRowProps = (o: Order) => ({ 'data-orderid': o.orderid })
 
 function ModifyForm({ order, onDone }: { order: Order; onDone: () => void }) {
   const modify = useEngineAction<Record<string, unknown>>('modifyorder')
@@ -125,6 +129,11 @@ export function OrdersPage() {
   const orders = useOrders()
   const cancel = useEngineAction<Record<string, unknown>>('cancelorder')
   const [editing, setEditing] = useState<Order | null>(null)
+  const { mutate: cancelMutate } = cancel
+  const columns = useMemo(
+    () => orderColumns(setEditing, (x) => cancelMutate({ orderid: x.orderid, strategy: x.strategy || STRATEGY })),
+    [cancelMutate],
+  )
   const list = orders.data ?? []
   const open = list.filter((o) => ACTIVE.has(o.order_status)).length
   return (
@@ -142,39 +151,7 @@ export function OrdersPage() {
       ) : list.length === 0 ? (
         <p>No orders today.</p>
       ) : (
-        <div className="table-wrap">
-          <table className="grid" aria-label="Orderbook">
-            <thead>
-              <tr>
-                <th scope="col">Order id</th>
-                <th scope="col">Time</th>
-                <th scope="col">Symbol</th>
-                <th scope="col">Exchange</th>
-                <th scope="col">Side</th>
-                <th scope="col" className="num">Quantity</th>
-                <th scope="col">Type</th>
-                <th scope="col" className="num">Price</th>
-                <th scope="col" className="num">Trigger</th>
-                <th scope="col">Product</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">Avg fill</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((o) => (
-                <OrderRow
-                  key={o.orderid}
-                  order={o}
-                  onModify={setEditing}
-                  onCancel={(x) => cancel.mutate({ orderid: x.orderid, strategy: x.strategy || STRATEGY })}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Orderbook" data={list} columns={columns} getRowId={(o) => o.orderid} rowProps={orderRowProps} />
       )}
     </section>
   )

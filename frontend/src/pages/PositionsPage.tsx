@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState } from 'react'
+import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react'
 import { usePositions, useEngineAction } from '../api/queries'
 import { STRATEGY, type Position } from '../api/types'
 import { useEngineFeed } from '../api/useEngineFeed'
@@ -11,6 +11,11 @@ import { num } from '../lib/num'
 import { freshestAge } from '../lib/pnl'
 import { useNow } from '../lib/view'
 import { useMarketData } from '../market/useMarketData'
+import { usePnlHistoryStore } from '../lib/pnlHistory'
+import { useThemeName } from '../lib/themeContext'
+
+// The chart library loads after the table.
+const PnlChart = lazy(() => import('../components/PnlChart').then((m) => ({ default: m.PnlChart })))
 
 export const REFRESH_LIVE_MS = 30_000
 export const REFRESH_FALLBACK_MS = 10_000
@@ -26,6 +31,12 @@ export function PositionsPage() {
   const { enginePolling } = useEngineFeed()
   const now = useNow(1000)
   const { views, totals } = usePositionViews(positions, data, now)
+  const history = usePnlHistoryStore()
+  const theme = useThemeName()
+  // The stream-priced totals, once a second, on the session's equity curve.
+  useEffect(() => {
+    if (positionsQuery.isSuccess) history.record({ t: Math.floor(now / 1000), realized: totals.realized, unrealized: totals.open })
+  }, [history, now, totals, positionsQuery.isSuccess])
 
   const state = feedState({
     isAuthenticated,
@@ -90,6 +101,9 @@ export function PositionsPage() {
         <ResetAccountButton />
       </div>
       <TotalsBar totals={totals} />
+      <Suspense fallback={<p className="muted">Loading chart…</p>}>
+        <PnlChart theme={theme} />
+      </Suspense>
       <ErrorNote error={positionsQuery.error ?? (error ? new Error(error) : null)} />
       <ErrorNote error={placeOrder.error ?? closeAll.error} />
       {positionsQuery.isPending ? (

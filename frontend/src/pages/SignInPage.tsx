@@ -1,3 +1,4 @@
+import { PingReply } from '../api/schemas'
 import { useState } from 'react'
 import { ApiError, createApiClient } from '../api/client'
 import { useSession } from '../api/context'
@@ -18,7 +19,7 @@ export function SignInPage({ notice, onSignedIn }: { notice: string | null; onSi
     setBusy(true)
     setError(null)
     try {
-      await createApiClient(config.apiBase, () => k).post('ping')
+      await createApiClient(config.apiBase, () => k).post('ping', {}, PingReply)
       onSignedIn(k)
     } catch (e) {
       if (e instanceof ApiError && e.status === 403) setError('Invalid API key. Check the key the engine printed.')

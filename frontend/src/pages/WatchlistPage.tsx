@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react'
-import { FALLBACK_INSTRUMENTS, useInstruments } from '../api/queries'
+import { useInstruments } from '../api/queries'
+import { ErrorNote } from '../components/ErrorNote'
 import { DepthView } from '../components/DepthView'
 import { WatchlistTable } from '../components/WatchlistTable'
 import { useMarketData } from '../market/useMarketData'
@@ -7,7 +8,10 @@ import { symbolKey, type SymbolRef } from '../market/types'
 
 const STORAGE = 'tickfill.watchlist'
 
-function loadList(): SymbolRef[] {
+/** A first visit starts with the first equities of the instrument master. */
+const STARTER_COUNT = 6
+
+function loadList(): SymbolRef[] | null {
   try {
     const raw = window.localStorage.getItem(STORAGE)
     const parsed: unknown = raw ? JSON.parse(raw) : null
@@ -19,18 +23,28 @@ function loadList(): SymbolRef[] {
   } catch {
     /* fall through */
   }
-  return FALLBACK_INSTRUMENTS.map(({ symbol, exchange }) => ({ symbol, exchange }))
+  return null
 }
 
 export function WatchlistPage() {
   const instruments = useInstruments()
-  const [list, setList] = useState<SymbolRef[]>(loadList)
-  const [selected, setSelected] = useState<SymbolRef | null>(() => list[0] ?? null)
+  const [saved, setList] = useState<SymbolRef[] | null>(loadList)
+  const starter = useMemo(
+    () =>
+      (instruments.data ?? [])
+        .filter((i) => i.exchange === 'NSE')
+        .slice(0, STARTER_COUNT)
+        .map(({ symbol, exchange }) => ({ symbol, exchange })),
+    [instruments.data],
+  )
+  const list = saved ?? starter
+  const [picked, setSelected] = useState<SymbolRef | null>(null)
+  const selected = picked ?? list[0] ?? null
   const [adding, setAdding] = useState('')
 
   useEffect(() => {
-    window.localStorage.setItem(STORAGE, JSON.stringify(list))
-  }, [list])
+    if (saved) window.localStorage.setItem(STORAGE, JSON.stringify(saved))
+  }, [saved])
 
   const { data, isAuthenticated } = useMarketData({ symbols: list, mode: 'Quote' })
   const depthSymbols = useMemo(() => (selected ? [selected] : []), [selected])
@@ -39,7 +53,7 @@ export function WatchlistPage() {
   const add = () => {
     const q = adding.trim().toUpperCase()
     if (!q) return
-    const hit = (instruments.data ?? FALLBACK_INSTRUMENTS).find((i) => i.symbol.toUpperCase() === q)
+    const hit = (instruments.data ?? []).find((i) => i.symbol.toUpperCase() === q)
     const ref = hit ? { symbol: hit.symbol, exchange: hit.exchange } : { symbol: q, exchange: 'NSE' }
     if (!list.some((s) => symbolKey(s) === symbolKey(ref))) setList([...list, ref])
     setAdding('')
@@ -51,6 +65,8 @@ export function WatchlistPage() {
         <h1 id="watch-title">Watchlist</h1>
         <span className="muted">{isAuthenticated ? 'Streaming' : 'Waiting for the feed'}</span>
       </div>
+      {/* Without the master, symbols are added as typed (NSE unless found). */}
+      <ErrorNote error={instruments.error} />
       <form
         className="inline-form"
         onSubmit={(e) => {

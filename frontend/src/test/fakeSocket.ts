@@ -1,4 +1,4 @@
-import type { SocketLike } from '../market/MarketDataSocket'
+import type { SocketLike } from '../market/transport'
 
 /** A test double of the browser WebSocket: records frames, lets the test play the server. */
 export class FakeSocket implements SocketLike {
