@@ -128,8 +128,9 @@ pub struct LiveResult {
     /// Echo round trips (one per millisecond) measured during the measured phase, under
     /// the same load as the engine.
     pub echo_loaded: Histogram<u64>,
-    /// CPU seconds per thread name over the measured phase, largest first.
-    pub cpu_threads: Vec<(String, f64)>,
+    /// CPU seconds and run-queue wait seconds per thread name over the measured phase,
+    /// most CPU first.
+    pub cpu_threads: Vec<(String, f64, f64)>,
 }
 
 fn agent() -> ureq::Agent {

@@ -435,10 +435,16 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
         l.cpu_engine_s / mticks.max(1e-9),
         l.cpu_process_s / mticks.max(1e-9)
     );
-    let _ = writeln!(s, "Per thread (from `/proc/self/task/*/stat`, measured phase):\n");
-    let _ = writeln!(s, "| thread | CPU s | us per tick |\n|---|---:|---:|");
-    for (name, cpu) in &l.cpu_threads {
-        let _ = writeln!(s, "| {name} | {cpu:.2} | {:.2} |", cpu / mticks.max(1e-9));
+    let _ = writeln!(
+        s,
+        "Per thread (from `/proc/self/task/*/stat` and `schedstat`, measured phase):\n"
+    );
+    let _ = writeln!(
+        s,
+        "| thread | CPU s | us per tick | runnable but waiting for a CPU, s |\n|---|---:|---:|---:|"
+    );
+    for (name, cpu, wait) in &l.cpu_threads {
+        let _ = writeln!(s, "| {name} | {cpu:.2} | {:.2} | {wait:.2} |", cpu / mticks.max(1e-9));
     }
     let _ = writeln!(s);
 

@@ -37,8 +37,18 @@ pub struct CpuTimes {
     pub process: f64,
     /// Harness threads only.
     pub harness: f64,
-    /// Every thread of the process by name (`comm`), summed over threads of one name.
-    pub threads: Vec<(String, f64)>,
+    /// Every thread of the process by name (`comm`), summed over threads of one name:
+    /// (CPU seconds, seconds runnable but waiting for a CPU from `schedstat`).
+    pub threads: Vec<(String, f64, f64)>,
+}
+
+/// Seconds a thread waited on a run queue (runnable, not running): the second field of
+/// `/proc/self/task/<tid>/schedstat`; 0 without schedstats.
+fn schedstat_wait(text: &str) -> f64 {
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|w| w.parse::<u64>().ok())
+        .map_or(0.0, |ns| ns as f64 / 1e9)
 }
 
 impl CpuTimes {
@@ -49,36 +59,43 @@ impl CpuTimes {
             .and_then(|t| stat_cpu(&t))
             .unwrap_or_default();
         let mut harness = 0.0;
-        let mut threads: Vec<(String, f64)> = Vec::new();
+        let mut threads: Vec<(String, f64, f64)> = Vec::new();
         if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
             for task in dir.flatten() {
                 let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
                 let comm = comm.trim().to_owned();
                 let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
                 let cpu = stat_cpu(&stat).unwrap_or_default();
+                let wait = schedstat_wait(
+                    &std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default(),
+                );
                 if comm.starts_with("bench-") {
                     harness += cpu;
                 }
-                match threads.iter_mut().find(|(n, _)| *n == comm) {
-                    Some((_, c)) => *c += cpu,
-                    None => threads.push((comm, cpu)),
+                match threads.iter_mut().find(|(n, _, _)| *n == comm) {
+                    Some((_, c, w)) => {
+                        *c += cpu;
+                        *w += wait;
+                    }
+                    None => threads.push((comm, cpu, wait)),
                 }
             }
         }
         CpuTimes { process, harness, threads }
     }
 
-    /// CPU seconds per thread name between `self` and a later `then`, largest first
-    /// (threads that ended in between are left out).
-    pub fn threads_since(&self, then: &CpuTimes) -> Vec<(String, f64)> {
-        let mut v: Vec<(String, f64)> = then
+    /// CPU seconds and run-queue wait seconds per thread name between `self` and a later
+    /// `then`, most CPU first (threads that ended in between are left out).
+    pub fn threads_since(&self, then: &CpuTimes) -> Vec<(String, f64, f64)> {
+        let mut v: Vec<(String, f64, f64)> = then
             .threads
             .iter()
-            .map(|(n, c)| {
-                let before = self.threads.iter().find(|(m, _)| m == n).map_or(0.0, |x| x.1);
-                (n.clone(), (c - before).max(0.0))
+            .map(|(n, c, w)| {
+                let (c0, w0) =
+                    self.threads.iter().find(|(m, _, _)| m == n).map_or((0.0, 0.0), |x| (x.1, x.2));
+                (n.clone(), (c - c0).max(0.0), (w - w0).max(0.0))
             })
-            .filter(|(_, c)| *c > 0.0)
+            .filter(|(_, c, _)| *c > 0.0)
             .collect();
         v.sort_by(|a, b| b.1.total_cmp(&a.1));
         v

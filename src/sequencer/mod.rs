@@ -262,6 +262,12 @@ impl Sequencer {
                 self.publisher.drain();
                 return self.publisher;
             }
+            // Inline: commands and queries just published run now, so their replies go
+            // out before this thread can park (else they waited for the next wake-up:
+            // REST round trips of 20 ms, the feed's maintenance tick).
+            if self.publisher.drain() > 0 || drained > 0 {
+                self.spin_until = Instant::now() + self.config.busy_poll;
+            }
             // 2. Sockets: don't sleep while work is queued, a feed has frames left over
             //    from its read budget, or the busy-poll window is open.
             let unread = self.feed.as_ref().is_some_and(Feed::has_unread);
