@@ -8,7 +8,7 @@ mod feed_support;
 mod util;
 mod ws_support;
 
-use api_util::{Harness, api_config, assert_error, cnc};
+use api_util::{Harness, api_config, assert_error, assert_funds_are_numbers, cnc};
 use feed_support::{Fault, Rest, short_watchdog};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -237,19 +237,7 @@ fn funds_are_numbers_with_used_margin_as_exposure_and_reset_fields() {
     h.place(mis("SBIN", "SELL", json!(4), "MARKET", 0.0)); // at 809.5: +36
     h.place(mis("SBIN", "BUY", json!(1), "LIMIT", 700.0)); // resting: 140 blocked
     let f = h.ok("funds", json!({}))["data"].clone();
-    for k in [
-        "availablecash",
-        "collateral",
-        "m2munrealized",
-        "m2mrealized",
-        "utiliseddebits",
-        "grossexposure",
-        "totalpnl",
-        "today_realized_pnl",
-        "total_realized_pnl",
-    ] {
-        assert!(f[k].is_number(), "funds.{k} is a number: {f}");
-    }
+    assert_funds_are_numbers(&f);
     assert_eq!(f["m2mrealized"], 36.0);
     assert_eq!(f["today_realized_pnl"], 36.0);
     // MARKET blocks at LTP: 6 x 800 / 5 held, plus 1 x 700 / 5 for the resting LIMIT.
