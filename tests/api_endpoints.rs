@@ -3,19 +3,8 @@
 
 mod api_util;
 
-use api_util::{Harness, assert_error, assert_funds_are_numbers, cnc};
+use api_util::{Harness, assert_error, assert_funds_are_numbers, cnc, is_ist_timestamp};
 use serde_json::{Value, json};
-
-fn is_ist_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 19
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b' ',
-            13 | 16 => *c == b':',
-            _ => c.is_ascii_digit(),
-        })
-}
 
 fn order_status(h: &Harness, id: &str) -> Value {
     h.ok("orderstatus", json!({"orderid": id, "strategy": "test"}))["data"].clone()

@@ -8,7 +8,9 @@ mod feed_support;
 mod util;
 mod ws_support;
 
-use api_util::{Harness, api_config, assert_error, assert_funds_are_numbers, cnc};
+use api_util::{
+    Harness, api_config, assert_error, assert_funds_are_numbers, cnc, is_ist_timestamp,
+};
 use feed_support::{Fault, Rest, short_watchdog};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -34,17 +36,6 @@ fn open_position(h: &Harness, symbol: &str, product: &str) -> i64 {
 
 fn order_status(h: &Harness, id: &str) -> Value {
     h.ok("orderstatus", json!({"orderid": id, "strategy": "parity"}))["data"].clone()
-}
-
-fn is_ist_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 19
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b' ',
-            13 | 16 => *c == b':',
-            _ => c.is_ascii_digit(),
-        })
 }
 
 /// Item 1 (section 3, smart orders): rule 1 places the request's own order when target

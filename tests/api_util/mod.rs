@@ -303,3 +303,15 @@ pub fn assert_funds_are_numbers(f: &Value) {
         assert!(f[k].is_number(), "funds.{k} is a number (OpenAlgo's sandbox): {f}");
     }
 }
+
+/// True for an IST timestamp as OpenAlgo writes them: `YYYY-MM-DD HH:MM:SS`.
+pub fn is_ist_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 19
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
