@@ -16,7 +16,7 @@
 
 mod api_util;
 
-use api_util::{free_port, orderbook_ids, post_api, short_agent};
+use api_util::{orderbook_ids, post_api, serve_command, short_agent};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -52,18 +52,10 @@ fn start(dir: &Path, sim_rate: u64) -> Server {
 }
 
 fn try_start(dir: &Path, sim_rate: u64) -> Result<Server, String> {
-    let (http, ws, sim_ws, sim_rest) = (free_port(), free_port(), free_port(), free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--api-key", KEY, "--topology", "fused", "--idle", "backoff"])
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--ws", &format!("127.0.0.1:{ws}")])
-        .args(["--sim-ws", &format!("127.0.0.1:{sim_ws}")])
-        .args(["--sim-rest", &format!("127.0.0.1:{sim_rest}")])
-        .args(["--sim-rate", &sim_rate.to_string(), "--snapshot-every", "2000"])
-        .args(["--order-rate", "1000", "--other-rate", "1000"])
+    let (mut serve, ports) = serve_command(dir, KEY, sim_rate);
+    let (http, sim_rest) = (ports.http, ports.sim_rest);
+    let mut child = serve
+        .args(["--snapshot-every", "2000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -11,7 +11,7 @@
 
 mod api_util;
 
-use api_util::{env_u64, free_port, short_agent};
+use api_util::{env_u64, serve_command, short_agent};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -67,22 +67,10 @@ fn load_keeps_every_order_and_tick_and_memory_flat() {
     let n_clients = env_u64("TICKFILL_LOAD_CLIENTS", 100);
     let orders_per_sec = env_u64("TICKFILL_LOAD_ORDERS", 100);
     let dir = tempfile::tempdir().unwrap();
-    let (http, ws, sim_ws, sim_rest) = (free_port(), free_port(), free_port(), free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--api-key", KEY, "--topology", "fused", "--idle", "backoff"])
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--ws", &format!("127.0.0.1:{ws}")])
-        .args(["--sim-ws", &format!("127.0.0.1:{sim_ws}")])
-        .args(["--sim-rest", &format!("127.0.0.1:{sim_rest}")])
-        .args(["--sim-rate", &rate.to_string()])
-        .args(["--order-rate", "1000", "--other-rate", "1000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
+    let (mut serve, ports) = serve_command(dir.path(), KEY, rate);
+    let (http, ws, sim_rest) = (ports.http, ports.ws, ports.sim_rest);
+    let mut child =
+        serve.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn serve");
     let out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -13,7 +13,7 @@
 
 mod api_util;
 
-use api_util::{env_u64, free_port, orderbook_ids, post_api, short_agent};
+use api_util::{env_u64, orderbook_ids, post_api, serve_command, short_agent};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -34,19 +34,11 @@ struct Server {
 
 fn start(dir: &Path, tick_rate: u64) -> (Server, Duration) {
     for _ in 0..5 {
-        let (http, ws, sim_ws, sim_rest) = (free_port(), free_port(), free_port(), free_port());
+        let (mut serve, ports) = serve_command(dir, KEY, tick_rate);
+        let http = ports.http;
         let t = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["--api-key", KEY, "--topology", "fused", "--idle", "backoff"])
-            .args(["--http", &format!("127.0.0.1:{http}"), "--ws", &format!("127.0.0.1:{ws}")])
-            .args(["--sim-ws", &format!("127.0.0.1:{sim_ws}")])
-            .args(["--sim-rest", &format!("127.0.0.1:{sim_rest}")])
-            .args(["--sim-rate", &tick_rate.to_string(), "--snapshot-every", "20000"])
-            .args(["--retain", "2", "--segment-mib", "1"])
-            .args(["--order-rate", "1000", "--other-rate", "1000"])
+        let mut child = serve
+            .args(["--snapshot-every", "20000", "--retain", "2", "--segment-mib", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

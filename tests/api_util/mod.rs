@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 use tickfill::api::{ApiConfig, ApiServer};
 use tickfill::auth::KeyStore;
@@ -314,4 +315,36 @@ pub fn is_ist_timestamp(s: &str) -> bool {
             13 | 16 => *c == b':',
             _ => c.is_ascii_digit(),
         })
+}
+
+/// The loopback ports a [`serve_command`] was given.
+pub struct ServePorts {
+    pub http: u16,
+    pub ws: u16,
+    pub sim_ws: u16,
+    pub sim_rest: u16,
+}
+
+/// `tickfill serve` (the real binary) on `dir` with key `key`: fused, backoff, its simulated
+/// broker at `sim_rate` ticks/s, order and other rates of 1,000/s, on four ports that were
+/// free a moment ago. The caller adds its own options and the stdio, and spawns it.
+pub fn serve_command(dir: &Path, key: &str, sim_rate: u64) -> (Command, ServePorts) {
+    let ports = ServePorts {
+        http: free_port(),
+        ws: free_port(),
+        sim_ws: free_port(),
+        sim_rest: free_port(),
+    };
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tickfill"));
+    c.arg("serve")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--api-key", key, "--topology", "fused", "--idle", "backoff"])
+        .args(["--http", &format!("127.0.0.1:{}", ports.http)])
+        .args(["--ws", &format!("127.0.0.1:{}", ports.ws)])
+        .args(["--sim-ws", &format!("127.0.0.1:{}", ports.sim_ws)])
+        .args(["--sim-rest", &format!("127.0.0.1:{}", ports.sim_rest)])
+        .args(["--sim-rate", &sim_rate.to_string()])
+        .args(["--order-rate", "1000", "--other-rate", "1000"]);
+    (c, ports)
 }
