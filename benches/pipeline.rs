@@ -13,15 +13,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tickfill::engine::reply::ReplyRouter;
-use tickfill::engine::stages::{ExecStage, FanoutStage, JournalStage, MtmStage, StageParts, wire};
 use tickfill::event::{Input, StageOutput};
-use tickfill::fanout::quotes::QuoteBoard;
-use tickfill::fanout::updates;
+use tickfill::harness::baselines::{Stages, bench_stages};
 use tickfill::health::Health;
-use tickfill::journal::{Journal, JournalConfig};
-use tickfill::latency::SharedLatency;
-use tickfill::mtm::Mtm;
 use tickfill::ring::channels::ChannelStages;
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Pipeline, Topology};
@@ -35,7 +29,7 @@ const ORDERS: usize = 10_000;
 const BATCH: u64 = 100_000;
 
 struct Setup {
-    stages: (ExecStage, MtmStage, FanoutStage, JournalStage),
+    stages: Stages,
     health: Arc<Health>,
     first_seq: u64,
     _dir: tempfile::TempDir,
@@ -45,27 +39,8 @@ fn setup() -> Setup {
     let master = universe(SYMBOLS);
     let mut exec = exec(&master);
     let first_seq = rest_orders(&mut exec, SYMBOLS, ORDERS);
-    let health = Arc::new(Health::new());
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut jc = JournalConfig::new(dir.path());
-    jc.segment_bytes = 256 << 20;
-    let (journal, _) = Journal::open(&jc).expect("journal opens");
-    let (tx, rx) = updates::channel(1 << 16, Arc::clone(&health));
-    let mtm = Mtm::new(master.len(), exec.funds());
-    let stages = wire(StageParts {
-        exec,
-        mtm,
-        journal,
-        data_dir: dir.path().to_path_buf(),
-        board: Arc::new(QuoteBoard::new(master.len())),
-        updates: tx,
-        update_signal: rx.signal(),
-        router: Arc::new(ReplyRouter::new()),
-        health: Arc::clone(&health),
-        latency: Arc::new(SharedLatency::default()),
-        interest: Arc::new(tickfill::interest::Interest::new(master.len())),
-        ticks: None,
-    });
+    let (stages, health) = bench_stages(exec, master.len(), dir.path()).expect("journal opens");
     Setup { stages, health, first_seq, _dir: dir }
 }
 

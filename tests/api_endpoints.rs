@@ -3,19 +3,8 @@
 
 mod api_util;
 
-use api_util::{Harness, assert_error, cnc};
+use api_util::{Harness, assert_error, assert_funds_are_numbers, cnc, is_ist_timestamp};
 use serde_json::{Value, json};
-
-fn is_ist_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 19
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b' ',
-            13 | 16 => *c == b':',
-            _ => c.is_ascii_digit(),
-        })
-}
 
 fn order_status(h: &Harness, id: &str) -> Value {
     h.ok("orderstatus", json!({"orderid": id, "strategy": "test"}))["data"].clone()
@@ -199,19 +188,7 @@ fn books_funds_positions_smart_orders_and_closeposition() {
     assert_eq!((fut["quantity"].clone(), fut["lot_size"].clone()), (json!(-75), json!(1.0)));
 
     let f = h.ok("funds", json!({}))["data"].clone();
-    for k in [
-        "availablecash",
-        "collateral",
-        "m2munrealized",
-        "m2mrealized",
-        "utiliseddebits",
-        "grossexposure",
-        "totalpnl",
-        "today_realized_pnl",
-        "total_realized_pnl",
-    ] {
-        assert!(f[k].is_number(), "funds.{k} is a number (OpenAlgo's sandbox): {f}");
-    }
+    assert_funds_are_numbers(&f);
 
     let q = h.ok(
         "openposition",

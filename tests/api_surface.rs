@@ -311,3 +311,27 @@ fn hostile_bodies_never_reach_a_500_and_wrong_keys_are_403() {
     let (status, text) = h.post_raw("/api/v1/optionchain", b"{not json");
     assert_eq!(status, 400, "{text}");
 }
+
+/// optionsorder places the resolved option with the order's own terms from the body
+/// (action, quantity, pricetype, product, price) and the strategy given.
+#[test]
+fn optionsorder_places_the_resolved_option_with_the_bodys_order_terms() {
+    let h = Harness::start();
+    h.tick("NSE_INDEX", "NIFTY", 24_000.0);
+    let r = h.ok(
+        "optionsorder",
+        json!({"strategy": "opt", "underlying": "NIFTY", "exchange": "NSE_INDEX",
+               "offset": "ATM", "option_type": "CE", "action": "BUY", "quantity": 75,
+               "pricetype": "LIMIT", "price": 1.5, "product": "NRML"}),
+    );
+    let id = r["orderid"].as_str().unwrap_or_else(|| panic!("an order id: {r}")).to_owned();
+    let symbol = r["symbol"].as_str().expect("symbol").to_owned();
+    assert!(symbol.ends_with("CE"), "{r}");
+    let s = h.ok("orderstatus", json!({"orderid": id, "strategy": "opt"}))["data"].clone();
+    assert_eq!(s["symbol"], symbol.as_str(), "{s}");
+    assert_eq!(s["action"], "BUY", "{s}");
+    assert_eq!(s["quantity"], 75, "{s}");
+    assert_eq!(s["pricetype"], "LIMIT", "{s}");
+    assert_eq!(s["price"], 1.5, "{s}");
+    assert_eq!(s["product"], "NRML", "{s}");
+}

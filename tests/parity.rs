@@ -8,7 +8,9 @@ mod feed_support;
 mod util;
 mod ws_support;
 
-use api_util::{Harness, api_config, assert_error, cnc};
+use api_util::{
+    Harness, api_config, assert_error, assert_funds_are_numbers, cnc, is_ist_timestamp,
+};
 use feed_support::{Fault, Rest, short_watchdog};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -34,17 +36,6 @@ fn open_position(h: &Harness, symbol: &str, product: &str) -> i64 {
 
 fn order_status(h: &Harness, id: &str) -> Value {
     h.ok("orderstatus", json!({"orderid": id, "strategy": "parity"}))["data"].clone()
-}
-
-fn is_ist_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 19
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b' ',
-            13 | 16 => *c == b':',
-            _ => c.is_ascii_digit(),
-        })
 }
 
 /// Item 1 (section 3, smart orders): rule 1 places the request's own order when target
@@ -237,19 +228,7 @@ fn funds_are_numbers_with_used_margin_as_exposure_and_reset_fields() {
     h.place(mis("SBIN", "SELL", json!(4), "MARKET", 0.0)); // at 809.5: +36
     h.place(mis("SBIN", "BUY", json!(1), "LIMIT", 700.0)); // resting: 140 blocked
     let f = h.ok("funds", json!({}))["data"].clone();
-    for k in [
-        "availablecash",
-        "collateral",
-        "m2munrealized",
-        "m2mrealized",
-        "utiliseddebits",
-        "grossexposure",
-        "totalpnl",
-        "today_realized_pnl",
-        "total_realized_pnl",
-    ] {
-        assert!(f[k].is_number(), "funds.{k} is a number: {f}");
-    }
+    assert_funds_are_numbers(&f);
     assert_eq!(f["m2mrealized"], 36.0);
     assert_eq!(f["today_realized_pnl"], 36.0);
     // MARKET blocks at LTP: 6 x 800 / 5 held, plus 1 x 700 / 5 for the resting LIMIT.

@@ -14,9 +14,11 @@
 //!
 //! Iterations: `TICKFILL_CRASH_ITERATIONS` (default 5); `tools/crash-loop N` runs 50.
 
+mod api_util;
+
+use api_util::{orderbook_ids, post_api, serve_command, short_agent};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -26,10 +28,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 const KEY: &str = "crash-loop-key-0123456789abcdef0123456789";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 struct Server {
     child: Child,
@@ -54,18 +52,10 @@ fn start(dir: &Path, sim_rate: u64) -> Server {
 }
 
 fn try_start(dir: &Path, sim_rate: u64) -> Result<Server, String> {
-    let (http, ws, sim_ws, sim_rest) = (free_port(), free_port(), free_port(), free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--api-key", KEY, "--topology", "fused", "--idle", "backoff"])
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--ws", &format!("127.0.0.1:{ws}")])
-        .args(["--sim-ws", &format!("127.0.0.1:{sim_ws}")])
-        .args(["--sim-rest", &format!("127.0.0.1:{sim_rest}")])
-        .args(["--sim-rate", &sim_rate.to_string(), "--snapshot-every", "2000"])
-        .args(["--order-rate", "1000", "--other-rate", "1000"])
+    let (mut serve, ports) = serve_command(dir, KEY, sim_rate);
+    let (http, sim_rest) = (ports.http, ports.sim_rest);
+    let mut child = serve
+        .args(["--snapshot-every", "2000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -119,19 +109,6 @@ fn sigterm(s: &mut Server) {
     kill9(s);
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-fn call(agent: &ureq::Agent, base: &str, endpoint: &str, body: &Value) -> Option<Value> {
-    let mut r = agent.post(format!("{base}/api/v1/{endpoint}")).send_json(body).ok()?;
-    r.body_mut().read_json::<Value>().ok()
-}
-
 fn replay_digest(dir: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_tickfill"))
         .args(["replay", "--data-dir"])
@@ -168,7 +145,7 @@ fn order(i: u64) -> Value {
 
 /// The state digest the live engine serves.
 fn live_digest(base: &str) -> String {
-    let mut r = agent().get(format!("{base}/health?apikey={KEY}")).call().expect("health");
+    let mut r = short_agent().get(format!("{base}/health?apikey={KEY}")).call().expect("health");
     let v: Value = r.body_mut().read_json().expect("health JSON");
     v["engine"]["state_digest"].as_str().expect("a state digest in /health").to_owned()
 }
@@ -177,7 +154,8 @@ fn live_digest(base: &str) -> String {
 /// 300 ms apart: the last ticks in flight have been applied).
 fn steady_digest(s: &Server) -> String {
     let body = json!({"apikey": KEY, "action": "pause"});
-    let r = agent().post(format!("{}/sim/control", s.sim_rest)).send_json(&body).expect("pause");
+    let r =
+        short_agent().post(format!("{}/sim/control", s.sim_rest)).send_json(&body).expect("pause");
     assert_eq!(r.status().as_u16(), 200, "pausing the simulator");
     let mut last = live_digest(&s.http);
     for _ in 0..50 {
@@ -189,16 +167,6 @@ fn steady_digest(s: &Server) -> String {
         last = now;
     }
     panic!("the served digest never settled with the simulator paused");
-}
-
-fn orderbook_ids(base: &str) -> BTreeSet<String> {
-    let v = call(&agent(), base, "orderbook", &json!({"apikey": KEY})).expect("orderbook");
-    v["data"]["orders"]
-        .as_array()
-        .expect("orders")
-        .iter()
-        .filter_map(|o| o["orderid"].as_str().map(str::to_owned))
-        .collect()
 }
 
 #[test]
@@ -221,11 +189,11 @@ fn crash_loop_keeps_acknowledged_orders_and_rebuilds_the_same_state() {
             let (stop, base) = (stop.clone(), s.http.clone());
             let mut i = next(&mut rng);
             std::thread::spawn(move || {
-                let agent = agent();
+                let agent = short_agent();
                 let mut acked = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     i = i.wrapping_add(1);
-                    match call(&agent, &base, "placeorder", &order(i)) {
+                    match post_api(&agent, &base, "placeorder", &order(i)) {
                         Some(v) if v["status"] == "success" => {
                             acked.push(v["orderid"].as_str().expect("orderid").to_owned())
                         }
@@ -263,7 +231,7 @@ fn crash_loop_keeps_acknowledged_orders_and_rebuilds_the_same_state() {
 
         // Guarantee 1: everything acknowledged (in this and earlier lives) is there.
         let mut s = start(dir.path(), 2_000);
-        let ids = orderbook_ids(&s.http);
+        let ids = orderbook_ids(&s.http, KEY);
         let missing: Vec<_> = acked_total.difference(&ids).collect();
         assert!(
             missing.is_empty(),

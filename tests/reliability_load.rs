@@ -9,9 +9,11 @@
 //! `TICKFILL_LOAD_CLIENTS` (default 100), `TICKFILL_LOAD_ORDERS` per second (default 100).
 //! `tools/load [SECONDS] [RATE]` runs the one-minute version.
 
+mod api_util;
+
+use api_util::{env_u64, serve_command, short_agent};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,14 +22,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 const KEY: &str = "load-test-key-0123456789abcdef0123456789";
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A `/proc/PID/status` memory field in KiB (`VmRSS:` all resident pages, `RssAnon:` the
 /// heap and stacks without the journal's file-backed memory map).
@@ -38,14 +32,6 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
 }
 
 fn metric(agent: &ureq::Agent, base: &str, name: &str) -> u64 {
@@ -76,27 +62,15 @@ fn sim_status(agent: &ureq::Agent, sim: &str) -> Value {
 #[test]
 #[ignore = "minutes of load on a release build: run by tools/load"]
 fn load_keeps_every_order_and_tick_and_memory_flat() {
-    let seconds = env("TICKFILL_LOAD_SECONDS", 10);
-    let rate = env("TICKFILL_LOAD_RATE", 2_000);
-    let n_clients = env("TICKFILL_LOAD_CLIENTS", 100);
-    let orders_per_sec = env("TICKFILL_LOAD_ORDERS", 100);
+    let seconds = env_u64("TICKFILL_LOAD_SECONDS", 10);
+    let rate = env_u64("TICKFILL_LOAD_RATE", 2_000);
+    let n_clients = env_u64("TICKFILL_LOAD_CLIENTS", 100);
+    let orders_per_sec = env_u64("TICKFILL_LOAD_ORDERS", 100);
     let dir = tempfile::tempdir().unwrap();
-    let (http, ws, sim_ws, sim_rest) = (free_port(), free_port(), free_port(), free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--api-key", KEY, "--topology", "fused", "--idle", "backoff"])
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--ws", &format!("127.0.0.1:{ws}")])
-        .args(["--sim-ws", &format!("127.0.0.1:{sim_ws}")])
-        .args(["--sim-rest", &format!("127.0.0.1:{sim_rest}")])
-        .args(["--sim-rate", &rate.to_string()])
-        .args(["--order-rate", "1000", "--other-rate", "1000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
+    let (mut serve, ports) = serve_command(dir.path(), KEY, rate);
+    let (http, ws, sim_rest) = (ports.http, ports.ws, ports.sim_rest);
+    let mut child =
+        serve.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn serve");
     let out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -166,7 +140,7 @@ fn load_keeps_every_order_and_tick_and_memory_flat() {
     let orders = {
         let (stop, base) = (stop.clone(), base.clone());
         std::thread::spawn(move || {
-            let agent = agent();
+            let agent = short_agent();
             let mut acked = BTreeSet::new();
             let mut refused = Vec::new();
             let period = Duration::from_secs_f64(1.0 / orders_per_sec as f64);
@@ -216,7 +190,7 @@ fn load_keeps_every_order_and_tick_and_memory_flat() {
     let closed: Vec<String> = readers.into_iter().filter_map(|r| r.join().unwrap()).collect();
 
     // Pause the simulator, let the engine drain, then compare tick counts.
-    let agent = agent();
+    let agent = short_agent();
     let _ = agent
         .post(format!("{sim}/sim/control"))
         .send_json(json!({"apikey": KEY, "action": "pause"}));

@@ -11,6 +11,9 @@
 //! `TICKFILL_SOAK_SECONDS` (default 600), `TICKFILL_SOAK_TICK_RATE` (2,000),
 //! `TICKFILL_SOAK_ORDER_RATE` (20), `TICKFILL_SOAK_RESTART_EVERY` (60).
 
+mod api_util;
+
+use api_util::{env_u64, orderbook_ids, post_api, serve_command, short_agent};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -22,14 +25,6 @@ use std::time::{Duration, Instant};
 
 const KEY: &str = "soak-test-key-0123456789abcdef0123456789";
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 struct Server {
     child: Child,
     http: String,
@@ -39,19 +34,11 @@ struct Server {
 
 fn start(dir: &Path, tick_rate: u64) -> (Server, Duration) {
     for _ in 0..5 {
-        let (http, ws, sim_ws, sim_rest) = (free_port(), free_port(), free_port(), free_port());
+        let (mut serve, ports) = serve_command(dir, KEY, tick_rate);
+        let http = ports.http;
         let t = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["--api-key", KEY, "--topology", "fused", "--idle", "backoff"])
-            .args(["--http", &format!("127.0.0.1:{http}"), "--ws", &format!("127.0.0.1:{ws}")])
-            .args(["--sim-ws", &format!("127.0.0.1:{sim_ws}")])
-            .args(["--sim-rest", &format!("127.0.0.1:{sim_rest}")])
-            .args(["--sim-rate", &tick_rate.to_string(), "--snapshot-every", "20000"])
-            .args(["--retain", "2", "--segment-mib", "1"])
-            .args(["--order-rate", "1000", "--other-rate", "1000"])
+        let mut child = serve
+            .args(["--snapshot-every", "20000", "--retain", "2", "--segment-mib", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -78,19 +65,6 @@ fn start(dir: &Path, tick_rate: u64) -> (Server, Duration) {
         let _ = child.wait();
     }
     panic!("serve did not start (five tries)");
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-fn call(agent: &ureq::Agent, base: &str, endpoint: &str, body: &Value) -> Option<Value> {
-    let mut r = agent.post(format!("{base}/api/v1/{endpoint}")).send_json(body).ok()?;
-    r.body_mut().read_json::<Value>().ok()
 }
 
 fn order(i: u64) -> Value {
@@ -129,23 +103,13 @@ fn disk(dir: &Path) -> (u64, usize, usize) {
     total
 }
 
-fn orderbook_ids(base: &str) -> BTreeSet<String> {
-    let v = call(&agent(), base, "orderbook", &json!({"apikey": KEY})).expect("orderbook");
-    v["data"]["orders"]
-        .as_array()
-        .expect("orders")
-        .iter()
-        .filter_map(|o| o["orderid"].as_str().map(str::to_owned))
-        .collect()
-}
-
 #[test]
 #[ignore = "a soak run of minutes: tools/soak"]
 fn soak_steady_load_with_restarts_keeps_every_order_and_bounded_resources() {
-    let seconds = env("TICKFILL_SOAK_SECONDS", 600);
-    let tick_rate = env("TICKFILL_SOAK_TICK_RATE", 2_000);
-    let order_rate = env("TICKFILL_SOAK_ORDER_RATE", 20).max(1);
-    let every = env("TICKFILL_SOAK_RESTART_EVERY", 60);
+    let seconds = env_u64("TICKFILL_SOAK_SECONDS", 600);
+    let tick_rate = env_u64("TICKFILL_SOAK_TICK_RATE", 2_000);
+    let order_rate = env_u64("TICKFILL_SOAK_ORDER_RATE", 20).max(1);
+    let every = env_u64("TICKFILL_SOAK_RESTART_EVERY", 60);
     let dir = tempfile::tempdir().unwrap();
     let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let began = Instant::now();
@@ -168,13 +132,13 @@ fn soak_steady_load_with_restarts_keeps_every_order_and_bounded_resources() {
             let (stop, base, acked) = (stop.clone(), server.http.clone(), acked.clone());
             let start_i = acked.lock().unwrap().len() as u64 * 7 + restarts;
             std::thread::spawn(move || {
-                let agent = agent();
+                let agent = short_agent();
                 let gap = Duration::from_micros(1_000_000 / order_rate);
                 let mut next = Instant::now();
                 let mut i = start_i;
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
-                    match call(&agent, &base, "placeorder", &order(i)) {
+                    match post_api(&agent, &base, "placeorder", &order(i)) {
                         Some(v) if v["status"] == "success" => {
                             acked.lock().unwrap().insert(v["orderid"].as_str().unwrap().into());
                         }
@@ -208,7 +172,7 @@ fn soak_steady_load_with_restarts_keeps_every_order_and_bounded_resources() {
         server = next_server;
         restarts += 1;
         max_restart = max_restart.max(took);
-        let ids = orderbook_ids(&server.http);
+        let ids = orderbook_ids(&server.http, KEY);
         let acked_now = acked.lock().unwrap().clone();
         let lost = acked_now.difference(&ids).count();
         lost_total += lost;

@@ -210,15 +210,11 @@ fn option_order(
 ) -> Result<OrderRequest, ApiError> {
     let i = api.engine.instruments.get(id).ok_or_else(ApiError::internal)?;
     let mut m = serde_json::Map::new();
-    for k in [
-        "action",
-        "quantity",
-        "pricetype",
-        "product",
-        "price",
-        "trigger_price",
-        "disclosed_quantity",
-    ] {
+    // The order's own terms: placeorder's fields but the key and the three set below.
+    for &k in PLACE_FIELDS {
+        if matches!(k, "apikey" | "symbol" | "exchange" | "strategy") {
+            continue;
+        }
         if let Some(v) = body.get(k) {
             m.insert(k.into(), v.clone());
         }

@@ -14,7 +14,7 @@ use super::surface::{as_a, shape_a};
 use crate::instruments::InstrumentKind;
 use crate::refdata::history::{self, Candle, Interval, Series};
 use crate::refdata::ist;
-use crate::types::{Exchange, SymbolId};
+use crate::types::Exchange;
 use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,14 +46,31 @@ fn interval_of(text: &str) -> Result<Interval, ApiError> {
     })
 }
 
-/// The candles of one instrument; blocking work goes to the blocking pool.
+/// The exchange named by `text`, or the error naming the exchanges there are.
+fn exchange_of(text: &str) -> Result<Exchange, ApiError> {
+    Exchange::parse(text).ok_or_else(|| {
+        shape_a(
+            "exchange",
+            format!("Invalid exchange. Must be one of: {}", super::reference::exchanges()),
+        )
+    })
+}
+
+/// The candles of `symbol` on `exchange` (not found: the error naming both); blocking
+/// work goes to the blocking pool.
 async fn series(
     api: &Api,
-    id: SymbolId,
+    exchange: Exchange,
+    symbol: &str,
     interval: Interval,
     start: NaiveDate,
     end: NaiveDate,
 ) -> Result<Vec<Candle>, ApiError> {
+    let id = api
+        .engine
+        .instruments
+        .lookup(exchange, symbol)
+        .ok_or_else(|| not_found(symbol, exchange.as_str()))?;
     let master = Arc::clone(&api.engine.instruments);
     let fallback = api.ltp_or_close(id).await.unwrap_or(100.0);
     let run = move || {
@@ -85,12 +102,7 @@ async fn history_inner(api: &Api, req: Request) -> ApiResult {
     }
     let symbol = as_a("symbol", body.str("symbol", MAX_STRING))?;
     let ex_text = as_a("exchange", body.str("exchange", MAX_STRING))?;
-    let exchange = Exchange::parse(ex_text).ok_or_else(|| {
-        shape_a(
-            "exchange",
-            format!("Invalid exchange. Must be one of: {}", super::reference::exchanges()),
-        )
-    })?;
+    let exchange = exchange_of(ex_text)?;
     let interval = interval_of(as_a("interval", body.str("interval", 8))?)?;
     let start = date_a(&body, "start_date")?;
     let end = date_a(&body, "end_date")?;
@@ -98,12 +110,7 @@ async fn history_inner(api: &Api, req: Request) -> ApiResult {
         None | Some("api") | Some("db") => {}
         Some(_) => return Err(shape_a("source", "Must be one of: api, db")),
     }
-    let id = api
-        .engine
-        .instruments
-        .lookup(exchange, symbol)
-        .ok_or_else(|| not_found(symbol, exchange.as_str()))?;
-    let candles = series(api, id, interval, start, end).await?;
+    let candles = series(api, exchange, symbol, interval, start, end).await?;
     let data: Vec<Value> = candles.iter().map(candle_json).collect();
     success(json!({"status": "success", "data": data}))
 }
@@ -144,12 +151,7 @@ async fn ticker_inner(
     let (ex_text, symbol) = path.split_once(':').ok_or_else(|| {
         shape_a("symbol", "Use /api/v1/ticker/EXCHANGE:SYMBOL, e.g. NSE:RELIANCE")
     })?;
-    let exchange = Exchange::parse(ex_text).ok_or_else(|| {
-        shape_a(
-            "exchange",
-            format!("Invalid exchange. Must be one of: {}", super::reference::exchanges()),
-        )
-    })?;
+    let exchange = exchange_of(ex_text)?;
     let interval = interval_of(q.get("interval").map_or("D", String::as_str))?;
     let end = query_date(q, "to")?.unwrap_or_else(crate::refdata::today_ist);
     let start = query_date(q, "from")?.unwrap_or(end - chrono::Days::new(30));
@@ -159,12 +161,7 @@ async fn ticker_inner(
         Some(f) if f == "txt" => true,
         Some(_) => return Err(shape_a("format", "Must be one of: json, txt")),
     };
-    let id = api
-        .engine
-        .instruments
-        .lookup(exchange, symbol)
-        .ok_or_else(|| not_found(symbol, exchange.as_str()))?;
-    let candles = series(api, id, interval, start, end).await?;
+    let candles = series(api, exchange, symbol, interval, start, end).await?;
     if !txt {
         let data: Vec<Value> = candles.iter().map(candle_json).collect();
         return success(json!({"status": "success", "data": data}));

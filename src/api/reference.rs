@@ -146,19 +146,7 @@ pub(crate) async fn expiry(State(api): State<Arc<Api>>, req: Request) -> Respons
 }
 
 /// The columns of the `instruments` CSV, OpenAlgo's master columns.
-pub const CSV_COLUMNS: [&str; 11] = [
-    "symbol",
-    "brsymbol",
-    "name",
-    "exchange",
-    "brexchange",
-    "token",
-    "expiry",
-    "strike",
-    "lotsize",
-    "instrumenttype",
-    "tick_size",
-];
+pub const CSV_COLUMNS: [&str; 11] = crate::refdata::upstream::MASTER_COLUMNS;
 
 async fn instruments_inner(
     api: &Api,

@@ -2,7 +2,7 @@
 
 use super::testkit::{H, NIFTYFUT, SBIN, at, req, rs};
 use super::*;
-use crate::event::{ModifyRequest, Tick};
+use crate::event::{ModifyRequest, OrderRequest, Tick};
 use crate::types::{OrderId, Price, PriceType, Product, Side, Tag};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +43,35 @@ fn pt_of(n: u8) -> PriceType {
         [usize::from(n)]
 }
 
+/// An `Op::Tick`: the instrument's base price moved by `off` (a stale one carries a day's
+/// high and low below it).
+fn tick_input(fut: bool, off: i64, stale: bool) -> Input {
+    let (sym, px, _) = base(fut);
+    let (high, low) = if stale { (rs(px - 20), rs(px - 30)) } else { (Price(0), Price(0)) };
+    Input::Tick(Tick { symbol: sym, ltp: rs(px + off), high, low, ..Tick::default() })
+}
+
+/// An `Op::Place`: `lots` lots at the base price moved by `off` (trigger by `toff`); MIS,
+/// or with `alt` NRML for the future and CNC for the equity.
+fn place_request(
+    fut: bool,
+    buy: bool,
+    lots: i64,
+    pt: u8,
+    alt: bool,
+    off: i64,
+    toff: i64,
+) -> OrderRequest {
+    let (sym, px, lot) = base(fut);
+    let product = match (fut, alt) {
+        (_, false) => Product::Mis,
+        (true, true) => Product::Nrml,
+        (false, true) => Product::Cnc,
+    };
+    let side = if buy { Side::Buy } else { Side::Sell };
+    req(sym, side, lots * lot, pt_of(pt), product, px + off, px + toff)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -59,20 +88,10 @@ proptest! {
             h.out.clear();
             match op {
                 Op::Tick { fut, off, stale } => {
-                    let (sym, px, _) = base(fut);
-                    let ltp = rs(px + off);
-                    let (high, low) = if stale { (rs(px - 20), rs(px - 30)) } else { (Price(0), Price(0)) };
-                    h.send(Input::Tick(Tick { symbol: sym, ltp, high, low, ..Tick::default() }));
+                    h.send(tick_input(fut, off, stale));
                 }
                 Op::Place { fut, buy, lots, pt, alt, off, toff } => {
-                    let (sym, px, lot) = base(fut);
-                    let product = match (fut, alt) {
-                        (_, false) => Product::Mis,
-                        (true, true) => Product::Nrml,
-                        (false, true) => Product::Cnc,
-                    };
-                    let side = if buy { Side::Buy } else { Side::Sell };
-                    h.place(req(sym, side, lots * lot, pt_of(pt), product, px + off, px + toff));
+                    h.place(place_request(fut, buy, lots, pt, alt, off, toff));
                 }
                 Op::Cancel(k) => {
                     if let Some(&id) = ids.get(k) {
@@ -195,19 +214,10 @@ proptest! {
             }
             match op {
                 Op::Tick { fut, off, stale } => {
-                    let (sym, px, _) = base(fut);
-                    let (high, low) = if stale { (rs(px - 20), rs(px - 30)) } else { (Price(0), Price(0)) };
-                    h.send(Input::Tick(Tick { symbol: sym, ltp: rs(px + off), high, low, ..Tick::default() }));
+                    h.send(tick_input(fut, off, stale));
                 }
                 Op::Place { fut, buy, lots, pt, alt, off, toff } => {
-                    let (sym, px, lot) = base(fut);
-                    let product = match (fut, alt) {
-                        (_, false) => Product::Mis,
-                        (true, true) => Product::Nrml,
-                        (false, true) => Product::Cnc,
-                    };
-                    let side = if buy { Side::Buy } else { Side::Sell };
-                    h.place(req(sym, side, lots * lot, pt_of(pt), product, px + off, px + toff));
+                    h.place(place_request(fut, buy, lots, pt, alt, off, toff));
                 }
                 Op::Cancel(_) | Op::Modify { .. } => {}
                 Op::Smart { fut, target } => {

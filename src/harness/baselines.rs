@@ -136,7 +136,8 @@ fn tick(i: u64) -> Input {
     })
 }
 
-type Stages = (ExecStage, MtmStage, FanoutStage, JournalStage);
+/// The four stages, in ring order.
+pub type Stages = (ExecStage, MtmStage, FanoutStage, JournalStage);
 
 /// The four stages over 1,000 symbols with 10,000 resting orders, as benches/pipeline.rs
 /// builds them; returns them, the health, and the next sequence.
@@ -172,27 +173,39 @@ fn stages(dir: &Path) -> anyhow::Result<(Stages, Arc<Health>, u64)> {
         );
         seq += 1;
     }
+    let (stages, health) = bench_stages(exec, master.len(), dir)?;
+    Ok((stages, health, seq))
+}
+
+/// Wires the four stages around `exec` (over `symbols` instruments) with a fresh journal in
+/// `dir` (256 MiB segments) and a fresh health, as the stage benchmarks run them (here and
+/// in benches/pipeline.rs). The updates channel's receiver is dropped: nobody reads it.
+pub fn bench_stages(
+    exec: Exec,
+    symbols: usize,
+    dir: &Path,
+) -> anyhow::Result<(Stages, Arc<Health>)> {
     let health = Arc::new(Health::new());
     let mut jc = JournalConfig::new(dir);
     jc.segment_bytes = 256 << 20;
     let (journal, _) = Journal::open(&jc)?;
     let (tx, rx) = updates::channel(1 << 16, Arc::clone(&health));
-    let mtm = Mtm::new(master.len(), exec.funds());
+    let mtm = Mtm::new(symbols, exec.funds());
     let stages = wire(StageParts {
         exec,
         mtm,
         journal,
         data_dir: dir.to_path_buf(),
-        board: Arc::new(QuoteBoard::new(master.len())),
+        board: Arc::new(QuoteBoard::new(symbols)),
         updates: tx,
         update_signal: rx.signal(),
         router: Arc::new(ReplyRouter::new()),
         health: Arc::clone(&health),
         latency: Arc::new(SharedLatency::default()),
-        interest: Arc::new(crate::interest::Interest::new(master.len())),
+        interest: Arc::new(crate::interest::Interest::new(symbols)),
         ticks: None,
     });
-    Ok((stages, health, seq))
+    Ok((stages, health))
 }
 
 fn wait_durable(health: &Health, last: u64) {

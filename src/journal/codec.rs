@@ -301,12 +301,40 @@ fn encode_tick(t: &Tick, buf: &mut Vec<u8>) {
     }
 }
 
-fn encode_order(o: &OrderRequest, buf: &mut Vec<u8>) {
-    put_u32(buf, o.symbol.0);
-    buf.push(match o.side {
+/// A side's byte in the journal: 0 buy, 1 sell.
+fn side_byte(side: Side) -> u8 {
+    match side {
         Side::Buy => 0,
         Side::Sell => 1,
-    });
+    }
+}
+
+/// A product's byte in the journal: 0 MIS, 1 CNC, 2 NRML.
+fn product_byte(product: Product) -> u8 {
+    match product {
+        Product::Mis => 0,
+        Product::Cnc => 1,
+        Product::Nrml => 2,
+    }
+}
+
+/// The side of a [`side_byte`] (already checked to be below 2).
+fn side_of_byte(b: u8) -> Side {
+    if b == 0 { Side::Buy } else { Side::Sell }
+}
+
+/// The product of a [`product_byte`] (already checked to be below 3).
+fn product_of_byte(b: u8) -> Product {
+    match b {
+        0 => Product::Mis,
+        1 => Product::Cnc,
+        _ => Product::Nrml,
+    }
+}
+
+fn encode_order(o: &OrderRequest, buf: &mut Vec<u8>) {
+    put_u32(buf, o.symbol.0);
+    buf.push(side_byte(o.side));
     put_i64(buf, o.qty.0);
     buf.push(match o.price_type {
         PriceType::Market => 0,
@@ -314,11 +342,7 @@ fn encode_order(o: &OrderRequest, buf: &mut Vec<u8>) {
         PriceType::StopLimit => 2,
         PriceType::StopMarket => 3,
     });
-    buf.push(match o.product {
-        Product::Mis => 0,
-        Product::Cnc => 1,
-        Product::Nrml => 2,
-    });
+    buf.push(product_byte(o.product));
     put_i64(buf, o.price.0);
     put_i64(buf, o.trigger.0);
     put_i64(buf, o.disclosed.0);
@@ -327,16 +351,9 @@ fn encode_order(o: &OrderRequest, buf: &mut Vec<u8>) {
 
 fn encode_gtt(g: &GttRequest, buf: &mut Vec<u8>) {
     put_u32(buf, g.symbol.0);
-    buf.push(match g.side {
-        Side::Buy => 0,
-        Side::Sell => 1,
-    });
+    buf.push(side_byte(g.side));
     put_i64(buf, g.qty.0);
-    buf.push(match g.product {
-        Product::Mis => 0,
-        Product::Cnc => 1,
-        Product::Nrml => 2,
-    });
+    buf.push(product_byte(g.product));
     for p in [g.below_trigger, g.below_price, g.above_trigger, g.above_price] {
         put_i64(buf, p.0);
     }
@@ -348,13 +365,9 @@ fn encode_gtt(g: &GttRequest, buf: &mut Vec<u8>) {
 fn decode_gtt(r: &mut Reader<'_>) -> Result<GttRequest, CodecError> {
     Ok(GttRequest {
         symbol: SymbolId(r.u32("gtt.symbol")?),
-        side: if r.choice("gtt.side", 2)? == 0 { Side::Buy } else { Side::Sell },
+        side: side_of_byte(r.choice("gtt.side", 2)?),
         qty: Qty(r.i64("gtt.qty")?),
-        product: match r.choice("gtt.product", 3)? {
-            0 => Product::Mis,
-            1 => Product::Cnc,
-            _ => Product::Nrml,
-        },
+        product: product_of_byte(r.choice("gtt.product", 3)?),
         below_trigger: r.price("gtt.below_trigger")?,
         below_price: r.price("gtt.below_price")?,
         above_trigger: r.price("gtt.above_trigger")?,
@@ -578,10 +591,7 @@ fn decode_tick_v1(r: &mut Reader<'_>, t: &mut Tick) -> Result<(), CodecError> {
 fn decode_order(r: &mut Reader<'_>) -> Result<OrderRequest, CodecError> {
     Ok(OrderRequest {
         symbol: SymbolId(r.u32("order.symbol")?),
-        side: match r.choice("order.side", 2)? {
-            0 => Side::Buy,
-            _ => Side::Sell,
-        },
+        side: side_of_byte(r.choice("order.side", 2)?),
         qty: Qty(r.i64("order.qty")?),
         price_type: match r.choice("order.price_type", 4)? {
             0 => PriceType::Market,
@@ -589,11 +599,7 @@ fn decode_order(r: &mut Reader<'_>) -> Result<OrderRequest, CodecError> {
             2 => PriceType::StopLimit,
             _ => PriceType::StopMarket,
         },
-        product: match r.choice("order.product", 3)? {
-            0 => Product::Mis,
-            1 => Product::Cnc,
-            _ => Product::Nrml,
-        },
+        product: product_of_byte(r.choice("order.product", 3)?),
         price: r.price("order.price")?,
         trigger: r.price("order.trigger")?,
         disclosed: Qty(r.i64("order.disclosed")?),

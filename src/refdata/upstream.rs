@@ -108,8 +108,9 @@ impl UpstreamRest {
 /// The cached master's file name in the data dir.
 pub const MASTER_FILE: &str = "upstream-instruments.csv";
 
-/// The master columns kept in the cache.
-const COLUMNS: [&str; 11] = [
+/// OpenAlgo's instrument master columns: the ones kept in the cache, and the columns of
+/// the `instruments` CSV the REST API serves.
+pub const MASTER_COLUMNS: [&str; 11] = [
     "symbol",
     "brsymbol",
     "name",
@@ -130,14 +131,14 @@ pub fn master_csv(reply: &Value) -> Result<(String, usize), UpstreamError> {
     })?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let bad = |e: csv::Error| UpstreamError::Master(e.to_string());
-    w.write_record(COLUMNS).map_err(bad)?;
+    w.write_record(MASTER_COLUMNS).map_err(bad)?;
     let mut skipped = 0;
     for r in rows {
         if r["exchange"].as_str().and_then(Exchange::parse).is_none() {
             skipped += 1;
             continue;
         }
-        let cells: Vec<String> = COLUMNS
+        let cells: Vec<String> = MASTER_COLUMNS
             .iter()
             .map(|c| match &r[*c] {
                 Value::String(s) => s.clone(),

@@ -499,23 +499,11 @@ impl Conn {
         let Link::Open(ws) = &mut self.link else { return };
         sub.last_version = s.version;
         let snap = QuoteSnapshot { tick: s.tick, version: s.version, updated_ns: 0 };
-        for mode in 1..=3u8 {
-            if !sub.modes[usize::from(mode) - 1] || !fanout::deliverable(s.tick.mode, mode) {
-                continue;
-            }
-            let Some(frame) = cache.frame(&snap, mode, &ctx.instruments, now_ms) else {
-                continue;
-            };
-            self.dirty = true;
-            match ws.write(Message::Text(frame)) {
-                Ok(()) => {}
-                // The frame stays in tungstenite's buffer; later ticks are conflated.
-                Err(Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => self.congested = true,
-                Err(_) => {
-                    self.link = Link::Dead;
-                    return;
-                }
-            }
+        let wrote = write_quote(ws, sub.modes, &snap, ctx, cache, now_ms);
+        self.dirty |= wrote.any;
+        self.congested |= wrote.would_block;
+        if wrote.failed {
+            self.link = Link::Dead;
         }
     }
 
@@ -546,24 +534,12 @@ impl Conn {
             let Some(snap) = ctx.board.read(*id) else { continue };
             sub.last_version = snap.version;
             sub.behind = false;
-            for mode in 1..=3u8 {
-                if !sub.modes[usize::from(mode) - 1] || !fanout::deliverable(snap.tick.mode, mode) {
-                    continue;
-                }
-                let Some(frame) = cache.frame(&snap, mode, &ctx.instruments, now_ms) else {
-                    continue;
-                };
-                self.dirty = true;
-                match ws.write(Message::Text(frame)) {
-                    Ok(()) => {}
-                    Err(Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
-                        self.congested = true;
-                    }
-                    Err(_) => {
-                        self.link = Link::Dead;
-                        return;
-                    }
-                }
+            let wrote = write_quote(ws, sub.modes, &snap, ctx, cache, now_ms);
+            self.dirty |= wrote.any;
+            self.congested |= wrote.would_block;
+            if wrote.failed {
+                self.link = Link::Dead;
+                return;
             }
             if self.congested {
                 return;
@@ -628,4 +604,46 @@ impl Conn {
             _ => self.link = Link::Dead,
         }
     }
+}
+
+/// What [`write_quote`] did on the socket.
+struct Wrote {
+    /// A frame was handed to the socket.
+    any: bool,
+    /// A write would block: the frame stays in tungstenite's buffer and later ticks are
+    /// conflated.
+    would_block: bool,
+    /// A write failed: the connection is dead (nothing more was written).
+    failed: bool,
+}
+
+/// Writes `snap`'s frame for each mode (1 ltp, 2 quote, 3 depth) that the subscription
+/// asked for and the tick can serve, stopping at the first failed write.
+fn write_quote(
+    ws: &mut WebSocket<TcpStream>,
+    modes: [bool; 3],
+    snap: &QuoteSnapshot,
+    ctx: &Ctx,
+    cache: &mut FrameCache,
+    now_ms: i64,
+) -> Wrote {
+    let mut wrote = Wrote { any: false, would_block: false, failed: false };
+    for mode in 1..=3u8 {
+        if !modes[usize::from(mode) - 1] || !fanout::deliverable(snap.tick.mode, mode) {
+            continue;
+        }
+        let Some(frame) = cache.frame(snap, mode, &ctx.instruments, now_ms) else {
+            continue;
+        };
+        wrote.any = true;
+        match ws.write(Message::Text(frame)) {
+            Ok(()) => {}
+            Err(Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => wrote.would_block = true,
+            Err(_) => {
+                wrote.failed = true;
+                return wrote;
+            }
+        }
+    }
+    wrote
 }

@@ -5,7 +5,9 @@
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 use tickfill::api::{ApiConfig, ApiServer};
 use tickfill::auth::KeyStore;
@@ -79,11 +81,50 @@ pub struct Harness {
 }
 
 fn agent() -> ureq::Agent {
+    rest_agent(Duration::from_secs(30))
+}
+
+/// An HTTP client that returns error statuses as replies, with a deadline per request.
+pub fn rest_agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_global(Some(timeout))
         .build()
         .into()
+}
+
+/// A client with a 10 s deadline per request, for a server a test may kill at any moment.
+pub fn short_agent() -> ureq::Agent {
+    rest_agent(Duration::from_secs(10))
+}
+
+/// POSTs `body` to `{base}/api/v1/{endpoint}`; `None` when the request or its JSON fails
+/// (a server being killed, say).
+pub fn post_api(agent: &ureq::Agent, base: &str, endpoint: &str, body: &Value) -> Option<Value> {
+    let mut r = agent.post(format!("{base}/api/v1/{endpoint}")).send_json(body).ok()?;
+    r.body_mut().read_json::<Value>().ok()
+}
+
+/// The order ids in the orderbook of the server at `base`.
+pub fn orderbook_ids(base: &str, key: &str) -> BTreeSet<String> {
+    let v =
+        post_api(&short_agent(), base, "orderbook", &json!({"apikey": key})).expect("orderbook");
+    v["data"]["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .filter_map(|o| o["orderid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A loopback port that was free a moment ago (bound to port 0 and let go).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The environment variable `name` as a number, or `default` when unset or not a number.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 impl Harness {
@@ -244,4 +285,66 @@ pub fn assert_error(got: &(u16, Value), status: u16, needle: &str) {
     assert_eq!(v["status"], "error", "{v}");
     let m = v["message"].as_str().unwrap_or_else(|| panic!("message is a string: {v}"));
     assert!(m.contains(needle), "message {m:?} lacks {needle:?}");
+}
+
+/// Asserts that every amount of a `funds` reply's `data` is a JSON number (as OpenAlgo's
+/// sandbox sends them).
+pub fn assert_funds_are_numbers(f: &Value) {
+    for k in [
+        "availablecash",
+        "collateral",
+        "m2munrealized",
+        "m2mrealized",
+        "utiliseddebits",
+        "grossexposure",
+        "totalpnl",
+        "today_realized_pnl",
+        "total_realized_pnl",
+    ] {
+        assert!(f[k].is_number(), "funds.{k} is a number (OpenAlgo's sandbox): {f}");
+    }
+}
+
+/// True for an IST timestamp as OpenAlgo writes them: `YYYY-MM-DD HH:MM:SS`.
+pub fn is_ist_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 19
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// The loopback ports a [`serve_command`] was given.
+pub struct ServePorts {
+    pub http: u16,
+    pub ws: u16,
+    pub sim_ws: u16,
+    pub sim_rest: u16,
+}
+
+/// `tickfill serve` (the real binary) on `dir` with key `key`: fused, backoff, its simulated
+/// broker at `sim_rate` ticks/s, order and other rates of 1,000/s, on four ports that were
+/// free a moment ago. The caller adds its own options and the stdio, and spawns it.
+pub fn serve_command(dir: &Path, key: &str, sim_rate: u64) -> (Command, ServePorts) {
+    let ports = ServePorts {
+        http: free_port(),
+        ws: free_port(),
+        sim_ws: free_port(),
+        sim_rest: free_port(),
+    };
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tickfill"));
+    c.arg("serve")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--api-key", key, "--topology", "fused", "--idle", "backoff"])
+        .args(["--http", &format!("127.0.0.1:{}", ports.http)])
+        .args(["--ws", &format!("127.0.0.1:{}", ports.ws)])
+        .args(["--sim-ws", &format!("127.0.0.1:{}", ports.sim_ws)])
+        .args(["--sim-rest", &format!("127.0.0.1:{}", ports.sim_rest)])
+        .args(["--sim-rate", &sim_rate.to_string()])
+        .args(["--order-rate", "1000", "--other-rate", "1000"]);
+    (c, ports)
 }
