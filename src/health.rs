@@ -54,6 +54,9 @@ pub struct FeedHealth {
     pub rest_errors: AtomicU64,
     /// Of `rest_errors`, the requests that hit the watchdog's `request_timeout`.
     pub rest_timeouts: AtomicU64,
+    /// Freshness checks the watchdog has made since start (a witness for tests and an
+    /// operator: "checked N times and did not fall back").
+    pub health_checks: AtomicU64,
 }
 
 impl FeedHealth {

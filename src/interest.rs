@@ -100,6 +100,11 @@ impl Interest {
         mode
     }
 
+    /// True when any symbol is wanted (by the engine or a client).
+    pub fn any_wanted(&self) -> bool {
+        (0..self.engine.len() as u32).any(|s| self.wanted_mode(SymbolId(s)) > 0)
+    }
+
     /// Every wanted symbol with its mode, in id order.
     pub fn wanted(&self) -> Vec<(SymbolId, u8)> {
         (0..self.engine.len() as u32)

@@ -288,6 +288,37 @@ fn polling_only_mode_fills_from_rest_and_fetches_a_quote_on_demand() {
 }
 
 #[test]
+fn an_idle_engine_on_a_silent_stream_does_not_fall_back_until_something_is_wanted() {
+    let up = Upstream::start(0);
+    let rest = Rest::start();
+    rest.set("NSE:SBIN", 812.0);
+    let (engine, _dir) = authenticated_engine(&up, Some(&rest));
+    let h = engine.handle();
+    // The witness: health checks made after the silent stream went stale (stale_after 2 s,
+    // a check every 500 ms). Nothing is wanted, so none of them starts a fallback.
+    let stale_at = Instant::now() + Duration::from_secs(2);
+    wait_for("health checks past stale_after", Duration::from_secs(10), || {
+        Instant::now() > stale_at + Duration::from_millis(1200)
+            && feed(&h).health_checks.load(Ordering::SeqCst) >= 7
+    });
+    assert!(!feed(&h).polling.load(Ordering::SeqCst), "idle: no fallback");
+    assert_eq!(rest.requests(), 0);
+    // An order makes SBIN wanted: the still-silent stream is now stale and polling fills it.
+    let sbin = sym(&h, "NSE", "SBIN");
+    placed(&h, order(sbin, Side::Buy, 10, PriceType::Limit, 810.0));
+    wait_for("polling fallback", Duration::from_secs(5), || {
+        feed(&h).polling.load(Ordering::SeqCst)
+    });
+    rest.set("NSE:SBIN", 809.0);
+    wait_for("fill from a polled quote", Duration::from_secs(10), || {
+        order_status(&h) == OrderStatus::Complete
+    });
+    drop(h);
+    engine.shutdown();
+    up.kill();
+}
+
+#[test]
 fn fallback_off_never_polls_even_when_the_upstream_is_down() {
     let rest = Rest::start();
     rest.set("NSE:SBIN", 800.0);

@@ -5,14 +5,15 @@
 //!            upstream authenticated within one health interval  websocket mode
 //!            else                                               polling, upgrade later
 //!  every health_interval:
-//!            no stream data for stale_after, not polling  -> start polling (if fallback)
+//!            no stream data for stale_after, not polling,
+//!            something wanted                              -> start polling (if fallback)
 //!            stream data fresh again, polling              -> stop polling
 //!  while polling, every poll_interval: multiquotes for every wanted symbol
 //!            -> Tick { source: Poll } through the sequencer (one total order: a polled
 //!               quote and a streamed one can never fill the same order twice)
 //! ```
 //!
-//! Greppable log lines: `engine started in websocket mode`, `engine started in polling
+//! Greppable log lines: `engine started in websocket mode`, `idle: nothing subscribed`, `engine started in polling
 //! mode`, `data stale ... polling fallback started`, `stream recovered ... polling
 //! stopped`, `REST quotes failed ... retrying in`, `on-demand REST quote failed`.
 //!
@@ -164,6 +165,7 @@ pub fn start(
         stop: stop_rx,
         started_ns: mono_now_ns(),
         rest_failures: 0,
+        idle: false,
     };
     let join =
         std::thread::Builder::new().name("tickfill-watchdog".into()).spawn(move || runner.run())?;
@@ -178,6 +180,8 @@ struct Runner {
     stop: Receiver<()>,
     started_ns: u64,
     rest_failures: usize,
+    /// Nothing was wanted at the last check (logged once per idle stretch).
+    idle: bool,
 }
 
 impl Runner {
@@ -277,7 +281,13 @@ impl Runner {
     }
 
     /// One freshness check; returns whether to poll from now on.
-    fn health_check(&self, polling: bool) -> bool {
+    ///
+    /// With nothing wanted (no working order, position, holding or client subscription)
+    /// no data is expected, so silence is not staleness: no fallback starts ("idle")
+    /// instead of reporting one with nothing to poll for. A fallback already running is
+    /// left to the stream's recovery, as before.
+    fn health_check(&mut self, polling: bool) -> bool {
+        self.shared.health.feed.health_checks.fetch_add(1, Ordering::Relaxed);
         if self.config.engine_type == EngineType::Polling {
             return self.can_poll();
         }
@@ -285,7 +295,14 @@ impl Runner {
         let since = if last == 0 { self.started_ns } else { last };
         let age = Duration::from_nanos(mono_now_ns().saturating_sub(since));
         let fresh = last != 0 && age < self.config.stale_after;
-        if !fresh && !polling && self.config.fallback && self.can_poll() {
+        let idle = !self.shared.interest.any_wanted();
+        if idle != self.idle {
+            self.idle = idle;
+            if idle {
+                eprintln!("tickfill: watchdog: idle: nothing subscribed, no freshness to watch");
+            }
+        }
+        if !fresh && !polling && !idle && self.config.fallback && self.can_poll() {
             eprintln!(
                 "tickfill: watchdog: data stale (no stream data for {} ms, limit {:?}); \
                  polling fallback started (every {:?})",
