@@ -12,15 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use ws_support::{Client, Ended, rig_with};
-
-fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+use ws_support::{Client, Ended, rig_with, wait_for};
 
 /// One keep-alive request on `s`; the reply's status line and body.
 fn request(s: &mut TcpStream, path: &str) -> String {

@@ -154,12 +154,25 @@ def websocket_feed():
     check("unsubscribe_ltp", client.unsubscribe_ltp(instruments))
     check("unsubscribe_quote", client.unsubscribe_quote(instruments))
     check("unsubscribe_depth", client.unsubscribe_depth(instruments))
-    time.sleep(1.0)
+    # Absence needs a witness: ticks of another symbol subscribed after the unsubscribes.
+    # One connection delivers in order, so once the first witness tick is here every tick
+    # sent before the unsubscribes has arrived; later witness ticks were sent after them.
+    witness = {"n": 0}
+
+    def on_witness(message):
+        with lock:
+            witness["n"] += 1
+
+    infy = [{"exchange": "NSE", "symbol": "INFY"}]
+    check("subscribe_ltp witness", client.subscribe_ltp(infy, on_data_received=on_witness))
+    check("witness ticks arrive", wait_for(lambda: witness["n"] > 0, 15.0) is not None, witness)
     with lock:
-        before = dict(got)
-    time.sleep(1.5)
+        before, seen = dict(got), witness["n"]
+    check("more witness ticks", wait_for(lambda: witness["n"] >= seen + 5, 15.0) is not None,
+          witness)
     with lock:
         check("no ticks after unsubscribing", got == before, (before, got))
+    client.unsubscribe_ltp(infy)
     client.disconnect()
 
 
