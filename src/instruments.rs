@@ -4,7 +4,9 @@
 //! `symbol,exchange,lotsize,tick_size,instrumenttype` (OpenAlgo's instrument columns);
 //! optional `contract_value` (default 1) and `prev_close` (a reference price, used by the
 //! simulator and the demo) are read when present, and any other column is ignored.
-//! Without `--instruments`, the embedded universe in `data/instruments.csv` is used.
+//! Without `--instruments`, `serve` grows the embedded equities and indices
+//! (`data/instruments.csv`, no dated contract) with derivatives generated for the trading
+//! day ([`crate::refdata::universe`]).
 //!
 //! The master also builds the [`SymbolTable`], so every symbol id is fixed at startup and
 //! the table is read-only (and lock-free) from then on.
@@ -16,9 +18,15 @@ use crate::types::{Exchange, Price, SymbolId};
 use std::path::Path;
 use thiserror::Error;
 
-/// The embedded default universe (NSE/BSE equities, indices, NFO futures and options,
-/// a currency and two commodity futures).
+/// The embedded base universe: NSE/BSE equities and the NSE indices, nothing that
+/// expires. Derivatives are generated per trading day by [`crate::refdata::universe`].
 pub const DEFAULT_CSV: &str = include_str!("../data/instruments.csv");
+
+/// The embedded master of data dirs written before universe anchors (and of the first
+/// anchor format): the base plus NFO, CDS and MCX contracts with fixed expiries in
+/// December 2026. Kept so their journals still resolve the same symbol ids; never used
+/// for a new data dir.
+pub const LEGACY_CSV: &str = include_str!("../data/instruments-legacy.csv");
 
 /// What kind of contract an instrument is; decides leverage and validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -116,9 +124,15 @@ pub struct InstrumentMaster {
 }
 
 impl InstrumentMaster {
-    /// The embedded default universe.
+    /// The embedded base universe: equities and indices, no dated contract (see
+    /// [`crate::refdata::universe::default_universe_on`] for one with derivatives).
     pub fn default_universe() -> InstrumentMaster {
         InstrumentMaster::from_csv_str(DEFAULT_CSV).expect("the embedded instruments CSV is valid")
+    }
+
+    /// The master of data dirs from before universe anchors ([`LEGACY_CSV`]).
+    pub fn legacy_universe() -> InstrumentMaster {
+        InstrumentMaster::from_csv_str(LEGACY_CSV).expect("the embedded legacy CSV is valid")
     }
 
     /// Loads a CSV file.
@@ -312,7 +326,8 @@ impl Instrument {
 fn classify(exchange: Exchange, instrument_type: &str) -> InstrumentKind {
     if exchange.is_index() || instrument_type == "INDEX" {
         InstrumentKind::Index
-    } else if instrument_type.starts_with("FUT") {
+    } else if instrument_type.starts_with("FUT") || instrument_type.ends_with("FUT") {
+        // FUTIDX, FUTSTK, FUTCOM, ... and crypto perpetuals (PERPFUT).
         InstrumentKind::Future
     } else if matches!(instrument_type, "CE" | "PE") || instrument_type.starts_with("OPT") {
         InstrumentKind::Option
@@ -327,8 +342,12 @@ mod tests {
 
     #[test]
     fn default_universe_loads_with_real_lot_sizes() {
-        let m = InstrumentMaster::default_universe();
+        let base = InstrumentMaster::default_universe();
+        assert!(base.iter().all(|i| i.expiry.is_none()), "the base never expires");
+        let m = InstrumentMaster::legacy_universe();
         assert!(m.len() >= 100);
+        // The base is the legacy master's prefix: the same ids.
+        assert!(base.iter().all(|i| m.get(i.id).is_some_and(|j| j == i)));
         let nifty = m.get(m.lookup(Exchange::Nfo, "NIFTY29DEC26FUT").unwrap()).unwrap();
         assert_eq!(nifty.lot_size, 75);
         assert_eq!(nifty.kind, InstrumentKind::Future);

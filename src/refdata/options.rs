@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn the_default_universe_has_a_nifty_chain() {
-        let m = InstrumentMaster::default_universe();
+        let m = InstrumentMaster::legacy_universe();
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let ex = expiries(&m, "NIFTY", Exchange::Nfo, InstrumentKind::Option, today);
         assert!(!ex.is_empty());

@@ -1,35 +1,53 @@
-//! The default universe grown from a date: the embedded master (`data/instruments.csv`)
-//! plus generated derivatives whose expiries all lie after an anchor date, so the default
-//! universe never consists of expired contracts.
+//! The default universe grown from trading days: the embedded equities and indices
+//! (`data/instruments.csv`, nothing that expires) plus derivatives generated for each
+//! trading day the data dir has started on, so the default universe never consists of
+//! expired contracts and its weekly and monthly expiries roll forward.
 //!
 //! Generated (symbols named as OpenAlgo does: `NAME+DDMMMYY+FUT`,
-//! `NAME+DDMMMYY+STRIKE+CE/PE`):
+//! `NAME+DDMMMYY+STRIKE+CE/PE`, expiries `DD-MMM-YY`):
 //! - indices FINNIFTY (NSE_INDEX) and SENSEX (BSE_INDEX) beside the embedded NIFTY and
-//!   BANKNIFTY;
+//!   BANKNIFTY; MCX_INDEX (MCXCOMDEX, MCXBULLDEX, MCXMETLDEX, MCXENRGDEX) and
+//!   GLOBAL_INDEX (DOWJONES, NASDAQ, SP500, NIKKEI225, HANGSENG) quotes;
 //! - NIFTY: four weekly and three monthly expiries (NSE index expiries are Tuesdays, the
 //!   monthly one the last Tuesday); BANKNIFTY and FINNIFTY: three monthlies; SENSEX (BFO):
 //!   four weekly and three monthly Thursdays; 15 strikes either side of the reference level;
 //!   three monthly futures each;
 //! - every NSE equity of the embedded master (the NIFTY 50): three monthly futures and,
 //!   for the nearest month, 5 strikes either side;
-//! - MCX (CRUDEOIL, NATURALGAS, GOLDM, SILVERM) and CDS (USDINR, EURINR, GBPINR) monthly
-//!   futures.
+//! - MCX (CRUDEOIL, NATURALGAS, GOLDM, SILVERM), NCO (CRUDEOIL, NATURALGAS) and CDS
+//!   (USDINR, EURINR, GBPINR) monthly futures, CDS with a fractional tick (0.0025);
+//! - CRYPTO as OpenAlgo's Delta Exchange master names it: perpetual futures `BTCUSDFUT`,
+//!   `ETHUSDFUT`, `SOLUSDFUT` (instrument type PERPFUT, no expiry, ticks 0.5, 0.05,
+//!   0.001) and two monthly BTC futures (`BTC{DDMMMYY}FUT`, last Friday).
 //!
 //! An expiry that falls on a holiday moves to the trading day before it. Option reference
 //! prices are Black-76 values at 15 % volatility, so a chain is arbitrage-free at start.
-//! A generated symbol the embedded CSV already lists keeps the CSV's row.
+//! A generated symbol already listed keeps its first row.
 //!
 //! # Determinism
-//! The universe is a pure function of the anchor date. `serve` stores the anchor in its
-//! data dir on first start (`universe-anchor`, `YYYY-MM-DD`, IST) and reads it back on
-//! every restart, so a journal always meets the universe it was written against; a new
-//! data dir starts from today. (`tickfill sim` and tests without a data dir use today or
-//! the embedded master alone.)
+//! The universe is a pure function of the anchor file. `serve` keeps in its data dir
+//! (`universe-anchor`) the IST dates it has started on: the first start writes today,
+//! and a start on a later day appends that day. The universe is the base plus the
+//! contracts generated for each listed date in order, a contract listed once keeping its
+//! row, so every symbol keeps its id on every restart and a journal always resolves the
+//! symbols it was written against; a restart on a new day only adds the expiries that
+//! have come into range. `tickfill sim` and tests without a data dir use today.
+//!
+//! Two older layouts keep their ids: a data dir written before anchors existed (files
+//! but no anchor file) keeps the legacy embedded master ([`LEGACY_CSV`], with contracts
+//! expiring in December 2026) and does not roll; an anchor file of the first format (one
+//! date, no header) grows from the legacy master instead of the base, and rolls.
 //!
 //! # Known limitations
+//! - The universe grows only at a start: a process left running past its last generated
+//!   expiry (about three months) has no live derivatives until it restarts.
+//! - Expired contracts stay in the master (their ids are in the journal); `expiry`
+//!   lists only those not yet expired, as OpenAlgo's does.
 //! - Lot sizes of generated stock contracts are approximations (about 7 lakh rupees of
-//!   notional, in multiples of 25); the embedded CSV's lot sizes are kept where it has them.
-//! - Commodity and currency expiry days are approximations of the exchanges' rules.
+//!   notional, in multiples of 25); the legacy master's lot sizes are kept where it has them.
+//! - Commodity, currency and crypto expiry days are approximations of the exchanges' rules.
+//! - Contract values are whole numbers: a CRYPTO contract here is one coin, where Delta
+//!   Exchange's BTCUSD is 0.001 BTC (the engine's accounting multiplies by an integer).
 
 #![forbid(unsafe_code)]
 
@@ -37,7 +55,7 @@ use super::calendar;
 use super::greeks::{Contract, black76};
 use super::{compact_expiry, strike_text};
 use crate::instruments::{
-    DEFAULT_CSV, InstrumentError, InstrumentKind, InstrumentMaster, format_expiry,
+    DEFAULT_CSV, InstrumentError, InstrumentKind, InstrumentMaster, LEGACY_CSV, format_expiry,
 };
 use crate::types::Exchange;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
@@ -45,40 +63,81 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The file in the data dir that holds the anchor date.
+/// The file in the data dir that holds the anchor dates.
 pub const ANCHOR_FILE: &str = "universe-anchor";
 
-/// The anchor of a data dir: the stored one, else today (IST), stored for next time.
-/// `None` for a data dir written before anchors existed (it holds files but no anchor):
-/// its journal was written against the embedded master alone, which it keeps.
-pub fn anchor_for(data_dir: &Path) -> std::io::Result<Option<NaiveDate>> {
+/// The first line of an anchor file in the current format.
+const HEADER: &str = "# tickfill universe anchors v2: the IST dates this data dir started on; \
+                      the symbol ids of its journal depend on them, never edit";
+
+/// The trading days a universe is generated for, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchors {
+    /// Grow from the legacy master (an anchor file of the first format) rather than the base.
+    pub legacy_base: bool,
+    /// The dates, ascending, at least one.
+    pub dates: Vec<NaiveDate>,
+}
+
+fn invalid(path: &Path, why: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {why}", path.display()))
+}
+
+/// The anchors of a data dir on `today`: the stored ones with `today` appended when it is
+/// later than the last (and stored), or a new file with `today`. `None` for a data dir
+/// written before anchors existed (it holds files but no anchor file): its journal was
+/// written against the legacy master alone, which it keeps.
+pub fn anchors_for(data_dir: &Path, today: NaiveDate) -> std::io::Result<Option<Anchors>> {
     let path = data_dir.join(ANCHOR_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map(Some).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{}: {e}: expected YYYY-MM-DD", path.display()),
-            )
-        }),
+        Ok(text) => {
+            let mut legacy_base = true;
+            let mut dates = Vec::new();
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                if line.starts_with('#') {
+                    legacy_base &= !line.starts_with("# tickfill universe anchors v2");
+                    continue;
+                }
+                let d = NaiveDate::parse_from_str(line, "%Y-%m-%d")
+                    .map_err(|e| invalid(&path, format_args!("{line:?}: {e}: expected YYYY-MM-DD")))?;
+                if dates.last().is_some_and(|last| *last >= d) {
+                    return Err(invalid(&path, format_args!("{line}: dates must ascend")));
+                }
+                dates.push(d);
+            }
+            let Some(last) = dates.last().copied() else {
+                return Err(invalid(&path, "no date: expected YYYY-MM-DD lines"));
+            };
+            if today > last {
+                let mut f = std::fs::OpenOptions::new().append(true).open(&path)?;
+                let sep = if text.ends_with('\n') { "" } else { "\n" };
+                std::io::Write::write_all(
+                    &mut f,
+                    format!("{sep}{}\n", today.format("%Y-%m-%d")).as_bytes(),
+                )?;
+                f.sync_all()?;
+                dates.push(today);
+            }
+            Ok(Some(Anchors { legacy_base, dates }))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let used = std::fs::read_dir(data_dir).is_ok_and(|mut d| d.next().is_some());
             if used {
                 return Ok(None);
             }
-            let today = super::today_ist();
             std::fs::create_dir_all(data_dir)?;
-            std::fs::write(&path, format!("{}\n", today.format("%Y-%m-%d")))?;
-            Ok(Some(today))
+            std::fs::write(&path, format!("{HEADER}\n{}\n", today.format("%Y-%m-%d")))?;
+            Ok(Some(Anchors { legacy_base: false, dates: vec![today] }))
         }
         Err(e) => Err(e),
     }
 }
 
-/// The default universe of a data dir (see [`anchor_for`]).
+/// The default universe of a data dir today (IST; see [`anchors_for`]).
 pub fn default_universe_for(data_dir: &Path) -> errors::Result<InstrumentMaster> {
-    match anchor_for(data_dir).map_err(errors::Error::Io)? {
-        Some(anchor) => default_universe_on(anchor).map_err(errors::Error::Master),
-        None => Ok(InstrumentMaster::default_universe()),
+    match anchors_for(data_dir, super::today_ist()).map_err(errors::Error::Io)? {
+        Some(anchors) => universe_of(&anchors).map_err(errors::Error::Master),
+        None => Ok(InstrumentMaster::legacy_universe()),
     }
 }
 
@@ -244,31 +303,35 @@ fn stock_step(price: f64) -> f64 {
     }
 }
 
-/// The CSV rows generated for `anchor` (header included), given the embedded master.
-pub fn generated_csv(base: &InstrumentMaster, anchor: NaiveDate) -> String {
-    let mut rows = Rows {
-        csv:
-            "symbol,name,exchange,token,expiry,strike,lotsize,instrumenttype,tick_size,prev_close\n"
-                .into(),
-        seen: base.iter().map(|i| (i.symbol.clone(), i.exchange.as_str())).collect(),
-        token: 100_000,
-    };
+/// Adds the rows generated for `anchor` (levels from `base`, lot sizes from the legacy
+/// master's futures where it has them).
+fn generate(rows: &mut Rows, base: &InstrumentMaster, lots: &InstrumentMaster, anchor: NaiveDate) {
     let nse_monthly =
         monthlies(anchor, 3, Exchange::Nfo, |y, m| last_weekday_of_month(y, m, Weekday::Tue));
     let bse_monthly =
         monthlies(anchor, 3, Exchange::Bfo, |y, m| last_weekday_of_month(y, m, Weekday::Thu));
-    rows.push(
-        "FINNIFTY",
-        "NIFTY FIN SERVICE",
-        Exchange::NseIndex,
-        None,
-        None,
-        1,
-        "INDEX",
-        0.05,
-        26_500.0,
-    );
-    rows.push("SENSEX", "SENSEX", Exchange::BseIndex, None, None, 1, "INDEX", 0.05, 82_500.0);
+    let index = |rows: &mut Rows, sym: &str, name: &str, ex: Exchange, level: f64| {
+        rows.push(sym, name, ex, None, None, 1, "INDEX", 0.05, level);
+    };
+    index(rows, "FINNIFTY", "NIFTY FIN SERVICE", Exchange::NseIndex, 26_500.0);
+    index(rows, "SENSEX", "SENSEX", Exchange::BseIndex, 82_500.0);
+    for (sym, name, level) in [
+        ("MCXCOMDEX", "MCX ICOMDEX COMPOSITE", 19_850.0),
+        ("MCXBULLDEX", "MCX ICOMDEX BULLION", 31_200.0),
+        ("MCXMETLDEX", "MCX ICOMDEX BASE METAL", 18_400.0),
+        ("MCXENRGDEX", "MCX ICOMDEX ENERGY", 5_650.0),
+    ] {
+        index(rows, sym, name, Exchange::McxIndex, level);
+    }
+    for (sym, name, level) in [
+        ("DOWJONES", "DOW JONES INDUSTRIAL AVERAGE", 44_300.0),
+        ("NASDAQ", "NASDAQ COMPOSITE", 19_700.0),
+        ("SP500", "S&P 500", 6_050.0),
+        ("NIKKEI225", "NIKKEI 225", 38_900.0),
+        ("HANGSENG", "HANG SENG", 19_600.0),
+    ] {
+        index(rows, sym, name, Exchange::GlobalIndex, level);
+    }
     let level = |ex, sym: &str, default: f64| {
         base.lookup(ex, sym)
             .and_then(|id| base.get(id))
@@ -314,7 +377,7 @@ pub fn generated_csv(base: &InstrumentMaster, anchor: NaiveDate) -> String {
         .iter()
         .filter(|i| i.exchange == Exchange::Nse && i.kind == InstrumentKind::Equity)
         .map(|i| {
-            let lot = base
+            let lot = lots
                 .iter()
                 .find(|f| f.kind == InstrumentKind::Future && f.name == i.symbol)
                 .map(|f| f.lot_size);
@@ -330,15 +393,17 @@ pub fn generated_csv(base: &InstrumentMaster, anchor: NaiveDate) -> String {
             rows.chain(anchor, &sym, Exchange::Nfo, *e, price, stock_step(price), 5, lot);
         }
     }
-    let mcx_day = |day: u32| move |y, m| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
-    for (name, day, lot, tick, lvl) in [
-        ("CRUDEOIL", 19, 100, 1.0, 5_850.0),
-        ("NATURALGAS", 24, 1_250, 0.1, 310.0),
-        ("GOLDM", 5, 10, 1.0, 98_500.0),
-        ("SILVERM", 28, 5, 1.0, 115_000.0),
+    let on_day = |day: u32| move |y, m| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
+    for (ex, name, day, lot, tick, lvl) in [
+        (Exchange::Mcx, "CRUDEOIL", 19, 100, 1.0, 5_850.0),
+        (Exchange::Mcx, "NATURALGAS", 24, 1_250, 0.1, 310.0),
+        (Exchange::Mcx, "GOLDM", 5, 10, 1.0, 98_500.0),
+        (Exchange::Mcx, "SILVERM", 28, 5, 1.0, 115_000.0),
+        (Exchange::Nco, "CRUDEOIL", 19, 100, 1.0, 5_850.0),
+        (Exchange::Nco, "NATURALGAS", 24, 1_250, 0.1, 310.0),
     ] {
-        for e in monthlies(anchor, 2, Exchange::Mcx, mcx_day(day)) {
-            rows.future(name, Exchange::Mcx, e, lot, tick, lvl);
+        for e in monthlies(anchor, 2, ex, on_day(day)) {
+            rows.future(name, ex, e, lot, tick, lvl);
         }
     }
     let cds_day = |y, m| {
@@ -357,21 +422,65 @@ pub fn generated_csv(base: &InstrumentMaster, anchor: NaiveDate) -> String {
             rows.future(name, Exchange::Cds, e, 1_000, 0.0025, lvl);
         }
     }
+    // Crypto perpetuals have no expiry; symbols and types as OpenAlgo's Delta master.
+    for (sym, name, tick, lvl) in [
+        ("BTCUSDFUT", "BTC", 0.5, 95_000.0),
+        ("ETHUSDFUT", "ETH", 0.05, 3_300.0),
+        ("SOLUSDFUT", "SOL", 0.001, 182.35),
+    ] {
+        rows.push(sym, name, Exchange::Crypto, None, None, 1, "PERPFUT", tick, lvl);
+    }
+    let last_friday = |y, m| last_weekday_of_month(y, m, Weekday::Fri);
+    for e in monthlies(anchor, 2, Exchange::Crypto, last_friday) {
+        rows.future("BTC", Exchange::Crypto, e, 1, 0.5, 95_000.0);
+    }
+}
+
+/// The CSV rows generated for `anchor` (header included), given the embedded base.
+pub fn generated_csv(base: &InstrumentMaster, anchor: NaiveDate) -> String {
+    let mut rows = Rows::after(base);
+    generate(&mut rows, base, &InstrumentMaster::legacy_universe(), anchor);
     rows.csv
 }
 
-/// The embedded master grown with the contracts generated for `anchor`.
-pub fn default_universe_on(anchor: NaiveDate) -> Result<InstrumentMaster, InstrumentError> {
-    let base = InstrumentMaster::default_universe();
-    let extra = generated_csv(&base, anchor);
-    let mut csv = String::with_capacity(DEFAULT_CSV.len() + extra.len());
-    csv.push_str(DEFAULT_CSV);
+impl Rows {
+    fn after(base: &InstrumentMaster) -> Rows {
+        Rows {
+            csv: "symbol,name,exchange,token,expiry,strike,lotsize,instrumenttype,tick_size,\
+                  prev_close\n"
+                .into(),
+            seen: base.iter().map(|i| (i.symbol.clone(), i.exchange.as_str())).collect(),
+            token: 100_000,
+        }
+    }
+}
+
+/// The universe of a list of anchors: the base (or the legacy master) grown with the
+/// contracts of each date in order, a contract listed once keeping its row and id.
+pub fn universe_of(anchors: &Anchors) -> Result<InstrumentMaster, InstrumentError> {
+    let (base_csv, base) = if anchors.legacy_base {
+        (LEGACY_CSV, InstrumentMaster::legacy_universe())
+    } else {
+        (DEFAULT_CSV, InstrumentMaster::default_universe())
+    };
+    let legacy = InstrumentMaster::legacy_universe();
+    let mut rows = Rows::after(&base);
+    for d in &anchors.dates {
+        generate(&mut rows, &base, &legacy, *d);
+    }
+    let mut csv = String::with_capacity(base_csv.len() + rows.csv.len());
+    csv.push_str(base_csv);
     if !csv.ends_with('\n') {
         csv.push('\n');
     }
     // The generated rows share the embedded CSV's columns; drop their header.
-    csv.push_str(extra.split_once('\n').map_or("", |(_, rows)| rows));
+    csv.push_str(rows.csv.split_once('\n').map_or("", |(_, r)| r));
     InstrumentMaster::from_csv_str(&csv)
+}
+
+/// The base grown with the contracts generated for one day.
+pub fn default_universe_on(anchor: NaiveDate) -> Result<InstrumentMaster, InstrumentError> {
+    universe_of(&Anchors { legacy_base: false, dates: vec![anchor] })
 }
 
 #[cfg(test)]
@@ -430,20 +539,75 @@ mod tests {
     }
 
     #[test]
-    fn the_anchor_is_stored_once() {
+    fn the_anchors_are_stored_and_roll_forward_keeping_every_id() {
         let dir = tempfile::tempdir().unwrap();
-        let first = anchor_for(dir.path()).unwrap().unwrap();
+        let (d1, d2) = (date(2026, 11, 30), date(2027, 1, 20));
+        let first = anchors_for(dir.path(), d1).unwrap().unwrap();
+        assert_eq!(first, Anchors { legacy_base: false, dates: vec![d1] });
+        // The same day again changes nothing; an earlier day neither.
+        assert_eq!(anchors_for(dir.path(), d1).unwrap().unwrap(), first);
+        assert_eq!(anchors_for(dir.path(), date(2026, 11, 1)).unwrap().unwrap(), first);
+        let a = universe_of(&first).unwrap();
+        let rolled = anchors_for(dir.path(), d2).unwrap().unwrap();
+        assert_eq!(rolled.dates, vec![d1, d2]);
+        let b = universe_of(&rolled).unwrap();
+        // Every symbol keeps its id; the new day only adds contracts.
+        assert!(b.len() > a.len());
+        assert!(a.iter().all(|i| b.get(i.id).is_some_and(|j| j.symbol == i.symbol)));
+        // Expiries after the new day exist: the universe rolled.
+        let nifty = options::expiries(&b, "NIFTY", Exchange::Nfo, InstrumentKind::Option, d2);
+        assert!(nifty.len() >= 6, "{nifty:?}");
+        let text = std::fs::read_to_string(dir.path().join(ANCHOR_FILE)).unwrap();
+        assert!(text.starts_with("# tickfill universe anchors v2"), "{text}");
+        assert!(text.ends_with("2026-11-30\n2027-01-20\n"), "{text}");
+    }
+
+    #[test]
+    fn older_layouts_keep_their_ids() {
+        // The first anchor format: one date, grown from the legacy master.
+        let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(ANCHOR_FILE), "2027-01-04\n").unwrap();
-        assert_eq!(anchor_for(dir.path()).unwrap(), Some(date(2027, 1, 4)));
-        assert!(first <= super::super::today_ist());
-        // A data dir from before anchors keeps the embedded master.
+        let v1 = anchors_for(dir.path(), date(2027, 1, 4)).unwrap().unwrap();
+        assert!(v1.legacy_base);
+        let m = universe_of(&v1).unwrap();
+        let legacy = InstrumentMaster::legacy_universe();
+        assert!(legacy.iter().all(|i| m.get(i.id).is_some_and(|j| j == i)));
+        let rolled = anchors_for(dir.path(), date(2027, 2, 4)).unwrap().unwrap();
+        assert!(rolled.legacy_base && rolled.dates.len() == 2);
+        // A data dir from before anchors keeps the legacy master and gets no anchor.
         let old = tempfile::tempdir().unwrap();
         std::fs::write(old.path().join("journal-000001"), b"x").unwrap();
-        assert_eq!(anchor_for(old.path()).unwrap(), None);
+        assert_eq!(anchors_for(old.path(), date(2027, 1, 4)).unwrap(), None);
         assert!(!old.path().join(ANCHOR_FILE).exists());
         let m = default_universe_for(old.path()).unwrap();
-        assert_eq!(m.len(), InstrumentMaster::default_universe().len());
-        std::fs::write(dir.path().join(ANCHOR_FILE), "nonsense").unwrap();
-        assert!(anchor_for(dir.path()).is_err());
+        assert_eq!(m.len(), legacy.len());
+        for bad in ["nonsense", "2027-01-04\n2027-01-03\n", "# only a comment\n"] {
+            std::fs::write(dir.path().join(ANCHOR_FILE), bad).unwrap();
+            let e = anchors_for(dir.path(), date(2027, 1, 4)).unwrap_err().to_string();
+            assert!(e.contains(ANCHOR_FILE), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_exchange_openalgo_accepts_has_contracts() {
+        let anchor = date(2027, 3, 10);
+        let a = default_universe_on(anchor).unwrap();
+        for ex in Exchange::ALL {
+            if matches!(ex, Exchange::Bcd | Exchange::Ncdex) {
+                continue;
+            }
+            assert!(a.iter().any(|i| i.exchange == ex), "{}", ex.as_str());
+        }
+        let btc = a.get(a.lookup(Exchange::Crypto, "BTCUSDFUT").unwrap()).unwrap();
+        assert_eq!((btc.kind, btc.expiry, btc.lot_size), (InstrumentKind::Future, None, 1));
+        let sol = a.get(a.lookup(Exchange::Crypto, "SOLUSDFUT").unwrap()).unwrap();
+        assert_eq!(sol.tick_size, crate::types::Price::parse("0.001").unwrap());
+        // Last Friday of March 2027 is the 26th.
+        assert!(a.lookup(Exchange::Crypto, "BTC26MAR27FUT").is_some());
+        let nco = options::expiries(&a, "CRUDEOIL", Exchange::Nco, InstrumentKind::Future, anchor);
+        assert_eq!(nco.len(), 2);
+        let idx = a.get(a.lookup(Exchange::McxIndex, "MCXCOMDEX").unwrap()).unwrap();
+        assert_eq!(idx.kind, InstrumentKind::Index);
+        assert!(a.lookup(Exchange::GlobalIndex, "SP500").is_some());
     }
 }
