@@ -131,10 +131,11 @@ fn modify_cancel_cancelall_and_unknown_order() {
 fn books_funds_positions_smart_orders_and_closeposition() {
     let h = Harness::start();
     h.tick("NSE", "TCS", 3400.0);
-    h.tick("NFO", "NIFTY29DEC26FUT", 25000.0);
+    let fut = h.near_future("NIFTY", "NFO");
+    h.tick("NFO", &fut, 25000.0);
     h.place(cnc("TCS", "BUY", 10, "MARKET", 0.0));
     let nrml = json!({
-        "strategy": "test", "symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "SELL",
+        "strategy": "test", "symbol": fut, "exchange": "NFO", "action": "SELL",
         "quantity": 75, "pricetype": "MARKET", "product": "NRML",
     });
     h.place(nrml);

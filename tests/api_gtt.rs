@@ -58,9 +58,10 @@ fn oco_gtt_places_books_modifies_triggers_and_survives_a_restart() {
 #[test]
 fn single_gtt_validation_and_cancel() {
     let h = Harness::start();
-    h.tick("NFO", "NIFTY29DEC26FUT", 25_000.0);
+    let fut = h.near_future("NIFTY", "NFO");
+    h.tick("NFO", &fut, 25_000.0);
     let single = json!({"strategy": "gtt", "trigger_type": "SINGLE", "exchange": "NFO",
-        "symbol": "NIFTY29DEC26FUT", "action": "BUY", "product": "NRML", "quantity": 75,
+        "symbol": fut, "action": "BUY", "product": "NRML", "quantity": 75,
         "price": 25_210.0, "triggerprice_tg": 25_200.0});
     let id = h.ok("placegttorder", single.clone())["trigger_id"].as_str().unwrap().to_string();
     let row = &book(&h)[0];

@@ -7,28 +7,29 @@ mod api_util;
 use api_util::{Harness, KEY, assert_error};
 use serde_json::{Value, json};
 
-/// NIFTY at 25,010 with its 29-DEC-26 options around it.
-fn nifty(h: &Harness) {
+/// NIFTY at 25,010 with options of its nearest expiry around it (asked of the server, so
+/// no test names a contract that expires); returns that expiry as symbols write it
+/// (`DDMMMYY`).
+fn nifty(h: &Harness) -> String {
+    let e = h.expiry("NIFTY", "NFO", "options", 0).replace('-', "");
     h.tick("NSE_INDEX", "NIFTY", 25_010.0);
-    for (sym, ltp) in [
-        ("NIFTY29DEC2625000CE", 320.0),
-        ("NIFTY29DEC2625000PE", 300.0),
-        ("NIFTY29DEC2625100CE", 270.0),
-        ("NIFTY29DEC2624900PE", 260.0),
-    ] {
-        h.tick("NFO", sym, ltp);
+    for (strike, ltp) in
+        [("25000CE", 320.0), ("25000PE", 300.0), ("25100CE", 270.0), ("24900PE", 260.0)]
+    {
+        h.tick("NFO", &format!("NIFTY{e}{strike}"), ltp);
     }
+    e
 }
 
 #[test]
 fn multioptiongreeks_reports_each_symbol_and_a_summary() {
     let h = Harness::start();
-    nifty(&h);
+    let e = nifty(&h);
     let (status, v) = h.api(
         "multioptiongreeks",
         json!({"symbols": [
-            {"symbol": "NIFTY29DEC2625100CE", "exchange": "NFO"},
-            {"symbol": "NIFTY29DEC2624900PE", "exchange": "NFO", "interest_rate": 6.5},
+            {"symbol": format!("NIFTY{e}25100CE"), "exchange": "NFO"},
+            {"symbol": format!("NIFTY{e}24900PE"), "exchange": "NFO", "interest_rate": 6.5},
             {"symbol": "SBIN", "exchange": "NSE"},
         ]}),
     );
@@ -101,10 +102,12 @@ fn instruments_csv_has_openalgo_master_columns_and_loads_back() {
         "symbol,brsymbol,name,exchange,brexchange,token,expiry,strike,lotsize,instrumenttype,tick_size"
     );
     assert!(lines.clone().all(|l| l.contains(",NFO,")));
-    assert!(lines.any(|l| l.starts_with("NIFTY29DEC2625000CE,") && l.contains(",29-DEC-26,25000")));
+    let expiry = h.expiry("NIFTY", "NFO", "options", 0);
+    let ce = format!("NIFTY{}25000CE", expiry.replace('-', ""));
+    assert!(lines.any(|l| l.starts_with(&format!("{ce},")) && l.contains(&format!(",{expiry},25000"))));
     // The CSV is a valid --instruments file.
     let m = tickfill::instruments::InstrumentMaster::from_csv_str(&text).unwrap();
-    let id = m.lookup(tickfill::types::Exchange::Nfo, "NIFTY29DEC2625000CE").unwrap();
+    let id = m.lookup(tickfill::types::Exchange::Nfo, &ce).unwrap();
     assert_eq!(m.get(id).unwrap().strike, Some(tickfill::types::Price(25_000 * 10_000)));
     let (status, _, body) = h.get(&format!("/api/v1/instruments?apikey={KEY}&format=xml"));
     assert_eq!(status, 400, "{body}");
@@ -136,25 +139,26 @@ fn pnl_symbols_sums_the_positionbook() {
 #[test]
 fn basket_places_buy_legs_first_and_split_slices() {
     let h = Harness::start();
-    h.tick("NFO", "NIFTY29DEC26FUT", 25_100.0);
-    h.tick("NFO", "BANKNIFTY29DEC26FUT", 56_000.0);
+    let (nifty, bank) = (h.near_future("NIFTY", "NFO"), h.near_future("BANKNIFTY", "NFO"));
+    h.tick("NFO", &nifty, 25_100.0);
+    h.tick("NFO", &bank, 56_000.0);
     let v = h.ok(
         "basketorder",
         json!({"strategy": "b", "orders": [
-            {"symbol": "BANKNIFTY29DEC26FUT", "exchange": "NFO", "action": "SELL", "quantity": 35, "product": "NRML"},
-            {"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY", "quantity": 75, "product": "NRML"},
-            {"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY", "quantity": 7, "product": "NRML"},
+            {"symbol": bank, "exchange": "NFO", "action": "SELL", "quantity": 35, "product": "NRML"},
+            {"symbol": nifty, "exchange": "NFO", "action": "BUY", "quantity": 75, "product": "NRML"},
+            {"symbol": nifty, "exchange": "NFO", "action": "BUY", "quantity": 7, "product": "NRML"},
         ]}),
     );
     let r = v["results"].as_array().unwrap();
-    assert_eq!(r[0]["symbol"], "NIFTY29DEC26FUT");
+    assert_eq!(r[0]["symbol"], nifty.as_str());
     assert_eq!(r[0]["status"], "success");
     assert!(r[1]["message"].as_str().unwrap().contains("lot size"), "{v}");
-    assert_eq!(r[2]["symbol"], "BANKNIFTY29DEC26FUT");
+    assert_eq!(r[2]["symbol"], bank.as_str());
     assert!(r[0]["orderid"].as_str().unwrap() < r[2]["orderid"].as_str().unwrap());
     let v = h.ok(
         "splitorder",
-        json!({"strategy": "s", "symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY",
+        json!({"strategy": "s", "symbol": nifty, "exchange": "NFO", "action": "BUY",
                "quantity": 375, "splitsize": 150, "product": "NRML"}),
     );
     let sizes: Vec<i64> =
@@ -174,7 +178,7 @@ fn basket_places_buy_legs_first_and_split_slices() {
 #[test]
 fn errors_keep_openalgo_shapes_and_metrics_count_endpoints() {
     let h = Harness::start();
-    nifty(&h);
+    let e = nifty(&h);
     // Shape A: per-field messages.
     let (status, v) = h.api("history", json!({"exchange": "NSE"}));
     assert_eq!(status, 400);
@@ -210,7 +214,7 @@ fn errors_keep_openalgo_shapes_and_metrics_count_endpoints() {
     );
     let v = h.ok(
         "optionchain",
-        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26", "strike_count": 1}),
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": e, "strike_count": 1}),
     );
     assert_eq!(v["atm_strike"], 25_000.0);
     assert_eq!(v["chain"].as_array().unwrap().len(), 3);
@@ -220,7 +224,7 @@ fn errors_keep_openalgo_shapes_and_metrics_count_endpoints() {
     assert_eq!(v["chain"][1]["ce"]["ltp"], 320.0);
     let v = h.ok(
         "optionchain",
-        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26",
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": e,
                "strike_count": 1, "with_greeks": true}),
     );
     let ce = &v["chain"][1]["ce"]["greeks"];
@@ -231,7 +235,7 @@ fn errors_keep_openalgo_shapes_and_metrics_count_endpoints() {
     assert!(v["chain"][2]["pe"]["greeks"].is_null(), "{v}");
     let v = h.ok(
         "syntheticfuture",
-        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": "29DEC26"}),
+        json!({"underlying": "NIFTY", "exchange": "NSE_INDEX", "expiry_date": e}),
     );
     assert_eq!(v["synthetic_future_price"], 25_020.0);
     let (_, _, metrics) = h.get("/metrics");

@@ -65,7 +65,7 @@ fn every_order_field_error_names_its_field() {
     let mut nrml = base.clone();
     nrml["product"] = json!("NRML");
     assert_error(&h.api("placeorder", nrml), 400, "NRML");
-    let mut lot = cnc("NIFTY29DEC26FUT", "BUY", 10, "MARKET", 0.0);
+    let mut lot = cnc(&h.near_future("NIFTY", "NFO"), "BUY", 10, "MARKET", 0.0);
     lot["exchange"] = json!("NFO");
     lot["product"] = json!("NRML");
     assert_error(&h.api("placeorder", lot), 400, "multiples of lot size 75");

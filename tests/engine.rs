@@ -59,7 +59,7 @@ fn refused_order_names_the_field_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let engine = start(dir.path());
     let h = engine.handle();
-    let nifty_fut = sym(&h, "NFO", "NIFTY29DEC26FUT");
+    let nifty_fut = sym(&h, "NFO", &near_future(&h, "NIFTY"));
     send(&h, tick(nifty_fut, 25_110.0));
     let mut o = order(nifty_fut, Side::Buy, 10, PriceType::Market, 0.0);
     o.product = tickfill::types::Product::Nrml;

@@ -55,6 +55,10 @@ pub fn engine_config(dir: &Path) -> EngineConfig {
     c.pipeline.idle = IdleStrategy::Backoff;
     c.pipeline.ring_size = 1024;
     c.timer_interval = Duration::from_millis(200);
+    // The universe `serve` builds for a data dir: derivatives expiring after today.
+    c.instruments = std::sync::Arc::new(
+        tickfill::refdata::universe::default_universe_for(dir).expect("default universe"),
+    );
     c
 }
 
@@ -185,6 +189,31 @@ impl Harness {
 
     pub fn handle(&self) -> EngineHandle {
         self.engine.as_ref().expect("running").handle()
+    }
+
+    /// The `n`th expiry (0 = nearest) the server lists for `name`'s futures or options
+    /// on `exchange`, as `expiry` answers it (`DD-MMM-YY`).
+    pub fn expiry(&self, name: &str, exchange: &str, kind: &str, n: usize) -> String {
+        let v = self.ok_plain(
+            "expiry",
+            json!({"symbol": name, "exchange": exchange, "instrumenttype": kind}),
+        );
+        v["data"][n].as_str().unwrap_or_else(|| panic!("no expiry {n} for {name}: {v}")).into()
+    }
+
+    /// The symbol of the nearest `name` future on `exchange` the server lists
+    /// (`NAME+DDMMMYY+FUT`), so no test names a contract that will expire.
+    pub fn near_future(&self, name: &str, exchange: &str) -> String {
+        format!("{name}{}FUT", self.expiry(name, exchange, "futures", 0).replace('-', ""))
+    }
+
+    /// Like [`Harness::api`], expecting 200 and `"status":"success"` (no `mode` check:
+    /// the reference endpoints carry none).
+    pub fn ok_plain(&self, endpoint: &str, body: Value) -> Value {
+        let (status, v) = self.api(endpoint, body);
+        assert_eq!(status, 200, "{endpoint}: {v}");
+        assert_eq!(v["status"], "success", "{endpoint}: {v}");
+        v
     }
 
     pub fn sym(&self, exchange: &str, symbol: &str) -> SymbolId {

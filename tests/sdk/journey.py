@@ -54,6 +54,21 @@ def wait_for(fn, seconds=20.0):
 
 
 
+_futures = {}
+
+
+def near_future(name):
+    """The nearest live future of `name` on NFO, as the server's `expiry` lists it
+    (NAME+DDMMMYY+FUT): no journey names a contract that will expire."""
+    if name not in _futures:
+        r = client.expiry(symbol=name, exchange="NFO", instrumenttype="futures")
+        dates = r.get("data") or []
+        if r.get("status") != "success" or not dates:
+            raise RuntimeError(f"no live {name} future: {r}")
+        _futures[name] = name + dates[0].replace("-", "") + "FUT"
+    return _futures[name]
+
+
 def quote_ltp(symbol, exchange, default):
     q = wait_for(lambda: (lambda r: r if r.get("status") == "success" else None)(
         client.quotes(symbol=symbol, exchange=exchange)))
@@ -85,14 +100,15 @@ def orders_and_books():
         price_type="LIMIT", product="CNC", quantity=5, price=round(ltp * 0.85, 1)))
     success("cancelorder", client.cancelorder(order_id=limit_id, strategy="sdk"))
 
+    nifty_fut = near_future("NIFTY")
     fut = wait_for(lambda: (lambda r: r if r.get("status") == "success" else None)(
-        client.quotes(symbol="NIFTY29DEC26FUT", exchange="NFO")))
+        client.quotes(symbol=nifty_fut, exchange="NFO")))
     fut_ltp = fut["data"]["ltp"] if fut else 25000.0
     success("placeorder SL-M", client.placeorder(
-        strategy="sdk", symbol="NIFTY29DEC26FUT", action="BUY", exchange="NFO",
+        strategy="sdk", symbol=nifty_fut, action="BUY", exchange="NFO",
         price_type="SL-M", product="NRML", quantity=75, trigger_price=round(fut_ltp * 1.1, 1)))
     success("placeorder SL", client.placeorder(
-        strategy="sdk", symbol="NIFTY29DEC26FUT", action="BUY", exchange="NFO",
+        strategy="sdk", symbol=nifty_fut, action="BUY", exchange="NFO",
         price_type="SL", product="NRML", quantity=75,
         trigger_price=round(fut_ltp * 1.1, 1), price=round(fut_ltp * 1.11, 1)))
     r = success("cancelallorder", client.cancelallorder(strategy="sdk"))
@@ -247,7 +263,7 @@ def history_data():
         check("history deterministic", hasattr(again, "equals") and again.equals(df))
         check("5m candles start on the 5 minutes from 09:15",
               all(ts.minute % 5 == 0 and (ts.hour, ts.minute) >= (9, 15) for ts in df.index), df.index[:3])
-    d = client.history(symbol="NIFTY29DEC26FUT", exchange="NFO", interval="D",
+    d = client.history(symbol=near_future("NIFTY"), exchange="NFO", interval="D",
                        start_date=(today - timedelta(days=60)).isoformat(), end_date=today.isoformat())
     check("daily history of a future", hasattr(d, "columns") and 30 <= len(d) <= 45
           and (d["oi"] > 0).all(), d)
@@ -260,7 +276,7 @@ def history_data():
 def option_data():
     """optionsymbol, optionchain, optiongreeks, syntheticfuture on the NIFTY chain."""
     r = success("expiry for options", client.expiry(symbol="NIFTY", exchange="NFO", instrumenttype="options"))
-    expiry = r.get("data", ["29-DEC-26"])[0].replace("-", "")
+    expiry = r["data"][0].replace("-", "")
     r = success("optionsymbol ATM CE", client.optionsymbol(
         underlying="NIFTY", exchange="NSE_INDEX", expiry_date=expiry, offset="ATM", option_type="CE"))
     atm_symbol = r.get("symbol", "")
@@ -305,9 +321,10 @@ def option_data():
 
 def margin_and_account():
     """margin, analyzer status and toggle, telegram without an upstream."""
-    _, fut = quote_ltp("NIFTY29DEC26FUT", "NFO", 25000.0)
+    nifty_fut = near_future("NIFTY")
+    _, fut = quote_ltp(nifty_fut, "NFO", 25000.0)
     r = success("margin", client.margin(positions=[
-        {"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY", "quantity": "75",
+        {"symbol": nifty_fut, "exchange": "NFO", "action": "BUY", "quantity": "75",
          "product": "NRML", "pricetype": "LIMIT", "price": str(round(fut, 1))}]))
     m = r.get("data", {}).get("total_margin_required", 0)
     if UPSTREAM:
@@ -315,7 +332,7 @@ def margin_and_account():
     else:
         check("margin = qty x price / futures leverage 10", abs(m - 75 * round(fut, 1) / 10) < 1, (m, fut))
     if not UPSTREAM:
-        r = client.margin(positions=[{"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "HOLD",
+        r = client.margin(positions=[{"symbol": nifty_fut, "exchange": "NFO", "action": "HOLD",
                                       "quantity": "75", "product": "NRML", "pricetype": "MARKET"}])
         check("margin names a bad action", r.get("status") == "error" and "action" in str(r), r)
     a = success("analyzerstatus", client.analyzerstatus())
@@ -337,10 +354,11 @@ def ordinal(orderid):
 
 def order_families():
     """basketorder (BUY legs first), splitorder, optionsorder (+split), optionsmultiorder."""
+    nifty_fut, bank_fut = near_future("NIFTY"), near_future("BANKNIFTY")
     r = success("basketorder", client.basketorder(strategy="basket", orders=[
-        {"symbol": "BANKNIFTY29DEC26FUT", "exchange": "NFO", "action": "SELL", "quantity": 35,
+        {"symbol": bank_fut, "exchange": "NFO", "action": "SELL", "quantity": 35,
          "pricetype": "MARKET", "product": "NRML"},
-        {"symbol": "NIFTY29DEC26FUT", "exchange": "NFO", "action": "BUY", "quantity": 75,
+        {"symbol": nifty_fut, "exchange": "NFO", "action": "BUY", "quantity": 75,
          "pricetype": "MARKET", "product": "NRML"},
         {"symbol": "NOPE", "exchange": "NFO", "action": "BUY", "quantity": 75},
     ]))
@@ -350,7 +368,7 @@ def order_families():
         x.get("status") == "error" and "NOPE" in x.get("message", "") for x in res), res)
     ids = {x["symbol"]: ordinal(x["orderid"]) for x in ok}
     check("basket: BUY leg placed before SELL leg",
-          ids.get("NIFTY29DEC26FUT", 9e9) < ids.get("BANKNIFTY29DEC26FUT", -1), ids)
+          ids.get(nifty_fut, 9e9) < ids.get(bank_fut, -1), ids)
     r = success("splitorder", client.splitorder(strategy="split", symbol="SBIN", exchange="NSE", action="BUY",
                                                 quantity=25, splitsize=10, price_type="MARKET", product="CNC"))
     check("split 25 by 10 is 10, 10, 5", [x.get("quantity") for x in r.get("results", [])] == [10, 10, 5]

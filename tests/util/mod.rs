@@ -27,7 +27,20 @@ pub fn config(dir: &Path) -> EngineConfig {
     c.pipeline.idle = IdleStrategy::Backoff;
     c.pipeline.ring_size = 1024;
     c.timer_interval = Duration::from_millis(200);
+    // The universe `serve` builds for a data dir: derivatives expiring after today.
+    c.instruments = std::sync::Arc::new(
+        tickfill::refdata::universe::default_universe_for(dir).expect("default universe"),
+    );
     c
+}
+
+/// The nearest `name` future on NFO that has not expired, from the engine's master.
+pub fn near_future(h: &EngineHandle, name: &str) -> String {
+    use tickfill::instruments::InstrumentKind;
+    use tickfill::refdata::{compact_expiry, options, today_ist};
+    let ex = tickfill::types::Exchange::Nfo;
+    let e = options::expiries(&h.instruments, name, ex, InstrumentKind::Future, today_ist());
+    format!("{name}{}FUT", compact_expiry(*e.first().expect("a live future")))
 }
 
 pub fn start(dir: &Path) -> Engine {
