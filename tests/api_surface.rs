@@ -339,3 +339,61 @@ fn optionsorder_places_the_resolved_option_with_the_bodys_order_terms() {
     assert_eq!(s["price"], 1.5, "{s}");
     assert_eq!(s["product"], "NRML", "{s}");
 }
+
+#[test]
+fn nco_crypto_and_the_new_index_exchanges_are_served_like_openalgo() {
+    let h = Harness::start();
+    // A crypto perpetual as OpenAlgo's Delta master names it: no expiry, a fractional tick.
+    let v = h.ok_plain("symbol", json!({"symbol": "BTCUSDFUT", "exchange": "CRYPTO"}));
+    let d = &v["data"];
+    assert_eq!(
+        (&d["expiry"], &d["instrumenttype"], &d["lotsize"], &d["tick_size"], &d["name"]),
+        (&json!(""), &json!("PERPFUT"), &json!(1), &json!(0.5), &json!("BTC")),
+        "{v}"
+    );
+    let v = h.ok_plain("symbol", json!({"symbol": "SOLUSDFUT", "exchange": "CRYPTO"}));
+    assert_eq!(v["data"]["tick_size"], 0.001, "{v}");
+    // Dated contracts list their expiries, ascending, none past.
+    for (name, exchange) in [("BTC", "CRYPTO"), ("CRUDEOIL", "NCO"), ("CRUDEOIL", "MCX")] {
+        let v = h.ok_plain(
+            "expiry",
+            json!({"symbol": name, "exchange": exchange, "instrumenttype": "futures"}),
+        );
+        let dates: Vec<chrono::NaiveDate> = v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| chrono::NaiveDate::parse_from_str(d.as_str().unwrap(), "%d-%b-%y").unwrap())
+            .collect();
+        assert_eq!(dates.len(), 2, "{v}");
+        assert!(dates[0] < dates[1] && dates[0] >= tickfill::refdata::today_ist(), "{v}");
+        let fut = format!("{name}{}FUT", v["data"][0].as_str().unwrap().replace('-', ""));
+        h.ok_plain("symbol", json!({"symbol": fut, "exchange": exchange}));
+    }
+    let v = h.ok_plain("search", json!({"query": "BTC", "exchange": "CRYPTO"}));
+    assert_eq!(v["data"].as_array().unwrap().len(), 3, "{v}");
+    for (exchange, symbol) in [("MCX_INDEX", "MCXCOMDEX"), ("GLOBAL_INDEX", "SP500")] {
+        let (status, _, body) =
+            h.get(&format!("/api/v1/instruments?apikey={KEY}&exchange={exchange}"));
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let rows = v["data"].as_array().unwrap();
+        assert!(rows.iter().all(|r| r["exchange"] == exchange && r["instrumenttype"] == "INDEX"));
+        assert!(rows.iter().any(|r| r["symbol"] == symbol), "{v}");
+    }
+    // Orders: a whole number of contracts fills; a fraction is refused by name (tickfill's
+    // quantities are whole numbers, a listed departure for CRYPTO).
+    h.tick("CRYPTO", "BTCUSDFUT", 95_000.0);
+    let order = |qty: Value| {
+        json!({"strategy": "c", "symbol": "BTCUSDFUT", "exchange": "CRYPTO", "action": "BUY",
+               "quantity": qty, "pricetype": "MARKET", "product": "NRML"})
+    };
+    h.place(order(json!(2)));
+    let p = h.ok("positionbook", json!({}));
+    assert_eq!(p["data"][0]["quantity"], 2, "{p}");
+    assert_error(&h.api("placeorder", order(json!("0.5"))), 400, "quantity");
+    // CNC is refused on a derivatives exchange, CRYPTO included.
+    let mut cnc = order(json!(1));
+    cnc["product"] = json!("CNC");
+    assert_error(&h.api("placeorder", cnc), 400, "CNC");
+}

@@ -120,7 +120,7 @@ async fn expiry_inner(api: &Api, req: Request) -> ApiResult {
     if !exchange.is_derivative() {
         return Err(shape_a(
             "exchange",
-            "Invalid exchange for expiry: use a derivatives exchange (NFO, BFO, MCX, CDS, BCD, NCDEX)",
+            "Invalid exchange for expiry: use a derivatives exchange (NFO, BFO, MCX, CDS, BCD, NCDEX, NCO, CRYPTO)",
         ));
     }
     let kind_text = as_a("instrumenttype", body.str("instrumenttype", MAX_STRING))?;

@@ -7,7 +7,10 @@
 //! (`upstream-instruments.csv`, in OpenAlgo's master columns) and uses that copy for the
 //! rest of the IST day; the next start on a later day downloads it again. When the upstream
 //! cannot be reached, yesterday's copy is used (and said so); with no copy at all the start
-//! fails with the reason. Rows of exchanges tickfill does not trade are left out.
+//! fails with the reason. Rows of exchanges tickfill does not trade are left out, and so
+//! are rows the engine cannot account for exactly: a fractional lot size (crypto spot,
+//! `0.0001` BTC) or a contract value other than 1 (crypto futures, `0.001` BTC per
+//! contract): its quantities and P&L multipliers are whole numbers. The log line counts both.
 //!
 //! # Known limitations
 //! - Forwarding is blocking HTTP/1.1 (ureq) on the REST runtime's blocking pool, with the
@@ -124,18 +127,45 @@ pub const MASTER_COLUMNS: [&str; 11] = [
     "tick_size",
 ];
 
-/// Converts an `instruments` JSON reply to master CSV, keeping exchanges tickfill knows.
-pub fn master_csv(reply: &Value) -> Result<(String, usize), UpstreamError> {
+/// True when a master cell (number or text) is the whole number `want`, or `want` is 1
+/// and the cell is absent (OpenAlgo's default contract value).
+fn is_whole(cell: &Value, at_least: f64, exactly: Option<f64>) -> bool {
+    let v = match cell {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Null => return exactly == Some(1.0),
+        _ => None,
+    };
+    v.is_some_and(|v| v.fract() == 0.0 && v >= at_least && exactly.is_none_or(|e| v == e))
+}
+
+/// What [`master_csv`] left out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// Rows of exchanges tickfill does not know.
+    pub other_exchanges: usize,
+    /// Rows with a fractional lot size or a contract value other than 1.
+    pub fractional: usize,
+}
+
+/// Converts an `instruments` JSON reply to master CSV, keeping exchanges tickfill knows
+/// and rows it can account for exactly (see the module doc).
+pub fn master_csv(reply: &Value) -> Result<(String, LeftOut), UpstreamError> {
     let rows = reply["data"].as_array().ok_or_else(|| {
         UpstreamError::Master(format!("reply has no data array: {}", reply["message"]))
     })?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let bad = |e: csv::Error| UpstreamError::Master(e.to_string());
     w.write_record(MASTER_COLUMNS).map_err(bad)?;
-    let mut skipped = 0;
+    let mut skipped = LeftOut::default();
     for r in rows {
         if r["exchange"].as_str().and_then(Exchange::parse).is_none() {
-            skipped += 1;
+            skipped.other_exchanges += 1;
+            continue;
+        }
+        if !is_whole(&r["lotsize"], 1.0, None) || !is_whole(&r["contract_value"], 1.0, Some(1.0))
+        {
+            skipped.fractional += 1;
             continue;
         }
         let cells: Vec<String> = MASTER_COLUMNS
@@ -192,8 +222,12 @@ pub fn load_master(
                 .and_then(|()| std::fs::rename(&tmp, &path))
                 .map_err(|e| UpstreamError::Master(e.to_string()))?;
             let line = format!(
-                "instrument master: {} rows downloaded from the upstream ({skipped} rows of other exchanges left out)",
-                m.len()
+                "instrument master: {} rows downloaded from the upstream ({} rows of other \
+                 exchanges left out; {} rows with a fractional lot size or contract value left \
+                 out: tickfill's quantities are whole numbers)",
+                m.len(),
+                skipped.other_exchanges,
+                skipped.fractional
             );
             Ok((m, line))
         }
@@ -225,11 +259,21 @@ mod tests {
              "brexchange": "NFO", "token": "1", "expiry": "30-DEC-26", "strike": 25000.0, "lotsize": 75,
              "instrumenttype": "CE", "tick_size": 0.05},
             {"symbol": "BTCUSD", "exchange": "SOMEWHERE", "lotsize": 1, "tick_size": 0.5, "instrumenttype": "X"},
+            // Delta Exchange's rows as OpenAlgo's master carries them: a perpetual of
+            // 0.001 BTC per contract, spot with a fractional lot, one of whole coins.
+            {"symbol": "BTCUSDFUT", "name": "BTC", "exchange": "CRYPTO", "lotsize": 1.0,
+             "tick_size": 0.5, "instrumenttype": "PERPFUT", "contract_value": 0.001},
+            {"symbol": "BTCINR", "name": "BTC", "exchange": "CRYPTO", "lotsize": 0.0001,
+             "tick_size": 1.0, "instrumenttype": "SPOT", "contract_value": 1.0},
+            {"symbol": "SOLUSDFUT", "name": "SOL", "exchange": "CRYPTO", "lotsize": "1",
+             "tick_size": 0.001, "instrumenttype": "PERPFUT", "contract_value": "1.0"},
         ]});
         let (text, skipped) = master_csv(&reply).unwrap();
-        assert_eq!(skipped, 1);
+        assert_eq!(skipped, LeftOut { other_exchanges: 1, fractional: 2 });
         let m = InstrumentMaster::from_csv_str(&text).unwrap();
-        assert_eq!(m.len(), 2);
+        assert_eq!(m.len(), 3);
+        let sol = m.get(m.lookup(Exchange::Crypto, "SOLUSDFUT").unwrap()).unwrap();
+        assert_eq!(sol.tick_size, crate::types::Price::parse("0.001").unwrap());
         let id = m.lookup(Exchange::Nfo, "NIFTY30DEC2625000CE").unwrap();
         let i = m.get(id).unwrap();
         assert_eq!(i.strike.map(|p| p.to_f64()), Some(25_000.0));
