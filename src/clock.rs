@@ -48,6 +48,54 @@ pub fn wall_now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
 }
 
+/// How far ahead of the event clock a feed's time may be and still be followed: a
+/// simulated clock may jump a year, a misread unit (microseconds taken for milliseconds)
+/// lands thousands of years ahead and is ignored.
+pub const MAX_FEED_JUMP_NS: i64 = 366 * 86_400 * 1_000_000_000;
+
+/// The event clock of a feed whose times are trusted (`serve --event-clock feed`, the
+/// default with the simulator): event time is wall time plus an offset that a tick
+/// carrying a later exchange time (`ltt`) raises, so a simulator that jumps its clock
+/// across midnight moves the engine's trading day with it, through the ticks, as a real
+/// exchange feed's time would. Never goes backwards; after a restart it continues from
+/// the last journaled event time.
+///
+/// # Invariants
+/// - `stamp` is monotone: every event time is at or after the previous one.
+/// - The offset only grows, and only from a tick's time (or the recovered floor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventClock {
+    offset_ns: i64,
+    last_ns: i64,
+}
+
+impl EventClock {
+    /// A clock that resumes at `floor_ns` (the last event time recovered from the journal,
+    /// or `None` for a new data dir) when that is after `wall_ns`.
+    pub fn new(floor_ns: Option<i64>, wall_ns: i64) -> EventClock {
+        let floor = floor_ns.unwrap_or(i64::MIN);
+        EventClock { offset_ns: floor.saturating_sub(wall_ns).max(0), last_ns: floor }
+    }
+
+    /// A tick's exchange time (epoch ms): a time ahead of the clock moves the clock there.
+    #[inline]
+    pub fn observe_feed_ms(&mut self, ltt_ms: i64, wall_ns: i64) {
+        let feed_ns = ltt_ms.saturating_mul(1_000_000);
+        let now = wall_ns.saturating_add(self.offset_ns);
+        if feed_ns > now && feed_ns - now <= MAX_FEED_JUMP_NS {
+            self.offset_ns = feed_ns - wall_ns;
+        }
+    }
+
+    /// The event time of an input arriving at `wall_ns`.
+    #[inline]
+    pub fn stamp(&mut self, wall_ns: i64) -> i64 {
+        let t = wall_ns.saturating_add(self.offset_ns).max(self.last_ns);
+        self.last_ns = t;
+        t
+    }
+}
+
 /// Monotonic nanoseconds since the first call in this process (for latency stamps).
 #[inline]
 pub fn mono_now_ns() -> u64 {
@@ -68,6 +116,32 @@ pub fn ist_to_epoch_ns(year: i32, month: u32, day: u32, hour: u32, minute: u32) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_event_clock_follows_the_feed_forward_only() {
+        let wall = ist_to_epoch_ns(2026, 11, 30, 14, 0);
+        let mut c = EventClock::new(None, wall);
+        assert_eq!(c.stamp(wall), wall);
+        // An ordinary tick (exchange time just behind) changes nothing.
+        c.observe_feed_ms(wall / 1_000_000 - 5, wall);
+        assert_eq!(c.stamp(wall + 1), wall + 1);
+        // A feed that jumps to 00:05 tomorrow takes the clock there, and time runs on.
+        let jump = ist_to_epoch_ns(2026, 12, 1, 0, 5);
+        c.observe_feed_ms(jump / 1_000_000, wall + 2);
+        assert_eq!(c.stamp(wall + 2), jump);
+        assert_eq!(c.stamp(wall + 1_000), jump + 998);
+        // A wall clock that steps back never takes the event time back.
+        assert_eq!(c.stamp(wall - 1_000_000), jump + 998);
+        // A misread unit (microseconds as milliseconds) is ignored.
+        c.observe_feed_ms(jump / 1_000, wall + 2_000);
+        assert_eq!(c.stamp(wall + 2_000), jump + 1_998);
+        // A restart resumes from the journal's last time, a day ahead of the wall.
+        let mut r = EventClock::new(Some(jump), wall);
+        assert_eq!(r.stamp(wall + 10), jump + 10);
+        // A journal behind the wall clock is simply wall time.
+        let mut w = EventClock::new(Some(wall - 50), wall);
+        assert_eq!(w.stamp(wall), wall);
+    }
 
     #[test]
     fn ist_conversions() {

@@ -116,6 +116,12 @@ pub struct ServeArgs {
     /// Journaled events between snapshots.
     #[arg(long, default_value_t = 1_000_000)]
     pub snapshot_every: u64,
+    /// Where event time (trading days, CNC settlement, expiries, square-off) comes from:
+    /// `wall` (the host clock), `feed` (the host clock, moved forward by the exchange time
+    /// the feed's ticks carry: the simulator's `set_clock` then moves the trading day), or
+    /// `auto` (`feed` with `--feed sim`, else `wall`).
+    #[arg(long, env = "TICKFILL_EVENT_CLOCK", default_value = "auto", value_parser = ["auto", "wall", "feed"])]
+    pub event_clock: String,
     #[command(flatten)]
     exec: ExecArgs,
     #[command(flatten)]
@@ -206,6 +212,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         bail!("--feed must be `sim` or a ws://HOST:PORT URL, not {:?}", args.feed);
     };
     config.instruments = Arc::clone(&instruments);
+    config.feed_clock = match args.event_clock.as_str() {
+        "feed" => true,
+        "wall" => false,
+        _ => simulator.is_some(),
+    };
 
     let mut engine = Engine::start(config).context("starting the engine")?;
     println!("tickfill: {}", engine.recovery);

@@ -76,6 +76,11 @@ pub struct EngineConfig {
     pub cores: Option<CoreLayout>,
     /// Symbols per upstream feed connection.
     pub symbols_per_connection: usize,
+    /// Event time follows the feed's clock (the exchange time its ticks carry) instead of
+    /// the wall clock alone: for a feed whose time is trusted, the simulator above all,
+    /// whose clock can be moved to live a trading day's boundaries
+    /// ([`crate::clock::EventClock`]). Default off.
+    pub feed_clock: bool,
 }
 
 impl EngineConfig {
@@ -96,6 +101,7 @@ impl EngineConfig {
             sequencer_core: None,
             cores: None,
             symbols_per_connection: 1000,
+            feed_clock: false,
         }
     }
 }
@@ -290,6 +296,7 @@ impl Engine {
         exec_config.quote_max_age_ns =
             i64::try_from(config.watchdog.mtm_max_age.as_nanos()).unwrap_or(i64::MAX);
         let mut recovered = recovery::recover(&config.journal, &exec_config, &config.instruments)?;
+        let last_event_ns = recovered.exec.event_time_ns();
         recovered.mtm.set_max_age(config.watchdog.mtm_max_age);
         let health = Arc::new(Health::new());
         health.durable_seq.store(
@@ -317,12 +324,15 @@ impl Engine {
             interest: Arc::clone(&interest),
             ticks: Some(tick_tx),
         });
-        let (publisher, running) = Pipeline::start(
+        let (mut publisher, running) = Pipeline::start(
             &config.pipeline,
             recovered.report.next_seq,
             stages,
             Arc::clone(&health),
         )?;
+        if config.feed_clock {
+            publisher.follow_feed_clock(last_event_ns);
+        }
         let (intake, rx) = sequencer::intake(config.intake_capacity)?;
         let seq_config = SequencerConfig {
             timer_interval: config.timer_interval,

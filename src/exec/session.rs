@@ -101,6 +101,12 @@ pub(crate) fn weekday(day: i64) -> u8 {
 }
 
 impl Exec {
+    /// The latest event time seen (every boundary up to it has run); `None` before the
+    /// first event. A feed-driven clock resumes from it after a restart.
+    pub fn event_time_ns(&self) -> Option<i64> {
+        (self.calendar.cursor_ns != i64::MIN).then_some(self.calendar.cursor_ns)
+    }
+
     /// The boundaries of IST day `day`, sorted by (time, kind).
     pub(crate) fn boundaries(&self, day: i64) -> Vec<(i64, Boundary)> {
         let base = day_start_ns(day);

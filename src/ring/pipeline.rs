@@ -134,6 +134,8 @@ type RingProducer = SingleProducer<Slot, SingleConsumerBarrier>;
 pub struct Publisher {
     producer: RingProducer,
     next_seq: u64,
+    /// `Some` when event time follows the feed's clock ([`crate::clock::EventClock`]).
+    clock: Option<crate::clock::EventClock>,
     /// `inline` only. One dynamic call per drained batch, never per event: the loop
     /// inside is generic over the four stages.
     inline: Option<Box<dyn Drain>>,
@@ -158,8 +160,19 @@ impl Publisher {
     /// Publishes one input; returns its sequence. While the ring is full it spins
     /// (`fused`, `pipelined`: backpressure on the sequencer, never a drop) or runs the
     /// stages itself to free slots (`inline`: nobody else would).
+    /// `time_ns` is the wall time it arrived; with a feed clock
+    /// ([`Publisher::follow_feed_clock`]) the event gets the feed's time instead.
     #[inline]
     pub fn publish(&mut self, input: Input, time_ns: i64, recv_ns: u64) -> Seq {
+        let time_ns = match &mut self.clock {
+            None => time_ns,
+            Some(c) => {
+                if let Input::Tick(t) = &input {
+                    c.observe_feed_ms(t.ltt_ms, time_ns);
+                }
+                c.stamp(time_ns)
+            }
+        };
         let seq = Seq(self.next_seq);
         self.next_seq += 1;
         let event = Event { header: Header { seq, time_ns, recv_ns }, input };
@@ -185,6 +198,12 @@ impl Publisher {
     /// True when this publisher runs the stages itself (`inline`).
     pub fn is_inline(&self) -> bool {
         self.inline.is_some()
+    }
+
+    /// From now on, event time follows the clock of the ticks published (see
+    /// [`crate::clock::EventClock`]), resuming at `floor_ns`, the last journaled event time.
+    pub fn follow_feed_clock(&mut self, floor_ns: Option<i64>) {
+        self.clock = Some(crate::clock::EventClock::new(floor_ns, crate::clock::wall_now_ns()));
     }
 
     /// The sequence the next event will get.
@@ -291,7 +310,7 @@ impl Pipeline {
                 (builder.build(), Threads::Pipelined(h1, h2, h3, h4))
             }
         };
-        Ok((Publisher { producer: publisher, next_seq: first_seq.0, inline }, Running { threads }))
+        Ok((Publisher { producer: publisher, next_seq: first_seq.0, clock: None, inline }, Running { threads }))
     }
 }
 

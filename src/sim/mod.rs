@@ -10,6 +10,10 @@
 //!     |     writes market_data frames (protocol::market_data) in each subscriber's mode
 //!     |-- rest thread (rest.rs): axum on a current-thread tokio runtime:
 //!     |     /api/v1/{quotes,multiquotes,depth}, /sim/control, /sim/status
+//!     |-- the clock (state.rs): wall time plus an offset `set_clock` moves forward; every
+//!     |     tick's `ltt` and `timestamp` carry it, so an engine that follows its feed's
+//!     |     clock (`serve --event-clock feed`, the default with the simulator) lives the
+//!     |     simulated time: sessions roll over, CNC settles, contracts expire
 //!     `-- shared (state.rs): the RandomWalk behind a mutex, flags and counters
 //! ```
 //!
@@ -148,6 +152,12 @@ pub enum Control {
         /// The new last price (rounded to the symbol's tick size).
         ltp: Price,
     },
+    /// Move the simulator's clock forward to `epoch_ms`; time then runs on from there.
+    /// Every later tick carries it (`ltt`, `timestamp`), like an exchange feed's time.
+    SetClock {
+        /// The new time, epoch milliseconds (not before the clock's current time).
+        epoch_ms: i64,
+    },
 }
 
 /// Why a control action was refused.
@@ -160,6 +170,16 @@ pub enum ControlError {
     /// The price is not positive: give an `ltp` above zero.
     #[error("ltp must be a positive price, got {0}")]
     BadPrice(Price),
+    /// The clock only moves forward (an engine never takes time back): give a later time.
+    #[error(
+        "the clock only moves forward: {asked_ms} ms is before the simulator's time {now_ms} ms"
+    )]
+    ClockBackwards {
+        /// The time asked for, epoch ms.
+        asked_ms: i64,
+        /// The simulator's time then, epoch ms.
+        now_ms: i64,
+    },
 }
 
 /// What `GET /sim/status` reports.
@@ -183,6 +203,10 @@ pub struct SimStatus {
     pub ticks_sent: u64,
     /// Frames dropped because a client's write buffer was full.
     pub frames_dropped: u64,
+    /// The simulator's clock, `YYYY-MM-DD HH:MM:SS` IST.
+    pub clock: String,
+    /// How far the clock is ahead of the wall clock, ms.
+    pub clock_offset_ms: i64,
 }
 
 /// A running simulator; [`SimServer::stop`] or dropping it shuts it down.

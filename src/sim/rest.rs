@@ -8,7 +8,6 @@
 use super::session::MAX_MESSAGE_BYTES;
 use super::state::Shared;
 use super::{Control, ControlError};
-use crate::clock::wall_now_ns;
 use crate::event::{Level, Tick};
 use crate::types::{Exchange, Price};
 use axum::Router;
@@ -121,10 +120,6 @@ fn authorize(shared: &Shared, obj: &Map<String, Value>) -> Result<(), Reply> {
     }
 }
 
-fn now_ms() -> i64 {
-    wall_now_ns() / 1_000_000
-}
-
 fn quote_data(t: &Tick) -> Value {
     json!({"open": t.open.to_f64(), "high": t.high.to_f64(), "low": t.low.to_f64(),
         "ltp": t.ltp.to_f64(), "ask": t.ask.to_f64(), "bid": t.bid.to_f64(),
@@ -147,7 +142,7 @@ fn one_symbol(shared: &Shared, body: &[u8]) -> Result<Tick, Reply> {
     let obj = object(body)?;
     let (symbol, exchange) = (text(&obj, "symbol")?, text(&obj, "exchange")?);
     authorize(shared, &obj)?;
-    shared.quote(exchange, symbol, now_ms()).map_err(|m| bad(StatusCode::BAD_REQUEST, m))
+    shared.quote(exchange, symbol, shared.now_ms()).map_err(|m| bad(StatusCode::BAD_REQUEST, m))
 }
 
 async fn quotes(State(shared): SharedState, body: Bytes) -> Reply {
@@ -183,7 +178,7 @@ async fn multiquotes(State(shared): SharedState, body: Bytes) -> Reply {
             }
         };
         authorize(&shared, &obj)?;
-        let ms = now_ms();
+        let ms = shared.now_ms();
         let results: Vec<Value> = list
             .iter()
             .map(|entry| {
@@ -231,11 +226,32 @@ fn parse_control(obj: &Map<String, Value>) -> Result<Control, Reply> {
             .ok_or_else(|| bad(StatusCode::BAD_REQUEST, "ltp: must be a positive number"))?;
             Ok(Control::SetPrice { exchange, symbol, ltp })
         }
+        "set_clock" => Ok(Control::SetClock { epoch_ms: clock_time(obj)? }),
         _ => Err(bad(
             StatusCode::BAD_REQUEST,
-            "action: must be one of pause, mute, resume, set_price",
+            "action: must be one of pause, mute, resume, set_price, set_clock",
         )),
     }
+}
+
+/// `set_clock`'s `time`: `"YYYY-MM-DD HH:MM:SS"` in IST (how OpenAlgo prints times) or
+/// epoch milliseconds.
+fn clock_time(obj: &Map<String, Value>) -> Result<i64, Reply> {
+    const HELP: &str = "time: must be \"YYYY-MM-DD HH:MM:SS\" (IST) or epoch milliseconds";
+    let ms = match obj.get("time") {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S")
+            .ok()
+            .and_then(|t| t.and_local_timezone(crate::refdata::ist()).single())
+            .map(|t| t.timestamp_millis()),
+        None | Some(Value::Null) => {
+            return Err(bad(StatusCode::BAD_REQUEST, "time: Missing data for required field."));
+        }
+        _ => None,
+    };
+    // Up to the year 9999: beyond, nanosecond event times overflow.
+    ms.filter(|ms| (0..253_402_300_800_000).contains(ms))
+        .ok_or_else(|| bad(StatusCode::BAD_REQUEST, HELP))
 }
 
 /// `/sim/control`'s key: the engine's when the simulator runs inside `serve`, else the
@@ -259,6 +275,9 @@ async fn control(State(shared): SharedState, body: Bytes) -> Reply {
         Ok(()) => ok(json!({"status": "success", "sim": shared.status()})),
         Err(e @ ControlError::UnknownSymbol(_)) => {
             bad(StatusCode::BAD_REQUEST, format!("symbol: {e}"))
+        }
+        Err(e @ ControlError::ClockBackwards { .. }) => {
+            bad(StatusCode::BAD_REQUEST, format!("time: {e}"))
         }
         Err(e) => bad(StatusCode::BAD_REQUEST, format!("ltp: {e}")),
     }

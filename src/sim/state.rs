@@ -10,7 +10,7 @@ use super::{Control, ControlError, SimStatus};
 use crate::event::Tick;
 use crate::instruments::InstrumentMaster;
 use crate::types::Exchange;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Shared state of one simulator.
@@ -30,6 +30,9 @@ pub(crate) struct Shared {
     pub ticks_generated: AtomicU64,
     pub frames_sent: AtomicU64,
     pub frames_dropped: AtomicU64,
+    /// How far the simulator's clock is ahead of the wall clock, ms (0 until a
+    /// `set_clock`; never negative: the clock only moves forward).
+    pub clock_offset_ms: AtomicI64,
     /// Symbols whose price was set, to push at once (or at the next resume).
     pub pushes: Mutex<Vec<WalkerIndex>>,
     pub waker: mio::Waker,
@@ -58,6 +61,12 @@ impl Shared {
         Ok(walker as WalkerIndex)
     }
 
+    /// The simulator's clock, epoch ms: the wall clock plus the offset a `set_clock` gave
+    /// it. Every tick's `ltt` and `timestamp` and every REST quote carry it.
+    pub fn now_ms(&self) -> i64 {
+        crate::clock::wall_now_ns() / 1_000_000 + self.clock_offset_ms.load(Relaxed)
+    }
+
     /// The current state of one symbol, stamped `now_ms`.
     pub fn quote(&self, exchange: &str, symbol: &str, now_ms: i64) -> Result<Tick, String> {
         let walker = self.resolve(exchange, symbol)?;
@@ -66,6 +75,13 @@ impl Shared {
 
     pub fn control(&self, control: Control) -> Result<(), ControlError> {
         match control {
+            Control::SetClock { epoch_ms } => {
+                let now = self.now_ms();
+                if epoch_ms < now {
+                    return Err(ControlError::ClockBackwards { asked_ms: epoch_ms, now_ms: now });
+                }
+                self.clock_offset_ms.fetch_add(epoch_ms - now, Relaxed);
+            }
             Control::Pause => self.paused.store(true, Relaxed),
             Control::Mute => self.muted.store(true, Relaxed),
             Control::Resume => {
@@ -103,6 +119,8 @@ impl Shared {
             ticks_generated: self.ticks_generated.load(Relaxed),
             ticks_sent: self.frames_sent.load(Relaxed),
             frames_dropped: self.frames_dropped.load(Relaxed),
+            clock: crate::clock::format_ist(self.now_ms().saturating_mul(1_000_000)),
+            clock_offset_ms: self.clock_offset_ms.load(Relaxed),
         }
     }
 

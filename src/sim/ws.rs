@@ -21,7 +21,6 @@ use super::session::{self, BROKER, Change, MAX_MESSAGE_BYTES, Session, WalkerInd
 use super::state::Shared;
 use super::subs::{ConnId, SubIndex};
 use super::walk::RandomWalk;
-use crate::clock::wall_now_ns;
 use crate::event::Tick;
 use crate::instruments::InstrumentMaster;
 use crate::protocol::market_data;
@@ -133,10 +132,6 @@ impl std::fmt::Debug for WsServer {
     }
 }
 
-fn now_ms() -> i64 {
-    wall_now_ns() / 1_000_000
-}
-
 impl WsServer {
     /// Binds the listener and builds the state shared with the REST side.
     pub fn bind(
@@ -164,6 +159,7 @@ impl WsServer {
             ticks_generated: AtomicU64::new(0),
             frames_sent: AtomicU64::new(0),
             frames_dropped: AtomicU64::new(0),
+            clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
             pushes: Mutex::new(Vec::new()),
             waker,
         });
@@ -364,7 +360,7 @@ impl WsServer {
                 conn.session.handle(
                     &text,
                     &shared.api_key,
-                    now_ms(),
+                    shared.now_ms(),
                     |e, s| shared.resolve(e, s),
                     &mut replies,
                     &mut changes,
@@ -394,7 +390,7 @@ impl WsServer {
         if pushes.is_empty() {
             return;
         }
-        let ms = now_ms();
+        let ms = self.shared.now_ms();
         self.batch.clear();
         {
             let walk = self.shared.walk();
@@ -419,7 +415,7 @@ impl WsServer {
         if due == 0 {
             return;
         }
-        let ms = now_ms();
+        let ms = self.shared.now_ms();
         self.batch.clear();
         {
             let mut walk = self.shared.walk();
