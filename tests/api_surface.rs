@@ -104,7 +104,9 @@ fn instruments_csv_has_openalgo_master_columns_and_loads_back() {
     assert!(lines.clone().all(|l| l.contains(",NFO,")));
     let expiry = h.expiry("NIFTY", "NFO", "options", 0);
     let ce = format!("NIFTY{}25000CE", expiry.replace('-', ""));
-    assert!(lines.any(|l| l.starts_with(&format!("{ce},")) && l.contains(&format!(",{expiry},25000"))));
+    assert!(
+        lines.any(|l| l.starts_with(&format!("{ce},")) && l.contains(&format!(",{expiry},25000")))
+    );
     // The CSV is a valid --instruments file.
     let m = tickfill::instruments::InstrumentMaster::from_csv_str(&text).unwrap();
     let id = m.lookup(tickfill::types::Exchange::Nfo, &ce).unwrap();

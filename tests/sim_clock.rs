@@ -99,11 +99,14 @@ fn moving_the_simulators_clock_past_midnight_settles_cnc_into_holdings() {
     assert!(holdings(&ports).is_empty());
 
     // The clock only moves forward, and says so by field.
-    let (status, v) =
-        control(&ports, json!({"apikey": KEY, "action": "set_clock", "time": "2001-01-01 09:15:00"}));
+    let (status, v) = control(
+        &ports,
+        json!({"apikey": KEY, "action": "set_clock", "time": "2001-01-01 09:15:00"}),
+    );
     assert_eq!(status, 400, "{v}");
     assert!(v["message"].as_str().unwrap().starts_with("time: "), "{v}");
-    let (status, v) = control(&ports, json!({"apikey": KEY, "action": "set_clock", "time": "soon"}));
+    let (status, v) =
+        control(&ports, json!({"apikey": KEY, "action": "set_clock", "time": "soon"}));
     assert_eq!(status, 400, "{v}");
     let (status, _) = control(&ports, json!({"apikey": "wrong", "action": "set_clock", "time": 1}));
     assert_eq!(status, 403);
@@ -122,7 +125,10 @@ fn moving_the_simulators_clock_past_midnight_settles_cnc_into_holdings() {
     });
     assert_eq!(rows.len(), 1, "{rows:?}");
     let h = &rows[0];
-    assert_eq!((&h["symbol"], &h["product"], &h["quantity"]), (&json!("SBIN"), &json!("CNC"), &json!(10)));
+    assert_eq!(
+        (&h["symbol"], &h["product"], &h["quantity"]),
+        (&json!("SBIN"), &json!("CNC"), &json!(10))
+    );
     assert_eq!(h["settlement_date"], tomorrow.format("%Y-%m-%d").to_string(), "{h}");
     // The position row went away with the settlement, and the new session's books are empty.
     let p = api(&ports, "positionbook", json!({}));

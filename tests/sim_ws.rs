@@ -4,7 +4,7 @@
 mod sim_util;
 
 use serde_json::{Value, json};
-use sim_util::{Client, KEY, post_json, sim};
+use sim_util::{Client, DEADLINE, KEY, post_json, sim};
 use std::time::Duration;
 use tickfill::sim::Control;
 use tickfill::types::{Exchange, Price};
@@ -288,4 +288,51 @@ fn a_seeded_run_is_reproducible() {
     let a = first_prices(99, 40);
     assert_eq!(a, first_prices(99, 40));
     assert_ne!(a, first_prices(100, 40));
+}
+
+#[test]
+fn set_clock_moves_the_time_every_tick_carries() {
+    let s = sim(2_000, 9);
+    let mut c = Client::authed(s.ws_addr());
+    c.request(json!({"action": "subscribe", "symbol": "SBIN", "exchange": "NSE", "mode": 1}));
+    let before = c.frame_for("SBIN")["data"]["ltt"].as_i64().unwrap();
+    // Two days ahead, as epoch milliseconds.
+    let target = before + 2 * 86_400_000;
+    let (code, r) = post_json(
+        s.rest_addr(),
+        "/sim/control",
+        json!({"apikey": KEY, "action": "set_clock", "time": target}),
+    );
+    assert_eq!(code, 200, "{r}");
+    assert!(r["sim"]["clock_offset_ms"].as_i64().unwrap() >= 2 * 86_400_000 - 60_000, "{r}");
+    // Frames already in flight carry the old time; the first one after carries the new.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let moved = loop {
+        let d = c.frame_for("SBIN")["data"].clone();
+        if d["ltt"].as_i64().unwrap() >= target {
+            break d;
+        }
+        assert!(std::time::Instant::now() < deadline, "no frame at the new time");
+    };
+    let ltt = moved["ltt"].as_i64().unwrap();
+    assert!(ltt < target + 60_000, "{moved}");
+    assert!(moved["timestamp"].as_i64().unwrap() >= target, "{moved}");
+    // Never backwards; the time is named.
+    let (code, r) = post_json(
+        s.rest_addr(),
+        "/sim/control",
+        json!({"apikey": KEY, "action": "set_clock", "time": "2026-01-01 09:15:00"}),
+    );
+    assert_eq!(code, 400, "{r}");
+    assert!(r["message"].as_str().unwrap().starts_with("time: the clock only moves forward"));
+    for bad in [json!("tomorrow"), json!(-5), json!(true), Value::Null] {
+        let (code, r) = post_json(
+            s.rest_addr(),
+            "/sim/control",
+            json!({"apikey": KEY, "action": "set_clock", "time": bad}),
+        );
+        assert_eq!(code, 400, "{r}");
+        assert!(r["message"].as_str().unwrap().starts_with("time"), "{r}");
+    }
+    s.stop();
 }

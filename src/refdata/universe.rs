@@ -98,8 +98,9 @@ pub fn anchors_for(data_dir: &Path, today: NaiveDate) -> std::io::Result<Option<
                     legacy_base &= !line.starts_with("# tickfill universe anchors v2");
                     continue;
                 }
-                let d = NaiveDate::parse_from_str(line, "%Y-%m-%d")
-                    .map_err(|e| invalid(&path, format_args!("{line:?}: {e}: expected YYYY-MM-DD")))?;
+                let d = NaiveDate::parse_from_str(line, "%Y-%m-%d").map_err(|e| {
+                    invalid(&path, format_args!("{line:?}: {e}: expected YYYY-MM-DD"))
+                })?;
                 if dates.last().is_some_and(|last| *last >= d) {
                     return Err(invalid(&path, format_args!("{line}: dates must ascend")));
                 }

@@ -163,8 +163,7 @@ pub fn master_csv(reply: &Value) -> Result<(String, LeftOut), UpstreamError> {
             skipped.other_exchanges += 1;
             continue;
         }
-        if !is_whole(&r["lotsize"], 1.0, None) || !is_whole(&r["contract_value"], 1.0, Some(1.0))
-        {
+        if !is_whole(&r["lotsize"], 1.0, None) || !is_whole(&r["contract_value"], 1.0, Some(1.0)) {
             skipped.fractional += 1;
             continue;
         }

@@ -310,7 +310,10 @@ impl Pipeline {
                 (builder.build(), Threads::Pipelined(h1, h2, h3, h4))
             }
         };
-        Ok((Publisher { producer: publisher, next_seq: first_seq.0, clock: None, inline }, Running { threads }))
+        Ok((
+            Publisher { producer: publisher, next_seq: first_seq.0, clock: None, inline },
+            Running { threads },
+        ))
     }
 }
 

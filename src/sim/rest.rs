@@ -240,10 +240,12 @@ fn clock_time(obj: &Map<String, Value>) -> Result<i64, Reply> {
     const HELP: &str = "time: must be \"YYYY-MM-DD HH:MM:SS\" (IST) or epoch milliseconds";
     let ms = match obj.get("time") {
         Some(Value::Number(n)) => n.as_i64(),
-        Some(Value::String(s)) => chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S")
-            .ok()
-            .and_then(|t| t.and_local_timezone(crate::refdata::ist()).single())
-            .map(|t| t.timestamp_millis()),
+        Some(Value::String(s)) => {
+            chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .and_then(|t| t.and_local_timezone(crate::refdata::ist()).single())
+                .map(|t| t.timestamp_millis())
+        }
         None | Some(Value::Null) => {
             return Err(bad(StatusCode::BAD_REQUEST, "time: Missing data for required field."));
         }

@@ -1,6 +1,8 @@
 """Drive a running `tickfill serve` through OpenAlgo's official Python SDK (1.0.47).
 
-Usage: python journey.py HTTP_URL WS_URL API_KEY
+Usage: python journey.py HTTP_URL WS_URL API_KEY [SIM_CONTROL_URL]
+SIM_CONTROL_URL (the simulator's http://HOST:PORT/sim/control) lets the last journey move
+the simulator's clock past midnight to see a CNC buy settle into holdings.
 Prints one line per check and ends with 'N passed, M failed'; exits 1 on any failure.
 
 Structure: one function per journey, each self-contained (it may assume only that the
@@ -9,8 +11,11 @@ function that calls check()/success() and append it to JOURNEYS at the bottom. A
 that raises counts as one failure and the next journey still runs.
 """
 
+import json
 import os
 import sys
+import urllib.error
+import urllib.request
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -18,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from openalgo import api
 
 HTTP, WS, KEY = sys.argv[1], sys.argv[2], sys.argv[3]
+SIM_CONTROL = sys.argv[4] if len(sys.argv) > 4 else None
 IST = timezone(timedelta(hours=5, minutes=30))
 # Set by tests/upstream_journey.rs: market data comes from a scripted OpenAlgo upstream
 # (forwarded), not from the simulator, so a few checks expect the upstream's answers.
@@ -474,11 +480,8 @@ def parity_checks():
 def holdings_checks():
     """Holdings as the SDK sees them (OPENALGO.md 2b): the shape, numbers, no empty rows.
 
-    A CNC buy settles into holdings at 00:00 IST (T+1), decided from event time; this run
-    lasts minutes, so its CNC buy is still a position and holdings are most likely empty.
-    The server has no clock control: tests/api_sessions.rs reaches a settlement by starting
-    the engine on a journal of a session dated yesterday, whose first timer catches up the
-    missed 00:00 boundary, and checks the full row there.
+    A CNC buy settles into holdings at 00:00 IST (T+1), decided from event time: the
+    last journey, cnc_settlement, moves the simulator's clock across midnight to see it.
     """
     h = success("holdings", client.holdings())
     data = h.get("data", {})
@@ -515,6 +518,68 @@ def smart_orders():
     check("position reduced to 2", position() == 2)
 
 
+def sim_control(body):
+    """POSTs to the simulator's control endpoint (the operator's key); status and reply."""
+    req = urllib.request.Request(SIM_CONTROL, data=json.dumps({"apikey": KEY, **body}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def cnc_settlement():
+    """holdings after a CNC buy has settled (T+1 at 00:00 IST, OPENALGO.md 3b).
+
+    How the clock crosses midnight: the simulator's clock is moved to 09:20 IST the next
+    day (POST /sim/control {"action": "set_clock"}, key-protected); its ticks then carry
+    that time, the engine's event clock follows its feed's time (serve --event-clock,
+    `feed` by default with the simulator), and the engine's 00:00 boundary settles every
+    CNC position into holdings, as it would after a real night. Runs last: the server
+    lives on the next trading day afterwards.
+    """
+    if not SIM_CONTROL:
+        print("skip cnc_settlement: no simulator clock to move (market data from an upstream)")
+        return
+    qty = 7
+    r = success("placeorder CNC to settle", client.placeorder(
+        strategy="settle", symbol="ITC", action="BUY", exchange="NSE",
+        price_type="MARKET", product="CNC", quantity=qty))
+    st = success("orderstatus of the CNC buy", client.orderstatus(order_id=r.get("orderid"), strategy="settle"))
+    data = st.get("data", {})
+    check("CNC buy filled", data.get("order_status") == "complete", st)
+    day = datetime.strptime(data["timestamp"][:10], "%Y-%m-%d").date()
+
+    def itc():
+        rows = client.holdings().get("data", {}).get("holdings") or []
+        return [h for h in rows if h.get("symbol") == "ITC"]
+    check("not in holdings before the night", itc() == [], itc())
+
+    status, v = sim_control({"action": "set_clock", "time": "2001-01-01 09:15:00"})
+    check("set_clock refuses to go back, naming the field", status == 400
+          and str(v.get("message", "")).startswith("time:"), (status, v))
+    tomorrow = day + timedelta(days=1)
+    at = f"{tomorrow.isoformat()} 09:20:00"
+    status, v = sim_control({"action": "set_clock", "time": at})
+    check("set_clock to 09:20 IST the next day", status == 200
+          and v.get("sim", {}).get("clock", "") >= at, (status, v))
+
+    rows = wait_for(itc, 30.0)
+    check("the CNC buy settled into holdings", rows is not None and len(rows) == 1, rows)
+    if rows:
+        h = rows[0]
+        check("holding: quantity, product, settlement date", h.get("quantity") == qty
+              and h.get("product") == "CNC" and h.get("settlement_date") == tomorrow.isoformat(), h)
+        check("holding at the buy's average price",
+              abs(h.get("average_price", 0) - data.get("average_price", -1)) < 0.01, (h, data))
+    pb = client.positionbook().get("data") or []
+    check("no open CNC position after settlement",
+          not any(p.get("product") == "CNC" and p.get("quantity") not in (0, "0") for p in pb), pb)
+    ob = success("orderbook on the new trading day", client.orderbook())
+    check("the new session's orderbook starts empty", ob.get("data", {}).get("orders") == [], ob)
+
+
 JOURNEYS = [
     orders_and_books,
     websocket_feed,
@@ -526,6 +591,7 @@ JOURNEYS = [
     parity_checks,
     holdings_checks,
     smart_orders,
+    cnc_settlement,  # last: it moves the server to the next trading day
 ]
 
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tickfill::instruments::InstrumentMaster;
+use tickfill::refdata::{today_ist, universe::default_universe_on};
 use tickfill::sim::{SimConfig, SimServer};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -17,9 +17,11 @@ pub const KEY: &str = "test-key";
 /// Every wait in these tests is bounded by this.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
-/// A simulator at `rate` ticks/s with `seed`, on free ports.
+/// A simulator at `rate` ticks/s with `seed`, on free ports, over the universe
+/// `tickfill sim` serves today (equities, indices and derivatives not yet expired).
 pub fn sim(rate: u64, seed: u64) -> SimServer {
-    let mut config = SimConfig::loopback(Arc::new(InstrumentMaster::default_universe()));
+    let master = default_universe_on(today_ist()).expect("the default universe builds");
+    let mut config = SimConfig::loopback(Arc::new(master));
     config.api_key = KEY.to_string();
     config.rate = rate;
     config.seed = seed;
