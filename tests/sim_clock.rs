@@ -3,7 +3,8 @@
 //! to 09:20 IST the next day; the simulator's ticks carry that time, the engine's event
 //! clock follows them (`serve --event-clock auto` with the simulator), its 00:00 boundary
 //! settles the buy into holdings, and a kill -9 and restart keep both the holding and the
-//! moved clock (event time resumes from the journal, never back to the wall clock).
+//! moved clock (event time resumes from the journal, never back to the wall clock, and
+//! the restarted simulator's clock continues from it).
 
 mod api_util;
 
@@ -154,6 +155,11 @@ fn moving_the_simulators_clock_past_midnight_settles_cnc_into_holdings() {
         (q["status"] == "success").then_some(())
     });
     assert_eq!(buy(&ports, "MIS", 1), tomorrow, "event time never goes back");
+    // The restarted simulator's clock continues from the engine's, not from the wall.
+    let url = format!("http://127.0.0.1:{}/sim/status", ports.sim_rest);
+    let st: Value = short_agent().get(url).call().unwrap().body_mut().read_json().unwrap();
+    let day = tomorrow.format("%Y-%m-%d").to_string();
+    assert!(st["clock"].as_str().unwrap().starts_with(&day), "{st}");
     serve.kill().unwrap();
     serve.wait().unwrap();
 }

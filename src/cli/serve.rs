@@ -218,8 +218,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ => simulator.is_some(),
     };
 
+    let feed_clock = config.feed_clock;
     let mut engine = Engine::start(config).context("starting the engine")?;
     println!("tickfill: {}", engine.recovery);
+    // A restart after the simulator's clock was moved ahead: the engine resumes at its
+    // journal's time, and the simulator's clock continues from there too (its ticks and
+    // quotes show the same day as the orders).
+    if let (Some(sim), Some(t), true) = (&simulator, engine.resumed_at_ns, feed_clock) {
+        let at_ms = t / 1_000_000;
+        if at_ms > sim.status().clock_offset_ms + tickfill::clock::wall_now_ns() / 1_000_000 {
+            let _ = sim.control(sim::Control::SetClock { epoch_ms: at_ms });
+        }
+    }
     let handle = engine.handle();
     let updates = engine.take_updates().context("order-update reader")?;
 

@@ -267,6 +267,9 @@ pub struct Engine {
     running: Option<Running<ExecStage, MtmStage, FanoutStage, JournalStage>>,
     /// What recovery found at startup.
     pub recovery: RecoveryReport,
+    /// The last event time recovered from the journal (`None` for a new data dir): where a
+    /// feed-driven event clock resumes ([`EngineConfig::feed_clock`]).
+    pub resumed_at_ns: Option<i64>,
 }
 
 /// The stage states after shutdown (tests and replay tools inspect them).
@@ -393,6 +396,7 @@ impl Engine {
             sequencer: Some(sequencer),
             running: Some(running),
             recovery: recovered.report,
+            resumed_at_ns: last_event_ns,
         })
     }
 
