@@ -63,6 +63,20 @@ impl StorageArgs {
     }
 }
 
+impl StorageArgs {
+    /// The instrument master as the data dir's last start built it (nothing written to
+    /// the data dir: the default universe's anchors are read, not rolled to today).
+    pub fn stored_instruments(&self) -> anyhow::Result<Arc<InstrumentMaster>> {
+        match &self.instruments {
+            Some(_) => self.instruments(),
+            None => Ok(Arc::new(
+                tickfill::refdata::universe::stored_universe_for(&self.data_dir)
+                    .with_context(|| format!("default universe of {}", self.data_dir.display()))?,
+            )),
+        }
+    }
+}
+
 /// Threads and idling.
 #[derive(Debug, Args)]
 pub struct RingArgs {

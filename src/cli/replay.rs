@@ -18,11 +18,12 @@ pub struct ReplayArgs {
 
 /// Runs the replay.
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    // Checked first: loading the default universe writes its anchor into the data dir.
+    // Checked first: a data dir with nothing in it would get an anchor file.
     if !args.storage.data_dir.is_dir() {
         anyhow::bail!("--data-dir {} does not exist", args.storage.data_dir.display());
     }
-    let instruments = args.storage.instruments()?;
+    // The universe the last start used: replay reads the data dir and changes nothing.
+    let instruments = args.storage.stored_instruments()?;
     // Read-only: a torn tail is left for the engine's next start to repair.
     let r = rebuild(&args.storage.data_dir, &args.exec.config(), &instruments)?;
     match r.snapshot_seq {

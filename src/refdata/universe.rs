@@ -142,6 +142,25 @@ pub fn default_universe_for(data_dir: &Path) -> errors::Result<InstrumentMaster>
     }
 }
 
+/// The default universe of a data dir as its last start built it, without appending
+/// today (for `tickfill replay`, which reads a data dir and must not change it).
+pub fn stored_universe_for(data_dir: &Path) -> errors::Result<InstrumentMaster> {
+    if !data_dir.join(ANCHOR_FILE).exists() {
+        // No anchor: a data dir from before anchors (legacy master), or one never started
+        // (no journal to resolve: the base will do, and no file is created).
+        let used = std::fs::read_dir(data_dir).is_ok_and(|mut d| d.next().is_some());
+        return Ok(if used {
+            InstrumentMaster::legacy_universe()
+        } else {
+            InstrumentMaster::default_universe()
+        });
+    }
+    match anchors_for(data_dir, NaiveDate::MIN).map_err(errors::Error::Io)? {
+        Some(anchors) => universe_of(&anchors).map_err(errors::Error::Master),
+        None => Ok(InstrumentMaster::legacy_universe()),
+    }
+}
+
 /// Errors of [`default_universe_for`].
 pub mod errors {
     /// Why the default universe could not be built.
@@ -552,6 +571,10 @@ mod tests {
         let rolled = anchors_for(dir.path(), d2).unwrap().unwrap();
         assert_eq!(rolled.dates, vec![d1, d2]);
         let b = universe_of(&rolled).unwrap();
+        // Reading the stored universe (replay) appends nothing.
+        let stored = stored_universe_for(dir.path()).unwrap();
+        assert_eq!(stored.len(), b.len());
+        assert_eq!(anchors_for(dir.path(), NaiveDate::MIN).unwrap().unwrap(), rolled);
         // Every symbol keeps its id; the new day only adds contracts.
         assert!(b.len() > a.len());
         assert!(a.iter().all(|i| b.get(i.id).is_some_and(|j| j.symbol == i.symbol)));
@@ -575,6 +598,13 @@ mod tests {
         assert!(legacy.iter().all(|i| m.get(i.id).is_some_and(|j| j == i)));
         let rolled = anchors_for(dir.path(), date(2027, 2, 4)).unwrap().unwrap();
         assert!(rolled.legacy_base && rolled.dates.len() == 2);
+        // Reading an empty data dir writes nothing.
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(
+            stored_universe_for(empty.path()).unwrap().len(),
+            InstrumentMaster::default_universe().len()
+        );
+        assert!(!empty.path().join(ANCHOR_FILE).exists());
         // A data dir from before anchors keeps the legacy master and gets no anchor.
         let old = tempfile::tempdir().unwrap();
         std::fs::write(old.path().join("journal-000001"), b"x").unwrap();
