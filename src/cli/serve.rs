@@ -28,8 +28,8 @@ fn duration(setting: &'static str) -> impl Fn(&str) -> Result<Duration, String> 
 /// Options of `tickfill serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Market data: `sim` (the embedded simulated broker) or an OpenAlgo WebSocket feed
-    /// `ws://HOST:PORT`.
+    /// Market data: `sim` (the embedded simulated broker), an OpenAlgo WebSocket feed
+    /// `ws://HOST:PORT`, or a relay's JetStream stream `nats://HOST:PORT` (`tickfill relay`).
     #[arg(long, env = "TICKFILL_FEED", default_value = "sim")]
     pub feed: String,
     /// The key the upstream feed and REST server expect (not needed with `sim`).
@@ -122,6 +122,8 @@ pub struct ServeArgs {
     storage: StorageArgs,
     #[command(flatten)]
     ring: RingArgs,
+    #[command(flatten)]
+    nats: super::relay::NatsServeArgs,
 }
 
 /// Runs the server until a signal.
@@ -202,8 +204,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.watchdog.upstream_rest = args.upstream_rest.clone();
         config.watchdog.api_key = key;
         None
+    } else if args.feed.starts_with("nats://") {
+        config.feed = FeedConfig::Nats { url: args.feed.clone() };
+        config.feed.validate().map_err(anyhow::Error::msg)?;
+        config.watchdog.upstream_rest = args.upstream_rest.clone();
+        config.watchdog.api_key = args.feed_api_key.clone().unwrap_or_default();
+        None
     } else {
-        bail!("--feed must be `sim` or a ws://HOST:PORT URL, not {:?}", args.feed);
+        bail!(
+            "--feed must be `sim`, a ws://HOST:PORT URL or a nats://HOST:PORT URL, not {:?}",
+            args.feed
+        );
+    };
+    // Read before the engine opens the journal: where the relay's stream resumes.
+    let nats_config = match &config.feed {
+        FeedConfig::Nats { url } => Some(args.nats.config(url, &args.storage.data_dir)?),
+        _ => None,
     };
     config.instruments = Arc::clone(&instruments);
 
@@ -211,6 +227,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("tickfill: {}", engine.recovery);
     let handle = engine.handle();
     let updates = engine.take_updates().context("order-update reader")?;
+    let nats_feed = match nats_config {
+        Some(c) => Some(
+            tickfill::sequencer::nats::NatsFeed::spawn(c, handle.clone())
+                .context("starting the NATS feed")?,
+        ),
+        None => None,
+    };
 
     let static_dir = args.frontend.clone();
     let has_ui = static_dir.is_some() || tickfill::api::ui::embedded();
@@ -305,6 +328,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("tickfill: stopping");
     ws.shutdown();
     api.shutdown();
+    if let Some(f) = nats_feed {
+        f.stop();
+    }
     drop(handle);
     let stopped = engine.shutdown();
     if let Some(s) = simulator {
