@@ -39,8 +39,9 @@ pub struct RelayArgs {
     /// `TICKS` keeps messages this long.
     #[arg(long, default_value = "26h", value_parser = duration("--max-age"))]
     pub max_age: Duration,
-    /// `TICKS` keeps at most this many MiB (0 = no limit).
-    #[arg(long, default_value_t = 10_240)]
+    /// `TICKS` keeps at most this many MiB (0 = no limit; a limit is reserved on the
+    /// server's storage up front).
+    #[arg(long, default_value_t = 0)]
     pub max_mib: i64,
     /// `TICKS` keeps at most this many messages (0 = no limit).
     #[arg(long, default_value_t = 0)]

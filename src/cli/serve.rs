@@ -227,6 +227,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("tickfill: {}", engine.recovery);
     let handle = engine.handle();
     let updates = engine.take_updates().context("order-update reader")?;
+    // With the relay's stream: order updates and trades also go to EVENTS (a tee in
+    // front of the WebSocket server's reader), and ticks come from TICKS.
+    let (updates, events_tee) = match &nats_config {
+        Some(c) => {
+            let events = tickfill::relay::events::EventsConfig {
+                url: c.url.clone(),
+                account: c.account.clone(),
+                retention: tickfill::relay::Retention::events(),
+            };
+            let instruments = Arc::clone(&handle.instruments);
+            let (u, t) = tickfill::relay::events::tee(
+                updates,
+                Arc::clone(&handle.health),
+                instruments,
+                events,
+            )
+            .context("starting the EVENTS publisher")?;
+            (u, Some(t))
+        }
+        None => (updates, None),
+    };
     let nats_feed = match nats_config {
         Some(c) => Some(
             tickfill::sequencer::nats::NatsFeed::spawn(c, handle.clone())
@@ -333,6 +354,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     drop(handle);
     let stopped = engine.shutdown();
+    // After the engine: the last updates it made durable are published before exit.
+    if let Some(t) = events_tee {
+        t.stop();
+    }
     if let Some(s) = simulator {
         s.stop();
     }

@@ -24,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod events;
 pub mod interest;
 pub mod run;
 pub mod stage;

@@ -29,14 +29,23 @@ pub struct Retention {
 }
 
 impl Default for Retention {
-    /// A trading day and a bit, 10 GiB, one copy.
+    /// A trading day and a bit, no byte or count limit, one copy. A byte limit is a
+    /// reservation: JetStream refuses a stream whose `max_bytes` exceeds the storage it
+    /// has left ("insufficient storage resources"), so none is set unless asked for.
     fn default() -> Self {
         Retention {
             max_age: Duration::from_secs(26 * 3600),
-            max_bytes: 10 << 30,
+            max_bytes: 0,
             max_messages: 0,
             replicas: 1,
         }
+    }
+}
+
+impl Retention {
+    /// What `EVENTS` keeps when an engine creates it: a week of order updates and trades.
+    pub fn events() -> Retention {
+        Retention { max_age: Duration::from_secs(7 * 24 * 3600), ..Retention::default() }
     }
 }
 

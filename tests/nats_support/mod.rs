@@ -294,3 +294,48 @@ pub fn stream_digest(ticks: &[(u64, i64, Tick)]) -> u64 {
     }
     tickfill::digest::fnv1a(&bytes)
 }
+
+/// The JSON messages in `EVENTS` on `subject` (wildcards allowed), read from the start
+/// until `enough` holds for them or `within` passes.
+pub fn events_until(
+    nats: &Nats,
+    subject: &str,
+    within: Duration,
+    enough: impl Fn(&[(String, Value)]) -> bool,
+) -> Vec<(String, Value)> {
+    use futures_util::StreamExt;
+    block_on(async {
+        let client = async_nats::connect(nats.url.as_str()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let deadline = tokio::time::Instant::now() + within;
+        let stream = loop {
+            match js.get_stream("EVENTS").await {
+                Ok(s) => break s,
+                Err(e) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        eprintln!("no EVENTS stream: {e}");
+                        return Vec::new();
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        let config = async_nats::jetstream::consumer::pull::OrderedConfig {
+            filter_subject: subject.to_owned(),
+            ..Default::default()
+        };
+        let mut messages = stream.create_consumer(config).await.unwrap().messages().await.unwrap();
+        let mut seen = Vec::new();
+        while !enough(&seen) {
+            match tokio::time::timeout_at(deadline, messages.next()).await {
+                Ok(Some(Ok(m))) => {
+                    let v: Value = serde_json::from_slice(&m.payload).expect("JSON event");
+                    seen.push((m.subject.to_string(), v));
+                }
+                Ok(other) => panic!("EVENTS consumer ended: {other:?}"),
+                Err(_) => break,
+            }
+        }
+        seen
+    })
+}
