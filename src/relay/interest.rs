@@ -194,11 +194,13 @@ mod tests {
         assert!(t.announce(&announce("b", 10_000, &[("SBIN", 3), ("TCS", 2)]), t0));
         assert_eq!(t.wanted(), BTreeMap::from([(sbin, 3), (tcs, 2), (infy, 2)]));
         // b stops announcing; a repeats.
-        assert!(t.announce(&announce("a", 5_000, &[("SBIN", 1)]), t0 + Duration::from_secs(4)));
-        assert!(t.expire(t0 + Duration::from_secs(9)).is_empty());
+        assert!(t.announce(&announce("a", 5_000, &[("SBIN", 1)]), t0 + Duration::from_secs(6)));
+        assert!(t.expire(t0 + Duration::from_millis(9_999)).is_empty());
         assert_eq!(t.expire(t0 + Duration::from_secs(10)), vec!["b".to_string()]);
         assert_eq!(t.wanted(), BTreeMap::from([(sbin, 1), (infy, 2)]));
         assert_eq!(t.engines(), 1);
+        assert_eq!(t.expire(t0 + Duration::from_secs(11)), vec!["a".to_string()]);
+        assert_eq!(t.wanted(), BTreeMap::from([(infy, 2)]), "the static list stays");
     }
 
     #[test]
