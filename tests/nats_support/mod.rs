@@ -144,6 +144,38 @@ pub fn nats() -> Option<Nats> {
     panic!("nats-server did not start on five fresh ports");
 }
 
+/// `tickfill sim` alone at `rate` ticks/s: returns it, its WebSocket URL and REST base.
+pub fn sim(rate: u64) -> (Proc, String, String) {
+    for _ in 0..5 {
+        let (ws, rest) = (free_port(), free_port());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickfill"));
+        cmd.args(["sim", "--rate", &rate.to_string()])
+            .args(["--ws", &format!("127.0.0.1:{ws}")])
+            .args(["--rest", &format!("127.0.0.1:{rest}")]);
+        let mut p = Proc::spawn(cmd);
+        if p.line("control with", Duration::from_secs(30)).is_some() {
+            return (p, format!("ws://127.0.0.1:{ws}"), format!("http://127.0.0.1:{rest}"));
+        }
+        let out = p.output();
+        assert!(out.contains("in use"), "sim did not start: {out}");
+    }
+    panic!("sim did not start: ports kept being taken");
+}
+
+/// `tickfill relay` reading the broker feed at `feed` (a `tickfill sim`).
+pub fn relay_on(nats: &Nats, feed: &str, symbols: &str) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickfill"));
+    cmd.args(["relay", "--nats", &nats.url, "--symbols", symbols, "--status-every", "0"]).args([
+        "--feed",
+        feed,
+        "--feed-api-key",
+        "sim-key",
+    ]);
+    let mut p = Proc::spawn(cmd);
+    assert!(p.line("ready", Duration::from_secs(30)).is_some(), "relay: {}", p.output());
+    p
+}
+
 /// `tickfill relay` with its simulator at `rate` ticks/s, `symbols` always subscribed;
 /// returns it and the simulator's REST base.
 pub fn relay(nats: &Nats, rate: u64, symbols: &str) -> (Proc, String) {
@@ -167,8 +199,20 @@ pub fn relay(nats: &Nats, rate: u64, symbols: &str) -> (Proc, String) {
 /// An engine (`serve --feed nats://`, fused, backoff) on `dir` as `account`, reading the
 /// stream from its start; returns it and its REST base.
 pub fn engine(nats: &Nats, dir: &Path, account: &str, sim_rest: &str) -> (Proc, String) {
+    engine_with(nats, dir, account, sim_rest, &[])
+}
+
+/// [`engine`] with `extra` options.
+pub fn engine_with(
+    nats: &Nats,
+    dir: &Path,
+    account: &str,
+    sim_rest: &str,
+    extra: &[&str],
+) -> (Proc, String) {
     for _ in 0..5 {
         let (mut cmd, ports) = serve_command(dir, KEY, 0);
+        cmd.args(extra);
         cmd.args(["--feed", &nats.url, "--account", account, "--nats-start", "all"])
             .args(["--upstream-rest", sim_rest, "--feed-api-key", "sim-key"])
             .args(["--nats-announce-every", "500ms"]);
