@@ -61,3 +61,55 @@ fn a_relay_restarted_mid_stream_leaves_no_gap_and_engines_poll_rest_meanwhile() 
     assert_eq!(journaled_stream_ticks(dir.path()), stream);
     assert!(polled_in_journal(dir.path()) >= 2, "polled quotes were journaled");
 }
+
+#[test]
+fn a_cluster_node_killed_the_relay_and_the_engine_carry_on() {
+    let Some(mut cluster) = cluster() else { return };
+    let all = cluster.all();
+    let (_sim, sim_ws, sim_rest) = sim(100);
+    let mut relay = {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tickfill"));
+        cmd.args(["relay", "--nats", &cluster.url, "--symbols", "NSE:SBIN", "--replicas", "3"])
+            .args(["--feed", &sim_ws, "--feed-api-key", "sim-key", "--status-every", "0"]);
+        let mut p = Proc::spawn(cmd);
+        assert!(p.line("ready", LONG).is_some(), "relay: {}", p.output());
+        p
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut engine, base) = engine(&all, dir.path(), "e", &sim_rest);
+    want(&base, "SBIN");
+    wait_for("30 ticks through the cluster", LONG, || ticks(&base) >= 30);
+
+    // Kill the node the relay is connected to: it must fail over, the stream must live on
+    // (three replicas) and the engine's consumer be recreated on a surviving node.
+    let relay_port = relay_server_port(&relay);
+    let victim = cluster
+        .nodes
+        .iter()
+        .position(|n| relay_port.is_some_and(|p| n.url.ends_with(&format!(":{p}"))))
+        .unwrap_or(0);
+    cluster.nodes[victim].proc.as_mut().unwrap().kill9();
+    let before = ticks(&base);
+    let at_kill = last_seq(&all);
+    wait_for("100 more ticks in TICKS after the kill", LONG, || last_seq(&all) >= at_kill + 100);
+    wait_for("the engine to go on applying ticks", LONG, || ticks(&base) >= before + 30);
+    relay.stop();
+    let stream = stream_ticks_on(&all, SUBJECT);
+    let n = stream.len() as u64;
+    assert!(wait_until(LONG, || ticks(&base) >= n), "caught up: {}", engine.output());
+    engine.stop();
+    assert_eq!(journaled_stream_ticks(dir.path()), stream);
+    eprintln!("killed node{victim}; the engine applied all {n} ticks on {SUBJECT}");
+}
+
+/// The port of the server the relay's client is connected to, from `ss` (best effort:
+/// `None` falls back to killing node 0).
+fn relay_server_port(relay: &Proc) -> Option<u16> {
+    let pid = relay.child.id();
+    let out = std::process::Command::new("ss").args(["-tnp"]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("pid={pid},")))
+        .filter_map(|l| l.split_whitespace().nth(4)?.rsplit_once(':')?.1.parse().ok())
+        .next()
+}

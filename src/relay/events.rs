@@ -224,7 +224,7 @@ async fn publish(
 ) {
     let client = match async_nats::ConnectOptions::new()
         .retry_on_initial_connect()
-        .connect(config.url.as_str())
+        .connect(crate::sequencer::nats::servers(&config.url))
         .await
     {
         Ok(c) => c,

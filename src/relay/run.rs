@@ -38,6 +38,8 @@ use std::time::{Duration, Instant};
 
 /// Publish acks awaited at most this many behind the newest publish.
 const MAX_PENDING_ACKS: usize = 1024;
+/// Seconds the relay retries creating `TICKS` at start before giving up.
+const STREAM_ATTEMPTS: u32 = 30;
 /// Messages queued between the stage and the publisher.
 const QUEUE: usize = 8192;
 
@@ -91,16 +93,30 @@ impl Relay {
     pub fn start(config: RelayConfig) -> anyhow::Result<Relay> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (client, js) = runtime.block_on(async {
-            let client = async_nats::connect(config.nats.as_str()).await.map_err(|e| {
+            let client = async_nats::connect(crate::sequencer::nats::servers(&config.nats))
+                .await
+                .map_err(|e| {
                 anyhow::anyhow!(
                     "cannot reach NATS at {}: {e} (is nats-server running?)",
                     config.nats
                 )
             })?;
             let js = async_nats::jetstream::new(client.clone());
-            stream::ensure_ticks(&js, &config.retention)
-                .await
-                .map_err(|e| anyhow::anyhow!("creating the TICKS stream: {e}"))?;
+            // A cluster that is still electing its leader refuses for a few seconds.
+            let mut attempt = 0;
+            loop {
+                match stream::ensure_ticks(&js, &config.retention).await {
+                    Ok(_) => break,
+                    Err(e) if attempt < STREAM_ATTEMPTS => {
+                        if attempt == 0 {
+                            eprintln!("tickfill: relay: creating the TICKS stream: {e}; retrying");
+                        }
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(e) => anyhow::bail!("creating the TICKS stream: {e}"),
+                }
+            }
             anyhow::Ok((client, js))
         })?;
         let announcements = runtime.block_on(client.subscribe(INTEREST_SUBJECT))?;

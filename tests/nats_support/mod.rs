@@ -121,9 +121,9 @@ impl Drop for Proc {
 
 /// A single JetStream server on loopback with a temp store.
 pub struct Nats {
-    pub proc: Proc,
+    pub proc: Option<Proc>,
     pub url: String,
-    _store: tempfile::TempDir,
+    _store: Option<tempfile::TempDir>,
 }
 
 /// Starts one server (retrying on fresh ports if one was taken); `None` when the binary
@@ -137,11 +137,70 @@ pub fn nats() -> Option<Nats> {
         cmd.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()]).arg("-sd").arg(store.path());
         let mut proc = Proc::spawn(cmd);
         if proc.line("Server is ready", Duration::from_secs(20)).is_some() {
-            return Some(Nats { proc, url: format!("nats://127.0.0.1:{port}"), _store: store });
+            let url = format!("nats://127.0.0.1:{port}");
+            return Some(Nats { proc: Some(proc), url, _store: Some(store) });
         }
         eprintln!("nats-server did not start, retrying: {}", proc.output());
     }
     panic!("nats-server did not start on five fresh ports");
+}
+
+/// A 3-node JetStream cluster on loopback: one [`Nats`] per node, and the URL of all.
+pub struct Cluster {
+    pub nodes: Vec<Nats>,
+    /// `nats://A,nats://B,nats://C` (what relays and engines are given).
+    pub url: String,
+}
+
+impl Cluster {
+    /// A view for helpers taking one server: every node's URL.
+    pub fn all(&self) -> Nats {
+        Nats { proc: None, url: self.url.clone(), _store: None }
+    }
+}
+
+/// Starts three nodes routed to each other and waits until JetStream in the cluster
+/// accepts a stream with three replicas (its meta leader is elected).
+pub fn cluster() -> Option<Cluster> {
+    let bin = nats_binary()?;
+    let client: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let route: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let routes =
+        route.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        let store = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(&bin);
+        cmd.args(["-js", "-n", &format!("node{i}"), "-a", "127.0.0.1"])
+            .args(["-p", &client[i].to_string(), "--cluster_name", "tickfill"])
+            .args(["--cluster", &format!("nats://127.0.0.1:{}", route[i]), "--routes", &routes])
+            .arg("-sd")
+            .arg(store.path());
+        let mut proc = Proc::spawn(cmd);
+        assert!(
+            proc.line("Server is ready", Duration::from_secs(20)).is_some(),
+            "{}",
+            proc.output()
+        );
+        nodes.push(Nats {
+            proc: Some(proc),
+            url: format!("nats://127.0.0.1:{}", client[i]),
+            _store: Some(store),
+        });
+    }
+    let url = nodes.iter().map(|n| n.url.clone()).collect::<Vec<_>>().join(",");
+    let servers: Vec<String> = url.split(',').map(str::to_owned).collect();
+    block_on(async {
+        let client = async_nats::connect(servers).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let retention = tickfill::relay::Retention { replicas: 3, ..Default::default() };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Err(e) = tickfill::relay::stream::ensure_ticks(&js, &retention).await {
+            assert!(Instant::now() < deadline, "the cluster never took a 3-replica stream: {e}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    Some(Cluster { nodes, url })
 }
 
 /// `tickfill sim` alone at `rate` ticks/s: returns it, its WebSocket URL and REST base.
@@ -271,10 +330,11 @@ pub fn wait_for(what: &str, within: Duration, mut fact: impl FnMut() -> bool) {
 /// The `TICKS` stream's last sequence (0 when it has none or does not exist yet).
 pub fn last_seq(nats: &Nats) -> u64 {
     block_on(async {
-        let client = async_nats::connect(nats.url.as_str()).await.unwrap();
+        let client = async_nats::connect(servers(&nats.url)).await.unwrap();
         let js = async_nats::jetstream::new(client);
         match js.get_stream("TICKS").await {
-            Ok(mut s) => s.info().await.unwrap().state.last_sequence,
+            // 0 while a cluster elects a new stream leader: callers wait on it.
+            Ok(mut s) => s.info().await.map_or(0, |i| i.state.last_sequence),
             Err(_) => 0,
         }
     })
@@ -284,7 +344,7 @@ pub fn last_seq(nats: &Nats) -> u64 {
 /// (stream sequence, relay time, tick) as an engine should journal them.
 pub fn stream_ticks_on(nats: &Nats, subject: &str) -> Vec<(u64, i64, Tick)> {
     block_on(async {
-        let client = async_nats::connect(nats.url.as_str()).await.unwrap();
+        let client = async_nats::connect(servers(&nats.url)).await.unwrap();
         let js = async_nats::jetstream::new(client);
         let mut stream = js.get_stream("TICKS").await.unwrap();
         let last = stream.info().await.unwrap().state.last_sequence;
@@ -298,6 +358,10 @@ pub fn stream_ticks_on(nats: &Nats, subject: &str) -> Vec<(u64, i64, Tick)> {
         }
         out
     })
+}
+
+fn servers(url: &str) -> Vec<String> {
+    url.split(',').map(str::to_owned).collect()
 }
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -349,7 +413,7 @@ pub fn events_until(
 ) -> Vec<(String, Value)> {
     use futures_util::StreamExt;
     block_on(async {
-        let client = async_nats::connect(nats.url.as_str()).await.unwrap();
+        let client = async_nats::connect(servers(&nats.url)).await.unwrap();
         let js = async_nats::jetstream::new(client);
         let deadline = tokio::time::Instant::now() + within;
         let stream = loop {

@@ -96,6 +96,12 @@ pub fn validate_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The servers of `url` (`nats://A:1,nats://B:2`), for the client to connect to any and
+/// fail over between them.
+pub fn servers(url: &str) -> Vec<String> {
+    url.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+}
+
 /// The running feed thread.
 #[derive(Debug)]
 pub struct NatsFeed {
@@ -178,7 +184,7 @@ impl Consumer {
                     }
                 }
             })
-            .connect(self.config.url.as_str());
+            .connect(servers(&self.config.url));
         let client = match connect.await {
             Ok(c) => c,
             Err(e) => {
