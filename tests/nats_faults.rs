@@ -113,3 +113,34 @@ fn relay_server_port(relay: &Proc) -> Option<u16> {
         .filter_map(|l| l.split_whitespace().nth(4)?.rsplit_once(':')?.1.parse().ok())
         .next()
 }
+
+#[test]
+fn a_stopped_engine_slows_neither_the_relay_nor_the_other_engines() {
+    let Some(nats) = nats() else { return };
+    let (mut relay, sim_rest) = relay(&nats, 100, "NSE:SBIN");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut a, base_a) = engine(&nats, dir_a.path(), "fast", &sim_rest);
+    let (mut b, base_b) = engine(&nats, dir_b.path(), "slow", &sim_rest);
+    want(&base_a, "SBIN");
+    want(&base_b, "SBIN");
+    wait_for("both engines applying ticks", LONG, || ticks(&base_a) >= 20 && ticks(&base_b) >= 20);
+    // b stops reading entirely (SIGSTOP): the slowest an engine can be.
+    let pid_b = b.child.id().to_string();
+    std::process::Command::new("kill").args(["-STOP", &pid_b]).status().unwrap();
+    let (seq0, a0) = (last_seq(&nats), ticks(&base_a));
+    wait_for("the relay to publish 200 more ticks", LONG, || last_seq(&nats) >= seq0 + 200);
+    wait_for("a to apply 80 more ticks", LONG, || ticks(&base_a) >= a0 + 80);
+    std::process::Command::new("kill").args(["-CONT", &pid_b]).status().unwrap();
+    relay.stop();
+    let stream = stream_ticks_on(&nats, SUBJECT);
+    let n = stream.len() as u64;
+    assert!(wait_until(LONG, || ticks(&base_a) >= n && ticks(&base_b) >= n), "caught up");
+    a.stop();
+    b.stop();
+    assert_eq!(journaled_stream_ticks(dir_a.path()), stream);
+    assert_eq!(
+        journaled_stream_ticks(dir_b.path()),
+        stream,
+        "the stopped engine caught up exactly"
+    );
+}
