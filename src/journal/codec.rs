@@ -876,6 +876,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_stream_tick_keeps_its_stream_sequence_and_zero_is_refused() {
+        let e = samples().into_iter().find(|e| e.header.stream_seq != 0).unwrap();
+        let mut bytes = encoded(&e);
+        assert_eq!(bytes[1], KIND_STREAM_TICK);
+        assert_eq!(decode(&bytes).map(|d| d.header.stream_seq), Ok(u64::MAX));
+        // The same tick from anywhere else is kind 1, without the field.
+        let plain = Event { header: Header { stream_seq: 0, ..e.header }, ..e };
+        assert_eq!(encoded(&plain).len() + 8, bytes.len());
+        bytes[18..26].fill(0);
+        assert!(matches!(
+            decode(&bytes),
+            Err(CodecError::InvalidValue { field: "stream_seq", offset: 18, .. })
+        ));
+    }
+
+    #[test]
     fn version_1_ticks_still_decode() {
         // Version 1 had no stream ticks (kind 5 came with version 2).
         let v1_shapes = |e: &Event| matches!(e.input, Input::Tick(_)) && e.header.stream_seq == 0;
