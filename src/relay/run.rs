@@ -91,6 +91,9 @@ impl Relay {
     /// Connects to NATS (an error names the server), makes sure `TICKS` exists, then starts
     /// the feed and the publisher.
     pub fn start(config: RelayConfig) -> anyhow::Result<Relay> {
+        // Bad --symbols are refused before anything connects.
+        let table = InterestTable::new(Arc::clone(&config.instruments), &config.symbols)
+            .map_err(anyhow::Error::msg)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (client, js) = runtime.block_on(async {
             let client = async_nats::connect(crate::sequencer::nats::servers(&config.nats))
@@ -122,8 +125,6 @@ impl Relay {
         let announcements = runtime.block_on(client.subscribe(INTEREST_SUBJECT))?;
         let health = Arc::new(Health::new());
         let interest = Arc::new(Interest::new(config.instruments.len()));
-        let table = InterestTable::new(Arc::clone(&config.instruments), &config.symbols)
-            .map_err(anyhow::Error::msg)?;
         let stats = Arc::new(RelayStats::default());
 
         let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
