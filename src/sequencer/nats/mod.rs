@@ -238,7 +238,7 @@ impl Consumer {
         wake: &tokio::sync::Notify,
     ) -> Next {
         let interest = Arc::clone(&self.handle.interest);
-        let version = interest.version();
+        let mut version = interest.version();
         let wanted = interest.wanted();
         self.announce(client, &wanted).await;
         let mut announce = tokio::time::interval(self.config.announce_every);
@@ -305,8 +305,12 @@ impl Consumer {
             tokio::select! {
                 _ = wake.notified() => return Next::Stop,
                 _ = announce.tick() => self.announce(client, &wanted).await,
-                _ = check.tick() => if interest.version() != version && interest.wanted() != wanted {
-                    return Next::Resubscribe;
+                _ = check.tick() => if interest.version() != version {
+                    // A change and its undoing leave the set as it was: no new consumer.
+                    version = interest.version();
+                    if interest.wanted() != wanted {
+                        return Next::Resubscribe;
+                    }
                 },
                 m = messages.next() => match m {
                     Some(Ok(msg)) => {
