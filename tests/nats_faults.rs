@@ -144,3 +144,33 @@ fn a_stopped_engine_slows_neither_the_relay_nor_the_other_engines() {
         "the stopped engine caught up exactly"
     );
 }
+
+#[test]
+fn ticks_removed_by_retention_before_a_restarted_engine_read_them_are_a_reported_gap() {
+    let Some(nats) = nats() else { return };
+    let (_relay, sim_rest) = relay_with(&nats, 100, "NSE:SBIN", &["--max-messages", "40"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut e, base) = engine(&nats, dir.path(), "e", &sim_rest);
+    want(&base, "SBIN");
+    wait_for("20 ticks", LONG, || ticks(&base) >= 20);
+    e.kill9();
+    let at_kill = last_seq(&nats);
+    // The stream keeps 40 messages: 100 more push everything the engine missed out.
+    wait_for("100 more ticks in TICKS", LONG, || last_seq(&nats) >= at_kill + 100);
+    // The last stream tick the killed engine journaled (its resume point).
+    let resumed = ticks_after(dir.path(), 0).last().map(|t| t.0).unwrap();
+    let (mut e, base) = engine(&nats, dir.path(), "e", &sim_rest);
+    let gap = e.line("GAP: stream sequences", LONG).unwrap_or_else(|| panic!("{}", e.output()));
+    wait_for("ticks after the gap", LONG, || ticks(&base) >= 10);
+    assert!(health(&base)["feed"]["validation_errors"].as_u64() >= Some(1), "counted");
+    e.stop();
+    let journal = ticks_after(dir.path(), 0);
+    let jump = journal.windows(2).find(|w| w[1].0 > w[0].0 + 1).expect("a gap in the journal");
+    assert!(jump[0].0 <= resumed && jump[1].0 > at_kill, "{jump:?} {gap}");
+    assert!(gap.contains(&format!("{}..=", resumed + 1)), "the gap starts after {resumed}: {gap}");
+}
+
+/// The journal's stream ticks with a stream sequence above `after`.
+fn ticks_after(dir: &std::path::Path, after: u64) -> Vec<(u64, i64, tickfill::event::Tick)> {
+    journaled_stream_ticks(dir).into_iter().filter(|t| t.0 > after).collect()
+}

@@ -238,13 +238,19 @@ pub fn relay_on(nats: &Nats, feed: &str, symbols: &str) -> Proc {
 /// `tickfill relay` with its simulator at `rate` ticks/s, `symbols` always subscribed;
 /// returns it and the simulator's REST base.
 pub fn relay(nats: &Nats, rate: u64, symbols: &str) -> (Proc, String) {
+    relay_with(nats, rate, symbols, &[])
+}
+
+/// [`relay`] with `extra` options.
+pub fn relay_with(nats: &Nats, rate: u64, symbols: &str, extra: &[&str]) -> (Proc, String) {
     for _ in 0..5 {
         let (ws, rest) = (free_port(), free_port());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickfill"));
         cmd.args(["relay", "--nats", &nats.url, "--symbols", symbols, "--status-every", "0"])
             .args(["--sim-ws", &format!("127.0.0.1:{ws}")])
             .args(["--sim-rest", &format!("127.0.0.1:{rest}")])
-            .args(["--sim-rate", &rate.to_string()]);
+            .args(["--sim-rate", &rate.to_string()])
+            .args(extra);
         let mut p = Proc::spawn(cmd);
         if p.line("ready", Duration::from_secs(30)).is_some() {
             return (p, format!("http://127.0.0.1:{rest}"));
