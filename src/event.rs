@@ -286,6 +286,10 @@ pub struct Header {
     pub time_ns: i64,
     /// Monotonic receive time, ns (latency only; see [`crate::clock::mono_now_ns`]).
     pub recv_ns: u64,
+    /// The input's sequence in the replicated log it came from (a tick consumed from the
+    /// relay's JetStream stream, see [`crate::relay`]); 0 when it came from anywhere else.
+    /// Journaled, so a restart resumes the stream after the last tick it applied.
+    pub stream_seq: u64,
 }
 
 /// An input event with its header.

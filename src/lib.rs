@@ -72,6 +72,7 @@ pub mod latency;
 pub mod mtm;
 pub mod protocol;
 pub mod refdata;
+pub mod relay;
 pub mod ring;
 pub mod sequencer;
 pub mod sim;

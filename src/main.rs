@@ -27,6 +27,9 @@ enum Command {
     /// Run the engine with its feed, the OpenAlgo REST API, the WebSocket server and the
     /// frontend.
     Serve(Box<cli::serve::ServeArgs>),
+    /// Relay the broker feed into the NATS JetStream stream TICKS for many engines
+    /// (`serve --feed nats://...`).
+    Relay(Box<cli::relay::RelayArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +39,6 @@ fn main() -> anyhow::Result<()> {
         Command::Replay(a) => cli::replay::run(a),
         Command::Sim(a) => cli::sim::run(a),
         Command::Serve(a) => cli::serve::run(*a),
+        Command::Relay(a) => cli::relay::run(*a),
     }
 }

@@ -57,8 +57,12 @@ fn write_yesterday(h: &Harness, sbin: tickfill::types::SymbolId) -> i64 {
         tick(105),
     ];
     for (i, input) in inputs.into_iter().enumerate() {
-        let header =
-            Header { seq: Seq(i as u64 + 1), time_ns: t0 + i as i64 * 1_000_000_000, recv_ns: 0 };
+        let header = Header {
+            seq: Seq(i as u64 + 1),
+            time_ns: t0 + i as i64 * 1_000_000_000,
+            recv_ns: 0,
+            stream_seq: 0,
+        };
         journal.append(&Event { header, input }).unwrap();
     }
     journal.commit().unwrap();

@@ -30,7 +30,10 @@ pub fn exec(master: &Arc<InstrumentMaster>) -> Exec {
 }
 
 pub fn event(seq: u64, input: Input) -> Event {
-    Event { header: Header { seq: Seq(seq), time_ns: t0() + seq as i64, recv_ns: 0 }, input }
+    Event {
+        header: Header { seq: Seq(seq), time_ns: t0() + seq as i64, recv_ns: 0, stream_seq: 0 },
+        input,
+    }
 }
 
 pub fn tick(symbol: u32, ltp: i64) -> Tick {

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod demo;
 pub mod options;
 pub mod print;
+pub mod relay;
 pub mod replay;
 pub mod serve;
 pub mod sim;

@@ -28,8 +28,8 @@ fn duration(setting: &'static str) -> impl Fn(&str) -> Result<Duration, String> 
 /// Options of `tickfill serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Market data: `sim` (the embedded simulated broker) or an OpenAlgo WebSocket feed
-    /// `ws://HOST:PORT`.
+    /// Market data: `sim` (the embedded simulated broker), an OpenAlgo WebSocket feed
+    /// `ws://HOST:PORT`, or a relay's JetStream stream `nats://HOST:PORT` (`tickfill relay`).
     #[arg(long, env = "TICKFILL_FEED", default_value = "sim")]
     pub feed: String,
     /// The key the upstream feed and REST server expect (not needed with `sim`).
@@ -128,6 +128,8 @@ pub struct ServeArgs {
     storage: StorageArgs,
     #[command(flatten)]
     ring: RingArgs,
+    #[command(flatten)]
+    nats: super::relay::NatsServeArgs,
 }
 
 /// Runs the server until a signal.
@@ -208,8 +210,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.watchdog.upstream_rest = args.upstream_rest.clone();
         config.watchdog.api_key = key;
         None
+    } else if args.feed.starts_with("nats://") {
+        config.feed = FeedConfig::Nats { url: args.feed.clone() };
+        config.feed.validate().map_err(anyhow::Error::msg)?;
+        config.watchdog.upstream_rest = args.upstream_rest.clone();
+        config.watchdog.api_key = args.feed_api_key.clone().unwrap_or_default();
+        None
     } else {
-        bail!("--feed must be `sim` or a ws://HOST:PORT URL, not {:?}", args.feed);
+        bail!(
+            "--feed must be `sim`, a ws://HOST:PORT URL or a nats://HOST:PORT URL, not {:?}",
+            args.feed
+        );
+    };
+    // Read before the engine opens the journal: where the relay's stream resumes.
+    let nats_config = match &config.feed {
+        FeedConfig::Nats { url } => Some(args.nats.config(url, &args.storage.data_dir)?),
+        _ => None,
     };
     config.instruments = Arc::clone(&instruments);
     config.feed_clock = match args.event_clock.as_str() {
@@ -232,6 +248,34 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let handle = engine.handle();
     let updates = engine.take_updates().context("order-update reader")?;
+    // With the relay's stream: order updates and trades also go to EVENTS (a tee in
+    // front of the WebSocket server's reader), and ticks come from TICKS.
+    let (updates, events_tee) = match &nats_config {
+        Some(c) => {
+            let events = tickfill::relay::events::EventsConfig {
+                url: c.url.clone(),
+                account: c.account.clone(),
+                retention: tickfill::relay::Retention::events(),
+            };
+            let instruments = Arc::clone(&handle.instruments);
+            let (u, t) = tickfill::relay::events::tee(
+                updates,
+                Arc::clone(&handle.health),
+                instruments,
+                events,
+            )
+            .context("starting the EVENTS publisher")?;
+            (u, Some(t))
+        }
+        None => (updates, None),
+    };
+    let nats_feed = match nats_config {
+        Some(c) => Some(
+            tickfill::sequencer::nats::NatsFeed::spawn(c, handle.clone())
+                .context("starting the NATS feed")?,
+        ),
+        None => None,
+    };
 
     let static_dir = args.frontend.clone();
     let has_ui = static_dir.is_some() || tickfill::api::ui::embedded();
@@ -326,8 +370,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("tickfill: stopping");
     ws.shutdown();
     api.shutdown();
+    if let Some(f) = nats_feed {
+        f.stop();
+    }
     drop(handle);
     let stopped = engine.shutdown();
+    // After the engine: the last updates it made durable are published before exit.
+    if let Some(t) = events_tee {
+        t.stop();
+    }
     if let Some(s) = simulator {
         s.stop();
     }

@@ -250,6 +250,19 @@ impl EngineHandle {
         self.intake.send(Inbound::Tick(tick, recv_ns)).map_err(|_| EngineError::Stopped)
     }
 
+    /// Publishes a tick consumed from the relay's stream at `stream_seq`, stamped with the
+    /// relay's `time_ns` (blocks while the intake is full: backpressure, never a drop).
+    pub fn send_stream_tick(
+        &self,
+        tick: Tick,
+        time_ns: i64,
+        recv_ns: u64,
+        stream_seq: u64,
+    ) -> Result<(), EngineError> {
+        let inbound = Inbound::StreamTick { tick, time_ns, recv_ns, stream_seq };
+        self.intake.send(inbound).map_err(|_| EngineError::Stopped)
+    }
+
     /// Asks for a snapshot now.
     pub fn request_snapshot(&self) -> Result<(), EngineError> {
         self.intake.send(Inbound::Snapshot).map_err(|_| EngineError::Stopped)

@@ -57,8 +57,10 @@ impl H {
 
     pub fn send(&mut self, input: Input) -> Reply {
         self.seq += 1;
-        let ev =
-            Event { header: Header { seq: Seq(self.seq), time_ns: self.time, recv_ns: 0 }, input };
+        let ev = Event {
+            header: Header { seq: Seq(self.seq), time_ns: self.time, recv_ns: 0, stream_seq: 0 },
+            input,
+        };
         self.out.clear();
         self.ex.apply(&ev, &mut self.out);
         self.mtm.apply(&ev, &mut self.out);

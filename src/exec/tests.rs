@@ -562,7 +562,7 @@ fn snapshot_round_trip_gives_an_equal_digest() {
     assert_eq!(back.answer(&QueryKind::OrderBook), h.ex.answer(&QueryKind::OrderBook));
     // Both continue identically.
     let ev = Event {
-        header: Header { seq: Seq(99), time_ns: h.time, recv_ns: 0 },
+        header: Header { seq: Seq(99), time_ns: h.time, recv_ns: 0, stream_seq: 0 },
         input: Input::Tick(Tick { symbol: SBIN, ltp: rs(84), ..Tick::default() }),
     };
     let mut o2 = StageOutput::new();

@@ -114,6 +114,15 @@ impl UpdateSender {
     }
 }
 
+impl UpdateSender {
+    /// Counts `lost` updates as lost before the next one, so this channel's reader reports
+    /// the same gap another reader reported (a tee passing updates on, see
+    /// `relay::events`).
+    pub fn skip(&mut self, lost: u64) {
+        self.number += lost;
+    }
+}
+
 impl UpdateReader {
     /// The signal that wakes this reader's thread (for the journal stage).
     pub fn signal(&self) -> Arc<UpdateSignal> {

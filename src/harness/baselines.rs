@@ -121,7 +121,10 @@ const ORDERS: usize = 10_000;
 
 fn event(seq: u64, input: Input) -> Event {
     let t0 = crate::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
-    Event { header: Header { seq: Seq(seq), time_ns: t0 + seq as i64, recv_ns: 0 }, input }
+    Event {
+        header: Header { seq: Seq(seq), time_ns: t0 + seq as i64, recv_ns: 0, stream_seq: 0 },
+        input,
+    }
 }
 
 fn tick(i: u64) -> Input {

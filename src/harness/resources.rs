@@ -196,7 +196,15 @@ pub struct Restart {
 fn event(seq: u64, input: Input) -> Event {
     // 10:00 IST on a trading day plus 1 us per event.
     let t0 = crate::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
-    Event { header: Header { seq: Seq(seq), time_ns: t0 + seq as i64 * 1000, recv_ns: 0 }, input }
+    Event {
+        header: Header {
+            seq: Seq(seq),
+            time_ns: t0 + seq as i64 * 1000,
+            recv_ns: 0,
+            stream_seq: 0,
+        },
+        input,
+    }
 }
 
 /// Writes `events` to a fresh journal in `dir` (1,000 symbols: one resting buy per symbol,

@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! event   := version:u8 (=2; 1 is still read) kind:u8 seq:u64 time_ns:i64 body
-//! kind    := 1 Tick | 2 Command | 3 Timer (empty body)
+//! kind    := 1 Tick | 2 Command | 3 Timer (empty body) | 5 StreamTick
+//! StreamTick := stream_seq:u64 Tick   (a tick consumed from the relay's JetStream stream;
+//!            `stream_seq` is `Header::stream_seq`, its position there, never 0)
 //! Tick    := symbol:u32 present:u16 (bit i: field i is non-zero)
 //!            the present fields in order, each as a zigzag LEB128 varint:
 //!              ltp bid ask bid_qty ask_qty open high low close volume last_qty
@@ -57,11 +59,13 @@ const MAX_VARINT: usize = 10;
 
 /// The longest payload `encode` can produce (a tick with every field at its longest and
 /// five depth levels a side).
-pub const MAX_ENCODED: usize = 18 + 4 + 2 + 16 * MAX_VARINT + 4 + 5 * 2 * 3 * MAX_VARINT;
+pub const MAX_ENCODED: usize = 18 + 8 + 4 + 2 + 16 * MAX_VARINT + 4 + 5 * 2 * 3 * MAX_VARINT;
 
 const KIND_TICK: u8 = 1;
 const KIND_COMMAND: u8 = 2;
 const KIND_TIMER: u8 = 3;
+/// A tick with its stream sequence (event kind 5 is the relay's in the numbering).
+const KIND_STREAM_TICK: u8 = 5;
 
 const CMD_PLACE: u8 = 1;
 const CMD_PLACE_SMART: u8 = 2;
@@ -136,6 +140,7 @@ pub enum CodecError {
 /// spare capacity. Errors only for inputs that are not journaled (nothing is appended).
 pub fn encode(event: &Event, buf: &mut Vec<u8>) -> Result<(), CodecError> {
     let kind = match &event.input {
+        Input::Tick(_) if event.header.stream_seq != 0 => KIND_STREAM_TICK,
         Input::Tick(_) => KIND_TICK,
         Input::Command(_) => KIND_COMMAND,
         Input::Timer => KIND_TIMER,
@@ -147,6 +152,9 @@ pub fn encode(event: &Event, buf: &mut Vec<u8>) -> Result<(), CodecError> {
     buf.push(kind);
     put_u64(buf, event.header.seq.0);
     put_i64(buf, event.header.time_ns);
+    if kind == KIND_STREAM_TICK {
+        put_u64(buf, event.header.stream_seq);
+    }
     match &event.input {
         Input::Tick(t) => encode_tick(t, buf),
         Input::Command(c) => encode_command(c, buf),
@@ -176,9 +184,16 @@ pub fn decode_into(bytes: &[u8], event: &mut Event) -> Result<(), CodecError> {
     let kind = r.u8("kind")?;
     let seq = Seq(r.u64("seq")?);
     let time_ns = r.i64("time_ns")?;
-    event.header = Header { seq, time_ns, recv_ns: 0 };
+    event.header = Header { seq, time_ns, recv_ns: 0, stream_seq: 0 };
+    if kind == KIND_STREAM_TICK {
+        let at = r.pos;
+        event.header.stream_seq = r.u64("stream_seq")?;
+        if event.header.stream_seq == 0 {
+            return Err(invalid("stream_seq", at, 0));
+        }
+    }
     match kind {
-        KIND_TICK => {
+        KIND_TICK | KIND_STREAM_TICK => {
             if !matches!(event.input, Input::Tick(_)) {
                 event.input = Input::Tick(Tick::default());
             }
@@ -739,9 +754,19 @@ pub(crate) mod tests {
             .into_iter()
             .enumerate()
             .map(|(i, input)| Event {
-                header: Header { seq: Seq(i as u64 + 1), time_ns: -5 + i as i64, recv_ns: 0 },
+                header: Header {
+                    seq: Seq(i as u64 + 1),
+                    time_ns: -5 + i as i64,
+                    recv_ns: 0,
+                    stream_seq: 0,
+                },
                 input,
             })
+            .chain([Event {
+                // A tick consumed from the relay's stream (kind 5), at the largest position.
+                header: Header { seq: Seq(99), time_ns: 7, recv_ns: 0, stream_seq: u64::MAX },
+                input: Input::Tick(full_tick()),
+            }])
             .collect()
     }
 
@@ -851,8 +876,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_stream_tick_keeps_its_stream_sequence_and_zero_is_refused() {
+        let e = samples().into_iter().find(|e| e.header.stream_seq != 0).unwrap();
+        let mut bytes = encoded(&e);
+        assert_eq!(bytes[1], KIND_STREAM_TICK);
+        assert_eq!(decode(&bytes).map(|d| d.header.stream_seq), Ok(u64::MAX));
+        // The same tick from anywhere else is kind 1, without the field.
+        let plain = Event { header: Header { stream_seq: 0, ..e.header }, ..e };
+        assert_eq!(encoded(&plain).len() + 8, bytes.len());
+        bytes[18..26].fill(0);
+        assert!(matches!(
+            decode(&bytes),
+            Err(CodecError::InvalidValue { field: "stream_seq", offset: 18, .. })
+        ));
+    }
+
+    #[test]
     fn version_1_ticks_still_decode() {
-        for e in samples().into_iter().filter(|e| matches!(e.input, Input::Tick(_))) {
+        // Version 1 had no stream ticks (kind 5 came with version 2).
+        let v1_shapes = |e: &Event| matches!(e.input, Input::Tick(_)) && e.header.stream_seq == 0;
+        for e in samples().into_iter().filter(v1_shapes) {
             let v1 = encoded_v1(&e);
             assert_eq!(decode(&v1), Ok(e));
             assert!(encoded(&e).len() < v1.len(), "version 2 is the smaller layout");
@@ -892,8 +935,10 @@ pub(crate) mod tests {
             mode: 2,
             ..Tick::default()
         };
-        let e =
-            Event { header: Header { seq: Seq(9), time_ns: 1, recv_ns: 0 }, input: Input::Tick(t) };
+        let e = Event {
+            header: Header { seq: Seq(9), time_ns: 1, recv_ns: 0, stream_seq: 0 },
+            input: Input::Tick(t),
+        };
         assert_eq!(encoded(&e).len(), 18 + 4 + 2 + 3 * 4 + 4);
         assert_eq!(encoded_v1(&e).len(), 18 + 4 + 16 * 8 + 4 + 5 * 2 * 24);
     }

@@ -22,6 +22,7 @@ fn event(i: u64) -> Event {
         seq: Seq(1 + i + i / 7),
         time_ns: 1_700_000_000_000_000_000 + i as i64,
         recv_ns: 0,
+        stream_seq: 0,
     };
     e
 }
@@ -29,7 +30,7 @@ fn event(i: u64) -> Event {
 /// An event whose encoding ends with a non-zero byte, so cutting its end always changes it.
 fn tagged_event(seq: u64) -> Event {
     Event {
-        header: Header { seq: Seq(seq), time_ns: 42, recv_ns: 0 },
+        header: Header { seq: Seq(seq), time_ns: 42, recv_ns: 0, stream_seq: 0 },
         input: Input::Command(Command {
             ticket: Ticket(seq),
             kind: CommandKind::CancelAll { strategy: Tag::new("tail").unwrap() },

@@ -164,6 +164,19 @@ impl Publisher {
     /// ([`Publisher::follow_feed_clock`]) the event gets the feed's time instead.
     #[inline]
     pub fn publish(&mut self, input: Input, time_ns: i64, recv_ns: u64) -> Seq {
+        self.publish_from_stream(input, time_ns, recv_ns, 0)
+    }
+
+    /// [`Publisher::publish`] for an input consumed from a replicated log (the relay's
+    /// JetStream stream): `stream_seq` is its position there, journaled with it.
+    #[inline]
+    pub fn publish_from_stream(
+        &mut self,
+        input: Input,
+        time_ns: i64,
+        recv_ns: u64,
+        stream_seq: u64,
+    ) -> Seq {
         let time_ns = match &mut self.clock {
             None => time_ns,
             Some(c) => {
@@ -175,7 +188,7 @@ impl Publisher {
         };
         let seq = Seq(self.next_seq);
         self.next_seq += 1;
-        let event = Event { header: Header { seq, time_ns, recv_ns }, input };
+        let event = Event { header: Header { seq, time_ns, recv_ns, stream_seq }, input };
         match &mut self.inline {
             None => self.producer.publish(|slot| slot.event = event),
             Some(stages) => {

@@ -42,6 +42,13 @@ pub enum FeedConfig {
         /// The key sent in `authenticate`.
         api_key: String,
     },
+    /// The relay's JetStream stream (`tickfill relay`): ticks arrive through the intake
+    /// from the NATS consumer thread ([`super::nats`]), not from a socket of this
+    /// sequencer; the watchdog treats it as a stream like the upstream's.
+    Nats {
+        /// `nats://HOST:PORT[,nats://HOST:PORT...]`.
+        url: String,
+    },
 }
 
 impl std::fmt::Debug for FeedConfig {
@@ -52,6 +59,7 @@ impl std::fmt::Debug for FeedConfig {
             FeedConfig::Upstream { url, .. } => {
                 f.debug_struct("Upstream").field("url", url).field("api_key", &"***").finish()
             }
+            FeedConfig::Nats { url } => f.debug_struct("Nats").field("url", url).finish(),
         }
     }
 }
@@ -64,6 +72,7 @@ impl FeedConfig {
             FeedConfig::Upstream { url, .. } => super::upstream::host_port(url)
                 .map(|_| ())
                 .ok_or_else(|| format!("feed URL {url:?} must look like ws://HOST:PORT")),
+            FeedConfig::Nats { url } => super::nats::validate_url(url),
         }
     }
 }

@@ -42,6 +42,7 @@
 
 pub mod decode;
 pub mod feed;
+pub mod nats;
 pub mod ratelog;
 pub mod upstream;
 
@@ -71,6 +72,19 @@ pub enum Inbound {
     Query(Query),
     /// Take a snapshot now.
     Snapshot,
+    /// A tick consumed from the relay's JetStream stream ([`nats`]): sequenced with the
+    /// relay's time, so every engine reading the stream journals the same tick times, and
+    /// with its position there, journaled so a restart resumes right after it.
+    StreamTick {
+        /// The tick, its symbol interned in this engine's master.
+        tick: Tick,
+        /// The relay's wall time for it, epoch ns.
+        time_ns: i64,
+        /// Monotonic receive time here, ns.
+        recv_ns: u64,
+        /// Its sequence in the stream (never 0).
+        stream_seq: u64,
+    },
 }
 
 /// Sequencer settings.
@@ -381,6 +395,10 @@ fn publish(publisher: &mut Publisher, inbound: Inbound) -> bool {
         Inbound::Snapshot => {
             publisher.publish(Input::Snapshot, now, mono_now_ns());
             false
+        }
+        Inbound::StreamTick { tick, time_ns, recv_ns, stream_seq } => {
+            publisher.publish_from_stream(Input::Tick(tick), time_ns, recv_ns, stream_seq);
+            true
         }
     }
 }
