@@ -10,6 +10,8 @@
 //!  ReplyRouter <-- journal stage <-- fanout <-- MTM <-- execution <-- ring
 //! ```
 
+pub mod fault;
+pub mod quarantine;
 pub mod recovery;
 pub mod reply;
 pub mod stages;
@@ -292,6 +294,10 @@ impl Engine {
         let mut recovered = recovery::recover(&config.journal, &exec_config, &config.instruments)?;
         recovered.mtm.set_max_age(config.watchdog.mtm_max_age);
         let health = Arc::new(Health::new());
+        health.set_recovery_notes(crate::health::RecoveryNotes {
+            quarantined: recovered.report.quarantined.clone(),
+            earlier_halts: recovered.report.halts.clone(),
+        });
         health.durable_seq.store(
             recovered.report.next_seq.0.saturating_sub(1),
             std::sync::atomic::Ordering::Release,
