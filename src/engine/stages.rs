@@ -273,8 +273,8 @@ pub struct JournalStage {
     halt_unwritten: bool,
     /// Execution or MTM halted at this sequence: the journal is frozen from it on.
     frozen_at: Option<Seq>,
-    /// A snapshot taken in this batch, written once the batch has committed.
-    snapshot: Option<(Seq, Vec<u8>)>,
+    /// Snapshots taken in this batch, written once the batch has committed.
+    snapshots: Vec<(Seq, Vec<u8>)>,
 }
 
 /// The stages whose state replay rebuilds: a panic in one freezes the journal.
@@ -309,7 +309,7 @@ impl JournalStage {
             halt: None,
             halt_unwritten: false,
             frozen_at: None,
-            snapshot: None,
+            snapshots: Vec::new(),
         }
     }
 
@@ -317,7 +317,7 @@ impl JournalStage {
         eprintln!("tickfill: journal: {why}; refusing new orders and reads until a restart");
         self.health.fail(format!("journal: {why}"));
         self.failed = Some(why);
-        self.snapshot = None;
+        self.snapshots.clear();
     }
 
     /// Picks up a stage panic once health reports one and this event has reached it.
@@ -464,7 +464,7 @@ impl Stage for JournalStage {
                 self.pending.push((q.ticket, Response::Query(answer)));
             }
             Input::Snapshot if !out.snapshot.is_empty() && self.failed.is_none() && !frozen => {
-                self.snapshot = Some((seq, std::mem::take(&mut out.snapshot)));
+                self.snapshots.push((seq, std::mem::take(&mut out.snapshot)));
             }
             _ => {}
         }
@@ -497,14 +497,14 @@ impl Stage for JournalStage {
                     }
                 }
                 // Only now: a snapshot must never hold an effect the journal lost.
-                if let Some((seq, bytes)) = self.snapshot.take() {
+                for (seq, bytes) in self.snapshots.drain(..) {
                     if let Err(e) = crate::journal::write_snapshot(&self.data_dir, seq, &bytes) {
                         eprintln!("tickfill: snapshot at seq {} failed: {e}", seq.0);
                     }
                 }
             }
         }
-        self.snapshot = None;
+        self.snapshots.clear();
         for (ticket, response) in self.pending.drain(..) {
             self.router.deliver(ticket, response);
         }
