@@ -78,6 +78,9 @@ pub struct EngineConfig {
     pub cores: Option<CoreLayout>,
     /// Symbols per upstream feed connection.
     pub symbols_per_connection: usize,
+    /// The time the watchdog and the sequencer's timer run on (tests advance a manual one;
+    /// see [`crate::clock::Clock`]).
+    pub clock: crate::clock::Clock,
 }
 
 impl EngineConfig {
@@ -98,6 +101,7 @@ impl EngineConfig {
             sequencer_core: None,
             cores: None,
             symbols_per_connection: 1000,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -341,6 +345,7 @@ impl Engine {
             // Not pinned: free of the housekeeping confinement it would inherit.
             cores: config.cores.as_ref().map(CoreLayout::hot_cores).unwrap_or_default(),
             symbols_per_connection: config.symbols_per_connection,
+            clock: config.clock.clone(),
             // Only the inline hot thread spins: in the other topologies a spinning
             // sequencer would compete with the stage threads for the cores.
             busy_poll: if config.pipeline.topology.resolve() == Topology::Inline {
@@ -353,6 +358,7 @@ impl Engine {
             instruments: Arc::clone(&config.instruments),
             interest: Arc::clone(&interest),
             health: Arc::clone(&health),
+            clock: config.clock.clone(),
         };
         let sequencer =
             sequencer::spawn(publisher, rx, seq_config, config.feed.clone(), feed_shared)?;
@@ -363,6 +369,7 @@ impl Engine {
                 interest: Arc::clone(&interest),
                 health: Arc::clone(&health),
                 intake: intake.clone(),
+                clock: config.clock.clone(),
             };
             let (w, t) = crate::watchdog::start(config.watchdog.clone(), shared, streamed)?;
             (Some(w), Some(t))
