@@ -49,11 +49,15 @@ pub fn wall_now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
 }
 
+fn start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
 /// Monotonic nanoseconds since the first call in this process (for latency stamps).
 #[inline]
 pub fn mono_now_ns() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    start().elapsed().as_nanos() as u64
 }
 
 /// Monotonic time for the engine's time-driven logic (the watchdog's freshness checks,
@@ -107,6 +111,13 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         let t = self.manual.as_ref().expect("only a manual clock can be advanced");
         t.fetch_add(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX), Ordering::AcqRel);
+    }
+
+    /// Now as an [`Instant`], for code that keeps `Instant` deadlines (the WebSocket
+    /// server): the process's first clock read plus [`Clock::now_ns`]. Live this is
+    /// `Instant::now()`; on a manual clock it moves only when advanced.
+    pub fn instant(&self) -> Instant {
+        start() + Duration::from_nanos(self.now_ns())
     }
 
     /// How long a thread waiting for `until_ns` blocks before looking again: the time
