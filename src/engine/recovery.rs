@@ -244,7 +244,7 @@ fn replay_quarantining(
         let state = base()
             .map_err(|why| RecoveryError::Snapshot { seq: snapshot_seq.map_or(0, |s| s.0), why })?;
         match replay_from(dir, state, snapshot_seq, accept_damage, quarantine, symbols)? {
-            Replayed::Done(rebuilt, survey) => return Ok((rebuilt, survey)),
+            Replayed::Done(done) => return Ok(*done),
             Replayed::Poison { seq, why } => {
                 eprintln!(
                     "tickfill: recovery: QUARANTINED the journaled input at seq {seq}: {why}; \
@@ -284,7 +284,7 @@ fn restore(
 /// How one replay pass ended.
 enum Replayed {
     /// Every event applied (or skipped as quarantined).
-    Done(Rebuilt, Option<Survey>),
+    Done(Box<(Rebuilt, Option<Survey>)>),
     /// A stage panicked on the event at `seq`: the state is spoilt, start over without it.
     Poison {
         /// The event's sequence.
@@ -349,7 +349,7 @@ fn replay_from(
         quarantined,
         halts,
     };
-    Ok(Replayed::Done(rebuilt, events.into_survey()))
+    Ok(Replayed::Done(Box::new((rebuilt, events.into_survey()))))
 }
 
 /// Opens the journal (repairing a torn tail, refusing damage unless accepted) and

@@ -4,6 +4,13 @@
 
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
+#[allow(
+    clippy::duplicate_mod,
+    reason = "every helper family includes the shared module; a test using two loads it twice"
+)]
+#[path = "../common/mod.rs"]
+pub mod common;
+
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,8 +21,6 @@ use tickfill::auth::KeyStore;
 use tickfill::clock::mono_now_ns;
 use tickfill::engine::{Engine, EngineConfig, EngineHandle};
 use tickfill::event::Tick;
-use tickfill::journal::JournalConfig;
-use tickfill::ring::{IdleStrategy, Topology};
 use tickfill::types::{Exchange, Price, SymbolId};
 use tickfill::watchdog::WatchdogConfig;
 
@@ -46,16 +51,9 @@ pub const ENDPOINTS: [&str; 20] = [
     "sandbox/reset",
 ];
 
-/// An engine config for tests: fused, backoff, small segments, fast timers.
+/// An engine config for tests: see [`common::engine_config`].
 pub fn engine_config(dir: &Path) -> EngineConfig {
-    let mut journal = JournalConfig::new(dir);
-    journal.segment_bytes = 1 << 20;
-    let mut c = EngineConfig::new(journal);
-    c.pipeline.topology = Topology::Fused;
-    c.pipeline.idle = IdleStrategy::Backoff;
-    c.pipeline.ring_size = 1024;
-    c.timer_interval = Duration::from_millis(200);
-    c
+    common::engine_config(dir)
 }
 
 /// Test API config: port 0, generous limits unless a test lowers them.
