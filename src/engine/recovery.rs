@@ -246,11 +246,17 @@ fn replay_quarantining(
         match replay_from(dir, state, snapshot_seq, accept_damage, quarantine, symbols)? {
             Replayed::Done(done) => return Ok(*done),
             Replayed::Poison { seq, why } => {
+                let kept = match poison {
+                    Poison::Quarantine => format!(
+                        "replay skips it from now on (listed in {}/{})",
+                        dir.display(),
+                        super::quarantine::FILE
+                    ),
+                    Poison::Skip => "skipped in this read-only replay (not recorded)".to_string(),
+                };
                 eprintln!(
                     "tickfill: recovery: QUARANTINED the journaled input at seq {seq}: {why}; \
-                     replay skips it from now on (listed in {}/{})",
-                    dir.display(),
-                    super::quarantine::FILE
+                     {kept}"
                 );
                 if poison == Poison::Quarantine {
                     super::quarantine::add(dir, seq, &why).map_err(|e| {
