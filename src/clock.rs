@@ -7,8 +7,9 @@
 #![forbid(unsafe_code)]
 
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// IST offset from UTC, in seconds.
 pub const IST_OFFSET_SECS: i32 = 5 * 3600 + 30 * 60;
@@ -94,13 +95,83 @@ impl EventClock {
         self.last_ns = t;
         t
     }
+fn start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
 }
 
 /// Monotonic nanoseconds since the first call in this process (for latency stamps).
 #[inline]
 pub fn mono_now_ns() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    start().elapsed().as_nanos() as u64
+}
+
+/// Monotonic time for the engine's time-driven logic (the watchdog's freshness checks,
+/// startup wait and poll schedule; the sequencer's timer events and the feed-freshness
+/// stamps it writes), behind a seam. Live it is [`mono_now_ns`]; a test builds a
+/// [`Clock::manual`] and [`advances`](Clock::advance) it, so "stale after 30 s" is proved
+/// by advancing 30 s, not by waiting them.
+///
+/// # Known limitations
+/// Waiting threads look at a manual clock every [`Clock::MANUAL_SLICE`] of real time (it
+/// can jump at any moment); sockets' own timeouts (REST requests, reconnect backoff in the
+/// feed, the WebSocket server's deadlines) are still real time.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    manual: Option<Arc<AtomicU64>>,
+}
+
+impl Clock {
+    /// How often a thread waiting on a manual clock looks at it again (real time).
+    pub const MANUAL_SLICE: Duration = Duration::from_millis(2);
+
+    /// The process's monotonic clock.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// A clock that stands still until [`Clock::advance`]d; it starts at 1 s (0 means
+    /// "never" in the stamps it is compared with).
+    pub fn manual() -> Clock {
+        Clock { manual: Some(Arc::new(AtomicU64::new(1_000_000_000))) }
+    }
+
+    /// True for a manual clock.
+    pub fn is_manual(&self) -> bool {
+        self.manual.is_some()
+    }
+
+    /// Now, in monotonic nanoseconds.
+    #[inline]
+    pub fn now_ns(&self) -> u64 {
+        match &self.manual {
+            None => mono_now_ns(),
+            Some(t) => t.load(Ordering::Acquire),
+        }
+    }
+
+    /// Moves a manual clock forward by `by`.
+    ///
+    /// # Panics
+    /// On the system clock (a test bug: only a manual clock can be advanced).
+    pub fn advance(&self, by: Duration) {
+        let t = self.manual.as_ref().expect("only a manual clock can be advanced");
+        t.fetch_add(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX), Ordering::AcqRel);
+    }
+
+    /// Now as an [`Instant`], for code that keeps `Instant` deadlines (the WebSocket
+    /// server): the process's first clock read plus [`Clock::now_ns`]. Live this is
+    /// `Instant::now()`; on a manual clock it moves only when advanced.
+    pub fn instant(&self) -> Instant {
+        start() + Duration::from_nanos(self.now_ns())
+    }
+
+    /// How long a thread waiting for `until_ns` blocks before looking again: the time
+    /// left on the system clock; at most [`Clock::MANUAL_SLICE`] on a manual one.
+    pub fn wait_for(&self, until_ns: u64) -> Duration {
+        let left = Duration::from_nanos(until_ns.saturating_sub(self.now_ns()));
+        if self.is_manual() { left.min(Self::MANUAL_SLICE) } else { left }
+    }
 }
 
 /// Builds epoch ns for an IST wall time, for tests and timers.
@@ -141,6 +212,17 @@ mod tests {
         // A journal behind the wall clock is simply wall time.
         let mut w = EventClock::new(Some(wall - 50), wall);
         assert_eq!(w.stamp(wall), wall);
+    fn a_manual_clock_moves_only_when_advanced_and_clones_share_it() {
+        let c = Clock::manual();
+        let t0 = c.now_ns();
+        let other = c.clone();
+        assert_eq!(c.now_ns(), t0);
+        other.advance(Duration::from_secs(30));
+        assert_eq!(c.now_ns(), t0 + 30_000_000_000);
+        assert_eq!(c.wait_for(t0), Duration::ZERO);
+        assert_eq!(c.wait_for(c.now_ns() + 10_000_000_000), Clock::MANUAL_SLICE);
+        let live = Clock::system();
+        assert!(live.wait_for(live.now_ns() + 1_000_000_000) > Clock::MANUAL_SLICE);
     }
 
     #[test]

@@ -26,6 +26,30 @@ pub struct Health {
     pub fanout_overflows: AtomicU64,
     /// The upstream feed's state (written by the sequencer and the watchdog).
     pub feed: FeedHealth,
+    /// The first stage panic: which stage, at which event (the journal stage journals it).
+    halt: Mutex<Option<Halt>>,
+    /// What recovery found that an operator must see: quarantined inputs, earlier halts.
+    recovery: Mutex<RecoveryNotes>,
+}
+
+/// A stage panic, as the journal stage needs it to journal the halt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Halt {
+    /// The stage's name (`Stage::NAME`).
+    pub stage: &'static str,
+    /// The sequence of the event it panicked on.
+    pub seq: u64,
+    /// The full reason (as in [`Health::reason`]).
+    pub why: String,
+}
+
+/// Recovery's findings, shown in `/health` (with the key) until the next restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecoveryNotes {
+    /// Journaled inputs replay could not apply (a stage panicked on them), now skipped.
+    pub quarantined: Vec<String>,
+    /// Halts journaled by earlier runs (after the snapshot recovery started from).
+    pub earlier_halts: Vec<String>,
 }
 
 /// The feed's health, as data: written by the sequencer (stream) and the watchdog
@@ -82,6 +106,31 @@ impl Health {
             *r = Some(why);
         }
         self.refusing.store(true, Ordering::Release);
+    }
+
+    /// Records a stage panic at event `seq` (the first one is kept), then fails.
+    pub fn halt(&self, stage: &'static str, seq: u64, why: String) {
+        let mut h = self.halt.lock().unwrap_or_else(|e| e.into_inner());
+        if h.is_none() {
+            *h = Some(Halt { stage, seq, why: why.clone() });
+        }
+        drop(h);
+        self.fail(why);
+    }
+
+    /// The first stage panic, if any (a lock: read it only once `refusing_orders`).
+    pub fn halted(&self) -> Option<Halt> {
+        self.halt.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sets what recovery found (the engine does, at start).
+    pub fn set_recovery_notes(&self, notes: RecoveryNotes) {
+        *self.recovery.lock().unwrap_or_else(|e| e.into_inner()) = notes;
+    }
+
+    /// What recovery found.
+    pub fn recovery_notes(&self) -> RecoveryNotes {
+        self.recovery.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// True once any stage or the journal failed. One atomic load.

@@ -16,11 +16,10 @@
 
 mod api_util;
 
-use api_util::{orderbook_ids, post_api, serve_command, short_agent};
+use api_util::{orderbook_ids, post_api, short_agent, spawn_serve};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -29,84 +28,22 @@ use serde_json::{Value, json};
 
 const KEY: &str = "crash-loop-key-0123456789abcdef0123456789";
 
-struct Server {
-    child: Child,
-    http: String,
-    sim_rest: String,
-}
+type Server = api_util::Served;
 
-/// Starts `serve` and waits for "ready" (30 s at most). The ports come from binding port
-/// 0 and letting go, so another process (any outgoing connection's ephemeral port) can take
-/// one in between: a start that fails with "address in use" is retried on fresh ports.
+/// Starts `serve` (snapshots every 2,000 events) and waits for "ready"; see
+/// [`api_util::spawn_serve`] (a start whose port was taken is retried on fresh ports).
 fn start(dir: &Path, sim_rate: u64) -> Server {
-    for _ in 0..5 {
-        match try_start(dir, sim_rate) {
-            Ok(server) => return server,
-            Err(output) if output.contains("in use") => {
-                eprintln!("crash loop: a port was taken before serve bound it; retrying: {output}");
-            }
-            Err(output) => panic!("serve did not start:\n{output}"),
-        }
-    }
-    panic!("serve did not start: ports kept being taken");
-}
-
-fn try_start(dir: &Path, sim_rate: u64) -> Result<Server, String> {
-    let (mut serve, ports) = serve_command(dir, KEY, sim_rate);
-    let (http, sim_rest) = (ports.http, ports.sim_rest);
-    let mut child = serve
-        .args(["--snapshot-every", "2000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn serve");
-    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = std::thread::spawn(move || {
-        // Kept whole for a failure message; serve writes a few lines at start and stop.
-        BufReader::new(err).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n")
-    });
-    std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if line.contains("ready") {
-                let _ = tx.send(Ok(()));
-            }
-            lines.push(line);
-        }
-        let _ = tx.send(Err(lines.join("\n")));
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(())) => Ok(Server {
-            child,
-            http: format!("http://127.0.0.1:{http}"),
-            sim_rest: format!("http://127.0.0.1:{sim_rest}"),
-        }),
-        other => {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = stderr.join().unwrap_or_default();
-            Err(format!("stdout: {other:?}\nstderr: {stderr}"))
-        }
-    }
+    spawn_serve(dir, KEY, sim_rate, |c| {
+        c.args(["--snapshot-every", "2000"]);
+    })
 }
 
 fn kill9(s: &mut Server) {
-    s.child.kill().unwrap(); // SIGKILL
-    s.child.wait().unwrap();
+    s.kill9();
 }
 
 fn sigterm(s: &mut Server) {
-    let pid = s.child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if s.child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    kill9(s);
+    s.sigterm();
 }
 
 fn replay_digest(dir: &Path) -> String {
@@ -154,13 +91,15 @@ fn live_digest(base: &str) -> String {
 /// 300 ms apart: the last ticks in flight have been applied).
 fn steady_digest(s: &Server) -> String {
     let body = json!({"apikey": KEY, "action": "pause"});
-    let r =
-        short_agent().post(format!("{}/sim/control", s.sim_rest)).send_json(&body).expect("pause");
+    let r = short_agent()
+        .post(format!("http://127.0.0.1:{}/sim/control", s.ports.sim_rest))
+        .send_json(&body)
+        .expect("pause");
     assert_eq!(r.status().as_u16(), 200, "pausing the simulator");
-    let mut last = live_digest(&s.http);
+    let mut last = live_digest(&s.base);
     for _ in 0..50 {
         std::thread::sleep(Duration::from_millis(300));
-        let now = live_digest(&s.http);
+        let now = live_digest(&s.base);
         if now == last {
             return now;
         }
@@ -186,7 +125,7 @@ fn crash_loop_keeps_acknowledged_orders_and_rebuilds_the_same_state() {
         // Place orders continuously from a client thread; remember every acknowledgement.
         let stop = Arc::new(AtomicBool::new(false));
         let client = {
-            let (stop, base) = (stop.clone(), s.http.clone());
+            let (stop, base) = (stop.clone(), s.base.clone());
             let mut i = next(&mut rng);
             std::thread::spawn(move || {
                 let agent = short_agent();
@@ -220,7 +159,7 @@ fn crash_loop_keeps_acknowledged_orders_and_rebuilds_the_same_state() {
         acked_total.extend(acked.iter().cloned());
         if let Some(served) = served {
             let mut quiet = start(dir.path(), 0);
-            let rebuilt = live_digest(&quiet.http);
+            let rebuilt = live_digest(&quiet.base);
             assert_eq!(
                 served, rebuilt,
                 "iteration {it} (seed {seed}): the restart rebuilt another state than the \
@@ -231,7 +170,7 @@ fn crash_loop_keeps_acknowledged_orders_and_rebuilds_the_same_state() {
 
         // Guarantee 1: everything acknowledged (in this and earlier lives) is there.
         let mut s = start(dir.path(), 2_000);
-        let ids = orderbook_ids(&s.http, KEY);
+        let ids = orderbook_ids(&s.base, KEY);
         let missing: Vec<_> = acked_total.difference(&ids).collect();
         assert!(
             missing.is_empty(),

@@ -526,11 +526,15 @@ fn market_order_on_a_never_ticked_symbol_gets_a_clear_error_when_the_rest_quote_
 
 /// REST failures in one fallback episode back the retries off (1, 2, 5, 10 s). When the
 /// stream returns and later goes stale again, the new episode polls at once: it does not
-/// inherit the 10 s delay of the old failures.
+/// inherit the 10 s delay of the old failures. The watchdog runs on a manual clock: the
+/// test advances time to make the stream stale and the retries due, and "at once" means
+/// with the clock not advanced at all after episode 2 began (with the old backoff
+/// inherited, no poll comes until the clock moves 10 s, and the wait times out).
 #[test]
 fn a_new_fallback_episode_polls_at_once_despite_an_earlier_episodes_rest_backoff() {
     let (up, rest, dir) = (Upstream::start(0), Rest::start(), tempfile::tempdir().unwrap());
-    let engine = streaming_sbin_engine(&up, &rest, dir.path());
+    let clock = tickfill::clock::Clock::manual();
+    let engine = streaming_sbin_engine_on(&up, &rest, dir.path(), clock.clone());
     let h = engine.handle();
     placed(&h, order(sym(&h, "NSE", "SBIN"), Side::Buy, 10, PriceType::Limit, 810.0));
     wait_for("streaming", Duration::from_secs(10), || {
@@ -538,33 +542,61 @@ fn a_new_fallback_episode_polls_at_once_despite_an_earlier_episodes_rest_backoff
     });
     let mute = || *up.script.stream_every.lock().unwrap() = None;
     let polling = || feed(&h).polling.load(Ordering::SeqCst);
+    // Moves the clock `step` at a time (a few ms of real time apart, so the watchdog
+    // thread sees each step) until `cond` holds.
+    let drive = |what: &str, step: Duration, cond: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out driving the clock for {what}");
+            clock.advance(step);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
 
     // Episode 1: four failed polls, so the next retry would be 10 s after the last one.
     rest.push_faults([Fault::status_500(), Fault::status_500(), Fault::status_500()]);
     rest.push_faults([Fault::status_500(), Fault::Ok]);
     mute();
-    wait_for("episode 1", Duration::from_secs(10), polling);
-    wait_for("four failed polls", Duration::from_secs(25), || rest.faults_left() <= 1);
+    drive("episode 1", Duration::from_millis(100), &polling);
+    drive("four failed polls", Duration::from_millis(500), &|| rest.faults_left() <= 1);
+    assert_eq!(errors(&h).0, 4, "four failed polls counted");
     // The stream returns: polling stops.
     up.stream_every(Duration::from_millis(100));
-    wait_for("episode 1 ends", Duration::from_secs(10), || !polling());
+    drive("episode 1 ends", Duration::from_millis(100), &|| !polling());
     let before = rest.requests();
 
-    // Episode 2: the first poll comes at once, not 10 s after episode 1's last failure.
+    // Episode 2: the first poll comes with the clock standing still.
     mute();
-    wait_for("episode 2", Duration::from_secs(10), polling);
-    let started = Instant::now();
-    let first_poll =
-        wait_for("episode 2's first poll", Duration::from_secs(20), || rest.requests() > before);
-    assert!(
-        first_poll < Duration::from_secs(4),
-        "episode 2 polled {:?} after it started: it inherited the old backoff",
-        started.elapsed()
-    );
+    drive("episode 2", Duration::from_millis(100), &polling);
+    wait_for("episode 2's first poll, the clock standing still", Duration::from_secs(10), || {
+        rest.requests() > before
+    });
     assert_eq!(order_status(&h), OrderStatus::Open, "812 does not cross a buy at 810");
     drop(h);
     engine.shutdown();
     up.kill();
+}
+
+/// [`streaming_sbin_engine`] whose watchdog and sequencer timer run on `clock`.
+fn streaming_sbin_engine_on(
+    up: &Upstream,
+    rest: &Rest,
+    dir: &std::path::Path,
+    clock: tickfill::clock::Clock,
+) -> Engine {
+    up.set_price("NSE:SBIN", 812.0);
+    up.stream_every(Duration::from_millis(100));
+    rest.set("NSE:SBIN", 812.0);
+    let mut c = config(dir);
+    c.feed = tickfill::sequencer::FeedConfig::Upstream { url: up.url(), api_key: KEY.into() };
+    c.watchdog = WatchdogConfig {
+        health_interval: Duration::from_millis(100),
+        stale_after: Duration::from_millis(600),
+        poll_interval: Duration::from_millis(200),
+        ..short_watchdog(Some(rest))
+    };
+    c.clock = clock;
+    Engine::start(c).expect("engine starts")
 }
 
 // ---------------------------------------------------------------- firehose

@@ -8,19 +8,15 @@ mod util;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tickfill::engine::{Engine, EngineConfig};
 use tickfill::journal::retention::{RETIRED_FILE, Retain};
 use tickfill::journal::snapshot;
 use tickfill::types::{PriceType, Seq, Side};
 use util::*;
 
-fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+fn wait_for(cond: impl FnMut() -> bool, what: &str) {
+    common::wait_until(what, Duration::from_secs(20), Duration::from_millis(2), cond);
 }
 
 fn snap_config(dir: &Path, every: u64) -> EngineConfig {

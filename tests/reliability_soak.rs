@@ -13,12 +13,10 @@
 
 mod api_util;
 
-use api_util::{env_u64, orderbook_ids, post_api, serve_command, short_agent};
+use api_util::{env_u64, orderbook_ids, post_api, short_agent, spawn_serve};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,45 +24,22 @@ use std::time::{Duration, Instant};
 const KEY: &str = "soak-test-key-0123456789abcdef0123456789";
 
 struct Server {
-    child: Child,
-    http: String,
+    served: api_util::Served,
     /// The recovery line serve printed.
     recovery: String,
 }
 
+/// Starts `serve` (see [`api_util::spawn_serve`]) and returns it with the time it took to
+/// say "ready".
 fn start(dir: &Path, tick_rate: u64) -> (Server, Duration) {
-    for _ in 0..5 {
-        let (mut serve, ports) = serve_command(dir, KEY, tick_rate);
-        let http = ports.http;
-        let t = Instant::now();
-        let mut child = serve
-            .args(["--snapshot-every", "20000", "--retain", "2", "--segment-mib", "1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let mut recovery = String::new();
-        let mut ready = false;
-        let mut lines = out.lines();
-        for line in lines.by_ref().map_while(Result::ok) {
-            if line.contains("replayed") {
-                recovery = line.clone();
-            }
-            if line.contains("ready") {
-                ready = true;
-                break;
-            }
-        }
-        if ready {
-            let took = t.elapsed();
-            std::thread::spawn(move || lines.for_each(drop));
-            return (Server { child, http: format!("http://127.0.0.1:{http}"), recovery }, took);
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("serve did not start (five tries)");
+    let t = Instant::now();
+    let served = spawn_serve(dir, KEY, tick_rate, |c| {
+        c.args(["--snapshot-every", "20000", "--retain", "2", "--segment-mib", "1"]);
+    });
+    let took = t.elapsed();
+    let recovery =
+        served.stdout.iter().find(|l| l.contains("replayed")).cloned().unwrap_or_default();
+    (Server { served, recovery }, took)
 }
 
 fn order(i: u64) -> Value {
@@ -129,7 +104,7 @@ fn soak_steady_load_with_restarts_keeps_every_order_and_bounded_resources() {
     while began.elapsed() < Duration::from_secs(seconds) {
         let stop = Arc::new(AtomicBool::new(false));
         let client = {
-            let (stop, base, acked) = (stop.clone(), server.http.clone(), acked.clone());
+            let (stop, base, acked) = (stop.clone(), server.served.base.clone(), acked.clone());
             let start_i = acked.lock().unwrap().len() as u64 * 7 + restarts;
             std::thread::spawn(move || {
                 let agent = short_agent();
@@ -156,15 +131,13 @@ fn soak_steady_load_with_restarts_keeps_every_order_and_bounded_resources() {
         while Instant::now() < life_end && began.elapsed() < Duration::from_secs(seconds) {
             std::thread::sleep(Duration::from_millis(200));
         }
-        let (vm, anon) = rss(server.child.id());
+        let (vm, anon) = rss(server.served.child.id());
         let how = if restarts % 2 == 0 { "kill -9" } else { "SIGTERM" };
         if restarts % 2 == 0 {
-            server.child.kill().unwrap();
+            server.served.kill9();
         } else {
-            let pid = server.child.id().to_string();
-            Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            server.served.sigterm();
         }
-        server.child.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
         client.join().expect("client");
         let (bytes, segments, snapshots) = disk(dir.path());
@@ -172,7 +145,7 @@ fn soak_steady_load_with_restarts_keeps_every_order_and_bounded_resources() {
         server = next_server;
         restarts += 1;
         max_restart = max_restart.max(took);
-        let ids = orderbook_ids(&server.http, KEY);
+        let ids = orderbook_ids(&server.served.base, KEY);
         let acked_now = acked.lock().unwrap().clone();
         let lost = acked_now.difference(&ids).count();
         lost_total += lost;
@@ -191,9 +164,8 @@ fn soak_steady_load_with_restarts_keeps_every_order_and_bounded_resources() {
             acked_now.len()
         );
     }
-    let (vm, anon) = rss(server.child.id());
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
+    let (vm, anon) = rss(server.served.child.id());
+    server.served.kill9();
     let total = acked.lock().unwrap().len();
     println!(
         "soak: {:.0} s, {restarts} restarts, {total} acknowledged orders, {lost_total} lost, \

@@ -92,6 +92,7 @@ pub(crate) async fn health(State(api): State<Arc<Api>>, req: Request) -> Respons
             "reason": h.reason(),
             "durable_seq": h.durable_seq.load(Ordering::Acquire),
             "fanout_overflows": h.fanout_overflows.load(Ordering::Relaxed),
+            "recovery": h.recovery_notes(),
         },
         "feed": {
             "mode": if f.polling.load(Ordering::Acquire) { "polling" } else { "websocket" },

@@ -10,6 +10,8 @@
 //!  ReplyRouter <-- journal stage <-- fanout <-- MTM <-- execution <-- ring
 //! ```
 
+pub mod fault;
+pub mod quarantine;
 pub mod recovery;
 pub mod reply;
 pub mod stages;
@@ -81,6 +83,9 @@ pub struct EngineConfig {
     /// whose clock can be moved to live a trading day's boundaries
     /// ([`crate::clock::EventClock`]). Default off.
     pub feed_clock: bool,
+    /// The time the watchdog and the sequencer's timer run on (tests advance a manual one;
+    /// see [`crate::clock::Clock`]).
+    pub clock: crate::clock::Clock,
 }
 
 impl EngineConfig {
@@ -102,6 +107,7 @@ impl EngineConfig {
             cores: None,
             symbols_per_connection: 1000,
             feed_clock: false,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -315,6 +321,10 @@ impl Engine {
         let last_event_ns = recovered.exec.event_time_ns();
         recovered.mtm.set_max_age(config.watchdog.mtm_max_age);
         let health = Arc::new(Health::new());
+        health.set_recovery_notes(crate::health::RecoveryNotes {
+            quarantined: recovered.report.quarantined.clone(),
+            earlier_halts: recovered.report.halts.clone(),
+        });
         health.durable_seq.store(
             recovered.report.next_seq.0.saturating_sub(1),
             std::sync::atomic::Ordering::Release,
@@ -361,6 +371,7 @@ impl Engine {
             // Not pinned: free of the housekeeping confinement it would inherit.
             cores: config.cores.as_ref().map(CoreLayout::hot_cores).unwrap_or_default(),
             symbols_per_connection: config.symbols_per_connection,
+            clock: config.clock.clone(),
             // Only the inline hot thread spins: in the other topologies a spinning
             // sequencer would compete with the stage threads for the cores.
             busy_poll: if config.pipeline.topology.resolve() == Topology::Inline {
@@ -373,6 +384,7 @@ impl Engine {
             instruments: Arc::clone(&config.instruments),
             interest: Arc::clone(&interest),
             health: Arc::clone(&health),
+            clock: config.clock.clone(),
         };
         let sequencer =
             sequencer::spawn(publisher, rx, seq_config, config.feed.clone(), feed_shared)?;
@@ -383,6 +395,7 @@ impl Engine {
                 interest: Arc::clone(&interest),
                 health: Arc::clone(&health),
                 intake: intake.clone(),
+                clock: config.clock.clone(),
             };
             let (w, t) = crate::watchdog::start(config.watchdog.clone(), shared, streamed)?;
             (Some(w), Some(t))

@@ -14,12 +14,15 @@
 
 #![forbid(unsafe_code)]
 
-use crate::engine::stages::split_snapshot;
+use crate::engine::stages::{ExecStage, MtmStage, split_snapshot};
 use crate::event::{Event, StageOutput};
 use crate::exec::{Exec, ExecConfig};
+use crate::health::Health;
 use crate::instruments::InstrumentMaster;
+use crate::interest::Interest;
 use crate::journal::{self, DirLock, Journal, JournalConfig, JournalError, OpenReport, Survey};
 use crate::mtm::Mtm;
+use crate::ring::stage::Guarded;
 use crate::types::Seq;
 use std::sync::Arc;
 use thiserror::Error;
@@ -65,6 +68,10 @@ pub struct RecoveryReport {
     pub replayed: u64,
     /// The sequence the next event gets.
     pub next_seq: Seq,
+    /// Poison inputs replay skipped (see [`super::quarantine`]), as `seq N: why`.
+    pub quarantined: Vec<String>,
+    /// Halts journaled by earlier runs after the snapshot, as `seq N: why`.
+    pub halts: Vec<String>,
 }
 
 impl std::fmt::Display for RecoveryReport {
@@ -76,6 +83,12 @@ impl std::fmt::Display for RecoveryReport {
         }
         for skipped in &self.skipped_snapshots {
             write!(f, "passed over {skipped}; ")?;
+        }
+        for q in &self.quarantined {
+            write!(f, "QUARANTINED (skipped) input at {q}; ")?;
+        }
+        for h in &self.halts {
+            write!(f, "an earlier run halted at {h}; ")?;
         }
         write!(f, "replayed {} events; next seq {}", self.replayed, self.next_seq.0)
     }
@@ -109,6 +122,10 @@ pub struct Rebuilt {
     pub replayed: u64,
     /// The last sequence seen (snapshot or journal).
     pub last_seq: Option<Seq>,
+    /// Poison inputs skipped, as `seq N: why`.
+    pub quarantined: Vec<String>,
+    /// Halt records after the snapshot, as `seq N: why`.
+    pub halts: Vec<String>,
 }
 
 /// Rebuilds state read-only: the newest good snapshot, then every journaled event after
@@ -119,7 +136,16 @@ pub fn rebuild(
     exec_config: &ExecConfig,
     instruments: &Arc<InstrumentMaster>,
 ) -> Result<Rebuilt, RecoveryError> {
-    Ok(replay(dir, exec_config, instruments, false)?.0)
+    Ok(replay(dir, exec_config, instruments, false, Poison::Skip)?.0)
+}
+
+/// What replay does with a poison input (one a stage panics on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Poison {
+    /// Skip it in this replay only (read-only replay changes no file).
+    Skip,
+    /// Skip it and add it to the dir's quarantine file (recovery).
+    Quarantine,
 }
 
 /// Snapshot + one pass over the journal, falling back to older snapshots (see the module
@@ -132,6 +158,7 @@ fn replay(
     exec_config: &ExecConfig,
     instruments: &Arc<InstrumentMaster>,
     accept_damage: bool,
+    poison: Poison,
 ) -> Result<(Rebuilt, Option<Survey>), RecoveryError> {
     let candidates = if dir.exists() { journal::snapshot::list(dir)? } else { Vec::new() };
     let status = journal::snapshot::status(dir);
@@ -143,15 +170,29 @@ fn replay(
         status.note_error(text.clone());
         skipped.push(text);
     };
+    let quarantine_io = |e: std::io::Error| {
+        RecoveryError::Journal(JournalError::io("use the quarantine file in", dir)(e))
+    };
+    let mut quarantine = if dir.exists() {
+        super::quarantine::load(dir).map_err(quarantine_io)?
+    } else {
+        Default::default()
+    };
     for (seq, path) in candidates.into_iter().rev() {
-        let base = match restore(seq, &path, exec_config, instruments) {
-            Ok(base) => base,
-            Err(why) => {
-                skip(seq, why);
-                continue;
-            }
-        };
-        let (mut rebuilt, survey) = replay_from(dir, base, Some(seq), accept_damage)?;
+        let base = || restore(seq, &path, exec_config, instruments);
+        if let Err(why) = base() {
+            skip(seq, why);
+            continue;
+        }
+        let (mut rebuilt, survey) = replay_quarantining(
+            dir,
+            base,
+            Some(seq),
+            accept_damage,
+            &mut quarantine,
+            poison,
+            instruments.len(),
+        )?;
         let journal_last = survey.as_ref().and_then(Survey::last_seq);
         if journal_last.is_some_and(|last| last > seq) {
             rebuilt.skipped_snapshots = skipped;
@@ -169,11 +210,66 @@ fn replay(
     if let Some(retired_through) = journal::retention::retired_through(dir)? {
         return Err(RecoveryError::NoBase { skipped: skipped.join("; "), retired_through });
     }
-    let fresh = Exec::new(exec_config.clone(), Arc::clone(instruments));
-    let mtm = Mtm::new(instruments.len(), fresh.funds());
-    let (mut rebuilt, survey) = replay_from(dir, (fresh, mtm), None, accept_damage)?;
+    let fresh = || {
+        let exec = Exec::new(exec_config.clone(), Arc::clone(instruments));
+        let mtm = Mtm::new(instruments.len(), exec.funds());
+        Ok((exec, mtm))
+    };
+    let (mut rebuilt, survey) = replay_quarantining(
+        dir,
+        fresh,
+        None,
+        accept_damage,
+        &mut quarantine,
+        poison,
+        instruments.len(),
+    )?;
     rebuilt.skipped_snapshots = skipped;
     Ok((rebuilt, survey))
+}
+
+/// Replays onto the base `base()` builds; when a stage panics on an input, quarantines it
+/// and replays again from a fresh base without it (so no half-applied input stays in the
+/// state), until a replay passes.
+fn replay_quarantining(
+    dir: &std::path::Path,
+    base: impl Fn() -> Result<(Exec, Mtm), String>,
+    snapshot_seq: Option<Seq>,
+    accept_damage: bool,
+    quarantine: &mut std::collections::BTreeMap<u64, String>,
+    poison: Poison,
+    symbols: usize,
+) -> Result<(Rebuilt, Option<Survey>), RecoveryError> {
+    loop {
+        let state = base()
+            .map_err(|why| RecoveryError::Snapshot { seq: snapshot_seq.map_or(0, |s| s.0), why })?;
+        match replay_from(dir, state, snapshot_seq, accept_damage, quarantine, symbols)? {
+            Replayed::Done(done) => return Ok(*done),
+            Replayed::Poison { seq, why } => {
+                let kept = match poison {
+                    Poison::Quarantine => format!(
+                        "replay skips it from now on (listed in {}/{})",
+                        dir.display(),
+                        super::quarantine::FILE
+                    ),
+                    Poison::Skip => "skipped in this read-only replay (not recorded)".to_string(),
+                };
+                eprintln!(
+                    "tickfill: recovery: QUARANTINED the journaled input at seq {seq}: {why}; \
+                     {kept}"
+                );
+                if poison == Poison::Quarantine {
+                    super::quarantine::add(dir, seq, &why).map_err(|e| {
+                        RecoveryError::Journal(JournalError::io(
+                            "write the quarantine file in",
+                            dir,
+                        )(e))
+                    })?;
+                }
+                quarantine.insert(seq, why);
+            }
+        }
+    }
 }
 
 /// Restores the state of the snapshot file at `path` (named for `seq`).
@@ -191,16 +287,40 @@ fn restore(
     Ok((exec, mtm))
 }
 
-/// Replays every journaled event after `snapshot_seq` onto `base`, in one pass.
+/// How one replay pass ended.
+enum Replayed {
+    /// Every event applied (or skipped as quarantined).
+    Done(Box<(Rebuilt, Option<Survey>)>),
+    /// A stage panicked on the event at `seq`: the state is spoilt, start over without it.
+    Poison {
+        /// The event's sequence.
+        seq: u64,
+        /// The panic, as the stage guard reported it.
+        why: String,
+    },
+}
+
+/// Replays every journaled event after `snapshot_seq` onto `base`, in one pass, through
+/// the same guarded stage adapters the live engine runs (execution, then MTM), skipping
+/// the quarantined sequences.
 fn replay_from(
     dir: &std::path::Path,
-    (mut exec, mut mtm): (Exec, Mtm),
+    (exec, mtm): (Exec, Mtm),
     snapshot_seq: Option<Seq>,
     accept_damage: bool,
-) -> Result<(Rebuilt, Option<Survey>), RecoveryError> {
+    quarantine: &std::collections::BTreeMap<u64, String>,
+    symbols: usize,
+) -> Result<Replayed, RecoveryError> {
+    // Replay's own health: a panic marks it, and is then a poison input, not a halt.
+    let health = Arc::new(Health::new());
+    let interest = Arc::new(Interest::new(symbols));
+    let mut exec =
+        Guarded::new(ExecStage::new(exec, Arc::clone(&health), interest), Arc::clone(&health));
+    let mut mtm = Guarded::new(MtmStage { mtm }, Arc::clone(&health));
     let mut out = StageOutput::new();
     let mut replayed = 0;
     let mut last_seq = snapshot_seq;
+    let mut quarantined = Vec::new();
     let mut events = journal::read_events(dir, snapshot_seq)?;
     let mut event = Event::default();
     loop {
@@ -210,15 +330,32 @@ fn replay_from(
             Err(JournalError::Damaged { .. }) if accept_damage => break,
             Err(e) => return Err(e.into()),
         }
-        out.clear();
-        exec.apply(&event, &mut out);
-        mtm.apply(&event, &mut out);
-        replayed += 1;
         last_seq = Some(event.header.seq);
+        if let Some(why) = quarantine.get(&event.header.seq.0) {
+            quarantined.push(format!("seq {}: {why}", event.header.seq.0));
+            continue;
+        }
+        out.clear();
+        exec.on_event(&event, &mut out);
+        mtm.on_event(&event, &mut out);
+        if health.refusing_orders() {
+            let why = health.reason().unwrap_or_default();
+            return Ok(Replayed::Poison { seq: event.header.seq.0, why });
+        }
+        replayed += 1;
     }
-    let rebuilt =
-        Rebuilt { exec, mtm, snapshot_seq, skipped_snapshots: Vec::new(), replayed, last_seq };
-    Ok((rebuilt, events.into_survey()))
+    let halts = events.halts().iter().map(|h| format!("seq {}: {}", h.seq.0, h.why)).collect();
+    let rebuilt = Rebuilt {
+        exec: exec.into_inner().exec,
+        mtm: mtm.into_inner().mtm,
+        snapshot_seq,
+        skipped_snapshots: Vec::new(),
+        replayed,
+        last_seq,
+        quarantined,
+        halts,
+    };
+    Ok(Replayed::Done(Box::new((rebuilt, events.into_survey()))))
 }
 
 /// Opens the journal (repairing a torn tail, refusing damage unless accepted) and
@@ -234,7 +371,8 @@ pub fn recover(
     let lock = DirLock::acquire(dir)?;
     // (After the lock made the dir: the status is keyed by its canonical path.)
     journal::snapshot::status(dir).set_retain(journal_config.retain);
-    let (r, survey) = replay(dir, exec_config, instruments, journal_config.accept_damaged)?;
+    let (r, survey) =
+        replay(dir, exec_config, instruments, journal_config.accept_damaged, Poison::Quarantine)?;
     let survey = survey.ok_or_else(|| {
         journal::JournalError::io("read", dir)(std::io::Error::other("the data dir vanished"))
     })?;
@@ -250,6 +388,8 @@ pub fn recover(
             skipped_snapshots: r.skipped_snapshots,
             replayed: r.replayed,
             next_seq: Seq(next),
+            quarantined: r.quarantined,
+            halts: r.halts,
         },
     })
 }

@@ -10,9 +10,10 @@ use crate::event::{Event, Input, QueryKind, RejectStatus, Reply, StageOutput, Ti
 use crate::exec::Exec;
 use crate::fanout::Fanout;
 use crate::fanout::updates::UpdateSignal;
-use crate::health::Health;
+use crate::health::{Halt, Health};
 use crate::interest::Interest;
 use crate::journal::Journal;
+use crate::journal::codec::HaltRecord;
 use crate::latency::{FILL_LOG, FillTime, PUBLISH_EVERY, SharedLatency, StageHistograms};
 use crate::msg;
 use crate::mtm::Mtm;
@@ -133,6 +134,7 @@ impl Stage for ExecStage {
                 out.snapshot.extend_from_slice(&s);
             }
             _ => {
+                super::fault::check(Self::NAME, event);
                 self.exec.apply(event, out);
                 self.publish_interest(out);
             }
@@ -141,6 +143,10 @@ impl Stage for ExecStage {
     }
 
     fn on_event_after_failure(&mut self, event: &Event, out: &mut StageOutput, why: &str) {
+        // What a panicking `apply` wrote before it panicked is not published.
+        out.updates.clear();
+        out.positions.clear();
+        out.funds_changed = false;
         match &event.input {
             Input::Command(_) => {
                 out.reply = Reply::Rejected {
@@ -185,7 +191,10 @@ impl Stage for MtmStage {
                 let s = self.mtm.snapshot();
                 out.snapshot.extend_from_slice(&s);
             }
-            _ => self.mtm.apply(event, out),
+            _ => {
+                super::fault::check(Self::NAME, event);
+                self.mtm.apply(event, out);
+            }
         }
         out.times.mtm_ns = mono_now_ns();
     }
@@ -215,12 +224,32 @@ impl Stage for FanoutStage {
 
     #[inline]
     fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
+        super::fault::check(Self::NAME, event);
         self.fanout.apply(event, out);
         out.times.fanout_ns = mono_now_ns();
     }
 }
 
 /// Stage 4 on the ring: journals inputs, writes snapshots, releases replies, records latency.
+///
+/// # Invariants (what a client is told or shown equals what a restart rebuilds)
+/// - A command refused because the engine had halted (execution's reply is
+///   [`RejectStatus::Unavailable`], which execution itself never produces) changed nothing
+///   and is not journaled, so replay cannot accept it.
+/// - A stage panic is journaled as a halt record ([`HaltRecord`], event kind 4). When the
+///   stage holds state (execution, MTM) its state is no longer what replay rebuilds, so the
+///   journal **freezes**: the event it panicked on is voided (the halt record takes its
+///   sequence), nothing later is journaled, later commands are refused, reads are refused
+///   (`Unavailable`), and `durable_seq` stops (no order update after the halt is released).
+///   A fanout panic leaves the state intact: journaling and reads go on, only orders are
+///   refused, and the halt record takes the first sequence no journaled event uses.
+/// - After a journal failure (append or commit) reads are refused as well: execution has
+///   applied commands the journal does not hold, so what it would show is not durable.
+/// - A batch's replies are released after its commit; a snapshot is written only after
+///   the commit of its batch, so no snapshot holds an effect the journal lost.
+/// - When a rotation cannot create the next segment, the journal keeps the batch's records
+///   up to [`Journal::last_seq`] (rolled back after it) and commits them: commands up to
+///   that sequence keep their reply, later ones are refused.
 #[derive(Debug)]
 pub struct JournalStage {
     journal: Journal,
@@ -238,6 +267,19 @@ pub struct JournalStage {
     batch_updates: bool,
     update_signal: Arc<UpdateSignal>,
     failed: Option<String>,
+    /// The stage panic health reported, once seen.
+    halt: Option<Halt>,
+    /// The halt still to be journaled (at the first sequence free for it).
+    halt_unwritten: bool,
+    /// Execution or MTM halted at this sequence: the journal is frozen from it on.
+    frozen_at: Option<Seq>,
+    /// Snapshots taken in this batch, written once the batch has committed.
+    snapshots: Vec<(Seq, Vec<u8>)>,
+}
+
+/// The stages whose state replay rebuilds: a panic in one freezes the journal.
+fn holds_state(stage: &str) -> bool {
+    stage == ExecStage::NAME || stage == MtmStage::NAME
 }
 
 impl JournalStage {
@@ -264,13 +306,78 @@ impl JournalStage {
             batch_updates: false,
             update_signal,
             failed: None,
+            halt: None,
+            halt_unwritten: false,
+            frozen_at: None,
+            snapshots: Vec::new(),
         }
     }
 
     fn fail(&mut self, why: String) {
-        eprintln!("tickfill: journal: {why}; refusing new orders");
+        eprintln!("tickfill: journal: {why}; refusing new orders and reads until a restart");
         self.health.fail(format!("journal: {why}"));
         self.failed = Some(why);
+        self.snapshots.clear();
+    }
+
+    /// Picks up a stage panic once health reports one and this event has reached it.
+    #[inline]
+    fn watch_for_halt(&mut self, seq: Seq) {
+        if self.halt.is_some() || self.failed.is_some() || !self.health.refusing_orders() {
+            return;
+        }
+        let Some(h) = self.health.halted() else { return };
+        if h.seq > seq.0 {
+            return; // an earlier stage is ahead of this one; its panic is not here yet
+        }
+        if holds_state(h.stage) {
+            self.frozen_at = Some(Seq(h.seq));
+        }
+        self.halt_unwritten = true;
+        self.halt = Some(h);
+    }
+
+    fn frozen(&self, seq: Seq) -> bool {
+        self.frozen_at.is_some_and(|f| seq >= f)
+    }
+
+    /// Journals the halt at `seq` (a sequence no journaled event uses).
+    fn write_halt(&mut self, seq: Seq, time_ns: i64) {
+        let Some(h) = &self.halt else { return };
+        let record = HaltRecord { seq, time_ns, why: h.why.clone() };
+        self.halt_unwritten = false;
+        if let Err(e) = self.journal.append_halt(&record) {
+            self.append_failed(e.to_string());
+        }
+    }
+
+    /// An append failed: the journal keeps the records up to its last sequence (see
+    /// [`Journal::append`]); commit those, and refuse everything after them (or everything,
+    /// when that commit fails too).
+    fn append_failed(&mut self, why: String) {
+        self.fail(why);
+        let kept = self.journal.last_seq();
+        let committed = self.journal.commit().is_ok();
+        for (_, r) in &mut self.pending {
+            match r {
+                Response::Command(c) if !committed || kept.is_none_or(|k| c.seq > k) => {
+                    c.reply = Reply::Rejected {
+                        status: RejectStatus::Unavailable,
+                        message: msg!("journal cannot write; the order was not accepted"),
+                    };
+                }
+                Response::Query(q) => *q = QueryReply::Unavailable(reads_refused()),
+                Response::Command(_) => {}
+            }
+        }
+        if committed {
+            if let Some(k) = kept {
+                self.health.durable_seq.store(k.0, Ordering::Release);
+                self.update_signal.notify();
+            }
+        }
+        self.batch_last = None;
+        self.batch_updates = false;
     }
 
     fn record_latency(&mut self, event: &Event, out: &StageOutput, now: u64) {
@@ -295,15 +402,31 @@ impl JournalStage {
     }
 }
 
+fn reads_refused() -> String {
+    "the journal cannot write, so the engine may hold effects that are not durable: reads are \
+     refused until a restart rebuilds the durable state"
+        .to_string()
+}
+
 impl Stage for JournalStage {
     const NAME: &'static str = "journal";
 
     fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
         let now = mono_now_ns();
+        let seq = event.header.seq;
         self.record_latency(event, out, now);
-        if event.input.is_journaled() && self.failed.is_none() {
-            if let Err(e) = self.journal.append(event) {
-                self.fail(e.to_string());
+        self.watch_for_halt(seq);
+        let frozen = self.frozen(seq);
+        // Refused for a halt: nothing changed (see the invariants).
+        let refused = matches!(event.input, Input::Command(_))
+            && matches!(out.reply, Reply::Rejected { status: RejectStatus::Unavailable, .. });
+        if self.failed.is_none() {
+            if event.input.is_journaled() && !frozen && !refused {
+                if let Err(e) = self.journal.append(event) {
+                    self.append_failed(e.to_string());
+                }
+            } else if self.halt_unwritten {
+                self.write_halt(seq, event.header.time_ns);
             }
         }
         match &event.input {
@@ -313,30 +436,42 @@ impl Stage for JournalStage {
                         status: RejectStatus::Unavailable,
                         message: msg!("journal cannot write ({why}); the order was not accepted"),
                     }
+                } else if frozen && !refused {
+                    Reply::Rejected {
+                        status: RejectStatus::Unavailable,
+                        message: msg!("{REFUSED}"),
+                    }
                 } else {
                     out.reply
                 };
-                let outcome =
-                    CommandOutcome { seq: event.header.seq, reply, updates: out.updates.clone() };
+                let outcome = CommandOutcome { seq, reply, updates: out.updates.clone() };
                 self.pending.push((c.ticket, Response::Command(outcome)));
             }
             Input::Query(q) => {
-                let answer = out.answer.take().unwrap_or_else(|| {
-                    QueryReply::Unavailable("no stage answered this query".to_string())
-                });
+                let answer = if self.failed.is_some() {
+                    QueryReply::Unavailable(reads_refused())
+                } else if frozen {
+                    let why = self.halt.as_ref().map_or("", |h| h.why.as_str());
+                    QueryReply::Unavailable(format!(
+                        "{why}: the engine's state is no longer what a restart rebuilds, so \
+                         reads are refused until a restart"
+                    ))
+                } else {
+                    out.answer.take().unwrap_or_else(|| {
+                        QueryReply::Unavailable("no stage answered this query".to_string())
+                    })
+                };
                 self.pending.push((q.ticket, Response::Query(answer)));
             }
-            Input::Snapshot if !out.snapshot.is_empty() && self.failed.is_none() => {
-                if let Err(e) =
-                    crate::journal::write_snapshot(&self.data_dir, event.header.seq, &out.snapshot)
-                {
-                    eprintln!("tickfill: snapshot at seq {} failed: {e}", event.header.seq.0);
-                }
+            Input::Snapshot if !out.snapshot.is_empty() && self.failed.is_none() && !frozen => {
+                self.snapshots.push((seq, std::mem::take(&mut out.snapshot)));
             }
             _ => {}
         }
-        self.batch_last = Some(event.header.seq);
-        self.batch_updates |= !out.updates.is_empty();
+        if !frozen && self.failed.is_none() {
+            self.batch_last = Some(seq);
+            self.batch_updates |= !out.updates.is_empty();
+        }
     }
 
     fn on_batch_end(&mut self) {
@@ -344,20 +479,32 @@ impl Stage for JournalStage {
             if let Err(e) = self.journal.commit() {
                 self.fail(e.to_string());
                 for (_, r) in &mut self.pending {
-                    if let Response::Command(c) = r {
-                        c.reply = Reply::Rejected {
-                            status: RejectStatus::Unavailable,
-                            message: msg!("journal cannot sync; the order was not accepted"),
-                        };
+                    match r {
+                        Response::Command(c) => {
+                            c.reply = Reply::Rejected {
+                                status: RejectStatus::Unavailable,
+                                message: msg!("journal cannot sync; the order was not accepted"),
+                            };
+                        }
+                        Response::Query(q) => *q = QueryReply::Unavailable(reads_refused()),
                     }
                 }
-            } else if let Some(seq) = self.batch_last {
-                self.health.durable_seq.store(seq.0, Ordering::Release);
-                if std::mem::take(&mut self.batch_updates) {
-                    self.update_signal.notify();
+            } else {
+                if let Some(seq) = self.batch_last.take() {
+                    self.health.durable_seq.store(seq.0, Ordering::Release);
+                    if std::mem::take(&mut self.batch_updates) {
+                        self.update_signal.notify();
+                    }
+                }
+                // Only now: a snapshot must never hold an effect the journal lost.
+                for (seq, bytes) in self.snapshots.drain(..) {
+                    if let Err(e) = crate::journal::write_snapshot(&self.data_dir, seq, &bytes) {
+                        eprintln!("tickfill: snapshot at seq {} failed: {e}", seq.0);
+                    }
                 }
             }
         }
+        self.snapshots.clear();
         for (ticket, response) in self.pending.drain(..) {
             self.router.deliver(ticket, response);
         }
@@ -377,3 +524,7 @@ impl Drop for JournalStage {
         self.fills.clear();
     }
 }
+
+#[cfg(test)]
+#[path = "stage_tests.rs"]
+mod tests;

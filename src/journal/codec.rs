@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! event   := version:u8 (=2; 1 is still read) kind:u8 seq:u64 time_ns:i64 body
-//! kind    := 1 Tick | 2 Command | 3 Timer (empty body) | 5 StreamTick
+//! kind    := 1 Tick | 2 Command | 3 Timer (empty body) | 4 Halt (see [`HaltRecord`])
+//!            | 5 StreamTick
 //! StreamTick := stream_seq:u64 Tick   (a tick consumed from the relay's JetStream stream;
 //!            `stream_seq` is `Header::stream_seq`, its position there, never 0)
 //! Tick    := symbol:u32 present:u16 (bit i: field i is non-zero)
@@ -649,6 +650,85 @@ fn decode_command(r: &mut Reader<'_>) -> Result<Command, CodecError> {
     Ok(Command { ticket, kind })
 }
 
+/// Event kind 4: an engine halt (owned by reliab, issue 14). Not an [`Input`]: the
+/// journal reader yields it apart from the events ([`decode_halt`]), so no stage ever sees it.
+///
+/// ```text
+/// halt := version:u8 kind:u8 (=4) seq:u64 time_ns:i64 len:u16 utf8 text (<= HALT_TEXT_MAX)
+/// ```
+const KIND_HALT: u8 = 4;
+
+/// The longest halt text stored, in bytes (longer texts are cut at a character boundary),
+/// so a halt record is never longer than [`MAX_ENCODED`].
+pub const HALT_TEXT_MAX: usize = 400;
+
+/// A halt as journaled: the stage panic that stopped the engine taking orders, at the
+/// sequence of the event it failed on (that event itself is not journaled when the stage
+/// holds state, see `engine::stages::JournalStage`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HaltRecord {
+    /// The sequence the record takes (the voided event's, or the first free one).
+    pub seq: Seq,
+    /// Wall time, epoch ns.
+    pub time_ns: i64,
+    /// What failed and why.
+    pub why: String,
+}
+
+/// Appends the encoding of a halt to `buf`.
+pub fn encode_halt(halt: &HaltRecord, buf: &mut Vec<u8>) {
+    let mut end = halt.why.len().min(HALT_TEXT_MAX);
+    while !halt.why.is_char_boundary(end) {
+        end -= 1;
+    }
+    buf.push(VERSION);
+    buf.push(KIND_HALT);
+    put_u64(buf, halt.seq.0);
+    put_i64(buf, halt.time_ns);
+    buf.extend_from_slice(&(end as u16).to_le_bytes());
+    buf.extend_from_slice(&halt.why.as_bytes()[..end]);
+}
+
+/// True when `bytes` is a halt record's payload (its kind byte is 4); [`decode_halt`]
+/// then reads it and [`decode`] refuses it.
+pub fn is_halt(bytes: &[u8]) -> bool {
+    bytes.get(1) == Some(&KIND_HALT)
+}
+
+/// Decodes a halt record (the whole of `bytes`).
+pub fn decode_halt(bytes: &[u8]) -> Result<HaltRecord, CodecError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let version = r.u8("version")?;
+    if !(OLDEST_READ..=VERSION).contains(&version) {
+        return Err(CodecError::UnsupportedVersion { found: version });
+    }
+    let kind_at = r.pos;
+    let kind = r.u8("kind")?;
+    if kind != KIND_HALT {
+        return Err(invalid("kind", kind_at, kind));
+    }
+    let seq = Seq(r.u64("seq")?);
+    let time_ns = r.i64("time_ns")?;
+    let len_at = r.pos;
+    let len = u16::from_le_bytes(r.array("halt.len")?);
+    if usize::from(len) > HALT_TEXT_MAX {
+        return Err(CodecError::InvalidValue {
+            field: "halt.len",
+            offset: len_at,
+            value: len.into(),
+        });
+    }
+    let text_at = r.pos;
+    let text = r.take("halt.text", usize::from(len))?;
+    let why = std::str::from_utf8(text)
+        .map_err(|_| CodecError::InvalidUtf8 { field: "halt.text", offset: text_at })?
+        .to_string();
+    if r.pos != bytes.len() {
+        return Err(CodecError::TrailingBytes { offset: r.pos, extra: bytes.len() - r.pos });
+    }
+    Ok(HaltRecord { seq, time_ns, why })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -973,6 +1053,26 @@ pub(crate) mod tests {
                 bytes[0] = VERSION;
             }
             let _ = decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn a_halt_round_trips_and_a_long_text_is_cut_at_a_character_boundary() {
+        let halt = HaltRecord { seq: Seq(9), time_ns: -3, why: "stage mtm failed: é".into() };
+        let mut buf = Vec::new();
+        encode_halt(&halt, &mut buf);
+        assert!(is_halt(&buf));
+        assert_eq!(decode_halt(&buf), Ok(halt));
+        assert!(matches!(decode(&buf), Err(CodecError::InvalidValue { field: "kind", .. })));
+        let long = HaltRecord { seq: Seq(1), time_ns: 0, why: "é".repeat(HALT_TEXT_MAX) };
+        buf.clear();
+        encode_halt(&long, &mut buf);
+        assert!(buf.len() <= MAX_ENCODED);
+        let back = decode_halt(&buf).unwrap();
+        assert_eq!(back.why.len(), HALT_TEXT_MAX);
+        assert!(long.why.starts_with(&back.why));
+        for cut in 0..buf.len() {
+            assert!(decode_halt(&buf[..cut]).is_err(), "cut at {cut}");
         }
     }
 }

@@ -275,6 +275,10 @@ pub struct Journal {
     sync_failed: Option<String>,
     /// Flush when dropped (a clean stop); tests turn it off to simulate `kill -9`.
     flush_on_drop: bool,
+    /// Where the batch being appended began in the current segment, and the journal's
+    /// last sequence and record count then: a rotation that cannot create the next segment
+    /// rolls the current segment back to it (see [`Journal::append`]).
+    batch_start: BatchStart,
     /// Tests: the next sync of a retired segment fails.
     #[cfg(test)]
     fail_retired_sync: bool,
@@ -366,6 +370,7 @@ impl Journal {
             retired: None,
             sync_failed: None,
             flush_on_drop: true,
+            batch_start: BatchStart { pos: 0, last_seq: report.last_seq, records: report.records },
             #[cfg(test)]
             fail_retired_sync: false,
             _lock: lock,
@@ -375,13 +380,39 @@ impl Journal {
 
     /// Appends one journaled event (not yet synced: see [`Journal::commit`]). Allocates
     /// nothing; rotates to a new segment when the record does not fit.
+    ///
+    /// When the rotation cannot create the next segment (disk full), the part of the batch
+    /// in the current segment is rolled back (zeroed, so it reads as unwritten space) and
+    /// the error returned: [`Journal::last_seq`] then names the last record the journal
+    /// keeps, and a commit makes those durable. Everything after it must be refused.
     pub fn append(&mut self, event: &Event) -> Result<(), JournalError> {
         let seq = event.header.seq;
-        if let Some(last) = self.last_seq.filter(|&last| seq <= last) {
-            return Err(JournalError::SeqNotIncreasing { seq: seq.0, last: last.0 });
-        }
+        self.check_seq(seq)?;
         self.buf.clear();
         codec::encode(event, &mut self.buf)?;
+        self.append_encoded(seq)
+    }
+
+    /// Appends a halt record (event kind 4, see [`codec::HaltRecord`]) at `halt.seq`, as
+    /// [`Journal::append`] does an event.
+    pub fn append_halt(&mut self, halt: &codec::HaltRecord) -> Result<(), JournalError> {
+        self.check_seq(halt.seq)?;
+        self.buf.clear();
+        codec::encode_halt(halt, &mut self.buf);
+        self.append_encoded(halt.seq)
+    }
+
+    fn check_seq(&self, seq: Seq) -> Result<(), JournalError> {
+        match self.last_seq.filter(|&last| seq <= last) {
+            Some(last) => Err(JournalError::SeqNotIncreasing { seq: seq.0, last: last.0 }),
+            None => Ok(()),
+        }
+    }
+
+    fn append_encoded(&mut self, seq: Seq) -> Result<(), JournalError> {
+        if self.batch_start.pos == 0 {
+            self.batch_start.pos = self.writer.pos();
+        }
         if !self.writer.try_append(seq, &self.buf) {
             self.rotate()?;
             if !self.writer.try_append(seq, &self.buf) {
@@ -397,6 +428,11 @@ impl Journal {
         Ok(())
     }
 
+    /// The batch starts afresh after a commit (or a rotation, in the new segment).
+    fn mark_batch_start(&mut self) {
+        self.batch_start = BatchStart { pos: 0, last_seq: self.last_seq, records: self.records };
+    }
+
     /// Ends a batch: makes everything appended so far durable per the sync level. A
     /// segment a rotation left since the last commit is synced whole first (at every
     /// level) and the directory after it, so the batch's earlier records, written to the
@@ -408,8 +444,9 @@ impl Journal {
             return Err(JournalError::SyncFailedEarlier(why.clone()));
         }
         let done = self.sync_retired().and_then(|()| self.writer.sync(self.sync));
-        if let Err(e) = &done {
-            self.sync_failed = Some(e.to_string());
+        match &done {
+            Ok(()) => self.mark_batch_start(),
+            Err(e) => self.sync_failed = Some(e.to_string()),
         }
         done
     }
@@ -444,9 +481,11 @@ impl Journal {
     }
 
     /// Continues in a new segment; the full one is synced by the next commit. When the
-    /// new segment cannot be made (disk full) the current one is synced now at the
-    /// configured level, so what was appended before in this batch is as durable as a
-    /// commit would have made it.
+    /// new segment cannot be made (disk full) the batch's records in the current segment
+    /// are rolled back (zeroed and synced, so they read as unwritten space after any
+    /// crash), so the journal keeps exactly the records up to [`Journal::last_seq`]: the
+    /// earlier part of the batch when it began in an older segment (synced whole just
+    /// before), else only what earlier commits made durable.
     #[cold]
     fn rotate(&mut self) -> Result<(), JournalError> {
         if let Some(why) = &self.sync_failed {
@@ -457,13 +496,29 @@ impl Journal {
             match SegmentWriter::create(&self.dir, self.writer.index() + 1, self.segment_bytes) {
                 Ok(next) => next,
                 Err(e) => {
-                    if let Err(sync) = self.writer.sync(self.sync) {
+                    if let Err(sync) = self.roll_back_batch() {
                         self.sync_failed = Some(sync.to_string());
                     }
                     return Err(e);
                 }
             };
         self.retired = Some(std::mem::replace(&mut self.writer, next));
+        // The rest of the batch is in the new segment, from its start.
+        self.batch_start =
+            BatchStart { pos: self.writer.pos(), last_seq: self.last_seq, records: self.records };
+        Ok(())
+    }
+
+    /// Zeroes the batch's records in the current segment and goes back to where the
+    /// batch began in it.
+    fn roll_back_batch(&mut self) -> Result<(), JournalError> {
+        let start = self.batch_start;
+        if start.pos != 0 {
+            self.writer.roll_back_to(start.pos)?;
+            self.last_seq = start.last_seq;
+            self.records = start.records;
+        }
+        self.batch_start.pos = 0;
         Ok(())
     }
 
@@ -471,6 +526,13 @@ impl Journal {
     #[cfg(test)]
     pub(crate) fn crash(mut self) {
         self.flush_on_drop = false;
+    }
+
+    /// Tests elsewhere in the crate: the size of the segments created from now on (a huge
+    /// one on a tmpfs is a full disk at the next rotation).
+    #[cfg(test)]
+    pub(crate) fn set_segment_bytes(&mut self, bytes: u64) {
+        self.segment_bytes = bytes;
     }
 
     /// The sync mark of the segment being written, as in memory (tests).
@@ -509,6 +571,14 @@ impl Drop for Journal {
             }
         }
     }
+}
+
+/// Where a batch began in the current segment (`pos` 0: nothing appended yet).
+#[derive(Clone, Copy, Debug)]
+struct BatchStart {
+    pos: usize,
+    last_seq: Option<Seq>,
+    records: u64,
 }
 
 /// Zeroes `bytes` bytes of `path` from `offset`, durably.

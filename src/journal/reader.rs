@@ -56,6 +56,7 @@ pub fn read_events(dir: &Path, after: Option<Seq>) -> Result<JournalReader, Jour
         survey: None,
         after,
         done: false,
+        halts: Vec::new(),
     };
     if !dir.exists() {
         return Ok(reader);
@@ -113,6 +114,8 @@ pub struct JournalReader {
     survey: Option<Survey>,
     after: Option<Seq>,
     done: bool,
+    /// Halt records passed so far (not yielded as events).
+    halts: Vec<codec::HaltRecord>,
 }
 
 impl JournalReader {
@@ -161,6 +164,18 @@ impl JournalReader {
                 seq: r.seq.0,
                 source,
             };
+            if codec::is_halt(r.payload) {
+                let halt = codec::decode_halt(r.payload).map_err(undecodable)?;
+                if halt.seq != r.seq {
+                    return Err(undecodable(codec::CodecError::InvalidValue {
+                        field: "seq",
+                        offset: 2,
+                        value: halt.seq.0,
+                    }));
+                }
+                self.halts.push(halt);
+                continue;
+            }
             codec::decode_into(r.payload, event).map_err(undecodable)?;
             if event.header.seq != r.seq {
                 return Err(undecodable(codec::CodecError::InvalidValue {
@@ -197,6 +212,12 @@ impl JournalReader {
                 "the journal reader thread stopped",
             ))),
         }
+    }
+
+    /// The halt records read so far (event kind 4): they are not events, so the iteration
+    /// passes over them and keeps them here for recovery to report.
+    pub fn halts(&self) -> &[codec::HaltRecord] {
+        &self.halts
     }
 
     /// The survey of the segments read, complete once the iteration has ended without an

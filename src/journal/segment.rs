@@ -250,6 +250,21 @@ impl SegmentWriter {
         self.file.sync_all().map_err(JournalError::io("fsync", &self.path))
     }
 
+    /// Takes back the records from file offset `to` (a batch's start, at or after the
+    /// sync mark) to the end: zeroes them and flushes the zeros, so after any crash they
+    /// read as unwritten space, and appends continue at `to`.
+    pub fn roll_back_to(&mut self, to: usize) -> Result<(), JournalError> {
+        if to >= self.pos {
+            return Ok(());
+        }
+        let to = to.max(HEADER);
+        self.map[to..self.pos].fill(0);
+        self.map.flush_range(to, self.pos - to).map_err(JournalError::io("msync", &self.path))?;
+        self.pos = to;
+        self.dirty_from = self.dirty_from.min(to);
+        Ok(())
+    }
+
     /// The sync mark as it is in memory.
     pub fn mark(&self) -> Option<u64> {
         sync_mark(&self.map)

@@ -398,10 +398,55 @@ fn a_full_disk_is_a_clear_error_at_creation_and_rotation() {
     assert!(err.to_string().contains("free space"), "{err}");
     assert!(segments(dir.path()).is_empty(), "no half-made segment is left");
 
-    // At rotation: the journal keeps its full segment and refuses the event.
-    let (mut j, _) = Journal::open(&config(dir.path(), SyncLevel::None)).unwrap();
+    // At rotation: the journal keeps its full segment and what earlier commits made
+    // durable; the batch that needed the next segment is rolled back and refused.
+    let (mut j, _) = Journal::open(&config(dir.path(), SyncLevel::Msync)).unwrap();
+    for seq in 1..=10 {
+        j.append(&tagged_event(seq)).unwrap();
+    }
+    j.commit().unwrap();
     j.segment_bytes = huge;
-    let mut seq = 0;
+    let mut seq = 10;
+    let err = loop {
+        seq += 1;
+        if let Err(e) = j.append(&tagged_event(seq)) {
+            break e;
+        }
+    };
+    assert!(seq > 100, "the segment took only {seq} events");
+    assert!(matches!(err, JournalError::DiskFull { .. }), "{err:?}");
+    assert_eq!((j.records(), j.last_seq()), (10, Some(Seq(10))), "the batch is rolled back");
+    j.commit().unwrap();
+    assert_eq!(segments(dir.path()), vec!["journal-00000001.seg".to_string()]);
+    j.crash();
+    assert_eq!(read_all(dir.path()), (1..=10).map(tagged_event).collect::<Vec<_>>());
+    // The rolled-back bytes read as unwritten space: a clean end, appends go on there.
+    let (mut j, report) = Journal::open(&config(dir.path(), SyncLevel::Msync)).unwrap();
+    assert!(report.torn_tail.is_none() && report.damage.is_none(), "{report}");
+    j.append(&tagged_event(11)).unwrap();
+    j.commit().unwrap();
+    drop(j);
+    assert_eq!(read_all(dir.path()), (1..=11).map(tagged_event).collect::<Vec<_>>());
+}
+
+/// A rotation that fails after an earlier rotation in the same batch keeps the part of
+/// the batch in the older segment (synced whole first) and rolls back the rest.
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn a_failed_rotation_keeps_the_batch_part_an_earlier_rotation_synced() {
+    let shm = Path::new("/dev/shm");
+    let dir = tempfile::tempdir_in(shm).expect("/dev/shm (a tmpfs) for a safe full disk");
+    let (mut j, _) = Journal::open(&config(dir.path(), SyncLevel::Msync)).unwrap();
+    j.append(&tagged_event(1)).unwrap();
+    j.commit().unwrap();
+    let first = j.current_segment().to_string();
+    let mut seq = 1;
+    while j.current_segment() == first {
+        seq += 1;
+        j.append(&tagged_event(seq)).unwrap();
+    }
+    let kept = seq; // the first record of the second segment, same batch
+    j.segment_bytes = 1 << 50;
     let err = loop {
         seq += 1;
         if let Err(e) = j.append(&tagged_event(seq)) {
@@ -409,10 +454,30 @@ fn a_full_disk_is_a_clear_error_at_creation_and_rotation() {
         }
     };
     assert!(matches!(err, JournalError::DiskFull { .. }), "{err:?}");
-    assert_eq!(j.records(), seq - 1);
-    assert_eq!(segments(dir.path()), vec!["journal-00000001.seg".to_string()]);
+    let last = j.last_seq().unwrap().0;
+    assert!(last < kept, "the second segment's part is rolled back ({last} >= {kept})");
+    j.commit().unwrap();
+    j.crash();
+    assert_eq!(read_all(dir.path()), (1..=last).map(tagged_event).collect::<Vec<_>>());
+}
+
+/// A halt record (event kind 4) is read back apart from the events.
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn a_halt_record_is_kept_apart_from_the_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(&config(dir.path(), SyncLevel::None)).unwrap();
+    j.append(&tagged_event(1)).unwrap();
+    let halt = codec::HaltRecord { seq: Seq(2), time_ns: 5, why: "stage mtm failed".into() };
+    j.append_halt(&halt).unwrap();
+    assert!(matches!(j.append(&tagged_event(2)), Err(JournalError::SeqNotIncreasing { .. })));
+    j.append(&tagged_event(3)).unwrap();
+    j.commit().unwrap();
     drop(j);
-    assert_eq!(read_all(dir.path()), (1..seq).map(tagged_event).collect::<Vec<_>>());
+    let mut events = read_events(dir.path(), None).unwrap();
+    let read: Vec<_> = events.by_ref().map(Result::unwrap).collect();
+    assert_eq!(read, vec![tagged_event(1), tagged_event(3)]);
+    assert_eq!(events.halts(), &[halt]);
 }
 
 #[test]

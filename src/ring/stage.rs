@@ -55,8 +55,8 @@ impl<S: Stage> Guarded<S> {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| stage.on_event(event, out))) {
             let text = panic_text(&*panic);
             let why = format!("stage {} failed at seq {}: {text}", S::NAME, event.header.seq.0);
-            eprintln!("tickfill: {why}; refusing new orders, reads keep working");
-            self.health.fail(why.clone());
+            eprintln!("tickfill: {why}; refusing new orders");
+            self.health.halt(S::NAME, event.header.seq.0, why.clone());
             self.stage.on_event_after_failure(event, out, &why);
             self.failed = Some(why);
         }

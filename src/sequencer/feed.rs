@@ -86,6 +86,8 @@ pub struct FeedShared {
     pub interest: Arc<Interest>,
     /// Health, written here.
     pub health: Arc<crate::health::Health>,
+    /// The time `last_data_ns` is stamped on (the watchdog reads it on the same clock).
+    pub clock: crate::clock::Clock,
 }
 
 /// The first token used for connections (token 0 is the intake waker).
@@ -244,7 +246,9 @@ impl Feed {
         );
         if published > 0 {
             let health = &self.shared.health.feed;
-            health.last_data_ns.store(recv_ns.max(1), Ordering::Release);
+            let stamp =
+                if self.shared.clock.is_manual() { self.shared.clock.now_ns() } else { recv_ns };
+            health.last_data_ns.store(stamp.max(1), Ordering::Release);
             health.stream_ticks.fetch_add(published, Ordering::Relaxed);
         }
         if auth_ok {

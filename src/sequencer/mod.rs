@@ -104,6 +104,8 @@ pub struct SequencerConfig {
     /// How long to keep polling without blocking after the last input before parking
     /// in `epoll_wait` (0 = park at once).
     pub busy_poll: Duration,
+    /// The time timer events are due on (a test advances a manual one).
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for SequencerConfig {
@@ -115,6 +117,7 @@ impl Default for SequencerConfig {
             cores: Vec::new(),
             symbols_per_connection: 1000,
             busy_poll: Duration::ZERO,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -240,7 +243,8 @@ struct Sequencer {
     config: SequencerConfig,
     feed: Option<feed::Feed>,
     events: Events,
-    next_timer: Instant,
+    /// When the next timer event is due ([`SequencerConfig::clock`] ns).
+    next_timer: u64,
     since_snapshot: u64,
     /// Until when to keep polling without blocking (last input + `busy_poll`).
     spin_until: Instant,
@@ -253,7 +257,7 @@ impl Sequencer {
         config: SequencerConfig,
         feed: Option<feed::Feed>,
     ) -> Sequencer {
-        let next_timer = Instant::now() + config.timer_interval;
+        let next_timer = config.clock.now_ns() + nanos(config.timer_interval);
         Sequencer {
             publisher,
             intake,
@@ -289,10 +293,11 @@ impl Sequencer {
             let ticks = self.wait(busy);
             // 3. Timers and feed upkeep.
             let now = Instant::now();
-            if now >= self.next_timer {
+            let clock_now = self.config.clock.now_ns();
+            if clock_now >= self.next_timer {
                 self.publisher.publish(Input::Timer, wall_now_ns(), mono_now_ns());
                 self.journaled(1);
-                self.next_timer = now + self.config.timer_interval;
+                self.next_timer = clock_now + nanos(self.config.timer_interval);
             }
             if let Some(feed) = &mut self.feed {
                 feed.maintain(now, self.intake.poll.registry());
@@ -341,7 +346,7 @@ impl Sequencer {
                 Some(Duration::ZERO)
             } else {
                 let now = Instant::now();
-                let mut until = self.next_timer;
+                let mut until = now + self.config.clock.wait_for(self.next_timer);
                 if let Some(feed) = &self.feed {
                     until = until.min(now + FEED_TICK);
                     if let Some(d) = feed.deadline() {
@@ -401,4 +406,8 @@ fn publish(publisher: &mut Publisher, inbound: Inbound) -> bool {
             true
         }
     }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }

@@ -38,7 +38,7 @@
 pub mod config;
 pub mod rest;
 
-use crate::clock::mono_now_ns;
+use crate::clock::{Clock, mono_now_ns};
 use crate::event::Tick;
 use crate::health::{FeedHealth, Health};
 use crate::instruments::InstrumentMaster;
@@ -52,7 +52,7 @@ pub use rest::{RestClient, RestError};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use thiserror::Error;
 
 /// REST error backoff, in seconds; the last one repeats.
@@ -69,6 +69,8 @@ pub struct WatchdogShared {
     pub health: Arc<Health>,
     /// The sequencer's intake: polled quotes are sequenced like any tick.
     pub intake: Intake,
+    /// The time its checks and polls run on (the feed's freshness stamps use the same).
+    pub clock: Clock,
 }
 
 /// Why [`Watchdog::fetch_quote_now`] failed.
@@ -160,10 +162,10 @@ pub fn start(
     let runner = Runner {
         config,
         rest,
-        shared,
+        shared: shared.clone(),
         stream_configured,
         stop: stop_rx,
-        started_ns: mono_now_ns(),
+        started_ns: shared.clock.now_ns(),
         rest_failures: 0,
         idle: false,
     };
@@ -189,10 +191,21 @@ impl Runner {
         self.config.upstream_rest.is_some()
     }
 
-    /// Sleeps until `until`; false when asked to stop.
-    fn sleep_until(&self, until: Instant) -> bool {
-        let wait = until.saturating_duration_since(Instant::now());
-        matches!(self.stop.recv_timeout(wait), Err(RecvTimeoutError::Timeout))
+    /// Sleeps until `until` (clock ns); false when asked to stop.
+    fn sleep_until(&self, until: u64) -> bool {
+        loop {
+            if self.now() >= until {
+                return true;
+            }
+            match self.stop.recv_timeout(self.shared.clock.wait_for(until)) {
+                Err(RecvTimeoutError::Timeout) => {}
+                _ => return false,
+            }
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.shared.clock.now_ns()
     }
 
     fn set_polling(&self, on: bool) {
@@ -202,17 +215,17 @@ impl Runner {
     fn run(mut self) {
         let Some(mut polling) = self.startup() else { return };
         self.set_polling(polling);
-        let mut next_health = Instant::now() + self.config.health_interval;
-        let mut next_poll = Instant::now();
+        let mut next_health = self.now() + nanos(self.config.health_interval);
+        let mut next_poll = self.now();
         loop {
             let until = if polling { next_health.min(next_poll) } else { next_health };
             if !self.sleep_until(until) {
                 self.set_polling(false);
                 return;
             }
-            let now = Instant::now();
+            let now = self.now();
             if now >= next_health {
-                next_health = now + self.config.health_interval;
+                next_health = now + nanos(self.config.health_interval);
                 let was = polling;
                 polling = self.health_check(polling);
                 self.set_polling(polling);
@@ -223,11 +236,11 @@ impl Runner {
                     self.rest_failures = 0;
                 }
             }
-            if polling && Instant::now() >= next_poll {
+            if polling && self.now() >= next_poll {
                 // The delay counts from the end of the request: a request that took its
                 // whole timeout must not use up the retry delay after it.
                 let delay = self.poll_once();
-                next_poll = Instant::now() + delay;
+                next_poll = self.now() + nanos(delay);
             }
         }
     }
@@ -247,13 +260,15 @@ impl Runner {
             }
             return Some(self.can_poll());
         }
-        let deadline = Instant::now() + self.config.health_interval;
+        let deadline = self.now() + nanos(self.config.health_interval);
         let feed = &self.shared.health.feed;
         while self.stream_configured && !feed.authenticated.load(Ordering::Acquire) {
-            if Instant::now() >= deadline {
+            if self.now() >= deadline {
                 break;
             }
-            if !self.sleep_until((Instant::now() + Duration::from_millis(20)).min(deadline)) {
+            // Authentication is a fact to look at again soon, whatever the clock.
+            let wait = self.shared.clock.wait_for(deadline).min(Duration::from_millis(20));
+            if !matches!(self.stop.recv_timeout(wait), Err(RecvTimeoutError::Timeout)) {
                 return None;
             }
         }
@@ -293,7 +308,7 @@ impl Runner {
         }
         let last = self.shared.health.feed.last_data_ns.load(Ordering::Acquire);
         let since = if last == 0 { self.started_ns } else { last };
-        let age = Duration::from_nanos(mono_now_ns().saturating_sub(since));
+        let age = Duration::from_nanos(self.now().saturating_sub(since));
         let fresh = last != 0 && age < self.config.stale_after;
         let idle = !self.shared.interest.any_wanted();
         if idle != self.idle {
@@ -355,6 +370,10 @@ impl Runner {
             }
         }
     }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Counts a failed REST request in the feed's health; false when nothing was sent (no

@@ -220,7 +220,9 @@ impl Conn {
         }
         match protocol::parse(text, self.authenticated) {
             Err(e) => self.send_error(&e),
-            Ok(Request::Auth { key }) => self.authenticate(key.as_deref(), ctx, Instant::now()),
+            Ok(Request::Auth { key }) => {
+                self.authenticate(key.as_deref(), ctx, ctx.config.clock.instant())
+            }
             Ok(Request::Subscribe { entries, mode, depth, request_id }) => {
                 self.subscribe(&entries, mode, &depth, request_id.as_ref(), ctx);
             }

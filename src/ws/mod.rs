@@ -160,6 +160,9 @@ pub struct WsConfig {
     /// Connections served at once; more are closed with 1013 (try again later) once
     /// their handshake completes.
     pub max_connections: usize,
+    /// The time the auth deadline, keepalive pings and close grace run on (a test
+    /// advances a manual one; see [`crate::clock::Clock`]).
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for WsConfig {
@@ -176,6 +179,7 @@ impl Default for WsConfig {
             auth_guard: crate::auth::guard::GuardConfig::default(),
             max_auth_failures_per_conn: 3,
             max_connections: 1024,
+            clock: crate::clock::Clock::system(),
         }
     }
 }

@@ -148,12 +148,13 @@ impl Server {
             let timeout = if self.conns.is_empty() { IDLE_TIMEOUT } else { BUSY_TIMEOUT };
             self.turn(&mut events, timeout, true, CLOSE_GRACE);
         }
-        // Shutdown: close everyone with 1001 and give the close handshakes a moment.
-        let now = Instant::now();
+        // Shutdown: close everyone with 1001 and give the close handshakes a moment (of
+        // real time: a manual clock standing still must not hold the stop up).
+        let now = self.ctx.config.clock.instant();
         for c in self.conns.values_mut() {
             c.shutdown(now);
         }
-        let deadline = now + CLOSE_GRACE;
+        let deadline = Instant::now() + CLOSE_GRACE;
         while !self.conns.is_empty() && Instant::now() < deadline {
             self.turn(&mut events, BUSY_TIMEOUT, false, CLOSE_GRACE);
         }
@@ -167,7 +168,7 @@ impl Server {
             }
             return;
         }
-        let now = Instant::now();
+        let now = self.ctx.config.clock.instant();
         if serve && std::mem::take(&mut self.accept_pending) {
             self.accept(now);
         }

@@ -4,6 +4,13 @@
 
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
+#[allow(
+    clippy::duplicate_mod,
+    reason = "every helper family includes the shared module; a test using two loads it twice"
+)]
+#[path = "../common/mod.rs"]
+pub mod common;
+
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,8 +21,6 @@ use tickfill::auth::KeyStore;
 use tickfill::clock::mono_now_ns;
 use tickfill::engine::{Engine, EngineConfig, EngineHandle};
 use tickfill::event::Tick;
-use tickfill::journal::JournalConfig;
-use tickfill::ring::{IdleStrategy, Topology};
 use tickfill::types::{Exchange, Price, SymbolId};
 use tickfill::watchdog::WatchdogConfig;
 
@@ -46,20 +51,9 @@ pub const ENDPOINTS: [&str; 20] = [
     "sandbox/reset",
 ];
 
-/// An engine config for tests: fused, backoff, small segments, fast timers.
+/// An engine config for tests: see [`common::engine_config`].
 pub fn engine_config(dir: &Path) -> EngineConfig {
-    let mut journal = JournalConfig::new(dir);
-    journal.segment_bytes = 1 << 20;
-    let mut c = EngineConfig::new(journal);
-    c.pipeline.topology = Topology::Fused;
-    c.pipeline.idle = IdleStrategy::Backoff;
-    c.pipeline.ring_size = 1024;
-    c.timer_interval = Duration::from_millis(200);
-    // The universe `serve` builds for a data dir: derivatives expiring after today.
-    c.instruments = std::sync::Arc::new(
-        tickfill::refdata::universe::default_universe_for(dir).expect("default universe"),
-    );
-    c
+    common::engine_config(dir)
 }
 
 /// Test API config: port 0, generous limits unless a test lowers them.
@@ -376,4 +370,129 @@ pub fn serve_command(dir: &Path, key: &str, sim_rate: u64) -> (Command, ServePor
         .args(["--sim-rate", &sim_rate.to_string()])
         .args(["--order-rate", "1000", "--other-rate", "1000"]);
     (c, ports)
+}
+
+/// A running `tickfill serve` (the real binary) started by [`spawn_serve`].
+pub struct Served {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT` of its REST API.
+    pub base: String,
+    pub ports: ServePorts,
+    /// Its stderr so far, line by line (read by a thread until it exits).
+    pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Its stdout lines up to "ready".
+    pub stdout: Vec<String>,
+}
+
+impl Served {
+    /// `kill -9`, and reaps it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the exit (20 s at most, then `kill -9`).
+    pub fn sigterm(&mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill9();
+    }
+
+    /// Its stderr so far, joined.
+    pub fn stderr_text(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.kill9();
+        }
+    }
+}
+
+/// Starts [`serve_command`] (after `configure` adds its options and environment) and waits
+/// for "ready" (60 s at most). The ports come from binding port 0 and letting go, so
+/// another process can take one in between: a start that fails with "in use" is retried
+/// on fresh ports. Panics with serve's output on any other failure.
+pub fn spawn_serve(
+    dir: &Path,
+    key: &str,
+    sim_rate: u64,
+    configure: impl Fn(&mut Command),
+) -> Served {
+    for _ in 0..5 {
+        match try_spawn_serve(dir, key, sim_rate, &configure) {
+            Ok(served) => return served,
+            Err(output) if output.contains("in use") => {
+                eprintln!("a port was taken before serve bound it; retrying: {output}");
+            }
+            Err(output) => panic!("serve did not start:\n{output}"),
+        }
+    }
+    panic!("serve did not start: ports kept being taken");
+}
+
+fn try_spawn_serve(
+    dir: &Path,
+    key: &str,
+    sim_rate: u64,
+    configure: &impl Fn(&mut Command),
+) -> Result<Served, String> {
+    use std::io::{BufRead, BufReader};
+    let (mut serve, ports) = serve_command(dir, key, sim_rate);
+    configure(&mut serve);
+    let mut child = serve
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&stderr);
+    let stderr_thread = std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut reader = BufReader::new(out).lines();
+        for line in reader.by_ref().map_while(Result::ok) {
+            let ready = line.contains("ready");
+            lines.push(line);
+            if ready {
+                let _ = tx.send(Ok(lines));
+                // Keep draining, so serve never blocks on a full pipe.
+                for _ in reader.by_ref() {}
+                return;
+            }
+        }
+        let _ = tx.send(Err(lines.join("\n")));
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(stdout)) => Ok(Served {
+            child,
+            base: format!("http://127.0.0.1:{}", ports.http),
+            ports,
+            stderr,
+            stdout,
+        }),
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = stderr_thread.join(); // the pipe ends with the process
+            let err = stderr.lock().unwrap().join("\n");
+            Err(format!("stdout: {other:?}\nstderr: {err}"))
+        }
+    }
 }

@@ -11,6 +11,13 @@
 
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
+#[allow(
+    clippy::duplicate_mod,
+    reason = "every helper family includes the shared module; a test using two loads it twice"
+)]
+#[path = "../common/mod.rs"]
+pub mod common;
+
 use crate::util::{config, orders};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
@@ -722,13 +729,8 @@ pub fn authenticated_engine(up: &Upstream, rest: Option<&Rest>) -> (Engine, temp
     (engine, dir)
 }
 
-pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    start.elapsed()
+pub fn wait_for(what: &str, timeout: Duration, cond: impl FnMut() -> bool) -> Duration {
+    common::wait_until(what, timeout, Duration::from_millis(10), cond)
 }
 
 pub fn quote_frame_on(exchange: &str, symbol: &str, ltp: f64) -> String {

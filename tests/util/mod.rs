@@ -4,34 +4,23 @@
 
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
+#[allow(
+    clippy::duplicate_mod,
+    reason = "every helper family includes the shared module; a test using two loads it twice"
+)]
+#[path = "../common/mod.rs"]
+pub mod common;
+
 use std::path::Path;
-use std::time::Duration;
 use tickfill::clock::mono_now_ns;
 use tickfill::engine::{Engine, EngineConfig, EngineHandle};
 use tickfill::event::{CommandKind, OrderRequest, QueryKind, Reply, Tick};
-use tickfill::journal::JournalConfig;
-use tickfill::ring::{IdleStrategy, Topology};
-use tickfill::types::{OrderId, Price, PriceType, Product, Qty, Side, SymbolId, Tag};
+use tickfill::types::{OrderId, Price, PriceType, Side, SymbolId};
 use tickfill::views::{FundsRow, OrderRow, PositionRow, QueryReply};
 
-/// An engine config for tests: fused, backoff, small segments, fast timers.
+/// An engine config for tests: see [`common::engine_config`].
 pub fn config(dir: &Path) -> EngineConfig {
-    let mut journal = JournalConfig::new(dir);
-    journal.segment_bytes = 1 << 20;
-    let mut c = EngineConfig::new(journal);
-    // TICKFILL_TEST_TOPOLOGY=inline runs the same tests on the inline topology.
-    c.pipeline.topology = std::env::var("TICKFILL_TEST_TOPOLOGY")
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(Topology::Fused);
-    c.pipeline.idle = IdleStrategy::Backoff;
-    c.pipeline.ring_size = 1024;
-    c.timer_interval = Duration::from_millis(200);
-    // The universe `serve` builds for a data dir: derivatives expiring after today.
-    c.instruments = std::sync::Arc::new(
-        tickfill::refdata::universe::default_universe_for(dir).expect("default universe"),
-    );
-    c
+    common::engine_config(dir)
 }
 
 /// The nearest `name` future on NFO that has not expired, from the engine's master.
@@ -68,20 +57,9 @@ pub fn send(h: &EngineHandle, t: Tick) {
     h.send_tick(t, mono_now_ns()).expect("engine running");
 }
 
+/// A CNC order with strategy "test".
 pub fn order(symbol: SymbolId, side: Side, qty: i64, pt: PriceType, price: f64) -> OrderRequest {
-    OrderRequest {
-        symbol,
-        side,
-        qty: Qty(qty),
-        price_type: pt,
-        // CNC: valid at any hour (MIS is refused outside market hours, and tests run at
-        // any hour of the day).
-        product: Product::Cnc,
-        price: Price::from_f64(price).expect("price"),
-        trigger: Price::ZERO,
-        disclosed: Qty::ZERO,
-        strategy: Tag::new("test").expect("tag"),
-    }
+    common::cnc_order(symbol, side, qty, pt, price, "test")
 }
 
 pub fn place(h: &EngineHandle, o: OrderRequest) -> Reply {

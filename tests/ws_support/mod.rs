@@ -4,6 +4,13 @@
 
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
+#[allow(
+    clippy::duplicate_mod,
+    reason = "every helper family includes the shared module; a test using two loads it twice"
+)]
+#[path = "../common/mod.rs"]
+pub mod common;
+
 use serde_json::{Value, json};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -12,9 +19,7 @@ use tickfill::auth::KeyStore;
 use tickfill::clock::mono_now_ns;
 use tickfill::engine::{Engine, EngineConfig, EngineHandle};
 use tickfill::event::{CommandKind, Level, OrderRequest, Reply, Tick};
-use tickfill::journal::JournalConfig;
-use tickfill::ring::{IdleStrategy, Topology};
-use tickfill::types::{Exchange, OrderId, Price, PriceType, Product, Qty, Side, SymbolId, Tag};
+use tickfill::types::{Exchange, OrderId, Price, PriceType, Side, SymbolId};
 use tickfill::ws::{WsConfig, WsServer, WsStats};
 use tungstenite::protocol::CloseFrame;
 use tungstenite::stream::MaybeTlsStream;
@@ -32,14 +37,7 @@ pub struct Rig {
 }
 
 fn engine_config(dir: &std::path::Path) -> EngineConfig {
-    let mut journal = JournalConfig::new(dir);
-    journal.segment_bytes = 1 << 20;
-    let mut c = EngineConfig::new(journal);
-    c.pipeline.topology = Topology::Fused;
-    c.pipeline.idle = IdleStrategy::Backoff;
-    c.pipeline.ring_size = 1024;
-    c.timer_interval = Duration::from_millis(200);
-    c
+    common::engine_config(dir)
 }
 
 /// A rig with the default server settings on port 0.
@@ -121,12 +119,8 @@ impl Drop for Rig {
     }
 }
 
-pub fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+pub fn wait_for(cond: impl FnMut() -> bool, what: &str) {
+    common::wait_until(what, Duration::from_secs(10), Duration::from_millis(1), cond);
 }
 
 /// A quote tick: bid/ask 5 paise around `ltp`, with the day's range.
@@ -170,17 +164,7 @@ pub fn ltp_only(symbol: SymbolId, ltp: f64) -> Tick {
 
 /// A CNC order (valid at any hour of the day).
 pub fn order(symbol: SymbolId, side: Side, qty: i64, pt: PriceType, price: f64) -> OrderRequest {
-    OrderRequest {
-        symbol,
-        side,
-        qty: Qty(qty),
-        price_type: pt,
-        product: Product::Cnc,
-        price: Price::from_f64(price).expect("price"),
-        trigger: Price::ZERO,
-        disclosed: Qty::ZERO,
-        strategy: Tag::new("ws").expect("tag"),
-    }
+    common::cnc_order(symbol, side, qty, pt, price, "ws")
 }
 
 /// A tungstenite client with a read timeout.
