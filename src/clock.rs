@@ -95,6 +95,8 @@ impl EventClock {
         self.last_ns = t;
         t
     }
+}
+
 fn start() -> Instant {
     static START: OnceLock<Instant> = OnceLock::new();
     *START.get_or_init(Instant::now)
@@ -212,6 +214,9 @@ mod tests {
         // A journal behind the wall clock is simply wall time.
         let mut w = EventClock::new(Some(wall - 50), wall);
         assert_eq!(w.stamp(wall), wall);
+    }
+
+    #[test]
     fn a_manual_clock_moves_only_when_advanced_and_clones_share_it() {
         let c = Clock::manual();
         let t0 = c.now_ns();

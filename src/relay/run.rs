@@ -146,6 +146,7 @@ impl Relay {
             instruments: Arc::clone(&config.instruments),
             interest: Arc::clone(&interest),
             health: Arc::clone(&health),
+            clock: crate::clock::Clock::system(),
         };
         let sequencer = sequencer::spawn(publisher, intake_rx, seq_config, config.feed, shared)?;
 
