@@ -14,7 +14,8 @@
 //! [`positions`] netting, `orders` place / modify / cancel / fill, `matching` the tick
 //! path, `squareoff` bulk commands, [`session`] the trading-day calendar and catch-up,
 //! [`holdings`] T+1 settlement, [`expiry`] F&O expiry, `reset` the funds reset,
-//! [`snapshot`] persistence.
+//! [`snapshot`] persistence, [`fill`] the fill models (`openalgo`, `touch`, `depth`) and
+//! `modelled` their placement and tick paths.
 //!
 //! # Invariants
 //! - `funds.available + funds.used_margin + holdings cost == capital + funds.realized`
@@ -25,7 +26,9 @@
 //!   event time (OpenAlgo's data freshness): older, a MARKET order is refused and other
 //!   types rest for the next tick. Only the engine's own square-off uses an older one.
 //! - A fill at placement reports the order `open`, then `complete` (as OpenAlgo does);
-//!   a modify never fills.
+//!   a modify never fills. Under `touch` and `depth` an order may fill in parts: one
+//!   trade, one order update and one position change per part; it stays `open` with a
+//!   non-zero filled quantity until the last (OpenAlgo has no partial status).
 //! - Order `i` (0-based) has ordinal `i + 1`: ids are `OrderId::new(IST yymmdd, ordinal)`,
 //!   so replaying the same events reproduces them. No wall clock, randomness or hash-map
 //!   iteration: the same events give the same state, byte for byte ([`Exec::digest`]).
@@ -53,10 +56,12 @@
 pub mod book;
 pub mod config;
 pub mod expiry;
+pub mod fill;
 pub mod funds;
 pub mod gtt;
 pub mod holdings;
 mod matching;
+mod modelled;
 mod orders;
 pub mod positions;
 mod reset;
@@ -66,6 +71,8 @@ pub mod snapshot;
 mod squareoff;
 pub mod validate;
 
+#[cfg(test)]
+mod fill_tests;
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]
@@ -111,13 +118,17 @@ pub struct Exec {
     scratch: Vec<u32>,
     /// GTTs, index = ordinal - 1 (`gtt.rs`).
     gtts: Vec<gtt::Gtt>,
+    /// The fill models' generator and visible books ([`fill::State`]).
+    fills: fill::State,
 }
 
 impl Exec {
     /// A fresh engine: starting capital available, no orders.
     pub fn new(config: ExecConfig, instruments: Arc<InstrumentMaster>) -> Exec {
         let books = (0..instruments.len()).map(|_| SymbolBook::new()).collect();
+        let fills = fill::State::new(config.fill.seed);
         Exec {
+            fills,
             funds: Funds::new(config.starting_capital),
             config,
             instruments,
@@ -200,7 +211,7 @@ impl Exec {
                             order_id: o.id,
                             symbol: o.symbol,
                             side: o.side,
-                            qty: o.qty,
+                            qty: t.qty,
                             price: t.price,
                             product: o.product,
                             strategy: o.strategy,

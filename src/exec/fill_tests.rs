@@ -1,0 +1,268 @@
+//! The fill models through the execution stage: partial fills in the order, trade and
+//! position books, margin per fill, and determinism (replay and snapshot).
+
+use super::fill::{FillConfig, FillModel, PPM};
+use super::testkit::*;
+use super::*;
+use crate::event::{Depth, Input, Level, Reply, Tick};
+use crate::types::{OrderStatus, Price, PriceType, Product, Qty, Side};
+use proptest::prelude::*;
+
+fn config(model: FillModel) -> ExecConfig {
+    ExecConfig { fill: FillConfig { model, ..FillConfig::default() }, ..ExecConfig::default() }
+}
+
+/// A depth tick for SBIN at `ltp` with day `volume`: bids ltp-1, ltp-2, ... and asks
+/// ltp+1, ltp+2, ... of sizes 10, 20, 30, 40, 50.
+fn depth_tick(ltp: i64, volume: i64) -> Tick {
+    let mut d = Depth { levels: 5, ..Depth::default() };
+    for i in 0..5 {
+        let size = 10 * (i as i64 + 1);
+        d.buy[i] = Level { price: rs(ltp - 1 - i as i64), quantity: size, orders: 1 };
+        d.sell[i] = Level { price: rs(ltp + 1 + i as i64), quantity: size, orders: 1 };
+    }
+    Tick {
+        symbol: SBIN,
+        ltp: rs(ltp),
+        bid: rs(ltp - 1),
+        ask: rs(ltp + 1),
+        high: rs(1000),
+        low: rs(1),
+        volume,
+        mode: 3,
+        depth: d,
+        ..Tick::default()
+    }
+}
+
+fn limit(side: Side, qty: i64, price: i64) -> crate::event::OrderRequest {
+    req(SBIN, side, qty, PriceType::Limit, Product::Mis, price, 0)
+}
+
+fn trades(h: &H) -> Vec<(i64, i64)> {
+    match h.ex.answer(&QueryKind::TradeBook) {
+        Some(QueryReply::Trades(t)) => {
+            let mut v: Vec<(i64, i64)> = t.iter().map(|t| (t.qty.0, t.price.0)).collect();
+            v.reverse();
+            v
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn depth_fills_per_level_with_one_trade_update_and_position_change_each() {
+    let mut h = H::with(config(FillModel::Depth));
+    h.send(Input::Tick(depth_tick(100, 1_000)));
+    // BUY 50 LIMIT 102: 10 at 101 and 20 at 102 now; 20 rest at 102.
+    let id = h.placed(limit(Side::Buy, 50, 102));
+    let ups: Vec<_> =
+        h.out.updates.iter().map(|u| (u.status, u.filled_qty.0, u.fill.map(|f| f.qty.0))).collect();
+    assert_eq!(
+        ups,
+        [
+            (OrderStatus::Open, 0, None),
+            (OrderStatus::Open, 10, Some(10)),
+            (OrderStatus::Open, 30, Some(20))
+        ]
+    );
+    assert_eq!(h.out.positions.len(), 2, "one position change per fill");
+    let row = h.order(id);
+    assert_eq!(
+        (row.status, row.filled_qty, row.pending_qty),
+        (OrderStatus::Open, Qty(30), Qty(20))
+    );
+    // (10 x 101 + 20 x 102) / 30 = 101.6667 (4 decimals, rounded).
+    assert_eq!(row.avg_price, Price(1_016_667));
+    assert_eq!(trades(&h), [(10, rs(101).0), (20, rs(102).0)]);
+    assert_eq!(h.pos(SBIN, Product::Mis), 30);
+    // Margin: 50 x 102 / 5 = 1020 blocked; 30/50 of it moved to the position.
+    let f = h.ex.funds();
+    assert_eq!(f.used_margin, rs(1020));
+    assert!(h.conserved());
+    // 25 trade at 102 with nobody ahead (no visible bid at 102): 20 fill, complete.
+    let mut t = depth_tick(102, 1_025);
+    t.depth.sell[0].price = rs(103);
+    h.send(Input::Tick(t));
+    let row = h.order(id);
+    assert_eq!(
+        (row.status, row.filled_qty, row.pending_qty),
+        (OrderStatus::Complete, Qty(50), Qty(0))
+    );
+    assert_eq!(trades(&h).len(), 3);
+    assert_eq!(h.ex.funds().used_margin, rs(1020), "all of it now held by the position");
+    assert!(h.conserved());
+}
+
+#[test]
+fn cancelling_a_partly_filled_order_releases_only_the_rest_of_its_margin() {
+    let mut h = H::with(config(FillModel::Depth));
+    h.send(Input::Tick(depth_tick(100, 0)));
+    let id = h.placed(limit(Side::Buy, 50, 101));
+    assert_eq!(h.order(id).filled_qty, Qty(10));
+    // 50 x 101 / 5 = 1010 blocked; 10/50 (202) went to the position.
+    assert!(matches!(h.cmd(CommandKind::Cancel { order_id: id }), Reply::Cancelled(_)));
+    let row = h.order(id);
+    assert_eq!(
+        (row.status, row.filled_qty, row.pending_qty),
+        (OrderStatus::Cancelled, Qty(10), Qty(40))
+    );
+    assert_eq!(h.ex.funds().used_margin, rs(202));
+    assert!(h.conserved());
+}
+
+#[test]
+fn modifying_a_partly_filled_order_keeps_what_filled() {
+    let mut h = H::with(config(FillModel::Depth));
+    h.send(Input::Tick(depth_tick(100, 0)));
+    let id = h.placed(limit(Side::Buy, 50, 101));
+    let m = |qty, price| {
+        CommandKind::Modify(crate::event::ModifyRequest {
+            order_id: id,
+            order: limit(Side::Buy, qty, price),
+        })
+    };
+    let (_, why) = rejected(h.cmd(m(10, 101)));
+    assert!(why.contains("filled quantity 10"), "{why}");
+    assert!(matches!(h.cmd(m(30, 100)), Reply::Modified(_)));
+    let row = h.order(id);
+    assert_eq!((row.qty, row.filled_qty, row.pending_qty), (Qty(30), Qty(10), Qty(20)));
+    // Margin: the position's 202 plus 20 x 100 / 5 for the rest.
+    assert_eq!(h.ex.funds().used_margin, rs(202 + 400));
+    assert!(h.conserved());
+}
+
+#[test]
+fn touch_rests_a_limit_the_touch_does_not_reach_and_fills_at_the_touch() {
+    let mut h = H::with(config(FillModel::Touch));
+    h.quote(SBIN, 100, 99, 101, 1000, 1);
+    // OpenAlgo would fill this at LTP 100; the ask is 101.
+    let id = h.placed(limit(Side::Buy, 5, 100));
+    assert_eq!(h.order(id).status, OrderStatus::Open);
+    h.quote(SBIN, 100, 99, 101, 1000, 1);
+    assert_eq!(h.order(id).status, OrderStatus::Open, "a touch is not a trade through");
+    h.quote(SBIN, 99, 98, 100, 1000, 1);
+    let row = h.order(id);
+    assert_eq!((row.status, row.avg_price), (OrderStatus::Complete, rs(100)));
+    let m = h.placed(mkt(SBIN, Side::Buy, 5, Product::Mis));
+    assert_eq!(h.order(m).avg_price, rs(100), "MARKET pays the ask");
+}
+
+/// A session of ticks and orders under `config`, returning the harness.
+fn session(config: ExecConfig, n: u64) -> H {
+    let mut h = H::with(config);
+    let mut volume = 1_000;
+    for i in 0..n {
+        let ltp = 100 + (i % 7) as i64 - 3;
+        volume += (i % 5) as i64 * 7;
+        h.send(Input::Tick(depth_tick(ltp, volume)));
+        let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+        match i % 4 {
+            0 => h.place(mkt(SBIN, side, 25, Product::Mis)),
+            1 | 2 => h.place(limit(side, 15, ltp + if side == Side::Buy { -1 } else { 1 })),
+            _ => h.place(req(SBIN, side, 12, PriceType::StopMarket, Product::Mis, 0, ltp)),
+        };
+    }
+    h
+}
+
+fn knobs(model: FillModel) -> ExecConfig {
+    ExecConfig {
+        fill: FillConfig {
+            model,
+            touch_fill_ppm: PPM / 3,
+            slippage_ppm: PPM / 2,
+            seed: 11,
+            depth_levels: 3,
+        },
+        ..ExecConfig::default()
+    }
+}
+
+#[test]
+fn every_model_replays_and_restores_from_a_snapshot_to_the_same_digest() {
+    for model in FillModel::ALL {
+        let h = session(knobs(model), 60);
+        assert!(h.ex.totals().1 > 10, "{model:?} filled something");
+        assert_eq!(h.replayed_digests(), h.digests(), "{model:?}: replay");
+        // A snapshot half-way, restored, then the rest of the events: the same state.
+        let half = h.events.len() / 2;
+        let mut a = H::with(knobs(model));
+        for ev in &h.events[..half] {
+            a.out.clear();
+            a.ex.apply(ev, &mut a.out);
+        }
+        let im = Arc::clone(&a.ex.instruments);
+        let mut b = Exec::restore(knobs(model), im, &a.ex.snapshot()).expect("restores");
+        let mut out = StageOutput::new();
+        for ev in &h.events[half..] {
+            out.clear();
+            b.apply(ev, &mut out);
+        }
+        assert_eq!(b.digest(), h.ex.digest(), "{model:?}: snapshot + rest of the journal");
+    }
+}
+
+#[test]
+fn a_snapshot_taken_under_another_fill_model_is_not_used() {
+    let h = session(knobs(FillModel::Depth), 8);
+    let im = Arc::clone(&h.ex.instruments);
+    let err = Exec::restore(knobs(FillModel::Touch), im, &h.ex.snapshot()).unwrap_err();
+    assert!(err.to_string().contains("fill model"), "{err}");
+}
+
+#[test]
+fn the_draws_are_used_and_depend_on_the_seed() {
+    let a = session(knobs(FillModel::Touch), 60);
+    let mut other = knobs(FillModel::Touch);
+    other.fill.seed = 12;
+    let b = session(other, 60);
+    assert!(a.ex.fills.draws.drawn() > 0);
+    assert_ne!(trades(&a), trades(&b), "another seed slips other fills");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 64 }))]
+
+    /// Under every model, with the knobs on: no order fills beyond its quantity, each
+    /// order's trades add up to its filled quantity, a depth leg never takes more than was
+    /// visible, positions equal the signed fills, and funds are conserved.
+    #[test]
+    fn partial_fills_keep_the_books_consistent(
+        model in prop::sample::select(FillModel::ALL.to_vec()),
+        steps in prop::collection::vec((0i64..9, 0i64..40, 0u8..4, any::<bool>(), 1i64..80), 1..40),
+    ) {
+        let mut h = H::with(knobs(model));
+        let mut volume = 1_000;
+        for (move_, traded, kind, buy, qty) in steps {
+            let ltp = 96 + move_;
+            volume += traded;
+            h.send(Input::Tick(depth_tick(ltp, volume)));
+            let visible: i64 = 10 + 20 + 30;
+            let before = h.ex.trades.len();
+            let side = if buy { Side::Buy } else { Side::Sell };
+            let r = match kind {
+                0 => mkt(SBIN, side, qty, Product::Mis),
+                1 => limit(side, qty, ltp + if buy { 2 } else { -2 }),
+                2 => limit(side, qty, ltp + if buy { -1 } else { 1 }),
+                _ => req(SBIN, side, qty, PriceType::StopMarket, Product::Mis, 0, ltp),
+            };
+            h.place(r);
+            if model == FillModel::Depth {
+                let took: i64 = h.ex.trades[before..].iter().map(|t| t.qty.0).sum();
+                prop_assert!(took <= visible, "took {took} of {visible} visible (3 levels)");
+            }
+            prop_assert!(h.conserved());
+        }
+        let mut net = 0;
+        for (i, o) in h.ex.orders.iter().enumerate() {
+            prop_assert!(o.filled.0 <= o.qty.0);
+            let traded: i64 = h.ex.trades.iter().filter(|t| t.order as usize == i).map(|t| t.qty.0).sum();
+            prop_assert_eq!(traded, o.filled.0);
+            prop_assert_eq!(o.status == OrderStatus::Complete, o.filled == o.qty);
+            net += o.side.sign() * o.filled.0;
+        }
+        prop_assert_eq!(h.pos(SBIN, Product::Mis), net);
+        prop_assert_eq!(h.replayed_digests(), h.digests());
+    }
+}
