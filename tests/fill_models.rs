@@ -332,3 +332,41 @@ fn touch_with_probabilities_on_replays_every_draw() {
     assert_eq!(again, prices);
     s.kill();
 }
+
+/// Seconds since midnight of an API timestamp (`YYYY-MM-DD HH:MM:SS`, IST).
+fn seconds_of(ts: &Value) -> i64 {
+    let t = ts.as_str().expect("a timestamp");
+    let hms: Vec<i64> = t[11..].split(':').map(|x| x.parse().unwrap()).collect();
+    hms[0] * 3600 + hms[1] * 60 + hms[2]
+}
+
+#[test]
+fn venue_latency_delays_fills_in_event_time_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = instruments(dir.path());
+    let model =
+        ["--fill-model", "touch", "--venue-latency", "2s", "--venue-latency-jitter", "500ms"];
+    let args = exec_args(&dir.path().join("data"), &csv, &model);
+    let upstream = Upstream::start(0);
+    let s = serve(&args, &upstream, &dir.path().join("serve.log"));
+    wait_for("the engine to authenticate upstream", Duration::from_secs(20), || {
+        upstream.auths() >= 1
+    });
+    upstream.push(quote_frame(800.0, 799.95, 800.05));
+    s.wait_ltp(800.0);
+    let mut ws = s.ws_client();
+    let id = s.place("BUY", 3, "MARKET", 0.0);
+    // Accepted at once (open, nothing filled), complete only once it reached the venue:
+    // the engine's one-second timer events carry event time past the delay.
+    let ups = updates_until(&mut ws, &id, 3);
+    assert_eq!(ups.first().map(|u| (u.0.as_str(), u.1)), Some(("open", 0)));
+    assert_eq!(ups.last().map(|u| u.0.as_str()), Some("complete"));
+    let o = s.order(&id);
+    let trade = s.api("tradebook", json!({}))["data"][0].clone();
+    let waited = seconds_of(&trade["timestamp"]) - seconds_of(&o["timestamp"]);
+    assert!(waited >= 1, "a 2 s latency shows in event time: {o} {trade}");
+    assert!(close(trade["price"].as_f64().unwrap(), 800.05), "{trade}");
+    let live = s.digest();
+    s.kill();
+    assert_eq!(replay_digest(&args), live, "the delay and its jitter draw replay");
+}

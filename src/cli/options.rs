@@ -170,6 +170,13 @@ pub struct ExecArgs {
     /// in snapshots; replay draws the same numbers).
     #[arg(long, env = "TICKFILL_FILL_SEED", default_value_t = 0)]
     pub fill_seed: u64,
+    /// Venue latency (`5ms`, `1s`; default 0): a client's placements, modifies and
+    /// cancels take effect this long after they arrive, in event time.
+    #[arg(long, env = "TICKFILL_VENUE_LATENCY", default_value = "0s", value_parser = event_delay)]
+    pub venue_latency: i64,
+    /// Venue latency jitter: a seeded uniform draw from 0 to this is added to each delay.
+    #[arg(long, env = "TICKFILL_VENUE_LATENCY_JITTER", default_value = "0s", value_parser = event_delay)]
+    pub venue_latency_jitter: i64,
 }
 
 impl ExecArgs {
@@ -192,6 +199,8 @@ impl ExecArgs {
             touch_fill_ppm: self.fill_touch_probability,
             slippage_ppm: self.fill_slippage_probability,
             seed: self.fill_seed,
+            latency_ns: self.venue_latency,
+            jitter_ns: self.venue_latency_jitter,
         };
     }
 
@@ -271,6 +280,15 @@ fn depth_levels(s: &str) -> Result<u8, String> {
         .ok_or_else(|| format!("--fill-depth-levels takes a whole number from 1 to 5, not {s:?}"))
 }
 
+/// A delay (`250ms`, `2s`, humantime) as nanoseconds, at most an hour.
+fn event_delay(s: &str) -> Result<i64, String> {
+    humantime::parse_duration(s.trim())
+        .ok()
+        .filter(|d| d.as_secs() <= 3_600)
+        .map(|d| d.as_nanos() as i64)
+        .ok_or_else(|| format!("a venue latency is a duration up to 1h, e.g. 5ms, not {s:?}"))
+}
+
 /// A probability from 0 to 1 as parts per million.
 fn probability(s: &str) -> Result<u32, String> {
     s.trim()
@@ -303,5 +321,7 @@ mod tests {
         assert_eq!(probability("0.25"), Ok(250_000));
         assert_eq!(probability("1"), Ok(PPM));
         assert!(probability("1.5").is_err() && probability("NaN").is_err());
+        assert_eq!(event_delay("5ms"), Ok(5_000_000));
+        assert!(event_delay("2h").is_err() && event_delay("soon").is_err());
     }
 }

@@ -155,6 +155,7 @@ fn session(config: ExecConfig, n: u64) -> H {
     for i in 0..n {
         let ltp = 100 + (i % 7) as i64 - 3;
         volume += (i % 5) as i64 * 7;
+        h.time += 10_000_000; // 10 ms of event time a step (venue latency needs it)
         h.send(Input::Tick(depth_tick(ltp, volume)));
         let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
         match i % 4 {
@@ -174,14 +175,26 @@ fn knobs(model: FillModel) -> ExecConfig {
             slippage_ppm: PPM / 2,
             seed: 11,
             depth_levels: 3,
+            ..FillConfig::default()
         },
         ..ExecConfig::default()
     }
 }
 
+/// As [`knobs`], with a venue latency of 25 ms plus up to 30 ms of jitter.
+fn knobs_late(model: FillModel) -> ExecConfig {
+    let mut c = knobs(model);
+    c.fill.latency_ns = 25_000_000;
+    c.fill.jitter_ns = 30_000_000;
+    c
+}
+
 #[test]
 fn every_model_replays_and_restores_from_a_snapshot_to_the_same_digest() {
-    for model in FillModel::ALL {
+    for (model, config) in
+        FillModel::ALL.into_iter().flat_map(|m| [(m, knobs(m)), (m, knobs_late(m))])
+    {
+        let knobs = |_| config.clone();
         let h = session(knobs(model), 60);
         assert!(h.ex.totals().1 > 10, "{model:?} filled something");
         assert_eq!(h.replayed_digests(), h.digests(), "{model:?}: replay");
@@ -265,4 +278,69 @@ proptest! {
         prop_assert_eq!(h.pos(SBIN, Product::Mis), net);
         prop_assert_eq!(h.replayed_digests(), h.digests());
     }
+}
+
+fn late(ms: i64) -> ExecConfig {
+    let fill = FillConfig { latency_ns: ms * 1_000_000, ..FillConfig::default() };
+    ExecConfig { fill, ..ExecConfig::default() }
+}
+
+const MS: i64 = 1_000_000;
+
+#[test]
+fn a_delayed_order_reaches_the_book_after_the_latency_at_the_price_then() {
+    let mut h = H::with(late(100));
+    h.quote(SBIN, 100, 99, 101, 1000, 1);
+    let id = h.placed(mkt(SBIN, Side::Buy, 5, Product::Mis));
+    let row = h.order(id);
+    assert_eq!(
+        (row.status, row.filled_qty),
+        (OrderStatus::Open, Qty(0)),
+        "accepted, not at the venue"
+    );
+    assert_eq!(h.ex.funds().used_margin, rs(100), "margin blocked on acceptance (5 x 100 / 5)");
+    h.time += 50 * MS;
+    h.quote(SBIN, 102, 101, 103, 1000, 1);
+    assert_eq!(h.order(id).filled_qty, Qty(0), "50 ms: still on its way");
+    h.time += 60 * MS;
+    h.quote(SBIN, 104, 103, 105, 1000, 1);
+    // Due at 100 ms, run before the 110 ms tick: against the quote of 50 ms (ask 103).
+    let row = h.order(id);
+    assert_eq!((row.status, row.avg_price), (OrderStatus::Complete, rs(103)));
+    assert!(h.conserved());
+}
+
+#[test]
+fn a_delayed_cancel_can_lose_the_race_with_a_fill() {
+    let mut h = H::with(late(100));
+    h.quote(SBIN, 100, 99, 101, 1000, 1);
+    let id = h.placed(limit(Side::Buy, 5, 99));
+    h.time += 150 * MS;
+    h.quote(SBIN, 100, 99, 101, 1000, 1); // the order reaches the book (due at 100 ms)
+    assert!(matches!(h.cmd(CommandKind::Cancel { order_id: id }), Reply::Cancelled(_)));
+    assert_eq!(h.order(id).status, OrderStatus::Open, "the cancel is on its way");
+    h.time += 50 * MS;
+    h.tick(SBIN, 98); // fills before the cancel arrives
+    h.time += 100 * MS;
+    h.tick(SBIN, 99);
+    let row = h.order(id);
+    assert_eq!((row.status, row.filled_qty), (OrderStatus::Complete, Qty(5)));
+    // A cancel that reaches the venue first wins: the order never fills.
+    let id = h.placed(limit(Side::Buy, 5, 95));
+    assert!(matches!(h.cmd(CommandKind::Cancel { order_id: id }), Reply::Cancelled(_)));
+    h.time += 150 * MS;
+    h.tick(SBIN, 94); // would fill it, had the cancel not reached the venue first
+    assert_eq!(h.order(id).status, OrderStatus::Cancelled);
+    assert!(h.conserved());
+}
+
+#[test]
+fn a_snapshot_with_an_order_in_flight_restores_it_out_of_the_book() {
+    let mut h = H::with(late(100));
+    h.quote(SBIN, 100, 99, 101, 1000, 1);
+    h.placed(limit(Side::Buy, 5, 99));
+    let im = Arc::clone(&h.ex.instruments);
+    let r = Exec::restore(late(100), im, &h.ex.snapshot()).expect("restores");
+    assert_eq!(r.pending_count(SBIN), 0, "in flight: not in the book yet");
+    assert_eq!(r.digest(), h.ex.digest());
 }

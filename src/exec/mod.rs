@@ -70,6 +70,7 @@ pub mod session;
 pub mod snapshot;
 mod squareoff;
 pub mod validate;
+pub mod venue;
 
 #[cfg(test)]
 mod fill_tests;
@@ -120,6 +121,8 @@ pub struct Exec {
     gtts: Vec<gtt::Gtt>,
     /// The fill models' generator and visible books ([`fill::State`]).
     fills: fill::State,
+    /// Client operations on their way to the venue, by due time ([`venue`]).
+    delayed: Vec<venue::Delayed>,
 }
 
 impl Exec {
@@ -129,6 +132,7 @@ impl Exec {
         let fills = fill::State::new(config.fill.seed);
         Exec {
             fills,
+            delayed: Vec::new(),
             funds: Funds::new(config.starting_capital),
             config,
             instruments,
@@ -155,6 +159,9 @@ impl Exec {
                 out.funds_changed = true;
             }
             self.catch_up(t, out);
+            if !self.delayed.is_empty() {
+                self.run_due(t, out);
+            }
         }
         match &event.input {
             Input::Tick(tick) => self.on_tick(tick, t, out),

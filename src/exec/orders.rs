@@ -109,6 +109,21 @@ impl Order {
         }
     }
 
+    /// The request this order was placed with (its current values).
+    pub fn request(&self) -> OrderRequest {
+        OrderRequest {
+            symbol: self.symbol,
+            side: self.side,
+            qty: self.qty,
+            price_type: self.price_type,
+            product: self.product,
+            price: self.price,
+            trigger: self.trigger,
+            disclosed: self.disclosed,
+            strategy: self.strategy,
+        }
+    }
+
     /// The update record for stage outputs.
     pub fn update(&self, fill: Option<Fill>, time_ns: i64) -> OrderUpdate {
         OrderUpdate {
@@ -226,13 +241,20 @@ impl Exec {
         let idx = self.new_order(req, t, OrderStatus::Open, required);
         self.funds.block(required);
         out.funds_changed = true;
-        self.settle(idx, &quote, t, out);
+        if self.delays() {
+            // Accepted now (id, margin); it reaches the venue's book later.
+            out.updates.push(self.orders[idx].update(None, t));
+            let last_known = pricing == Pricing::LastKnown;
+            self.defer(idx, super::venue::Action::Place { last_known }, t);
+        } else {
+            self.settle(idx, &quote, t, out);
+        }
         Ok(self.orders[idx].id)
     }
 
     /// The quote a placement is decided against: the symbol's last quote when `pricing`
     /// accepts it, else an empty one (MARKET refused, other types rest).
-    fn placement_quote(&self, symbol: SymbolId, t: i64, pricing: Pricing) -> Quote {
+    pub(crate) fn placement_quote(&self, symbol: SymbolId, t: i64, pricing: Pricing) -> Quote {
         let q = self.books.get(symbol.index()).map_or_else(Quote::default, |b| b.quote);
         match pricing {
             Pricing::LastKnown => q,
@@ -306,7 +328,7 @@ impl Exec {
     /// Applies the placement table to a new order: fill, or rest in the index. An order
     /// that fills at once is first reported `open`, then `complete` (as OpenAlgo's sandbox
     /// does).
-    fn settle(&mut self, idx: usize, quote: &Quote, t: i64, out: &mut StageOutput) {
+    pub(crate) fn settle(&mut self, idx: usize, quote: &Quote, t: i64, out: &mut StageOutput) {
         if self.config.fill.model != FillModel::OpenAlgo {
             return self.settle_modelled(idx, quote, t, out);
         }
@@ -399,7 +421,11 @@ impl Exec {
         if !st.is_working() {
             return bad(msg!("Cannot cancel order in {} status", st.as_str()));
         }
-        self.cancel_index(idx, t, out);
+        if self.delays() {
+            self.defer(idx, super::venue::Action::Cancel, t);
+        } else {
+            self.cancel_index(idx, t, out);
+        }
         Reply::Cancelled(id)
     }
 
@@ -423,6 +449,19 @@ impl Exec {
     /// Margin moves by the difference only (**Better**: a raise is refused with
     /// "Insufficient funds" when the extra cannot be blocked; OpenAlgo skips the check).
     pub(crate) fn modify(&mut self, m: &ModifyRequest, t: i64, out: &mut StageOutput) -> Reply {
+        if self.delays() {
+            if let Some(idx) = self.order_index(m.order_id) {
+                if self.orders[idx].status.is_working() {
+                    self.defer_modify(idx, m, t);
+                    return Reply::Modified(m.order_id);
+                }
+            }
+        }
+        self.modify_now(m, t, out)
+    }
+
+    /// modifyorder at the venue (at once without venue latency).
+    pub(crate) fn modify_now(&mut self, m: &ModifyRequest, t: i64, out: &mut StageOutput) -> Reply {
         let Some(idx) = self.order_index(m.order_id) else {
             return Reply::Rejected {
                 status: RejectStatus::NotFound,
@@ -495,7 +534,9 @@ impl Exec {
         w.disclosed = new.disclosed;
         w.blocked = required;
         let w = *w;
-        self.books[o.symbol.index()].insert(w.entry(), idx as u32);
+        if self.delayed.is_empty() || !self.in_flight(idx) {
+            self.books[o.symbol.index()].insert(w.entry(), idx as u32);
+        }
         out.updates.push(w.update(None, t));
         out.funds_changed = true;
         Reply::Modified(m.order_id)

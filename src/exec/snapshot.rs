@@ -79,6 +79,7 @@ struct State {
     fill: FillConfig,
     draws: Draws,
     visible: Vec<(u32, Visible)>,
+    delayed: Vec<super::venue::Delayed>,
 }
 
 impl Exec {
@@ -99,6 +100,7 @@ impl Exec {
             fill: self.config.fill,
             draws: self.fills.draws.clone(),
             visible: self.fills.books(),
+            delayed: self.delayed.clone(),
         };
         postcard::to_stdvec(&state).unwrap_or_default()
     }
@@ -138,11 +140,17 @@ impl Exec {
                 .ok_or(ExecSnapshotError::Inconsistent("positions.symbol"))?;
             b.positions[p.product as usize] = pi as u32;
         }
+        if s.delayed.iter().any(|d| d.order as usize >= s.orders.len()) {
+            return Err(ExecSnapshotError::Inconsistent("delayed.order"));
+        }
+        e.delayed = s.delayed;
+        let placing: std::collections::BTreeSet<usize> = e.placing().collect();
         for (idx, o) in s.orders.iter().enumerate() {
             if (o.id.0 % 100_000_000) as usize != idx + 1 {
                 return Err(ExecSnapshotError::Inconsistent("orders.id"));
             }
-            if o.status.is_working() {
+            // An order whose placement is still on its way to the venue is not in the book.
+            if o.status.is_working() && !placing.contains(&idx) {
                 let b = e
                     .books
                     .get_mut(o.symbol.index())

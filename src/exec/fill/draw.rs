@@ -37,6 +37,15 @@ impl Draws {
         self.drawn
     }
 
+    /// A whole number from 0 to `max`, uniform (0 without a draw when `max` is 0).
+    pub fn up_to(&mut self, max: u64) -> u64 {
+        if max == 0 {
+            return 0;
+        }
+        self.drawn += 1;
+        self.rng.next_u64() % (max.saturating_add(1))
+    }
+
     /// True with probability `ppm` / 1,000,000.
     pub fn chance(&mut self, ppm: u32) -> bool {
         if ppm == 0 {

@@ -89,6 +89,11 @@ pub struct FillConfig {
     pub slippage_ppm: u32,
     /// Seed of the generator the probabilities draw from.
     pub seed: u64,
+    /// Venue latency: a client's placements, modifies and cancels take effect this long
+    /// after they arrive, in event time (0: at once). See [`crate::exec`]'s `venue`.
+    pub latency_ns: i64,
+    /// Venue latency jitter: a uniform draw from 0 to this is added to each delay.
+    pub jitter_ns: i64,
 }
 
 impl Default for FillConfig {
@@ -99,6 +104,8 @@ impl Default for FillConfig {
             touch_fill_ppm: 0,
             slippage_ppm: 0,
             seed: 0,
+            latency_ns: 0,
+            jitter_ns: 0,
         }
     }
 }
