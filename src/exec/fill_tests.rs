@@ -130,6 +130,10 @@ fn modifying_a_partly_filled_order_keeps_what_filled() {
     // Margin: the position's 202 plus 20 x 100 / 5 for the rest.
     assert_eq!(h.ex.funds().used_margin, rs(202 + 400));
     assert!(h.conserved());
+    // Moved to 99, where 10 are visible on the bid: it queues behind them.
+    assert!(matches!(h.cmd(m(30, 99)), Reply::Modified(_)));
+    let idx = h.ex.order_index(id).unwrap();
+    assert_eq!(h.ex.orders[idx].queue, 10);
 }
 
 #[test]

@@ -171,8 +171,9 @@ impl Exec {
     }
 
     /// Depth: the queue ahead of a resting limit, from the visible size at its price on its
-    /// side plus the engine's own earlier working orders there (not yet filled part).
-    fn queue_ahead(&mut self, idx: usize) -> i64 {
+    /// side plus the engine's own earlier working orders there (not yet filled part).  A
+    /// modified order's queue is estimated again (it loses its place, as on an exchange).
+    pub(crate) fn queue_ahead(&mut self, idx: usize) -> i64 {
         if self.config.fill.model != FillModel::Depth {
             return 0;
         }

@@ -536,6 +536,9 @@ impl Exec {
         let w = *w;
         if self.delayed.is_empty() || !self.in_flight(idx) {
             self.books[o.symbol.index()].insert(w.entry(), idx as u32);
+            if self.config.fill.model == FillModel::Depth {
+                self.orders[idx].queue = self.queue_ahead(idx);
+            }
         }
         out.updates.push(w.update(None, t));
         out.funds_changed = true;
