@@ -241,19 +241,23 @@ fn the_draws_are_used_and_depend_on_the_seed() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 64 }))]
 
-    /// Under every model, with the knobs on: no order fills beyond its quantity, each
-    /// order's trades add up to its filled quantity, a depth leg never takes more than was
-    /// visible, positions equal the signed fills, and funds are conserved.
+    /// Under every model, with the knobs on (and venue latency or not): no order fills
+    /// beyond its quantity, each order's trades add up to its filled quantity, a depth
+    /// leg never takes more than was visible, positions equal the signed fills, funds are
+    /// conserved, and a replay gives the same digests.
     #[test]
     fn partial_fills_keep_the_books_consistent(
         model in prop::sample::select(FillModel::ALL.to_vec()),
-        steps in prop::collection::vec((0i64..9, 0i64..40, 0u8..4, any::<bool>(), 1i64..80), 1..40),
+        late in any::<bool>(),
+        steps in prop::collection::vec(
+            (0i64..9, 0i64..40, 0u8..4, any::<bool>(), 1i64..80, 0i64..40), 1..40),
     ) {
-        let mut h = H::with(knobs(model));
+        let mut h = H::with(if late { knobs_late(model) } else { knobs(model) });
         let mut volume = 1_000;
-        for (move_, traded, kind, buy, qty) in steps {
+        for (move_, traded, kind, buy, qty, gap_ms) in steps {
             let ltp = 96 + move_;
             volume += traded;
+            h.time += gap_ms * MS;
             h.send(Input::Tick(depth_tick(ltp, volume)));
             let visible: i64 = 10 + 20 + 30;
             let before = h.ex.trades.len();
@@ -346,5 +350,6 @@ fn a_snapshot_with_an_order_in_flight_restores_it_out_of_the_book() {
     let im = Arc::clone(&h.ex.instruments);
     let r = Exec::restore(late(100), im, &h.ex.snapshot()).expect("restores");
     assert_eq!(r.pending_count(SBIN), 0, "in flight: not in the book yet");
+    assert!(r.needs_quotes(SBIN), "but its symbol's quotes are needed");
     assert_eq!(r.digest(), h.ex.digest());
 }

@@ -259,13 +259,15 @@ impl Exec {
         self.books.get(symbol.index()).map_or(0, SymbolBook::len)
     }
 
-    /// True while `symbol` has a working order, an open position or a holding, i.e. the
+    /// True while `symbol` has a working order (in the book, or on its way to the venue),
+    /// an open position or a holding, i.e. the
     /// engine needs its quotes (the feed subscribes to it; the watchdog polls it when stale).
     pub fn needs_quotes(&self, symbol: SymbolId) -> bool {
         self.pending_count(symbol) > 0
             || self.positions.iter().any(|p| p.symbol == symbol && p.qty.0 != 0)
             || self.held(symbol) > 0
             || self.has_active_gtt(symbol)
+            || self.delayed.iter().any(|d| self.orders[d.order as usize].symbol == symbol)
     }
 
     /// Every symbol that [`Exec::needs_quotes`], in id order (after recovery).
