@@ -27,6 +27,9 @@ enum Command {
     /// Run the engine with its feed, the OpenAlgo REST API, the WebSocket server and the
     /// frontend.
     Serve(Box<cli::serve::ServeArgs>),
+    /// Replay one generated tick stream with one scripted strategy through every fill
+    /// model and tabulate fills, slippage against LTP and P&L per model.
+    Compare(Box<cli::compare::CompareArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +39,6 @@ fn main() -> anyhow::Result<()> {
         Command::Replay(a) => cli::replay::run(a),
         Command::Sim(a) => cli::sim::run(a),
         Command::Serve(a) => cli::serve::run(*a),
+        Command::Compare(a) => cli::compare::run(*a),
     }
 }

@@ -370,3 +370,32 @@ fn venue_latency_delays_fills_in_event_time_and_replays() {
     s.kill();
     assert_eq!(replay_digest(&args), live, "the delay and its jitter draw replay");
 }
+
+#[test]
+fn compare_tabulates_every_model_the_same_way_twice() {
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_tickfill"))
+            .args(["compare", "--ticks", "3000", "--fill-slippage-probability", "0.3"])
+            .output()
+            .expect("compare runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run();
+    assert_eq!(run(), text, "the same stream, strategy and seed give the same table");
+    // | model | orders | fills | filled qty | avg slippage | realized | unrealized | P&L |
+    let row = |model: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {model} |")))
+            .unwrap_or_else(|| panic!("no {model} row in {text}"));
+        line.split('|').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()
+    };
+    let (openalgo, depth) = (row("openalgo"), row("depth"));
+    row("touch");
+    assert_eq!(openalgo[1], depth[1], "the same orders go to every model");
+    let slip = |r: &[String]| r[4].parse::<f64>().unwrap();
+    assert!(slip(&depth) > slip(&openalgo), "walking the book costs more than the touch: {text}");
+    let fills = |r: &[String]| r[2].parse::<u64>().unwrap();
+    assert!(fills(&depth) > fills(&openalgo), "depth fills in parts: {text}");
+}
