@@ -21,7 +21,8 @@
 //! - `funds.available + funds.used_margin + holdings cost == capital + funds.realized`
 //!   after every event;
 //!   `used_margin` = margin blocked by working orders + margin held by open positions.
-//! - An order is in its symbol's index iff its status is `open` or `trigger pending`.
+//! - An order is in its symbol's index iff its status is `open` or `trigger pending`,
+//!   except while its placement is on its way to the venue (`--venue-latency`, [`venue`]).
 //! - A client's placement is decided against a quote at most `quote_max_age_ns` old in
 //!   event time (OpenAlgo's data freshness): older, a MARKET order is refused and other
 //!   types rest for the next tick. Only the engine's own square-off uses an older one.

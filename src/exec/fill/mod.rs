@@ -194,9 +194,14 @@ impl Legs {
         let n = self.len as usize;
         if n > 0 && self.legs[n - 1].price == price {
             self.legs[n - 1].qty.0 += qty.0;
-        } else if n < self.legs.len() {
-            self.legs[n] = Leg { qty, price };
-            self.len += 1;
+        } else {
+            // A decision has at most one leg per visible level (five): the models never
+            // push a sixth price.
+            debug_assert!(n < self.legs.len(), "a sixth leg price");
+            if n < self.legs.len() {
+                self.legs[n] = Leg { qty, price };
+                self.len += 1;
+            }
         }
     }
 
