@@ -275,6 +275,24 @@ fn depth_fills_part_of_an_order_per_level_then_the_rest_from_traded_volume_and_r
     assert_eq!(s.digest(), live, "a restart rebuilds the same state");
     assert_eq!(s.order(&id), book_before);
     s.kill();
+
+    // The recorded stream through every model (`tickfill compare --from`).
+    let out = Command::new(env!("CARGO_BIN_EXE_tickfill"))
+        .args(["compare", "--from"])
+        .arg(dir.path().join("data"))
+        .arg("--instruments")
+        .arg(&csv)
+        .args(["--every", "1", "--qty", "50"])
+        .output()
+        .expect("compare runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("recorded ticks from") && text.contains("NSE:SBIN"), "{text}");
+    for model in ["openalgo", "touch", "depth"] {
+        let row = text.lines().find(|l| l.starts_with(&format!("| {model} |"))).expect("a row");
+        let orders: u64 = row.split('|').nth(2).unwrap().trim().parse().unwrap();
+        assert!(orders >= 4, "two recorded ticks, two orders after each: {row}");
+    }
 }
 
 #[test]
