@@ -14,6 +14,16 @@
 //! # Invariants
 //! - An order whose placement is in flight is `open` but not in its symbol's index.
 //! - With no latency configured nothing is deferred and `delayed` stays empty.
+//!
+//! # Known limitations
+//! - One delay (plus jitter) for every operation; no separate insert, modify and cancel
+//!   latencies. Operations become due only when a journaled event arrives (at worst the
+//!   engine's one-second timer), and run stamped with their due time.
+//!
+//! # Performance
+//! Without latency the default path pays one `is_empty` per journaled event. With it,
+//! the queue is a sorted `Vec` (insertion and the due scan are linear in the operations
+//! in flight, which are few).
 
 use super::Exec;
 use super::orders::Pricing;

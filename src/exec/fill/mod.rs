@@ -25,6 +25,15 @@
 //! - One model per engine (no per-strategy override).
 //! - Queue position counts the visible size at the order's price plus the engine's own
 //!   earlier orders there; hidden size and cancellations ahead are not modelled.
+//! - The knobs are integers in parts per million; a probability of 0 or 1 draws nothing.
+//!
+//! # Performance
+//! `openalgo` pays one comparison of the configured model per tick and per placement.
+//! `touch` and `depth` take their own path (`modelled.rs`): candidates are found with the
+//! same one-comparison-per-side test, widened to the touch; `depth` also copies the tick's
+//! levels into the symbol's visible book (boxed once per symbol). A tick that fills
+//! nothing measured about 15 ns over `openalgo` (`benches/fill_models.rs`,
+//! `latency-reports/2026-11-30-vm-746982e-fill-models`). A decision never allocates.
 
 #![forbid(unsafe_code)]
 
