@@ -417,3 +417,25 @@ fn compare_tabulates_every_model_the_same_way_twice() {
     let fills = |r: &[String]| r[2].parse::<u64>().unwrap();
     assert!(fills(&depth) > fills(&openalgo), "depth fills in parts: {text}");
 }
+
+#[test]
+fn bad_fill_options_are_clear_errors_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tickfill"))
+            .args(["replay", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .expect("replay runs");
+        assert!(!out.status.success(), "{args:?} must be refused");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(run(&["--fill-model", "queue"]).contains("--fill-model"));
+    assert!(run(&["--fill-depth-levels", "9"]).contains("--fill-depth-levels"));
+    assert!(run(&["--fill-slippage-probability", "2"]).contains("probability"));
+    assert!(run(&["--venue-latency", "soon"]).contains("venue latency"));
+    assert!(run(&["--fill-model-for", "x"]).contains("--fill-model-for"));
+    let five = "a=touch,b=touch,c=depth,d=depth,e=openalgo";
+    assert!(run(&["--fill-model-for", five]).contains("at most 4"));
+}

@@ -252,6 +252,7 @@ fn run_model(
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.every > 0, "--every must be at least 1");
     anyhow::ensure!(args.qty > 0, "--qty must be at least 1");
+    args.exec.check()?;
     let (im, ticks, symbol) = match &args.from {
         Some(dir) => recorded(&args, dir)?,
         None => {

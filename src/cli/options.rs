@@ -5,13 +5,13 @@ use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tickfill::exec::ExecConfig;
-use tickfill::exec::fill::{FillConfig, FillModel, PPM};
+use tickfill::exec::fill::{FillConfig, FillModel, MAX_OVERRIDES, PPM};
 use tickfill::instruments::InstrumentMaster;
 use tickfill::journal::retention::Retain;
 use tickfill::journal::{JournalConfig, SyncLevel};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Topology};
-use tickfill::types::{Exchange, Price};
+use tickfill::types::{Exchange, Price, Tag};
 
 /// Where state lives and how durable it is.
 #[derive(Debug, Args)]
@@ -177,6 +177,10 @@ pub struct ExecArgs {
     /// Venue latency jitter: a seeded uniform draw from 0 to this is added to each delay.
     #[arg(long, env = "TICKFILL_VENUE_LATENCY_JITTER", default_value = "0s", value_parser = event_delay)]
     pub venue_latency_jitter: i64,
+    /// Per-strategy fill models, STRATEGY=MODEL (comma separated, at most 4): orders whose
+    /// strategy tag matches fill under that model instead of --fill-model.
+    #[arg(long, env = "TICKFILL_FILL_MODEL_FOR", value_delimiter = ',', value_parser = strategy_model)]
+    pub fill_model_for: Vec<(Tag, FillModel)>,
 }
 
 impl ExecArgs {
@@ -201,7 +205,22 @@ impl ExecArgs {
             seed: self.fill_seed,
             latency_ns: self.venue_latency,
             jitter_ns: self.venue_latency_jitter,
+            overrides: [None; MAX_OVERRIDES],
         };
+        // More than MAX_OVERRIDES is refused by `ExecArgs::check` before this runs.
+        for (slot, o) in config.fill.overrides.iter_mut().zip(&self.fill_model_for) {
+            *slot = Some(*o);
+        }
+    }
+
+    /// Refuses option combinations clap cannot check alone (call before `config`).
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.fill_model_for.len() <= MAX_OVERRIDES,
+            "--fill-model-for takes at most {MAX_OVERRIDES} STRATEGY=MODEL pairs, not {}",
+            self.fill_model_for.len()
+        );
+        Ok(())
     }
 
     /// The execution config these options give.
@@ -280,6 +299,14 @@ fn depth_levels(s: &str) -> Result<u8, String> {
         .ok_or_else(|| format!("--fill-depth-levels takes a whole number from 1 to 5, not {s:?}"))
 }
 
+/// `STRATEGY=MODEL`, one per-strategy fill model.
+fn strategy_model(s: &str) -> Result<(Tag, FillModel), String> {
+    let bad = || format!("--fill-model-for takes STRATEGY=openalgo|touch|depth, not {s:?}");
+    let (tag, model) = s.trim().rsplit_once('=').ok_or_else(bad)?;
+    let tag = Tag::new(tag.trim()).filter(|t| !t.as_str().is_empty()).ok_or_else(bad)?;
+    Ok((tag, FillModel::parse(model).ok_or_else(bad)?))
+}
+
 /// A delay (`250ms`, `2s`, humantime) as nanoseconds, at most an hour.
 fn event_delay(s: &str) -> Result<i64, String> {
     humantime::parse_duration(s.trim())
@@ -322,6 +349,10 @@ mod tests {
         assert_eq!(probability("1"), Ok(PPM));
         assert!(probability("1.5").is_err() && probability("NaN").is_err());
         assert_eq!(event_delay("5ms"), Ok(5_000_000));
+        let (tag, m) = strategy_model("scalper=depth").unwrap();
+        assert_eq!((tag.as_str(), m), ("scalper", FillModel::Depth));
+        assert!(strategy_model("scalper").unwrap_err().contains("--fill-model-for"));
+        assert!(strategy_model("=touch").is_err() && strategy_model("x=queue").is_err());
         assert!(event_delay("2h").is_err() && event_delay("soon").is_err());
     }
 }

@@ -353,3 +353,40 @@ fn a_snapshot_with_an_order_in_flight_restores_it_out_of_the_book() {
     assert!(r.needs_quotes(SBIN), "but its symbol's quotes are needed");
     assert_eq!(r.digest(), h.ex.digest());
 }
+
+fn with_override(engine: FillModel, tag: &str, model: FillModel) -> ExecConfig {
+    let mut c = config(engine);
+    c.fill.overrides[0] = Some((crate::types::Tag::new(tag).unwrap(), model));
+    c
+}
+
+#[test]
+fn a_strategy_fills_under_its_own_model_and_the_rest_keep_openalgo() {
+    let mut h = H::with(with_override(FillModel::OpenAlgo, "deep", FillModel::Depth));
+    h.send(Input::Tick(depth_tick(100, 0)));
+    let mut deep = limit(Side::Buy, 50, 102);
+    deep.strategy = crate::types::Tag::new("deep").unwrap();
+    let d = h.placed(deep);
+    assert_eq!(h.order(d).filled_qty, Qty(30), "walked 10 at 101 and 20 at 102");
+    // Untagged: OpenAlgo's rule, the whole quantity at LTP.
+    let plain = h.placed(limit(Side::Buy, 50, 102));
+    let row = h.order(plain);
+    assert_eq!(
+        (row.status, row.filled_qty, row.avg_price),
+        (OrderStatus::Complete, Qty(50), rs(100))
+    );
+    assert_eq!(h.replayed_digests(), h.digests());
+}
+
+#[test]
+fn openalgo_through_the_modelled_path_fills_exactly_as_the_default_path() {
+    // Every order is untagged for the override, so each is decided by the openalgo adapter
+    // on the modelled path: the trades must be those of the default engine.
+    let a = session(ExecConfig::default(), 80);
+    let b = session(with_override(FillModel::OpenAlgo, "nobody", FillModel::Depth), 80);
+    assert!(trades(&a).len() > 10);
+    assert_eq!(trades(&a), trades(&b));
+    let statuses =
+        |h: &H| h.ex.orders.iter().map(|o| (o.status, o.filled, o.avg)).collect::<Vec<_>>();
+    assert_eq!(statuses(&a), statuses(&b));
+}

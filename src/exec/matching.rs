@@ -5,7 +5,6 @@
 //! into a scratch vector owned by [`Exec`] (allocated once, reused).
 
 use super::Exec;
-use super::fill::FillModel;
 use super::rules::{OnTick, Quote, on_tick};
 use crate::event::{StageOutput, Tick};
 use crate::types::OrderStatus;
@@ -27,7 +26,7 @@ impl Exec {
             time_ns: t,
         };
         // The other fill models take their own path; the default's stays as it was.
-        if self.config.fill.model != FillModel::OpenAlgo {
+        if self.config.fill.modelled() {
             return self.on_tick_modelled(tick, t, out);
         }
         // Stale-quote guard: LTP outside the day's range defers every fill.

@@ -1,15 +1,17 @@
-//! The placement and tick paths of the `touch` and `depth` fill models ([`super::fill`]).
+//! The placement and tick paths of the `touch` and `depth` fill models ([`super::fill`]),
+//! and of every order once per-strategy models are configured (each order decided under
+//! its strategy's model, `openalgo` included).
 //!
-//! The default model never comes here: [`Exec::on_tick`] and the placement branch once on
-//! the configured model, so OpenAlgo parity keeps its own tick path unchanged. Here a
+//! The default never comes here: [`Exec::on_tick`] and the placement branch once on the
+//! configuration, so OpenAlgo parity keeps its own tick path unchanged. Here a
 //! decision may fill part of an order (one trade, one order update, one position change
 //! per leg), change its status, and (depth) move its queue estimate; an order whose entry
 //! changes leaves the index first and goes back with its new entry while it still works.
 
 use super::Exec;
-use super::fill::depth;
 use super::fill::touch::{self, Working};
 use super::fill::{Decision, FillModel, Legs, Rest};
+use super::fill::{depth, openalgo};
 use super::orders::Order;
 use super::rules::Quote;
 use crate::event::{StageOutput, Tick};
@@ -51,7 +53,7 @@ fn reach(q: &Quote, best_ask: Price, best_bid: Price) -> (Price, Price) {
 impl Exec {
     /// A tick under `touch` or `depth` (the quote is already stored by the caller).
     pub(crate) fn on_tick_modelled(&mut self, tick: &Tick, t: i64, out: &mut StageOutput) {
-        let depth = self.config.fill.model == FillModel::Depth;
+        let depth = self.config.fill.any_depth();
         let (mut best_ask, mut best_bid) = (Price::ZERO, Price::ZERO);
         if depth {
             let v = self.fills.visible_mut(tick.symbol);
@@ -86,12 +88,13 @@ impl Exec {
         let w = working(&o);
         let cfg = self.config.fill;
         let mut ahead = o.queue;
-        let d = match cfg.model {
+        let d = match cfg.model_for(o.strategy) {
             FillModel::Depth => {
                 let (v, draws) = self.fills.book_and_draws(o.symbol);
                 depth::on_tick(&w, &mut ahead, quote, v, &cfg, draws)
             }
-            _ => touch::on_tick(&w, quote, &cfg, &mut self.fills.draws),
+            FillModel::Touch => touch::on_tick(&w, quote, &cfg, &mut self.fills.draws),
+            FillModel::OpenAlgo => openalgo::on_tick(&w, quote),
         };
         self.orders[idx].queue = ahead;
         let status = status_after(&d, o.status);
@@ -126,11 +129,13 @@ impl Exec {
         let o = self.orders[idx];
         let w = working(&o);
         let cfg = self.config.fill;
-        let d = match cfg.model {
+        let model = cfg.model_for(o.strategy);
+        let d = match model {
             FillModel::Depth => {
                 depth::at_placement(&w, quote, self.fills.visible_mut(o.symbol), &cfg)
             }
-            _ => touch::at_placement(&w, quote),
+            FillModel::Touch => touch::at_placement(&w, quote),
+            FillModel::OpenAlgo => openalgo::at_placement(&w, quote),
         };
         self.orders[idx].status = status_after(&d, OrderStatus::Open);
         if !d.legs.is_empty() {
@@ -140,7 +145,7 @@ impl Exec {
         if !self.orders[idx].status.is_working() {
             return;
         }
-        if cfg.model == FillModel::Depth {
+        if model == FillModel::Depth {
             self.orders[idx].queue = self.queue_ahead(idx);
         }
         let o = &self.orders[idx];
@@ -174,10 +179,10 @@ impl Exec {
     /// side plus the engine's own earlier working orders there (not yet filled part).  A
     /// modified order's queue is estimated again (it loses its place, as on an exchange).
     pub(crate) fn queue_ahead(&mut self, idx: usize) -> i64 {
-        if self.config.fill.model != FillModel::Depth {
+        let o = self.orders[idx];
+        if self.config.fill.model_for(o.strategy) != FillModel::Depth {
             return 0;
         }
-        let o = self.orders[idx];
         if !matches!(o.price_type, PriceType::Limit | PriceType::StopLimit)
             || o.status != OrderStatus::Open
         {

@@ -329,7 +329,7 @@ impl Exec {
     /// that fills at once is first reported `open`, then `complete` (as OpenAlgo's sandbox
     /// does).
     pub(crate) fn settle(&mut self, idx: usize, quote: &Quote, t: i64, out: &mut StageOutput) {
-        if self.config.fill.model != FillModel::OpenAlgo {
+        if self.config.fill.modelled() {
             return self.settle_modelled(idx, quote, t, out);
         }
         let o = self.orders[idx];
@@ -536,7 +536,7 @@ impl Exec {
         let w = *w;
         if self.delayed.is_empty() || !self.in_flight(idx) {
             self.books[o.symbol.index()].insert(w.entry(), idx as u32);
-            if self.config.fill.model == FillModel::Depth {
+            if self.config.fill.model_for(w.strategy) == FillModel::Depth {
                 self.orders[idx].queue = self.queue_ahead(idx);
             }
         }

@@ -22,7 +22,8 @@
 //! - `openalgo` is [`super::rules`] unchanged: one leg, the whole quantity.
 //!
 //! # Known limitations
-//! - One model per engine (no per-strategy override).
+//! - At most [`MAX_OVERRIDES`] per-strategy models (`--fill-model-for STRATEGY=MODEL`);
+//!   the probability knobs and the venue latency are per engine.
 //! - Queue position counts the visible size at the order's price plus the engine's own
 //!   earlier orders there; hidden size and cancellations ahead are not modelled.
 //! - The knobs are integers in parts per million; a probability of 0 or 1 draws nothing.
@@ -39,9 +40,10 @@
 
 pub mod depth;
 pub mod draw;
+pub mod openalgo;
 pub mod touch;
 
-use crate::types::{Price, Qty, SymbolId};
+use crate::types::{Price, Qty, SymbolId, Tag};
 use depth::Visible;
 use draw::Draws;
 use serde::{Deserialize, Serialize};
@@ -103,6 +105,38 @@ pub struct FillConfig {
     pub latency_ns: i64,
     /// Venue latency jitter: a uniform draw from 0 to this is added to each delay.
     pub jitter_ns: i64,
+    /// Per-strategy models: an order whose strategy tag matches fills under that model
+    /// instead of [`FillConfig::model`]. Packed from the front (`None` after the last).
+    pub overrides: [Option<(Tag, FillModel)>; MAX_OVERRIDES],
+}
+
+/// How many per-strategy models an engine takes.
+pub const MAX_OVERRIDES: usize = 4;
+
+impl FillConfig {
+    /// True when some order may fill under another model than `openalgo` or the engine
+    /// runs one: the tick and placement paths of `modelled.rs` are taken.
+    #[inline]
+    pub fn modelled(&self) -> bool {
+        self.model != FillModel::OpenAlgo || self.overrides[0].is_some()
+    }
+
+    /// True when some order may fill under `depth` (visible books are kept).
+    pub fn any_depth(&self) -> bool {
+        self.model == FillModel::Depth
+            || self.overrides.iter().flatten().any(|(_, m)| *m == FillModel::Depth)
+    }
+
+    /// The model of an order with this strategy tag.
+    #[inline]
+    pub fn model_for(&self, strategy: Tag) -> FillModel {
+        for (tag, m) in self.overrides.iter().flatten() {
+            if *tag == strategy {
+                return *m;
+            }
+        }
+        self.model
+    }
 }
 
 impl Default for FillConfig {
@@ -115,6 +149,7 @@ impl Default for FillConfig {
             seed: 0,
             latency_ns: 0,
             jitter_ns: 0,
+            overrides: [None; MAX_OVERRIDES],
         }
     }
 }
