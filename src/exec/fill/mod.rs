@@ -33,7 +33,8 @@
 //! `touch` and `depth` take their own path (`modelled.rs`): candidates are found with the
 //! same one-comparison-per-side test, widened to the touch; `depth` also copies the tick's
 //! levels into the symbol's visible book (boxed once per symbol). A tick that fills
-//! nothing measured 15 to 75 ns over `openalgo` on the loaded shared VM (`benches/fill_models.rs`,
+//! nothing measured -13 to +75 ns against `openalgo` (+16 in the median pair) on the
+//! loaded shared VM (`benches/fill_models.rs`,
 //! `latency-reports/2026-11-30-vm-746982e-fill-models`). A decision never allocates.
 
 #![forbid(unsafe_code)]
