@@ -29,7 +29,8 @@
 //! - The knobs are integers in parts per million; a probability of 0 or 1 draws nothing.
 //!
 //! # Performance
-//! `openalgo` pays one comparison of the configured model per tick and per placement.
+//! `openalgo` pays one check of the configuration (the model, the first per-strategy
+//! override) per tick and per placement.
 //! `touch` and `depth` take their own path (`modelled.rs`): candidates are found with the
 //! same one-comparison-per-side test, widened to the touch; `depth` also copies the tick's
 //! levels into the symbol's visible book (boxed once per symbol). A tick that fills
