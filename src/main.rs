@@ -30,6 +30,9 @@ enum Command {
     /// Relay the broker feed into the NATS JetStream stream TICKS for many engines
     /// (`serve --feed nats://...`).
     Relay(Box<cli::relay::RelayArgs>),
+    /// Replay one generated tick stream with one scripted strategy through every fill
+    /// model and tabulate fills, slippage against LTP and P&L per model.
+    Compare(Box<cli::compare::CompareArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         Command::Sim(a) => cli::sim::run(a),
         Command::Serve(a) => cli::serve::run(*a),
         Command::Relay(a) => cli::relay::run(*a),
+        Command::Compare(a) => cli::compare::run(*a),
     }
 }

@@ -28,7 +28,11 @@ fn an_older_snapshot_format_falls_back_to_replaying_the_journal() {
     // execution part is the version's varint).
     let (seq, bytes) = latest_snapshot(dir.path()).unwrap().expect("a snapshot was written");
     let (exec, _) = split_snapshot(&bytes).expect("well formed");
-    assert_eq!(exec[0], 3, "this build writes version 3");
+    assert_eq!(
+        u32::from(exec[0]),
+        tickfill::exec::snapshot::SNAPSHOT_VERSION,
+        "this build's version"
+    );
     let mut old = bytes.clone();
     old[8] = 1;
     write_snapshot(dir.path(), seq, &old).unwrap();

@@ -50,6 +50,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut config = EngineConfig::new(args.storage.journal());
     config.instruments = std::sync::Arc::clone(&instruments);
     config.pipeline = args.ring.pipeline();
+    args.exec.check()?;
     config.exec = args.exec.config();
     let mut engine = Engine::start(config).context("starting the engine")?;
     println!("tickfill demo: {}", engine.recovery);

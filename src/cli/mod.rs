@@ -1,6 +1,7 @@
 //! Subcommands and the options they share.
 
 pub mod bench;
+pub mod compare;
 pub mod demo;
 pub mod options;
 pub mod print;

@@ -5,12 +5,13 @@ use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tickfill::exec::ExecConfig;
+use tickfill::exec::fill::{FillConfig, FillModel, MAX_OVERRIDES, PPM};
 use tickfill::instruments::InstrumentMaster;
 use tickfill::journal::retention::Retain;
 use tickfill::journal::{JournalConfig, SyncLevel};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Topology};
-use tickfill::types::{Exchange, Price};
+use tickfill::types::{Exchange, Price, Tag};
 
 /// Where state lives and how durable it is.
 #[derive(Debug, Args)]
@@ -161,6 +162,39 @@ pub struct ExecArgs {
     /// Scheduled funds reset time, IST HH:MM (OpenAlgo `reset_time`).
     #[arg(long, env = "TICKFILL_RESET_TIME", default_value = "00:00", value_parser = hhmm)]
     pub reset_time: u32,
+    // Fill models (README "Fill models"): the knobs act under touch and depth only.
+    /// Fill model: openalgo (OpenAlgo's sandbox rules), touch (fills at the touch; a
+    /// resting limit needs a trade through) or depth (walks the visible levels: partial
+    /// fills, queue position).
+    #[arg(long, env = "TICKFILL_FILL_MODEL", default_value = "openalgo", value_parser = fill_model)]
+    pub fill_model: FillModel,
+    /// depth: visible levels a marketable order may walk on one event (1 to 5); what is
+    /// left of a MARKET order walks the next book.
+    #[arg(long, env = "TICKFILL_FILL_DEPTH_LEVELS", default_value_t = 5, value_parser = depth_levels)]
+    pub fill_depth_levels: u8,
+    /// touch: probability (0 to 1) that a resting LIMIT fills when the LTP only touches
+    /// its price.
+    #[arg(long, env = "TICKFILL_FILL_TOUCH_PROBABILITY", default_value = "0", value_parser = probability)]
+    pub fill_touch_probability: u32,
+    /// touch and depth: probability (0 to 1) that a MARKET, triggered stop or marketable
+    /// LIMIT fill slips one tick against the order (never past its limit).
+    #[arg(long, env = "TICKFILL_FILL_SLIPPAGE_PROBABILITY", default_value = "0", value_parser = probability)]
+    pub fill_slippage_probability: u32,
+    /// Seed of the generator the fill probabilities draw from (the generator's state is
+    /// in snapshots; replay draws the same numbers).
+    #[arg(long, env = "TICKFILL_FILL_SEED", default_value_t = 0)]
+    pub fill_seed: u64,
+    /// Venue latency (`5ms`, `1s`; default 0): a client's placements, modifies and
+    /// cancels take effect this long after they arrive, in event time.
+    #[arg(long, env = "TICKFILL_VENUE_LATENCY", default_value = "0s", value_parser = event_delay)]
+    pub venue_latency: i64,
+    /// Venue latency jitter: a seeded uniform draw from 0 to this is added to each delay.
+    #[arg(long, env = "TICKFILL_VENUE_LATENCY_JITTER", default_value = "0s", value_parser = event_delay)]
+    pub venue_latency_jitter: i64,
+    /// Per-strategy fill models, STRATEGY=MODEL (comma separated, at most 4): orders whose
+    /// strategy tag matches fill under that model instead of --fill-model.
+    #[arg(long, env = "TICKFILL_FILL_MODEL_FOR", value_delimiter = ',', value_parser = strategy_model)]
+    pub fill_model_for: Vec<(Tag, FillModel)>,
 }
 
 impl ExecArgs {
@@ -177,6 +211,30 @@ impl ExecArgs {
         config.leverage_option_sell = self.option_sell_leverage;
         config.session_minute = self.session_boundary;
         config.funds_reset = self.reset_day.0.map(|day| (day, self.reset_time));
+        config.fill = FillConfig {
+            model: self.fill_model,
+            depth_levels: self.fill_depth_levels,
+            touch_fill_ppm: self.fill_touch_probability,
+            slippage_ppm: self.fill_slippage_probability,
+            seed: self.fill_seed,
+            latency_ns: self.venue_latency,
+            jitter_ns: self.venue_latency_jitter,
+            overrides: [None; MAX_OVERRIDES],
+        };
+        // More than MAX_OVERRIDES is refused by `ExecArgs::check` before this runs.
+        for (slot, o) in config.fill.overrides.iter_mut().zip(&self.fill_model_for) {
+            *slot = Some(*o);
+        }
+    }
+
+    /// Refuses option combinations clap cannot check alone (call before `config`).
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.fill_model_for.len() <= MAX_OVERRIDES,
+            "--fill-model-for takes at most {MAX_OVERRIDES} STRATEGY=MODEL pairs, not {}",
+            self.fill_model_for.len()
+        );
+        Ok(())
     }
 
     /// The execution config these options give.
@@ -242,6 +300,46 @@ fn reset_day(s: &str) -> Result<ResetDay, String> {
         .ok_or_else(|| format!("--reset-day takes never or a weekday (Monday..Sunday), not {s:?}"))
 }
 
+fn fill_model(s: &str) -> Result<FillModel, String> {
+    FillModel::parse(s)
+        .ok_or_else(|| format!("--fill-model takes openalgo, touch or depth, not {s:?}"))
+}
+
+fn depth_levels(s: &str) -> Result<u8, String> {
+    s.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|v| (1..=5).contains(v))
+        .ok_or_else(|| format!("--fill-depth-levels takes a whole number from 1 to 5, not {s:?}"))
+}
+
+/// `STRATEGY=MODEL`, one per-strategy fill model.
+fn strategy_model(s: &str) -> Result<(Tag, FillModel), String> {
+    let bad = || format!("--fill-model-for takes STRATEGY=openalgo|touch|depth, not {s:?}");
+    let (tag, model) = s.trim().rsplit_once('=').ok_or_else(bad)?;
+    let tag = Tag::new(tag.trim()).filter(|t| !t.as_str().is_empty()).ok_or_else(bad)?;
+    Ok((tag, FillModel::parse(model).ok_or_else(bad)?))
+}
+
+/// A delay (`250ms`, `2s`, humantime) as nanoseconds, at most an hour.
+fn event_delay(s: &str) -> Result<i64, String> {
+    humantime::parse_duration(s.trim())
+        .ok()
+        .filter(|d| d.as_secs() <= 3_600)
+        .map(|d| d.as_nanos() as i64)
+        .ok_or_else(|| format!("a venue latency is a duration up to 1h, e.g. 5ms, not {s:?}"))
+}
+
+/// A probability from 0 to 1 as parts per million.
+fn probability(s: &str) -> Result<u32, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .map(|p| (p * f64::from(PPM)).round() as u32)
+        .ok_or_else(|| format!("a fill probability is a number from 0 to 1, e.g. 0.25, not {s:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +355,18 @@ mod tests {
         assert!(reset_day("funday").unwrap_err().contains("--reset-day"));
         assert_eq!(leverage("5"), Ok(5));
         assert!(leverage("0").is_err());
+        assert_eq!(fill_model("Depth"), Ok(FillModel::Depth));
+        assert!(fill_model("queue").unwrap_err().contains("--fill-model"));
+        assert_eq!(depth_levels("3"), Ok(3));
+        assert!(depth_levels("6").is_err() && depth_levels("0").is_err());
+        assert_eq!(probability("0.25"), Ok(250_000));
+        assert_eq!(probability("1"), Ok(PPM));
+        assert!(probability("1.5").is_err() && probability("NaN").is_err());
+        assert_eq!(event_delay("5ms"), Ok(5_000_000));
+        let (tag, m) = strategy_model("scalper=depth").unwrap();
+        assert_eq!((tag.as_str(), m), ("scalper", FillModel::Depth));
+        assert!(strategy_model("scalper").unwrap_err().contains("--fill-model-for"));
+        assert!(strategy_model("=touch").is_err() && strategy_model("x=queue").is_err());
+        assert!(event_delay("2h").is_err() && event_delay("soon").is_err());
     }
 }

@@ -25,6 +25,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     // The universe the last start used: replay reads the data dir and changes nothing.
     let instruments = args.storage.stored_instruments()?;
     // Read-only: a torn tail is left for the engine's next start to repair.
+    args.exec.check()?;
     let r = rebuild(&args.storage.data_dir, &args.exec.config(), &instruments)?;
     match r.snapshot_seq {
         Some(s) => print!("snapshot at seq {}; ", s.0),

@@ -171,6 +171,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.pipeline = args.ring.pipeline();
     config.cores = layout;
     config.snapshot_every = args.snapshot_every;
+    args.exec.check()?;
     args.exec.apply(&mut config.exec);
     config.watchdog.engine_type = args.engine_type;
     config.watchdog.fallback = args.fallback;

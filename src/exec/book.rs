@@ -124,6 +124,24 @@ impl Orders {
             || self.sell_stops.first().is_some_and(|&(k, _)| l <= -k)
     }
 
+    /// As [`Orders::may_fill`], with buy limits reached at `b`, sell limits at `s` and
+    /// stops at `l` (the fill models fill limits on the touch too).
+    fn may_fill_at(&self, b: i64, s: i64, l: i64) -> bool {
+        !self.markets.is_empty()
+            || self.buy_limits.first().is_some_and(|&(k, _)| b <= -k)
+            || self.sell_limits.first().is_some_and(|&(k, _)| s >= k)
+            || self.buy_stops.first().is_some_and(|&(k, _)| l >= k)
+            || self.sell_stops.first().is_some_and(|&(k, _)| l <= -k)
+    }
+
+    fn candidates_at(&self, b: i64, s: i64, l: i64, out: &mut Vec<u32>) {
+        out.extend(self.markets.iter().copied());
+        out.extend(self.buy_limits.iter().take_while(|&&(k, _)| b <= -k).map(|&(_, o)| o));
+        out.extend(self.sell_limits.iter().take_while(|&&(k, _)| s >= k).map(|&(_, o)| o));
+        out.extend(self.buy_stops.iter().take_while(|&&(k, _)| l >= k).map(|&(_, o)| o));
+        out.extend(self.sell_stops.iter().take_while(|&&(k, _)| l <= -k).map(|&(_, o)| o));
+    }
+
     fn candidates(&self, l: i64, out: &mut Vec<u32>) {
         out.extend(self.markets.iter().copied());
         out.extend(self.buy_limits.iter().take_while(|&&(k, _)| l <= -k).map(|&(_, o)| o));
@@ -171,6 +189,32 @@ impl SymbolBook {
     #[inline]
     pub fn may_fill(&self, ltp: Price) -> bool {
         self.orders.as_ref().is_some_and(|o| o.may_fill(ltp.0))
+    }
+
+    /// As [`SymbolBook::may_fill`] for the fill models: buy limits reached at `buy` (the
+    /// lower of LTP and the ask), sell limits at `sell`, stops at `ltp`.
+    pub fn may_fill_at(&self, buy: Price, sell: Price, ltp: Price) -> bool {
+        self.orders.as_ref().is_some_and(|o| o.may_fill_at(buy.0, sell.0, ltp.0))
+    }
+
+    /// As [`SymbolBook::candidates`] with the prices of [`SymbolBook::may_fill_at`].
+    pub fn candidates_at(&self, buy: Price, sell: Price, ltp: Price, out: &mut Vec<u32>) {
+        out.clear();
+        if let Some(o) = &self.orders {
+            o.candidates_at(buy.0, sell.0, ltp.0, out);
+        }
+    }
+
+    /// The working limits of `side` at exactly `price`, in time order.
+    pub fn limits_at(&self, side: Side, price: Price) -> impl Iterator<Item = u32> + '_ {
+        let key = Orders::key(Entry { side, slot: Slot::Limit, price });
+        self.orders.iter().flat_map(move |o| {
+            let set = match side {
+                Side::Buy => &o.buy_limits,
+                Side::Sell => &o.sell_limits,
+            };
+            set.range((key, 0)..=(key, u32::MAX)).map(|&(_, i)| i)
+        })
     }
 
     /// Pushes into `out` (cleared first) every order the tick may touch, best first:

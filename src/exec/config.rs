@@ -1,6 +1,7 @@
 //! Execution settings: capital, leverage per contract kind, square-off, session, expiry
 //! and funds-reset times.
 
+use super::fill::FillConfig;
 use crate::instruments::InstrumentKind;
 use crate::types::{Exchange, Money, Price, Product, Side};
 
@@ -39,6 +40,8 @@ pub struct ExecConfig {
     /// Scheduled funds reset: (weekday, 0 = Monday .. 6 = Sunday, IST minute); `None` (the
     /// default) never resets on a schedule.
     pub funds_reset: Option<(u8, u32)>,
+    /// The fill model and its knobs (default: OpenAlgo's rules, [`FillConfig::default`]).
+    pub fill: FillConfig,
 }
 
 impl Default for ExecConfig {
@@ -81,6 +84,7 @@ impl Default for ExecConfig {
             session_minute: 3 * 60,
             expiry_minute,
             funds_reset: None,
+            fill: FillConfig::default(),
         }
     }
 }

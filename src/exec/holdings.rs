@@ -74,7 +74,7 @@ impl Exec {
             .filter(|&i| Some(i) != except)
             .map(|i| &self.orders[i])
             .filter(|o| o.side == crate::types::Side::Sell && o.product == Product::Cnc)
-            .map(|o| o.qty.0)
+            .map(|o| o.qty.0 - o.filled.0)
             .sum()
     }
 

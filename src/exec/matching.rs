@@ -25,6 +25,10 @@ impl Exec {
             low: tick.low,
             time_ns: t,
         };
+        // The other fill models take their own path; the default's stays as it was.
+        if self.config.fill.modelled() {
+            return self.on_tick_modelled(tick, t, out);
+        }
         // Stale-quote guard: LTP outside the day's range defers every fill.
         if book.quote.is_stale() {
             return;

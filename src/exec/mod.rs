@@ -14,18 +14,22 @@
 //! [`positions`] netting, `orders` place / modify / cancel / fill, `matching` the tick
 //! path, `squareoff` bulk commands, [`session`] the trading-day calendar and catch-up,
 //! [`holdings`] T+1 settlement, [`expiry`] F&O expiry, `reset` the funds reset,
-//! [`snapshot`] persistence.
+//! [`snapshot`] persistence, [`fill`] the fill models (`openalgo`, `touch`, `depth`) and
+//! `modelled` their placement and tick paths.
 //!
 //! # Invariants
 //! - `funds.available + funds.used_margin + holdings cost == capital + funds.realized`
 //!   after every event;
 //!   `used_margin` = margin blocked by working orders + margin held by open positions.
-//! - An order is in its symbol's index iff its status is `open` or `trigger pending`.
+//! - An order is in its symbol's index iff its status is `open` or `trigger pending`,
+//!   except while its placement is on its way to the venue (`--venue-latency`, [`venue`]).
 //! - A client's placement is decided against a quote at most `quote_max_age_ns` old in
 //!   event time (OpenAlgo's data freshness): older, a MARKET order is refused and other
 //!   types rest for the next tick. Only the engine's own square-off uses an older one.
 //! - A fill at placement reports the order `open`, then `complete` (as OpenAlgo does);
-//!   a modify never fills.
+//!   a modify never fills. Under `touch` and `depth` an order may fill in parts: one
+//!   trade, one order update and one position change per part; it stays `open` with a
+//!   non-zero filled quantity until the last (OpenAlgo has no partial status).
 //! - Order `i` (0-based) has ordinal `i + 1`: ids are `OrderId::new(IST yymmdd, ordinal)`,
 //!   so replaying the same events reproduces them. No wall clock, randomness or hash-map
 //!   iteration: the same events give the same state, byte for byte ([`Exec::digest`]).
@@ -53,10 +57,12 @@
 pub mod book;
 pub mod config;
 pub mod expiry;
+pub mod fill;
 pub mod funds;
 pub mod gtt;
 pub mod holdings;
 mod matching;
+mod modelled;
 mod orders;
 pub mod positions;
 mod reset;
@@ -65,7 +71,10 @@ pub mod session;
 pub mod snapshot;
 mod squareoff;
 pub mod validate;
+pub mod venue;
 
+#[cfg(test)]
+mod fill_tests;
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]
@@ -111,13 +120,20 @@ pub struct Exec {
     scratch: Vec<u32>,
     /// GTTs, index = ordinal - 1 (`gtt.rs`).
     gtts: Vec<gtt::Gtt>,
+    /// The fill models' generator and visible books ([`fill::State`]).
+    fills: fill::State,
+    /// Client operations on their way to the venue, by due time ([`venue`]).
+    delayed: Vec<venue::Delayed>,
 }
 
 impl Exec {
     /// A fresh engine: starting capital available, no orders.
     pub fn new(config: ExecConfig, instruments: Arc<InstrumentMaster>) -> Exec {
         let books = (0..instruments.len()).map(|_| SymbolBook::new()).collect();
+        let fills = fill::State::new(config.fill.seed);
         Exec {
+            fills,
+            delayed: Vec::new(),
             funds: Funds::new(config.starting_capital),
             config,
             instruments,
@@ -144,6 +160,9 @@ impl Exec {
                 out.funds_changed = true;
             }
             self.catch_up(t, out);
+            if !self.delayed.is_empty() {
+                self.run_due(t, out);
+            }
         }
         match &event.input {
             Input::Tick(tick) => self.on_tick(tick, t, out),
@@ -200,7 +219,7 @@ impl Exec {
                             order_id: o.id,
                             symbol: o.symbol,
                             side: o.side,
-                            qty: o.qty,
+                            qty: t.qty,
                             price: t.price,
                             product: o.product,
                             strategy: o.strategy,
@@ -241,13 +260,15 @@ impl Exec {
         self.books.get(symbol.index()).map_or(0, SymbolBook::len)
     }
 
-    /// True while `symbol` has a working order, an open position or a holding, i.e. the
+    /// True while `symbol` has a working order (in the book, or on its way to the venue),
+    /// an open position or a holding, i.e. the
     /// engine needs its quotes (the feed subscribes to it; the watchdog polls it when stale).
     pub fn needs_quotes(&self, symbol: SymbolId) -> bool {
         self.pending_count(symbol) > 0
             || self.positions.iter().any(|p| p.symbol == symbol && p.qty.0 != 0)
             || self.held(symbol) > 0
             || self.has_active_gtt(symbol)
+            || self.delayed.iter().any(|d| self.orders[d.order as usize].symbol == symbol)
     }
 
     /// Every symbol that [`Exec::needs_quotes`], in id order (after recovery).

@@ -2,6 +2,7 @@
 
 use super::Exec;
 use super::book::{Entry, Slot, slot_of};
+use super::fill::FillModel;
 use super::funds::margin;
 use super::positions::Position;
 use super::rules::{Placement, Quote, at_placement};
@@ -12,7 +13,7 @@ use crate::event::{
 };
 use crate::msg;
 use crate::types::{
-    Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId, Tag,
+    Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId, Tag, div_round,
 };
 use crate::views::OrderRow;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,8 @@ pub struct Order {
     pub rejection: Msg,
     /// Placement time, epoch ns.
     pub time_ns: i64,
+    /// `depth` fill model: quantity estimated ahead of this resting limit at its price.
+    pub queue: i64,
 }
 
 mod msg_serde {
@@ -106,6 +109,21 @@ impl Order {
         }
     }
 
+    /// The request this order was placed with (its current values).
+    pub fn request(&self) -> OrderRequest {
+        OrderRequest {
+            symbol: self.symbol,
+            side: self.side,
+            qty: self.qty,
+            price_type: self.price_type,
+            product: self.product,
+            price: self.price,
+            trigger: self.trigger,
+            disclosed: self.disclosed,
+            strategy: self.strategy,
+        }
+    }
+
     /// The update record for stage outputs.
     pub fn update(&self, fill: Option<Fill>, time_ns: i64) -> OrderUpdate {
         OrderUpdate {
@@ -139,7 +157,7 @@ pub(crate) enum Pricing {
     LastKnown,
 }
 
-/// One trade (a whole-order fill).
+/// One trade: a fill of the whole order, or of part of it (`touch`, `depth`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trade {
     /// Trade ordinal (1-based).
@@ -148,6 +166,8 @@ pub struct Trade {
     pub order: u32,
     /// Fill price.
     pub price: Price,
+    /// Quantity filled (unsigned).
+    pub qty: Qty,
     /// Fill time, epoch ns.
     pub time_ns: i64,
 }
@@ -221,13 +241,20 @@ impl Exec {
         let idx = self.new_order(req, t, OrderStatus::Open, required);
         self.funds.block(required);
         out.funds_changed = true;
-        self.settle(idx, &quote, t, out);
+        if self.delays() {
+            // Accepted now (id, margin); it reaches the venue's book later.
+            out.updates.push(self.orders[idx].update(None, t));
+            let last_known = pricing == Pricing::LastKnown;
+            self.defer(idx, super::venue::Action::Place { last_known }, t);
+        } else {
+            self.settle(idx, &quote, t, out);
+        }
         Ok(self.orders[idx].id)
     }
 
     /// The quote a placement is decided against: the symbol's last quote when `pricing`
     /// accepts it, else an empty one (MARKET refused, other types rest).
-    fn placement_quote(&self, symbol: SymbolId, t: i64, pricing: Pricing) -> Quote {
+    pub(crate) fn placement_quote(&self, symbol: SymbolId, t: i64, pricing: Pricing) -> Quote {
         let q = self.books.get(symbol.index()).map_or_else(Quote::default, |b| b.quote);
         match pricing {
             Pricing::LastKnown => q,
@@ -293,6 +320,7 @@ impl Exec {
             blocked,
             rejection: Msg::EMPTY,
             time_ns: t,
+            queue: 0,
         });
         self.orders.len() - 1
     }
@@ -300,7 +328,10 @@ impl Exec {
     /// Applies the placement table to a new order: fill, or rest in the index. An order
     /// that fills at once is first reported `open`, then `complete` (as OpenAlgo's sandbox
     /// does).
-    fn settle(&mut self, idx: usize, quote: &Quote, t: i64, out: &mut StageOutput) {
+    pub(crate) fn settle(&mut self, idx: usize, quote: &Quote, t: i64, out: &mut StageOutput) {
+        if self.config.fill.modelled() {
+            return self.settle_modelled(idx, quote, t, out);
+        }
         let o = self.orders[idx];
         match at_placement(o.side, o.price_type, quote, o.price, o.trigger) {
             Placement::Fill(p) => {
@@ -319,17 +350,49 @@ impl Exec {
         }
     }
 
-    /// Fills a whole order at `price` (the order is not in the index any more).
+    /// Fills the rest of an order at `price` (the order is not in the index any more).
     pub(crate) fn fill(&mut self, idx: usize, price: Price, t: i64, out: &mut StageOutput) {
+        let o = &self.orders[idx];
+        let rest = Qty(o.qty.0 - o.filled.0);
+        self.fill_part(idx, rest, price, t, out);
+    }
+
+    /// Fills `qty` of an order at `price`: one trade, the volume-weighted average, the
+    /// order's margin passed to the position in proportion (all of what is left on the
+    /// last part), one position change and one order update. The order is `complete` once
+    /// all of it has filled; until then it keeps its status (OpenAlgo has no partial one).
+    pub(crate) fn fill_part(
+        &mut self,
+        idx: usize,
+        qty: Qty,
+        price: Price,
+        t: i64,
+        out: &mut StageOutput,
+    ) {
         self.trade_no += 1;
         let trade_no = self.trade_no;
         let o = &mut self.orders[idx];
-        o.status = OrderStatus::Complete;
-        o.filled = o.qty;
-        o.avg = price;
-        let blocked = std::mem::replace(&mut o.blocked, Money::ZERO);
+        let (before, left) = (o.filled.0, o.qty.0 - o.filled.0);
+        let n = qty.0.clamp(0, left);
+        o.avg = if before == 0 {
+            price
+        } else {
+            let num =
+                i128::from(before) * i128::from(o.avg.0) + i128::from(n) * i128::from(price.0);
+            Price(div_round(num, i128::from(before + n)) as i64)
+        };
+        o.filled = Qty(before + n);
+        let blocked = if n == left {
+            o.status = OrderStatus::Complete;
+            std::mem::replace(&mut o.blocked, Money::ZERO)
+        } else {
+            let part =
+                Price(div_round(i128::from(o.blocked.0) * i128::from(n), i128::from(left)) as i64);
+            o.blocked = o.blocked.minus(part);
+            part
+        };
         let o = *o;
-        self.trades.push(super::orders::Trade { trade_no, order: idx as u32, price, time_ns: t });
+        self.trades.push(Trade { trade_no, order: idx as u32, price, qty: Qty(n), time_ns: t });
         let book = &mut self.books[o.symbol.index()];
         let slot = &mut book.positions[o.product as usize];
         if *slot == u32::MAX {
@@ -339,10 +402,10 @@ impl Exec {
         }
         let pi = *slot;
         let pos = &mut self.positions[pi as usize];
-        let fx = pos.apply_fill(o.side, o.qty, price, blocked);
+        let fx = pos.apply_fill(o.side, Qty(n), price, blocked);
         self.funds.release(fx.released, fx.realized);
         out.positions.push(pos.change(pi));
-        out.updates.push(o.update(Some(Fill { trade_no, price, qty: o.qty }), t));
+        out.updates.push(o.update(Some(Fill { trade_no, price, qty: Qty(n) }), t));
         out.funds_changed = true;
     }
 
@@ -358,7 +421,11 @@ impl Exec {
         if !st.is_working() {
             return bad(msg!("Cannot cancel order in {} status", st.as_str()));
         }
-        self.cancel_index(idx, t, out);
+        if self.delays() {
+            self.defer(idx, super::venue::Action::Cancel, t);
+        } else {
+            self.cancel_index(idx, t, out);
+        }
         Reply::Cancelled(id)
     }
 
@@ -382,6 +449,19 @@ impl Exec {
     /// Margin moves by the difference only (**Better**: a raise is refused with
     /// "Insufficient funds" when the extra cannot be blocked; OpenAlgo skips the check).
     pub(crate) fn modify(&mut self, m: &ModifyRequest, t: i64, out: &mut StageOutput) -> Reply {
+        if self.delays() {
+            if let Some(idx) = self.order_index(m.order_id) {
+                if self.orders[idx].status.is_working() {
+                    self.defer_modify(idx, m, t);
+                    return Reply::Modified(m.order_id);
+                }
+            }
+        }
+        self.modify_now(m, t, out)
+    }
+
+    /// modifyorder at the venue (at once without venue latency).
+    pub(crate) fn modify_now(&mut self, m: &ModifyRequest, t: i64, out: &mut StageOutput) -> Reply {
         let Some(idx) = self.order_index(m.order_id) else {
             return Reply::Rejected {
                 status: RejectStatus::NotFound,
@@ -412,11 +492,20 @@ impl Exec {
         if let Err(e) = validate::order_fields(&self.instruments, &new) {
             return bad(e);
         }
+        // A partly filled order (touch, depth) keeps what filled: the new quantity must
+        // exceed it, and margin covers what is left.
+        if o.filled.0 > 0 && new.qty <= o.filled {
+            return bad(msg!(
+                "Quantity must be greater than the filled quantity {} of this order",
+                o.filled.0
+            ));
+        }
+        let unfilled = OrderRequest { qty: Qty(new.qty.0 - o.filled.0), ..new };
         if o.side == Side::Sell && o.product == Product::Cnc {
             let pos = self.position_qty(o.symbol, o.product);
             let pending = self.pending_cnc_sells(o.symbol, Some(idx));
             if let Some(why) =
-                validate::cnc_sell(&self.instruments, &new, pos - pending, self.held(o.symbol))
+                validate::cnc_sell(&self.instruments, &unfilled, pos - pending, self.held(o.symbol))
             {
                 return bad(why);
             }
@@ -427,7 +516,7 @@ impl Exec {
             Err(e) => return bad(e),
         };
         let pos = self.position_qty(o.symbol, o.product);
-        let required = self.margin_for(&new, pos, reference);
+        let required = self.margin_for(&unfilled, pos, reference);
         if required > o.blocked {
             let extra = required.minus(o.blocked);
             if let Err(e) = self.funds.check(extra) {
@@ -445,7 +534,12 @@ impl Exec {
         w.disclosed = new.disclosed;
         w.blocked = required;
         let w = *w;
-        self.books[o.symbol.index()].insert(w.entry(), idx as u32);
+        if self.delayed.is_empty() || !self.in_flight(idx) {
+            self.books[o.symbol.index()].insert(w.entry(), idx as u32);
+            if self.config.fill.model_for(w.strategy) == FillModel::Depth {
+                self.orders[idx].queue = self.queue_ahead(idx);
+            }
+        }
         out.updates.push(w.update(None, t));
         out.funds_changed = true;
         Reply::Modified(m.order_id)

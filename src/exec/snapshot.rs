@@ -6,6 +6,9 @@
 use super::Exec;
 use super::book::SymbolBook;
 use super::config::ExecConfig;
+use super::fill::FillConfig;
+use super::fill::depth::Visible;
+use super::fill::draw::Draws;
 use super::funds::Funds;
 use super::holdings::Holding;
 use super::orders::{Order, Trade};
@@ -19,8 +22,9 @@ use thiserror::Error;
 
 /// Format version written first in every snapshot (2: quotes carry their event time and
 /// funds their reset stamp and count; 3: holdings, the trading-day calendar and today's
-/// realized P&L; GTTs).
-pub const SNAPSHOT_VERSION: u32 = 3;
+/// realized P&L; GTTs; 4: partial fills (trade quantities, queue estimates), the fill
+/// model's settings, generator and visible books).
+pub const SNAPSHOT_VERSION: u32 = 4;
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, Error)]
@@ -45,6 +49,15 @@ pub enum ExecSnapshotError {
         /// Count in the master.
         master: usize,
     },
+    /// Taken under other fill-model settings (`--fill-model` and its knobs): start with
+    /// the same settings, or let recovery replay the journal under the new ones.
+    #[error("execution snapshot was taken with fill model {snapshot}, this engine runs {config}")]
+    FillModel {
+        /// The settings in the snapshot.
+        snapshot: String,
+        /// The settings of this engine.
+        config: String,
+    },
     /// The state contradicts itself (names the field): the snapshot is damaged.
     #[error("execution snapshot is inconsistent: {0}")]
     Inconsistent(&'static str),
@@ -63,6 +76,10 @@ struct State {
     holdings: Vec<Holding>,
     calendar: Calendar,
     gtts: Vec<super::gtt::Gtt>,
+    fill: FillConfig,
+    draws: Draws,
+    visible: Vec<(u32, Visible)>,
+    delayed: Vec<super::venue::Delayed>,
 }
 
 impl Exec {
@@ -80,6 +97,10 @@ impl Exec {
             holdings: self.holdings.clone(),
             calendar: self.calendar,
             gtts: self.gtts.clone(),
+            fill: self.config.fill,
+            draws: self.fills.draws.clone(),
+            visible: self.fills.books(),
+            delayed: self.delayed.clone(),
         };
         postcard::to_stdvec(&state).unwrap_or_default()
     }
@@ -96,6 +117,12 @@ impl Exec {
             return Err(ExecSnapshotError::Version { found: version, expected: SNAPSHOT_VERSION });
         }
         let s: State = postcard::from_bytes(bytes)?;
+        if s.fill != config.fill {
+            return Err(ExecSnapshotError::FillModel {
+                snapshot: format!("{:?}", s.fill),
+                config: format!("{:?}", config.fill),
+            });
+        }
         if s.instruments != instruments.len() || s.quotes.len() != instruments.len() {
             return Err(ExecSnapshotError::Instruments {
                 snapshot: s.instruments,
@@ -113,11 +140,17 @@ impl Exec {
                 .ok_or(ExecSnapshotError::Inconsistent("positions.symbol"))?;
             b.positions[p.product as usize] = pi as u32;
         }
+        if s.delayed.iter().any(|d| d.order as usize >= s.orders.len()) {
+            return Err(ExecSnapshotError::Inconsistent("delayed.order"));
+        }
+        e.delayed = s.delayed;
+        let placing: std::collections::BTreeSet<usize> = e.placing().collect();
         for (idx, o) in s.orders.iter().enumerate() {
             if (o.id.0 % 100_000_000) as usize != idx + 1 {
                 return Err(ExecSnapshotError::Inconsistent("orders.id"));
             }
-            if o.status.is_working() {
+            // An order whose placement is still on its way to the venue is not in the book.
+            if o.status.is_working() && !placing.contains(&idx) {
                 let b = e
                     .books
                     .get_mut(o.symbol.index())
@@ -142,6 +175,13 @@ impl Exec {
             return Err(ExecSnapshotError::Inconsistent("gtts.id"));
         }
         e.gtts = s.gtts;
+        e.fills.draws = s.draws;
+        for (symbol, v) in s.visible {
+            if symbol as usize >= e.books.len() {
+                return Err(ExecSnapshotError::Inconsistent("visible.symbol"));
+            }
+            *e.fills.visible_mut(crate::types::SymbolId(symbol)) = v;
+        }
         Ok(e)
     }
 
