@@ -223,6 +223,7 @@ fn run_model(
                 seq: Seq(i as u64 + 1),
                 time_ns: start + i as i64 * 50_000_000,
                 recv_ns: 0,
+                stream_seq: 0,
             },
             input: *input,
         };
