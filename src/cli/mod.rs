@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod logging;
 pub mod options;
 pub mod print;
 pub mod replay;

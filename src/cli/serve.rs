@@ -122,6 +122,8 @@ pub struct ServeArgs {
     storage: StorageArgs,
     #[command(flatten)]
     ring: RingArgs,
+    #[command(flatten)]
+    pub log: super::logging::LogArgs,
 }
 
 /// Runs the server until a signal.
@@ -154,7 +156,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .context(
                     "loading the instrument master from --upstream-rest (or pass --instruments)",
                 )?;
-            eprintln!("tickfill: {line}");
+            tracing::info!("{line}");
             Arc::new(m)
         }
         _ => args.storage.instruments()?,
@@ -219,7 +221,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         (args.max_ws_connections + args.max_http_connections) as u64,
     );
     if let Some(warning) = nofile.shortfall() {
-        eprintln!("tickfill: warning: {warning}");
+        tracing::warn!("{warning}");
     }
     let mut ws_config = WsConfig {
         addr: args.ws,

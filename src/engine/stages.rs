@@ -268,7 +268,7 @@ impl JournalStage {
     }
 
     fn fail(&mut self, why: String) {
-        eprintln!("tickfill: journal: {why}; refusing new orders");
+        tracing::error!(error = %why, "journal: failed; refusing new orders");
         self.health.fail(format!("journal: {why}"));
         self.failed = Some(why);
     }
@@ -330,7 +330,7 @@ impl Stage for JournalStage {
                 if let Err(e) =
                     crate::journal::write_snapshot(&self.data_dir, event.header.seq, &out.snapshot)
                 {
-                    eprintln!("tickfill: snapshot at seq {} failed: {e}", event.header.seq.0);
+                    tracing::error!(seq = event.header.seq.0, error = %e, "journal: snapshot failed");
                 }
             }
             _ => {}

@@ -215,7 +215,7 @@ impl Feed {
                     true
                 }
                 Ok(Frame::Auth { ok: false, message }) => {
-                    eprintln!("tickfill: feed: upstream {url} refused our key: {message}");
+                    tracing::error!(url = %url, message = %message, "feed: upstream refused our key");
                     false
                 }
                 Ok(Frame::Error { code, message }) => {
@@ -249,9 +249,9 @@ impl Feed {
     }
 
     fn on_authenticated(&mut self, i: usize) {
-        eprintln!(
-            "tickfill: feed: upstream {} connection {} authenticated",
-            self.url, self.connections[i].index
+        tracing::info!(
+            url = %self.url, connection = self.connections[i].index,
+            "feed: upstream connection authenticated"
         );
         self.connections[i].set_authenticated();
         // Resubscribe everything assigned to this connection.

@@ -176,9 +176,9 @@ impl Connection {
             State::Idle { retry_at: Instant::now() + Duration::from_secs(delay) },
         );
         let verb = if matches!(was, State::Open { .. }) { "disconnected" } else { "unreachable" };
-        eprintln!(
-            "tickfill: feed: upstream {} connection {} {verb} ({why}); reconnecting in {delay} s",
-            self.url, self.index
+        tracing::warn!(
+            url = %self.url, connection = self.index, state = verb, error = why, retry_in_s = delay,
+            "feed: upstream connection {verb}; reconnecting"
         );
         Transition::Disconnected
     }
@@ -259,7 +259,7 @@ impl Connection {
                 return self.disconnect(&format!("cannot send authenticate: {e}"));
             }
         }
-        eprintln!("tickfill: feed: upstream {} connection {} connected", self.url, self.index);
+        tracing::info!(url = %self.url, connection = self.index, "feed: upstream connection connected");
         self.state = State::Open { ws: Box::new(ws), authenticated: false };
         self.opens += 1;
         Transition::Connected
