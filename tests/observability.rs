@@ -5,6 +5,8 @@ mod api_util;
 mod serve_support;
 
 use api_util::{cnc, post_api, serve_command, short_agent};
+use openmetrics_parser::openmetrics::parse_openmetrics;
+use openmetrics_parser::{MetricsExposition, OpenMetricsType, OpenMetricsValue};
 use serde_json::Value;
 use serve_support::Served;
 
@@ -80,5 +82,96 @@ fn rust_log_filters_a_level_out() {
         let v = json_line(l);
         assert_ne!(v["level"], "DEBUG", "RUST_LOG=info lets a debug event through: {l}");
         assert!(!l.contains(&id), "the order's debug event passed RUST_LOG=info: {l}");
+    }
+}
+
+type Exposition = MetricsExposition<OpenMetricsType, OpenMetricsValue>;
+
+/// GETs `/metrics` and parses it with an OpenMetrics parser (which rejects what Prometheus
+/// would: bad names, a counter without `_total`, histogram buckets out of order, no EOF).
+fn scrape(base: &str) -> (String, Exposition) {
+    let mut r = short_agent().get(format!("{base}/metrics")).call().expect("GET /metrics");
+    assert_eq!(r.status(), 200);
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(ct.starts_with("application/openmetrics-text; version=1.0.0"), "{ct}");
+    let text = r.body_mut().read_to_string().expect("metrics body");
+    let parsed = parse_openmetrics(&text).unwrap_or_else(|e| panic!("{e:?} in:\n{text}"));
+    (text, parsed)
+}
+
+/// The sample of family `name` with these label values (in the family's label order).
+fn sample<'a>(m: &'a Exposition, name: &str, labels: &[&str]) -> Option<&'a OpenMetricsValue> {
+    let values: Vec<String> = labels.iter().map(|s| (*s).to_owned()).collect();
+    m.families.get(name)?.get_sample_by_label_values(&values).map(|s| &s.value)
+}
+
+fn counter(m: &Exposition, name: &str, labels: &[&str]) -> f64 {
+    match sample(m, name, labels) {
+        Some(OpenMetricsValue::Counter(c)) => c.value.as_f64(),
+        None => 0.0,
+        other => panic!("{name}{labels:?} is not a counter: {other:?}"),
+    }
+}
+
+fn histogram(m: &Exposition, name: &str, labels: &[&str]) -> openmetrics_parser::HistogramValue {
+    match sample(m, name, labels) {
+        Some(OpenMetricsValue::Histogram(h)) => h.clone(),
+        other => panic!("{name}{labels:?} is not a histogram: {other:?}"),
+    }
+}
+
+#[test]
+fn metrics_parse_as_openmetrics_and_count_an_order() {
+    let (_s, base) = serve("warn", &[]);
+    let (_, before) = scrape(&base);
+    let accepted = counter(&before, "tickfill_orders", &["accepted"]);
+    let placed_ok = counter(&before, "tickfill_http_responses", &["placeorder", "200"]);
+    place_resting(&base);
+    let (text, after) = scrape(&base);
+    assert_eq!(counter(&after, "tickfill_orders", &["accepted"]), accepted + 1.0, "{text}");
+    assert_eq!(
+        counter(&after, "tickfill_http_responses", &["placeorder", "200"]),
+        placed_ok + 1.0,
+        "{text}"
+    );
+    // The request was timed: a histogram in seconds, per endpoint.
+    let family = &after.families["tickfill_http_request_duration_seconds"];
+    assert_eq!(family.family_type, OpenMetricsType::Histogram);
+    let placed = histogram(&after, "tickfill_http_request_duration_seconds", &["placeorder"]);
+    assert!(placed.count.is_some_and(|c| c >= 1), "{placed:?}");
+    assert!(placed.sum.is_some_and(|s| s.as_f64() > 0.0), "{placed:?}");
+    // The stage latencies: real histograms in seconds, the same buckets for every hop (so
+    // instances and hops can be summed by `le`), from sub-microsecond to seconds.
+    let hops = &after.families["tickfill_stage_latency_seconds"];
+    assert_eq!(hops.family_type, OpenMetricsType::Histogram);
+    let journal = histogram(&after, "tickfill_stage_latency_seconds", &["received_to_journal"]);
+    let bounds: Vec<f64> = journal.buckets.iter().map(|b| b.upper_bound).collect();
+    assert_eq!(bounds.first(), Some(&250e-9), "{bounds:?}");
+    assert!(bounds.contains(&1e-6) && bounds.contains(&1.0), "{bounds:?}");
+    assert_eq!(bounds.last(), Some(&f64::INFINITY), "{bounds:?}");
+    for hop in ["received_to_execution", "tick_to_fill"] {
+        let h = histogram(&after, "tickfill_stage_latency_seconds", &[hop]);
+        let b: Vec<f64> = h.buckets.iter().map(|b| b.upper_bound).collect();
+        assert_eq!(b, bounds, "{hop}");
+    }
+    // The order went through the journal: a sample once the hot thread has published its
+    // histograms (it does so every 200 ms, off the per-event path), counted in +Inf.
+    let deadline = std::time::Instant::now() + serve_support::PATIENCE;
+    let journal = loop {
+        let (_, m) = scrape(&base);
+        let h = histogram(&m, "tickfill_stage_latency_seconds", &["received_to_journal"]);
+        if h.count.is_some_and(|c| c >= 1) || std::time::Instant::now() > deadline {
+            break h;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let n = journal.count.expect("count");
+    assert!(n >= 1, "no journal latency sample: {journal:?}");
+    assert_eq!(journal.buckets.last().map(|b| b.count.as_f64()), Some(n as f64));
+    assert!(journal.sum.is_some_and(|s| s.as_f64() > 0.0), "{journal:?}");
+    // Base units: no millisecond or nanosecond names are left.
+    for name in after.families.keys() {
+        assert!(name.starts_with("tickfill_"), "{name}");
+        assert!(!name.ends_with("_ms") && !name.ends_with("_ns"), "{name}");
     }
 }
