@@ -61,9 +61,11 @@ impl FeedConfig {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             FeedConfig::None => Ok(()),
-            FeedConfig::Upstream { url, .. } => super::upstream::host_port(url)
-                .map(|_| ())
-                .ok_or_else(|| format!("feed URL {url:?} must look like ws://HOST:PORT")),
+            FeedConfig::Upstream { url, .. } => {
+                super::upstream::host_port(url).map(|_| ()).ok_or_else(|| {
+                    format!("feed URL {url:?} must look like ws://HOST:PORT or wss://HOST:PORT")
+                })
+            }
         }
     }
 }
