@@ -39,8 +39,8 @@ pub enum TlsError {
 /// The roots every upstream TLS connection trusts, in the two forms the clients take.
 #[derive(Debug)]
 struct Trust {
-    /// System roots then the extra CAs, DER (for ureq).
-    roots: Arc<Vec<CertificateDer<'static>>>,
+    /// System roots then the extra CAs, as ureq's settings (cloning shares them).
+    ureq: ureq::tls::TlsConfig,
     /// The same roots in a rustls client config (for tungstenite).
     client: Arc<rustls::ClientConfig>,
 }
@@ -67,14 +67,11 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
     Arc::clone(&trust().client)
 }
 
-/// The TLS settings of a ureq agent (REST upstream, watchdog polling): rustls with the
-/// same roots.
-pub fn ureq_config() -> ureq::tls::TlsConfig {
-    let roots = trust().roots.iter().map(|c| ureq::tls::Certificate::from_der(c).to_owned());
-    ureq::tls::TlsConfig::builder()
-        .provider(ureq::tls::TlsProvider::Rustls)
-        .root_certs(ureq::tls::RootCerts::new_with_certs(&roots.collect::<Vec<_>>()))
-        .build()
+/// The TLS settings of a ureq agent for `url` (REST upstream, watchdog polling): rustls
+/// with the same roots for `https://`; ureq's defaults, unused, for plain `http://` (so a
+/// cleartext setup never loads the root store).
+pub fn ureq_config(url: &str) -> ureq::tls::TlsConfig {
+    if url.starts_with("https://") { trust().ureq.clone() } else { ureq::tls::TlsConfig::default() }
 }
 
 /// `message` (a connection error) with the remedy added when it is about the server's
@@ -127,9 +124,17 @@ fn build(extra: Vec<CertificateDer<'static>>) -> Trust {
         .expect("ring supports the default protocol versions")
         .with_root_certificates(store)
         .with_no_client_auth();
-    let mut roots = native.certs;
-    roots.extend(extra);
-    Trust { roots: Arc::new(roots), client: Arc::new(client) }
+    let roots: Vec<_> = native
+        .certs
+        .iter()
+        .chain(&extra)
+        .map(|c| ureq::tls::Certificate::from_der(c).to_owned())
+        .collect();
+    let ureq = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+        .build();
+    Trust { ureq, client: Arc::new(client) }
 }
 
 #[cfg(test)]

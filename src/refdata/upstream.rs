@@ -56,7 +56,7 @@ impl UpstreamRest {
 
     fn agent(&self) -> ureq::Agent {
         ureq::Agent::config_builder()
-            .tls_config(crate::tls::ureq_config())
+            .tls_config(crate::tls::ureq_config(&self.base))
             .http_status_as_error(false)
             .timeout_global(Some(self.timeout))
             .build()

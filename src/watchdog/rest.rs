@@ -85,7 +85,7 @@ impl RestClient {
     /// A client with the configured timeout.
     pub fn new(config: &WatchdogConfig) -> RestClient {
         let agent = ureq::Agent::config_builder()
-            .tls_config(crate::tls::ureq_config())
+            .tls_config(crate::tls::ureq_config(config.upstream_rest.as_deref().unwrap_or("")))
             .timeout_global(Some(config.request_timeout))
             .http_status_as_error(false)
             .build()
