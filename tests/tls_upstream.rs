@@ -2,8 +2,8 @@
 //! scripted OpenAlgo upstream of `feed_support`, put behind TLS terminators (tokio-rustls)
 //! that hold a certificate signed by a CA generated here (rcgen) and trusted only through
 //! `--upstream-ca`. Proves: the instrument master downloads over https, ticks arrive over
-//! wss, a forwarded REST call goes over https; and that without `--upstream-ca` both
-//! upstreams are refused with an error naming that flag.
+//! wss, a forwarded REST call goes over https, the watchdog polls quotes over https; and
+//! that without `--upstream-ca` both upstreams are refused with an error naming that flag.
 
 mod api_util;
 mod feed_support;
@@ -210,5 +210,41 @@ fn an_untrusted_upstream_certificate_is_refused_naming_the_flag() {
     assert!(error.contains("certificate") && error.contains("--upstream-ca"), "{event}");
     assert_eq!(up.auths(), 0, "nothing authenticated through the refused handshake");
     drop(s);
+    up.kill();
+}
+
+#[test]
+fn polling_mode_fetches_quotes_over_https() {
+    // SANDBOX_ENGINE_TYPE=polling: every quote comes from the watchdog's REST client,
+    // here over https through the private CA.
+    let pki = pki("polling");
+    let up = Upstream::start(0);
+    let rest = Rest::start();
+    let wss = tls_front(up.port, &pki);
+    let https = tls_front(port_of(&rest.url), &pki);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write_ca(dir.path(), &pki);
+    let (mut cmd, http) = serve_command(
+        &dir.path().join("data"),
+        &format!("wss://127.0.0.1:{}", wss.port),
+        Some(&format!("https://127.0.0.1:{}", https.port)),
+    );
+    cmd.args(["--engine", "polling", "--poll-interval", "200ms"]).arg("--upstream-ca").arg(&ca);
+    let _s = Served::start(cmd);
+    let base = format!("http://127.0.0.1:{http}");
+    rest.set("NSE:SBIN", 790.15);
+    let mut order = cnc("SBIN", "BUY", 1, "LIMIT", 1.0);
+    order["apikey"] = KEY.into();
+    let placed = post_api(&short_agent(), &base, "placeorder", &order).expect("placeorder");
+    assert_eq!(placed["status"], "success", "{placed}");
+    wait_for("a polled quote over https in /health", PATIENCE, || {
+        let v = short_agent()
+            .get(format!("{base}/health"))
+            .header("X-API-KEY", KEY)
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_json::<Value>().ok());
+        v.is_some_and(|v| v["feed"]["polled_quotes"].as_u64().is_some_and(|n| n >= 1))
+    });
     up.kill();
 }
