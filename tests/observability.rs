@@ -169,6 +169,11 @@ fn metrics_parse_as_openmetrics_and_count_an_order() {
     assert!(n >= 1, "no journal latency sample: {journal:?}");
     assert_eq!(journal.buckets.last().map(|b| b.count.as_f64()), Some(n as f64));
     assert!(journal.sum.is_some_and(|s| s.as_f64() > 0.0), "{journal:?}");
+    // The journal's disk in bytes (its segments are preallocated, so never 0 once open).
+    match sample(&after, "tickfill_journal_disk_bytes", &[]) {
+        Some(OpenMetricsValue::Gauge(g)) => assert!(g.as_f64() > 0.0, "{g:?}"),
+        other => panic!("tickfill_journal_disk_bytes is not a gauge: {other:?}"),
+    }
     // Base units: no millisecond or nanosecond names are left.
     for name in after.families.keys() {
         assert!(name.starts_with("tickfill_"), "{name}");

@@ -149,6 +149,18 @@ fn labelled_counter(
     r.register(name, help, Labelled { kind: MetricType::Counter, samples });
 }
 
+/// Bytes of the journal segment files in `dir` (a directory listing: called on the
+/// blocking pool, like the whole render).
+fn journal_disk_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_str().and_then(crate::journal::segment::parse_name).is_some())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 /// The OpenMetrics text of one scrape.
 pub(crate) fn render(api: &Api, latency: &StageHistograms) -> String {
     let mut r = Registry::with_prefix("tickfill");
@@ -292,6 +304,12 @@ pub(crate) fn render(api: &Api, latency: &StageHistograms) -> String {
             "snapshots_skipped_at_recovery",
             "Snapshots recovery passed over (corrupt, not restorable, or not committed)",
             load(&s.skipped_at_recovery),
+        );
+        r.register_with_unit(
+            "journal_disk",
+            "Size of the journal's segment files in the data dir (preallocated: the disk it holds)",
+            Unit::Bytes,
+            ConstGauge::new(journal_disk_bytes(dir) as i64),
         );
         counter(
             &mut r,

@@ -188,14 +188,12 @@ impl TickRate {
 
 /// GET /metrics: OpenMetrics text (see `metrics.rs`).
 pub(crate) async fn metrics(State(api): State<Arc<Api>>) -> Response {
-    // The copy of the published histograms takes a lock: off the runtime threads.
-    let latency = Arc::clone(&api.engine.latency);
-    match tokio::task::spawn_blocking(move || latency.snapshot()).await {
-        Ok(hdr) => (
-            [(header::CONTENT_TYPE, super::metrics::CONTENT_TYPE)],
-            super::metrics::render(&api, &hdr),
-        )
-            .into_response(),
+    // The copy of the published histograms takes a lock and the journal's size a directory
+    // listing: off the runtime threads.
+    let scraped = Arc::clone(&api);
+    let render = move || super::metrics::render(&scraped, &scraped.engine.latency.snapshot());
+    match tokio::task::spawn_blocking(render).await {
+        Ok(text) => ([(header::CONTENT_TYPE, super::metrics::CONTENT_TYPE)], text).into_response(),
         Err(_) => ApiError::internal().into_response(),
     }
 }
