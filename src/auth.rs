@@ -265,9 +265,9 @@ fn migrate(dir: &Path, key: &str) {
     match done {
         Ok(()) => {
             let _ = std::fs::remove_file(dir.join(LEGACY_FILE));
-            eprintln!("tickfill: api key hash upgraded to Argon2id ({HASH_FILE})");
+            tracing::info!(file = HASH_FILE, "auth: api key hash upgraded to Argon2id");
         }
-        Err(e) => eprintln!("tickfill: cannot upgrade the api key hash: {e}"),
+        Err(e) => tracing::warn!(error = %e, "auth: cannot upgrade the api key hash"),
     }
 }
 

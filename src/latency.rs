@@ -201,3 +201,97 @@ impl SharedLatency {
         std::mem::take(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()).fills)
     }
 }
+
+/// Upper bounds, in ns, of the latency histograms `/metrics` exports: 250 ns to 10 s in
+/// 1-2.5-5 steps, so the sub-microsecond stage hops and a multi-second stall both land in
+/// a bucket of their own, and every instance exports the same bounds (buckets of several
+/// instances add up in a `sum by (le)`).
+pub const EXPORT_BOUNDS_NS: [u64; 24] = [
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+];
+
+/// One hop as a Prometheus histogram, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedHistogram {
+    /// Sum of the samples (from the HDR mean; within its 0.1% precision).
+    pub sum_s: f64,
+    /// Samples.
+    pub count: u64,
+    /// Samples per bucket (not cumulative), with the bucket's upper bound in seconds; the
+    /// last bound is `+Inf`.
+    pub buckets: Vec<(f64, u64)>,
+}
+
+impl StageHistograms {
+    /// Hop `hop` in the fixed [`EXPORT_BOUNDS_NS`] buckets. Done at scrape time from the
+    /// published copy, so the hot thread's cost per sample stays one HDR increment (an
+    /// array index, no lock, no float) whatever is exported.
+    ///
+    /// A sample lands in the first bucket whose bound is at least the top of its HDR
+    /// bucket, so a value within 0.1% above a bound can be counted one bucket up, never
+    /// down.
+    pub fn exported(&self, hop: usize) -> ExportedHistogram {
+        let h = &self.hops[hop];
+        let mut counts = [0u64; EXPORT_BOUNDS_NS.len() + 1];
+        for v in h.iter_recorded() {
+            let top = v.value_iterated_to();
+            let i = EXPORT_BOUNDS_NS.partition_point(|&b| b < top);
+            counts[i] += v.count_since_last_iteration();
+        }
+        let bounds = EXPORT_BOUNDS_NS.iter().map(|&b| b as f64 / 1e9).chain([f64::INFINITY]);
+        ExportedHistogram {
+            sum_s: h.mean() * h.len() as f64 / 1e9,
+            count: h.len(),
+            buckets: bounds.zip(counts).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_buckets_place_each_sample_under_its_bound() {
+        let mut s = StageHistograms::default();
+        for ns in [100, 250, 251, 900, 1_000, 3_000, 20_000_000_000] {
+            s.record(0, ns);
+        }
+        let e = s.exported(0);
+        assert_eq!(e.count, 7);
+        assert_eq!(e.buckets.len(), EXPORT_BOUNDS_NS.len() + 1);
+        let at = |bound_s: f64| e.buckets.iter().find(|(b, _)| *b == bound_s).unwrap().1;
+        assert_eq!(at(250e-9), 2, "100 and 250 ns");
+        assert_eq!(at(500e-9), 1, "251 ns");
+        assert_eq!(at(1e-6), 2, "900 and 1000 ns");
+        assert_eq!(at(5e-6), 1, "3 us");
+        assert_eq!(at(f64::INFINITY), 1, "20 s is past the last bound");
+        assert_eq!(e.buckets.iter().map(|b| b.1).sum::<u64>(), 7);
+        let expected_sum = (100 + 250 + 251 + 900 + 1_000 + 3_000) as f64 / 1e9 + 20.0;
+        assert!((e.sum_s - expected_sum).abs() / expected_sum < 0.002, "{}", e.sum_s);
+        assert_eq!(StageHistograms::default().exported(3).count, 0);
+    }
+}

@@ -76,6 +76,8 @@ pub mod relay;
 pub mod ring;
 pub mod sequencer;
 pub mod sim;
+/// TLS for the upstream feed and REST clients: rustls, system roots plus `--upstream-ca`.
+pub mod tls;
 pub mod types;
 pub mod views;
 pub mod watchdog;

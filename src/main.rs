@@ -36,7 +36,14 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    match Args::parse().command {
+    let command = Args::parse().command;
+    let format = match &command {
+        Command::Serve(a) => a.log.log_format,
+        Command::Sim(a) => a.log.log_format,
+        _ => cli::logging::LogFormat::Text,
+    };
+    cli::logging::init(format)?;
+    match command {
         Command::Bench(a) => cli::bench::run(*a),
         Command::Demo(a) => cli::demo::run(a),
         Command::Replay(a) => cli::replay::run(a),

@@ -197,10 +197,12 @@ fn metrics_are_prometheus_text() {
     assert_eq!(h.api("placeorder", c).0, 400);
     let (status, ct, text) = h.get("/metrics");
     assert_eq!(status, 200);
-    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    assert!(ct.starts_with("application/openmetrics-text; version=1.0.0"), "{ct}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
     for line in text.lines() {
         if line.starts_with('#') {
-            assert!(line.starts_with("# HELP ") || line.starts_with("# TYPE "), "{line}");
+            let meta = ["# HELP ", "# TYPE ", "# UNIT ", "# EOF"];
+            assert!(meta.iter().any(|m| line.starts_with(m)), "{line}");
             continue;
         }
         let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("sample: {line}"));
@@ -212,7 +214,7 @@ fn metrics_are_prometheus_text() {
         "tickfill_fills_total{source=\"placement\"} 1",
         "tickfill_orders_total{result=\"accepted\"} 1",
         "tickfill_rejects_total 1",
-        "tickfill_stage_latency_ns{hop=\"received_to_journal\",quantile=\"0.99\"}",
+        "tickfill_stage_latency_seconds_bucket{le=\"+Inf\",hop=\"received_to_journal\"}",
         "tickfill_feed_connected 0",
         "tickfill_engine_healthy 1",
     ] {

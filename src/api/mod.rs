@@ -42,6 +42,7 @@ mod history;
 pub mod host;
 pub mod json;
 pub mod limits;
+mod metrics;
 mod ops;
 mod options;
 mod orders;
@@ -151,6 +152,8 @@ pub(crate) struct Api {
     pub surface: surface::EndpointCounters,
     /// REST connections open now.
     pub connections: Arc<std::sync::atomic::AtomicUsize>,
+    /// REST request durations and responses by endpoint.
+    pub http_metrics: metrics::HttpMetrics,
 }
 
 /// Maps an engine error to a reply: overload and stop are 503, anything else 500.
@@ -302,6 +305,7 @@ pub(crate) fn router(api: Arc<Api>) -> Router {
         None => r.route("/api/{*rest}", axum::routing::any(not_found)).fallback(ui::serve),
     };
     let r = r.layer(axum::middleware::from_fn_with_state(Arc::clone(&api), host::check));
+    let r = r.layer(axum::middleware::from_fn_with_state(Arc::clone(&api), metrics::track));
     harden(r).with_state(api)
 }
 
@@ -452,6 +456,7 @@ impl ApiServer {
             tick_rate: ops::TickRate::default(),
             surface: surface::EndpointCounters::default(),
             connections: Arc::default(),
+            http_metrics: metrics::HttpMetrics::default(),
         });
         let app = router(Arc::clone(&api));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -12,12 +12,11 @@
 use super::Api;
 use super::error::{ApiError, ApiResult, success};
 use super::limits::Class;
-use crate::latency::{HOPS, HopSummary};
+use crate::latency::HopSummary;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -188,245 +187,15 @@ impl TickRate {
     }
 }
 
-/// One Prometheus metric family with a single unlabelled sample.
-fn family(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
-}
-
-/// The Prometheus text.
-pub(crate) fn render_metrics(api: &Api, hops: &[HopSummary]) -> String {
-    let mut out = String::with_capacity(4096);
-    let h = &api.engine.health;
-    let f = &h.feed;
-    let c = &api.counters;
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let flag = |a: &std::sync::atomic::AtomicBool| u8::from(a.load(Ordering::Acquire));
-    family(
-        &mut out,
-        "tickfill_ticks_total",
-        "counter",
-        "Quotes written to the quote board.",
-        api.engine.board.ticks(),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_stream_ticks_total",
-        "counter",
-        "Ticks received from the stream.",
-        load(&f.stream_ticks),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_polled_quotes_total",
-        "counter",
-        "Quotes received from REST polling.",
-        load(&f.polled_quotes),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_rest_errors_total",
-        "counter",
-        "Upstream REST quote requests that failed (nothing from them was used).",
-        load(&f.rest_errors),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_rest_timeouts_total",
-        "counter",
-        "Upstream REST quote requests abandoned after the request timeout.",
-        load(&f.rest_timeouts),
-    );
-    let fill_ticks = hops.iter().find(|s| s.hop == HOPS[5]).map_or(0, |s| s.count);
-    let _ = writeln!(
-        out,
-        "# HELP tickfill_fills_total Fills: events that filled at placement (seen by the API), ticks that filled at least one order.\n# TYPE tickfill_fills_total counter\ntickfill_fills_total{{source=\"placement\"}} {}\ntickfill_fills_total{{source=\"tick\"}} {fill_ticks}",
-        load(&c.placement_fills)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP tickfill_orders_total Order commands answered over REST, by result.\n# TYPE tickfill_orders_total counter\ntickfill_orders_total{{result=\"accepted\"}} {}\ntickfill_orders_total{{result=\"rejected\"}} {}",
-        load(&c.orders_accepted),
-        load(&c.orders_refused)
-    );
-    family(
-        &mut out,
-        "tickfill_rejects_total",
-        "counter",
-        "Order commands refused or recorded as rejected.",
-        load(&c.orders_refused),
-    );
-    family(
-        &mut out,
-        "tickfill_http_requests_total",
-        "counter",
-        "REST requests answered under /api/v1.",
-        load(&c.requests),
-    );
-    api.surface.render(&mut out);
-    family(
-        &mut out,
-        "tickfill_http_rate_limited_total",
-        "counter",
-        "REST requests refused with 429.",
-        load(&c.rate_limited),
-    );
-    family(
-        &mut out,
-        "tickfill_http_auth_failures_total",
-        "counter",
-        "REST requests with a wrong or missing key.",
-        load(&c.auth_failures),
-    );
-    family(
-        &mut out,
-        "tickfill_http_server_errors_total",
-        "counter",
-        "REST replies with a 5xx status.",
-        load(&c.server_errors),
-    );
-    family(
-        &mut out,
-        "tickfill_engine_healthy",
-        "gauge",
-        "1 while the engine accepts orders.",
-        u8::from(!h.refusing_orders()),
-    );
-    family(
-        &mut out,
-        "tickfill_durable_seq",
-        "gauge",
-        "Highest sequence made durable by the journal.",
-        h.durable_seq.load(Ordering::Acquire),
-    );
-    family(
-        &mut out,
-        "tickfill_fanout_overflows_total",
-        "counter",
-        "Order updates the WebSocket queue could not take.",
-        load(&h.fanout_overflows),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_connected",
-        "gauge",
-        "1 while an upstream connection is open.",
-        flag(&f.connected),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_authenticated",
-        "gauge",
-        "1 while the upstream accepted our key.",
-        flag(&f.authenticated),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_polling",
-        "gauge",
-        "1 while quotes come from REST polling.",
-        flag(&f.polling),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_reconnects_total",
-        "counter",
-        "Upstream reconnections.",
-        load(&f.reconnects),
-    );
-    family(
-        &mut out,
-        "tickfill_feed_validation_errors_total",
-        "counter",
-        "Upstream frames dropped as invalid.",
-        load(&f.validation_errors),
-    );
-    family(
-        &mut out,
-        "tickfill_http_connections_open",
-        "gauge",
-        "REST connections open.",
-        api.connections.load(Ordering::Relaxed),
-    );
-    family(
-        &mut out,
-        "tickfill_http_connections_refused_total",
-        "counter",
-        "REST connections refused with 503 at the connection cap.",
-        load(&c.connections_refused),
-    );
-    if let Some(dir) = &api.config.data_dir {
-        let s = crate::journal::snapshot::status(dir);
-        family(
-            &mut out,
-            "tickfill_snapshots_written_total",
-            "counter",
-            "Snapshots written.",
-            load(&s.written),
-        );
-        family(
-            &mut out,
-            "tickfill_snapshot_failures_total",
-            "counter",
-            "Snapshot writes that failed.",
-            load(&s.failures),
-        );
-        family(
-            &mut out,
-            "tickfill_snapshots_skipped_at_recovery_total",
-            "counter",
-            "Snapshots recovery passed over (corrupt, not restorable, or not committed).",
-            load(&s.skipped_at_recovery),
-        );
-        family(
-            &mut out,
-            "tickfill_journal_segments_retired_total",
-            "counter",
-            "Journal segments deleted by retention.",
-            load(&s.retired_segments),
-        );
-    }
-    if let Some(age) = f.last_data_age_ms() {
-        family(
-            &mut out,
-            "tickfill_feed_last_data_age_ms",
-            "gauge",
-            "Milliseconds since the last streamed data.",
-            age,
-        );
-    }
-    out.push_str("# HELP tickfill_stage_latency_ns Per-stage latency percentiles, ns.\n# TYPE tickfill_stage_latency_ns gauge\n");
-    for s in hops {
-        for (q, v) in [
-            ("0.5", s.p50_ns),
-            ("0.9", s.p90_ns),
-            ("0.99", s.p99_ns),
-            ("0.999", s.p999_ns),
-            ("1", s.max_ns),
-        ] {
-            let _ = writeln!(
-                out,
-                "tickfill_stage_latency_ns{{hop=\"{}\",quantile=\"{q}\"}} {v}",
-                s.hop
-            );
-        }
-    }
-    out.push_str("# HELP tickfill_stage_latency_samples_total Samples per stage hop.\n# TYPE tickfill_stage_latency_samples_total counter\n");
-    for s in hops {
-        let _ =
-            writeln!(out, "tickfill_stage_latency_samples_total{{hop=\"{}\"}} {}", s.hop, s.count);
-    }
-    out
-}
-
-/// GET /metrics: Prometheus text exposition format.
+/// GET /metrics: OpenMetrics text (see `metrics.rs`).
 pub(crate) async fn metrics(State(api): State<Arc<Api>>) -> Response {
-    match latency_summary(&api).await {
-        Ok(hops) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-            render_metrics(&api, &hops),
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
+    // The copy of the published histograms takes a lock and the journal's size a directory
+    // listing: off the runtime threads.
+    let scraped = Arc::clone(&api);
+    let render = move || super::metrics::render(&scraped, &scraped.engine.latency.snapshot());
+    match tokio::task::spawn_blocking(render).await {
+        Ok(text) => ([(header::CONTENT_TYPE, super::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(_) => ApiError::internal().into_response(),
     }
 }
 

@@ -155,7 +155,18 @@ async fn place_inner(api: &Api, req: Request) -> ApiResult {
     let order = order_request(api, &body, true)?;
     api.freshen_quote(order.symbol).await;
     let out = api.submit(CommandKind::Place(order)).await?;
-    placed_reply(api, &out)
+    let reply = placed_reply(api, &out);
+    let symbol = body.get("symbol").and_then(|v| v.as_str()).unwrap_or_default();
+    match (&out.reply, &reply) {
+        (Reply::Placed(id), Ok(_)) => {
+            tracing::debug!(order_id = %id, symbol, seq = out.seq.0, "order: placed")
+        }
+        (_, Err(e)) => {
+            tracing::debug!(symbol, seq = out.seq.0, error = %e.message, "order: refused")
+        }
+        _ => {}
+    }
+    reply
 }
 
 /// POST /api/v1/placeorder

@@ -10,7 +10,6 @@ use super::error::ApiError;
 use crate::types::Price;
 use axum::http::StatusCode;
 use serde_json::json;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Shape A (data endpoints): `{"status":"error","message":{field:[msg]}}`, 400.
@@ -96,18 +95,9 @@ impl EndpointCounters {
         }
     }
 
-    /// Appends the Prometheus family.
-    pub(crate) fn render(&self, out: &mut String) {
-        out.push_str(
-            "# HELP tickfill_api_endpoint_requests_total REST requests by endpoint (reference, market data and order families).\n# TYPE tickfill_api_endpoint_requests_total counter\n",
-        );
-        for (name, c) in ENDPOINTS.iter().zip(&self.counts) {
-            let _ = writeln!(
-                out,
-                "tickfill_api_endpoint_requests_total{{endpoint=\"{name}\"}} {}",
-                c.load(Ordering::Relaxed)
-            );
-        }
+    /// Each endpoint with its count, in [`ENDPOINTS`] order.
+    pub(crate) fn counts(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        ENDPOINTS.iter().zip(&self.counts).map(|(e, c)| (*e, c.load(Ordering::Relaxed)))
     }
 }
 

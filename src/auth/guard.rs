@@ -82,14 +82,13 @@ impl AuthGuard {
         }
         if !e.logged {
             e.logged = true;
-            eprintln!(
-                "tickfill: {}: {} failed authentications from {} within {} s; refusing it \
-                 for {} s",
-                self.what,
-                e.failures,
-                if key == OVERFLOW { "many addresses".to_owned() } else { ip.to_string() },
-                self.config.window.as_secs(),
-                (end - now).as_secs().max(1)
+            tracing::warn!(
+                surface = self.what,
+                failures = e.failures,
+                source = %if key == OVERFLOW { "many addresses".to_owned() } else { ip.to_string() },
+                window_s = self.config.window.as_secs(),
+                refused_for_s = (end - now).as_secs().max(1),
+                "auth: too many failed authentications from one source; refusing it"
             );
         }
         Err(end - now)

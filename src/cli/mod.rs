@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod compare;
 pub mod demo;
+pub mod logging;
 pub mod options;
 pub mod print;
 pub mod relay;

@@ -370,3 +370,12 @@ mod tests {
         assert!(event_delay("2h").is_err() && event_delay("soon").is_err());
     }
 }
+
+/// TLS of the upstream connections (`--feed wss://`, `--upstream-rest https://`).
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Extra CA certificates (PEM) to trust for the upstream feed and REST server, for a
+    /// private deployment; the system's roots are always trusted.
+    #[arg(long, alias = "tls-ca-file", env = "TICKFILL_UPSTREAM_CA", value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
+}

@@ -29,14 +29,15 @@ fn duration(setting: &'static str) -> impl Fn(&str) -> Result<Duration, String> 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Market data: `sim` (the embedded simulated broker), an OpenAlgo WebSocket feed
-    /// `ws://HOST:PORT`, or a relay's JetStream stream `nats://HOST:PORT` (`tickfill relay`).
+    /// `ws://HOST:PORT` or `wss://HOST[:PORT]` (TLS), or a relay's JetStream stream
+    /// `nats://HOST:PORT` (`tickfill relay`).
     #[arg(long, env = "TICKFILL_FEED", default_value = "sim")]
     pub feed: String,
     /// The key the upstream feed and REST server expect (not needed with `sim`).
     #[arg(long, env = "TICKFILL_FEED_API_KEY")]
     pub feed_api_key: Option<String>,
-    /// OpenAlgo REST server for fallback quotes (`http://HOST:PORT`); with `sim`, the
-    /// simulator's.
+    /// OpenAlgo REST server for fallback quotes (`http://HOST:PORT` or `https://...`); with
+    /// `sim`, the simulator's.
     #[arg(long, env = "TICKFILL_UPSTREAM_REST")]
     pub upstream_rest: Option<String>,
     /// REST API (and frontend) address.
@@ -130,6 +131,10 @@ pub struct ServeArgs {
     ring: RingArgs,
     #[command(flatten)]
     nats: super::relay::NatsServeArgs,
+    #[command(flatten)]
+    pub log: super::logging::LogArgs,
+    #[command(flatten)]
+    pub tls: super::options::TlsArgs,
 }
 
 /// Runs the server until a signal.
@@ -145,10 +150,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = stop_tx.send(());
     })
     .context("installing the SIGINT/SIGTERM handler")?;
+    tickfill::tls::configure(args.tls.upstream_ca.as_deref())?;
+    let ws_feed = args.feed.starts_with("ws://") || args.feed.starts_with("wss://");
 
     // With an upstream OpenAlgo server (and a ws:// feed), it is the source of truth for
     // market data: the master comes from it (cached per day) unless --instruments is given.
-    let upstream = match (&args.upstream_rest, args.feed.starts_with("ws://")) {
+    let upstream = match (&args.upstream_rest, ws_feed) {
         (Some(base), true) => Some(tickfill::refdata::upstream::UpstreamRest {
             base: base.clone(),
             api_key: args.feed_api_key.clone().unwrap_or_default(),
@@ -162,7 +169,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .context(
                     "loading the instrument master from --upstream-rest (or pass --instruments)",
                 )?;
-            eprintln!("tickfill: {line}");
+            tracing::info!("{line}");
             Arc::new(m)
         }
         _ => args.storage.instruments()?,
@@ -205,7 +212,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.watchdog.upstream_rest = Some(format!("http://{}", server.rest_addr()));
         config.watchdog.api_key = sc.api_key;
         Some(server)
-    } else if args.feed.starts_with("ws://") {
+    } else if ws_feed {
         let key = args.feed_api_key.clone().context("--feed ws://... needs --feed-api-key")?;
         config.feed = FeedConfig::Upstream { url: args.feed.clone(), api_key: key.clone() };
         config.watchdog.upstream_rest = args.upstream_rest.clone();
@@ -219,7 +226,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         None
     } else {
         bail!(
-            "--feed must be `sim`, a ws://HOST:PORT URL or a nats://HOST:PORT URL, not {:?}",
+            "--feed must be `sim`, a ws://HOST:PORT or wss://HOST:PORT URL, or a nats://HOST:PORT URL, not {:?}",
             args.feed
         );
     };
@@ -285,7 +292,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         (args.max_ws_connections + args.max_http_connections) as u64,
     );
     if let Some(warning) = nofile.shortfall() {
-        eprintln!("tickfill: warning: {warning}");
+        tracing::warn!("{warning}");
     }
     let mut ws_config = WsConfig {
         addr: args.ws,

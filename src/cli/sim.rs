@@ -42,6 +42,8 @@ pub struct SimArgs {
     /// Start muted: connections stay open but no market data is sent until `resume`.
     #[arg(long)]
     pub muted: bool,
+    #[command(flatten)]
+    pub log: super::logging::LogArgs,
 }
 
 /// Runs the simulator until a termination signal.

@@ -307,9 +307,9 @@ impl Engine {
         config.watchdog.validate().map_err(|e| EngineError::Config(e.to_string()))?;
         if let Some(layout) = &config.cores {
             if !cores::confine_current(&layout.housekeeping) {
-                eprintln!(
-                    "tickfill: could not confine threads to cores {:?}; running unconfined",
-                    layout.housekeeping
+                tracing::warn!(
+                    cores = ?layout.housekeeping,
+                    "cores: could not confine threads to the housekeeping cores; running unconfined"
                 );
             }
         }

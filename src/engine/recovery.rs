@@ -165,7 +165,7 @@ fn replay(
     let mut skipped = Vec::new();
     let mut skip = |seq: Seq, why: String| {
         let text = format!("snapshot at seq {}: {why}", seq.0);
-        eprintln!("tickfill: recovery: passing over {text}");
+        tracing::warn!(seq = seq.0, error = %why, "recovery: passing over a snapshot");
         status.skipped_at_recovery.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         status.note_error(text.clone());
         skipped.push(text);

@@ -314,7 +314,7 @@ impl JournalStage {
     }
 
     fn fail(&mut self, why: String) {
-        eprintln!("tickfill: journal: {why}; refusing new orders and reads until a restart");
+        tracing::error!(error = %why, "journal: failed; refusing new orders and reads until a restart");
         self.health.fail(format!("journal: {why}"));
         self.failed = Some(why);
         self.snapshots.clear();

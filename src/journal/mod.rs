@@ -567,7 +567,7 @@ impl Drop for Journal {
     fn drop(&mut self) {
         if self.flush_on_drop && self.sync_failed.is_none() {
             if let Err(e) = self.flush() {
-                eprintln!("tickfill: journal: flush at stop failed: {e}");
+                tracing::error!(error = %e, "journal: flush at stop failed");
             }
         }
     }

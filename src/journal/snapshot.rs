@@ -250,7 +250,7 @@ pub fn read_valid(seq: Seq, path: &Path) -> Result<Vec<u8>, String> {
 pub fn latest_snapshot(dir: &Path) -> Result<Option<(Seq, Vec<u8>)>, JournalError> {
     let load = load_snapshots(dir)?;
     for s in &load.skipped {
-        eprintln!("warning: skipping corrupt snapshot {}: {}", s.path.display(), s.reason);
+        tracing::warn!(path = %s.path.display(), reason = %s.reason, "journal: skipping corrupt snapshot");
     }
     Ok(load.latest)
 }

@@ -59,6 +59,7 @@ impl UpstreamRest {
 
     fn agent(&self) -> ureq::Agent {
         ureq::Agent::config_builder()
+            .tls_config(crate::tls::ureq_config(&self.base))
             .http_status_as_error(false)
             .timeout_global(Some(self.timeout))
             .build()
@@ -74,7 +75,7 @@ impl UpstreamRest {
             .agent()
             .post(self.url(endpoint))
             .send_json(&body)
-            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+            .map_err(|e| UpstreamError::Unreachable(crate::tls::explain(e.to_string())))?;
         let status = r.status().as_u16();
         let v = r.body_mut().read_json::<Value>().map_err(|_| UpstreamError::NotJson)?;
         Ok((status, v))
@@ -90,7 +91,9 @@ impl UpstreamRest {
         for (k, v) in query.iter().filter(|(k, _)| k != "apikey") {
             req = req.query(k, v);
         }
-        let mut r = req.call().map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        let mut r = req
+            .call()
+            .map_err(|e| UpstreamError::Unreachable(crate::tls::explain(e.to_string())))?;
         let status = r.status().as_u16();
         let ct = r
             .headers()
@@ -103,7 +106,7 @@ impl UpstreamRest {
             .with_config()
             .limit(512 * 1024 * 1024)
             .read_to_vec()
-            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+            .map_err(|e| UpstreamError::Unreachable(crate::tls::explain(e.to_string())))?;
         Ok((status, ct, body))
     }
 }

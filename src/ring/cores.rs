@@ -105,7 +105,7 @@ pub fn confine_current(cores: &[usize]) -> bool {
 /// Pins the calling thread to `core`; logs and carries on unpinned when refused.
 pub fn pin_current(core: usize, what: &str) {
     if !confine_current(&[core]) {
-        eprintln!("tickfill: could not pin the {what} thread to core {core}; running unpinned");
+        tracing::warn!(thread = what, core, "cores: could not pin a thread; running unpinned");
     }
 }
 

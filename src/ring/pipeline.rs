@@ -379,7 +379,11 @@ impl<A: Stage, B: Stage, C: Stage, D: Stage> Drain for InlineStages<A, B, C, D> 
 fn pin(core: Option<usize>) {
     if let Some(id) = core {
         if !core_affinity::set_for_current(core_affinity::CoreId { id }) {
-            eprintln!("tickfill: could not pin a stage thread to core {id}; running unpinned");
+            tracing::warn!(
+                thread = "stage",
+                core = id,
+                "cores: could not pin a thread; running unpinned"
+            );
         }
     }
 }

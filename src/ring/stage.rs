@@ -55,7 +55,7 @@ impl<S: Stage> Guarded<S> {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| stage.on_event(event, out))) {
             let text = panic_text(&*panic);
             let why = format!("stage {} failed at seq {}: {text}", S::NAME, event.header.seq.0);
-            eprintln!("tickfill: {why}; refusing new orders");
+            tracing::error!(stage = S::NAME, error = %why, "stage failed; refusing new orders");
             self.health.halt(S::NAME, event.header.seq.0, why.clone());
             self.stage.on_event_after_failure(event, out, &why);
             self.failed = Some(why);
@@ -71,7 +71,7 @@ impl<S: Stage> Guarded<S> {
         let stage = &mut self.stage;
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| stage.on_batch_end())) {
             let why = format!("stage {} failed at batch end: {}", S::NAME, panic_text(&*panic));
-            eprintln!("tickfill: {why}; refusing new orders, reads keep working");
+            tracing::error!(stage = S::NAME, error = %why, "stage failed; refusing new orders, reads keep working");
             self.health.fail(why.clone());
             self.failed = Some(why);
         }

@@ -69,9 +69,11 @@ impl FeedConfig {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             FeedConfig::None => Ok(()),
-            FeedConfig::Upstream { url, .. } => super::upstream::host_port(url)
-                .map(|_| ())
-                .ok_or_else(|| format!("feed URL {url:?} must look like ws://HOST:PORT")),
+            FeedConfig::Upstream { url, .. } => {
+                super::upstream::host_port(url).map(|_| ()).ok_or_else(|| {
+                    format!("feed URL {url:?} must look like ws://HOST:PORT or wss://HOST:PORT")
+                })
+            }
             FeedConfig::Nats { url } => super::nats::validate_url(url),
         }
     }
@@ -226,7 +228,7 @@ impl Feed {
                     true
                 }
                 Ok(Frame::Auth { ok: false, message }) => {
-                    eprintln!("tickfill: feed: upstream {url} refused our key: {message}");
+                    tracing::error!(url = %url, message = %message, "feed: upstream refused our key");
                     false
                 }
                 Ok(Frame::Error { code, message }) => {
@@ -262,9 +264,9 @@ impl Feed {
     }
 
     fn on_authenticated(&mut self, i: usize) {
-        eprintln!(
-            "tickfill: feed: upstream {} connection {} authenticated",
-            self.url, self.connections[i].index
+        tracing::info!(
+            url = %self.url, connection = self.connections[i].index,
+            "feed: upstream connection authenticated"
         );
         self.connections[i].set_authenticated();
         // Resubscribe everything assigned to this connection.

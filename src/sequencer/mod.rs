@@ -364,7 +364,7 @@ impl Sequencer {
             };
         if let Err(e) = self.intake.poll.poll(&mut self.events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
-                eprintln!("tickfill: sequencer: poll failed: {e}");
+                tracing::error!(error = %e, "sequencer: poll failed");
             }
         }
         self.intake.signal.sleeping.store(false, Ordering::SeqCst);

@@ -18,7 +18,7 @@ impl RateLog {
         RateLog { every, last: None, suppressed: 0 }
     }
 
-    /// Logs `args` (to stderr, prefixed `tickfill: `) unless a line was printed within
+    /// Logs `args` (a `tracing` warning) unless a line was logged within
     /// `every`; returns true when it printed.
     pub fn log(&mut self, args: std::fmt::Arguments<'_>) -> bool {
         let now = Instant::now();
@@ -27,9 +27,9 @@ impl RateLog {
             return false;
         }
         if self.suppressed > 0 {
-            eprintln!("tickfill: {args} ({} similar lines suppressed)", self.suppressed);
+            tracing::warn!(suppressed = self.suppressed, "{args}");
         } else {
-            eprintln!("tickfill: {args}");
+            tracing::warn!("{args}");
         }
         self.last = Some(now);
         self.suppressed = 0;

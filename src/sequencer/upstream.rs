@@ -1,5 +1,6 @@
 //! One connection to an OpenAlgo WebSocket feed, driven by the sequencer's mio poll:
-//! TCP connect, WebSocket handshake, authenticate, then read `market_data` frames.
+//! TCP connect, (for `wss://`) the TLS handshake, WebSocket handshake, authenticate, then
+//! read `market_data` frames.
 //!
 //! ```text
 //!  Idle --retry time--> Connecting --writable--> Handshake --done--> Open (auth sent)
@@ -9,7 +10,9 @@
 //!
 //! Sockets are non-blocking and registered edge-triggered for both directions, so every
 //! readiness event drains reads until `WouldBlock` and retries the flush of anything
-//! tungstenite still holds.
+//! tungstenite still holds. With `wss://` the socket is wrapped in rustls (trusting the
+//! roots of [`crate::tls`]); its `Stream` reports `WouldBlock` as the plain socket does and
+//! keeps what it accepted, so the same non-blocking drive serves both.
 
 #![forbid(unsafe_code)]
 
@@ -22,7 +25,11 @@ use std::time::{Duration, Instant};
 use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::WebSocketConfig;
-use tungstenite::{Error as WsError, Message, WebSocket};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Connector, Error as WsError, Message, WebSocket};
+
+/// The feed socket: plain for `ws://`, rustls for `wss://`.
+type Socket = MaybeTlsStream<TcpStream>;
 
 /// Reconnect delays, in seconds; the last one repeats.
 pub const BACKOFF_SECS: [u64; 5] = [1, 2, 5, 10, 30];
@@ -54,8 +61,8 @@ const MAX_MESSAGE: usize = 16 << 20;
 enum State {
     Idle { retry_at: Instant },
     Connecting { stream: TcpStream, since: Instant },
-    Handshake { mid: MidHandshake<ClientHandshake<TcpStream>>, since: Instant },
-    Open { ws: Box<WebSocket<TcpStream>>, authenticated: bool },
+    Handshake { mid: Box<MidHandshake<ClientHandshake<Socket>>>, since: Instant },
+    Open { ws: Box<WebSocket<Socket>>, authenticated: bool },
 }
 
 /// What a drive step produced, for the feed to act on.
@@ -176,9 +183,9 @@ impl Connection {
             State::Idle { retry_at: Instant::now() + Duration::from_secs(delay) },
         );
         let verb = if matches!(was, State::Open { .. }) { "disconnected" } else { "unreachable" };
-        eprintln!(
-            "tickfill: feed: upstream {} connection {} {verb} ({why}); reconnecting in {delay} s",
-            self.url, self.index
+        tracing::warn!(
+            url = %self.url, connection = self.index, state = verb, error = why, retry_in_s = delay,
+            "feed: upstream connection {verb}; reconnecting"
         );
         Transition::Disconnected
     }
@@ -220,29 +227,32 @@ impl Connection {
                     .read_buffer_size(READ_BUFFER)
                     .max_message_size(Some(MAX_MESSAGE))
                     .max_frame_size(Some(MAX_MESSAGE));
-                match tungstenite::client::client_with_config(
+                let tls = self.url.starts_with("wss://");
+                let connector = tls.then(|| Connector::Rustls(crate::tls::client_config()));
+                match tungstenite::client_tls_with_config(
                     self.url.as_str(),
                     stream,
                     Some(config),
+                    connector,
                 ) {
                     Ok((ws, _)) => self.opened(ws, api_key),
                     Err(HandshakeError::Interrupted(mid)) => {
-                        self.state = State::Handshake { mid, since };
+                        self.state = State::Handshake { mid: Box::new(mid), since };
                         Transition::None
                     }
                     Err(HandshakeError::Failure(e)) => {
-                        self.disconnect(&format!("handshake failed: {e}"))
+                        self.disconnect(&crate::tls::explain(format!("handshake failed: {e}")))
                     }
                 }
             }
-            State::Handshake { mid, since } => match mid.handshake() {
+            State::Handshake { mid, since } => match (*mid).handshake() {
                 Ok((ws, _)) => self.opened(ws, api_key),
                 Err(HandshakeError::Interrupted(mid)) => {
-                    self.state = State::Handshake { mid, since };
+                    self.state = State::Handshake { mid: Box::new(mid), since };
                     Transition::None
                 }
                 Err(HandshakeError::Failure(e)) => {
-                    self.disconnect(&format!("handshake failed: {e}"))
+                    self.disconnect(&crate::tls::explain(format!("handshake failed: {e}")))
                 }
             },
             other => {
@@ -252,14 +262,14 @@ impl Connection {
         }
     }
 
-    fn opened(&mut self, mut ws: WebSocket<TcpStream>, api_key: &str) -> Transition {
+    fn opened(&mut self, mut ws: WebSocket<Socket>, api_key: &str) -> Transition {
         let auth = format!(r#"{{"action":"authenticate","api_key":{}}}"#, json_str(api_key));
         if let Err(e) = ws.write(Message::text(auth)) {
             if !would_block(&e) {
                 return self.disconnect(&format!("cannot send authenticate: {e}"));
             }
         }
-        eprintln!("tickfill: feed: upstream {} connection {} connected", self.url, self.index);
+        tracing::info!(url = %self.url, connection = self.index, "feed: upstream connection connected");
         self.state = State::Open { ws: Box::new(ws), authenticated: false };
         self.opens += 1;
         Transition::Connected
@@ -368,14 +378,17 @@ fn would_block(e: &WsError) -> bool {
     matches!(e, WsError::Io(io) if io.kind() == ErrorKind::WouldBlock)
 }
 
-/// `host:port` of a `ws://host[:port][/path]` URL.
+/// `host:port` of a `ws://host[:port][/path]` (default port 80) or `wss://...` (443) URL.
 pub fn host_port(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("ws://")?;
+    let (rest, default_port) = match url.strip_prefix("wss://") {
+        Some(rest) => (rest, 443),
+        None => (url.strip_prefix("ws://")?, 80),
+    };
     let authority = rest.split(['/', '?']).next().filter(|a| !a.is_empty())?;
     Some(if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
         authority.to_string()
     } else {
-        format!("{authority}:80")
+        format!("{authority}:{default_port}")
     })
 }
 
@@ -392,7 +405,9 @@ mod tests {
     fn urls() {
         assert_eq!(host_port("ws://127.0.0.1:8765").as_deref(), Some("127.0.0.1:8765"));
         assert_eq!(host_port("ws://feed.local/ws").as_deref(), Some("feed.local:80"));
-        assert_eq!(host_port("wss://x:1"), None);
+        assert_eq!(host_port("wss://x:1").as_deref(), Some("x:1"));
+        assert_eq!(host_port("wss://feed.example/ws").as_deref(), Some("feed.example:443"));
+        assert_eq!(host_port("http://x:1"), None);
         assert_eq!(host_port("ws://"), None);
         assert_eq!(json_str("a\"b"), r#""a\"b""#);
     }

@@ -48,7 +48,7 @@ impl RestServer {
                         tokio::spawn(axum::serve(listener, app).into_future());
                         let _ = stopped.await;
                     }
-                    Err(e) => eprintln!("tickfill sim: REST listener failed: {e}"),
+                    Err(e) => tracing::error!(error = %e, "sim: REST listener failed"),
                 }
             });
             // Dropping the runtime cancels the server task and every open connection.

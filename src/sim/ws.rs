@@ -199,7 +199,7 @@ impl WsServer {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
                 }
-                eprintln!("tickfill sim: WebSocket poll failed, stopping: {e}");
+                tracing::error!(error = %e, "sim: WebSocket poll failed, stopping");
                 break;
             }
             if self.shared.stop.load(Relaxed) {
@@ -271,7 +271,7 @@ impl WsServer {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     // Out of descriptors or similar: try again on the next event.
-                    eprintln!("tickfill sim: accept failed: {e}");
+                    tracing::warn!(error = %e, "sim: accept failed");
                     return;
                 }
             }

@@ -67,8 +67,8 @@ pub enum ConfigError {
         /// Largest accepted.
         max: Duration,
     },
-    /// The REST URL is not `http://HOST:PORT`.
-    #[error("upstream REST URL {0:?} must look like http://HOST:PORT")]
+    /// The REST URL is not `http://HOST:PORT` or `https://HOST[:PORT]`.
+    #[error("upstream REST URL {0:?} must look like http://HOST:PORT or https://HOST:PORT")]
     RestUrl(String),
 }
 
@@ -181,7 +181,8 @@ impl WatchdogConfig {
         range("mtm_max_age", self.mtm_max_age, ms(1), hour)?;
         range("request_timeout", self.request_timeout, ms(10), Duration::from_secs(120))?;
         if let Some(url) = &self.upstream_rest {
-            if !url.starts_with("http://") || url.len() <= "http://".len() {
+            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            if rest.is_none_or(str::is_empty) {
                 return Err(ConfigError::RestUrl(url.clone()));
             }
         }
@@ -237,6 +238,10 @@ mod tests {
         c.upstream_rest = Some("http://127.0.0.1:5000/api/v1/".into());
         assert_eq!(c.endpoint("quotes").unwrap(), "http://127.0.0.1:5000/api/v1/quotes");
         c.upstream_rest = Some("ftp://x".into());
+        assert!(c.validate().is_err());
+        c.upstream_rest = Some("https://openalgo.example".into());
+        assert!(c.validate().is_ok());
+        c.upstream_rest = Some("https://".into());
         assert!(c.validate().is_err());
     }
 }

@@ -248,14 +248,13 @@ impl Runner {
     /// The startup decision; `None` when stopped while deciding.
     fn startup(&self) -> Option<bool> {
         if self.config.engine_type == EngineType::Polling {
-            eprintln!(
-                "tickfill: watchdog: engine started in polling mode \
-                 (SANDBOX_ENGINE_TYPE=polling, every {:?})",
-                self.config.poll_interval
+            tracing::info!(
+                mode = "polling", poll_interval = ?self.config.poll_interval,
+                "watchdog: engine started in polling mode (SANDBOX_ENGINE_TYPE=polling)"
             );
             if !self.can_poll() {
-                eprintln!(
-                    "tickfill: watchdog: polling mode but no upstream REST server: nothing will be polled"
+                tracing::warn!(
+                    "watchdog: polling mode but no upstream REST server: nothing will be polled"
                 );
             }
             return Some(self.can_poll());
@@ -273,7 +272,7 @@ impl Runner {
             }
         }
         if feed.authenticated.load(Ordering::Acquire) {
-            eprintln!("tickfill: watchdog: engine started in websocket mode");
+            tracing::info!(mode = "websocket", "watchdog: engine started in websocket mode");
             Some(false)
         } else if self.config.fallback && self.can_poll() {
             let why = if self.stream_configured {
@@ -282,14 +281,18 @@ impl Runner {
             } else {
                 "no upstream feed is configured"
             };
-            eprintln!("tickfill: watchdog: engine started in polling mode: {why}");
+            tracing::warn!(
+                mode = "polling",
+                reason = why,
+                "watchdog: engine started in polling mode"
+            );
             Some(true)
         } else {
-            eprintln!(
-                "tickfill: watchdog: engine started in websocket mode; the upstream feed is \
-                 unreachable and polling is off (fallback={}, upstream REST {})",
-                self.config.fallback,
-                if self.can_poll() { "set" } else { "not set" }
+            tracing::warn!(
+                mode = "websocket",
+                fallback = self.config.fallback,
+                upstream_rest = self.can_poll(),
+                "watchdog: engine started in websocket mode; the upstream feed is unreachable and polling is off"
             );
             Some(false)
         }
@@ -314,23 +317,21 @@ impl Runner {
         if idle != self.idle {
             self.idle = idle;
             if idle {
-                eprintln!("tickfill: watchdog: idle: nothing subscribed, no freshness to watch");
+                tracing::info!("watchdog: idle: nothing subscribed, no freshness to watch");
             }
         }
         if !fresh && !polling && !idle && self.config.fallback && self.can_poll() {
-            eprintln!(
-                "tickfill: watchdog: data stale (no stream data for {} ms, limit {:?}); \
-                 polling fallback started (every {:?})",
-                age.as_millis(),
-                self.config.stale_after,
-                self.config.poll_interval
+            tracing::warn!(
+                age_ms = age.as_millis() as u64, stale_after = ?self.config.stale_after,
+                poll_interval = ?self.config.poll_interval,
+                "watchdog: data stale; polling fallback started"
             );
             return true;
         }
         if fresh && polling {
-            eprintln!(
-                "tickfill: watchdog: stream recovered (last data {} ms ago); polling stopped",
-                age.as_millis()
+            tracing::info!(
+                age_ms = age.as_millis() as u64,
+                "watchdog: stream recovered; polling stopped"
             );
             return false;
         }
@@ -362,9 +363,9 @@ impl Runner {
                 self.rest_failures += 1;
                 let delay =
                     Duration::from_secs(REST_BACKOFF_SECS[step]).max(self.config.poll_interval);
-                eprintln!(
-                    "tickfill: watchdog: REST quotes failed ({e}); retrying in {} ms",
-                    delay.as_millis()
+                tracing::warn!(
+                    error = %e, retry_in_ms = delay.as_millis() as u64,
+                    "watchdog: REST quotes failed; retrying"
                 );
                 delay
             }

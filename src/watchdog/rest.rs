@@ -85,6 +85,7 @@ impl RestClient {
     /// A client with the configured timeout.
     pub fn new(config: &WatchdogConfig) -> RestClient {
         let agent = ureq::Agent::config_builder()
+            .tls_config(crate::tls::ureq_config(config.upstream_rest.as_deref().unwrap_or("")))
             .timeout_global(Some(config.request_timeout))
             .http_status_as_error(false)
             .build()
@@ -104,7 +105,10 @@ impl RestClient {
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
                 RestError::Timeout { url: url.clone(), after: timeout }
             }
-            e => RestError::Transport { url: url.clone(), message: e.to_string() },
+            e => RestError::Transport {
+                url: url.clone(),
+                message: crate::tls::explain(e.to_string()),
+            },
         };
         let mut resp = self.agent.post(&url).send_json(&body).map_err(transport)?;
         let status = resp.status().as_u16();

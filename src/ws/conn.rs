@@ -265,6 +265,7 @@ impl Conn {
         }
         if ctx.keys.verify(k) {
             self.authenticated = true;
+            tracing::debug!(peer = %self.peer, "ws: session authenticated");
             return self.send_text(protocol::auth_ok(&ctx.config.user_id));
         }
         ctx.stats.auth_failures.fetch_add(1, Relaxed);
@@ -556,6 +557,7 @@ impl Conn {
             return;
         }
         self.closing = Some(now);
+        tracing::debug!(peer = %self.peer, code, reason, "ws: session closing");
         self.closed_with = Some(code);
         let Link::Open(ws) = &mut self.link else {
             self.link = Link::Dead;
