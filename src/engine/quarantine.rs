@@ -39,7 +39,9 @@ pub fn load(dir: &Path) -> std::io::Result<BTreeMap<u64, String>> {
             Ok(seq) => {
                 out.insert(seq, why.to_string());
             }
-            Err(_) => eprintln!("tickfill: recovery: ignoring a line of {FILE}: {line:?}"),
+            Err(_) => {
+                tracing::warn!(file = FILE, line = ?line, "recovery: ignoring an unreadable quarantine line")
+            }
         }
     }
     Ok(out)

@@ -254,10 +254,7 @@ fn replay_quarantining(
                     ),
                     Poison::Skip => "skipped in this read-only replay (not recorded)".to_string(),
                 };
-                eprintln!(
-                    "tickfill: recovery: QUARANTINED the journaled input at seq {seq}: {why}; \
-                     {kept}"
-                );
+                tracing::error!(error = %why, kept = %kept, "recovery: QUARANTINED the journaled input at seq {seq}");
                 if poison == Poison::Quarantine {
                     super::quarantine::add(dir, seq, &why).map_err(|e| {
                         RecoveryError::Journal(JournalError::io(

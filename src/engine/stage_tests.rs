@@ -9,7 +9,10 @@ use crate::journal::{JournalConfig, SyncLevel};
 use crate::types::{OrderId, Price, SymbolId, Tag};
 
 fn event(seq: u64, input: Input) -> Event {
-    Event { header: Header { seq: Seq(seq), time_ns: 1_000 + seq as i64, recv_ns: 0, stream_seq: 0 }, input }
+    Event {
+        header: Header { seq: Seq(seq), time_ns: 1_000 + seq as i64, recv_ns: 0, stream_seq: 0 },
+        input,
+    }
 }
 
 fn command(router: &ReplyRouter) -> (Input, crossbeam_channel::Receiver<Response>) {

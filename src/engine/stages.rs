@@ -499,7 +499,7 @@ impl Stage for JournalStage {
                 // Only now: a snapshot must never hold an effect the journal lost.
                 for (seq, bytes) in self.snapshots.drain(..) {
                     if let Err(e) = crate::journal::write_snapshot(&self.data_dir, seq, &bytes) {
-                        eprintln!("tickfill: snapshot at seq {} failed: {e}", seq.0);
+                        tracing::error!(seq = seq.0, error = %e, "journal: snapshot failed");
                     }
                 }
             }

@@ -149,7 +149,7 @@ impl Tee {
                 match self.reader.poll() {
                     Next::Update(q) => self.pass(q),
                     Next::Gap { lost, next } => {
-                        eprintln!("tickfill: events: {lost} order updates were lost to overflow");
+                        tracing::warn!(lost, "events: order updates were lost to overflow");
                         self.forward.skip(lost);
                         self.pass(next);
                     }
@@ -183,7 +183,7 @@ impl Tee {
             let n = self.stats.lost.fetch_add(1, Ordering::Relaxed) + 1;
             if self.last_drop_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
                 self.last_drop_log = Some(Instant::now());
-                eprintln!("tickfill: events: queue for NATS full; {n} events dropped so far");
+                tracing::warn!(dropped_total = n, "events: queue for NATS full; events dropped");
             }
         }
     }
@@ -229,7 +229,7 @@ async fn publish(
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("tickfill: events: cannot use {}: {e}", config.url);
+            tracing::error!(url = %config.url, error = %e, "events: cannot connect");
             return;
         }
     };
@@ -241,7 +241,7 @@ async fn publish(
         let n = stats.lost.fetch_add(1, Ordering::Relaxed) + 1;
         if last_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
             last_log = Some(Instant::now());
-            eprintln!("tickfill: events: publishing to EVENTS failed ({n} lost so far): {why}");
+            tracing::error!(lost_total = n, error = %why, "events: publishing to EVENTS failed");
         }
     };
     while let Some(first) = rx.recv().await {
@@ -252,9 +252,7 @@ async fn publish(
                 Err(e) => {
                     // Events wait in the queue meanwhile (dropped only when it is full).
                     if waited % 30 == 0 {
-                        eprintln!(
-                            "tickfill: events: the EVENTS stream is not available: {e}; retrying every second"
-                        );
+                        tracing::warn!(error = %e, "events: the EVENTS stream is not available; retrying every second");
                     }
                     waited += 1;
                     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -112,7 +112,7 @@ impl Relay {
                     Ok(_) => break,
                     Err(e) if attempt < STREAM_ATTEMPTS => {
                         if attempt == 0 {
-                            eprintln!("tickfill: relay: creating the TICKS stream: {e}; retrying");
+                            tracing::warn!(error = %e, "relay: creating the TICKS stream failed; retrying");
                         }
                         attempt += 1;
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -212,7 +212,7 @@ impl Task {
                 _ = expiry.tick() => {
                     let now = Instant::now();
                     for engine in self.table.expire(now) {
-                        eprintln!("tickfill: relay: engine {engine:?} stopped announcing; its interest expired");
+                        tracing::info!(engine = ?engine, "relay: an engine stopped announcing; its interest expired");
                     }
                     self.refresh(now);
                 }
@@ -224,10 +224,10 @@ impl Task {
     fn refresh(&mut self, _now: Instant) {
         let wanted = self.table.wanted();
         if self.applied.apply(&wanted, &self.interest) {
-            eprintln!(
-                "tickfill: relay: subscribing {} symbols upstream for {} engines",
-                wanted.len(),
-                self.table.engines()
+            tracing::info!(
+                symbols = wanted.len(),
+                engines = self.table.engines(),
+                "relay: subscribing upstream"
             );
         }
         self.stats.engines.store(self.table.engines() as u64, Ordering::Relaxed);
@@ -271,7 +271,7 @@ impl Task {
         let n = self.stats.publish_errors.fetch_add(1, Ordering::Relaxed) + 1;
         if last_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
             *last_log = Some(Instant::now());
-            eprintln!("tickfill: relay: publishing to TICKS failed ({n} so far): {why}");
+            tracing::error!(failed_total = n, error = %why, "relay: publishing to TICKS failed");
         }
     }
 }

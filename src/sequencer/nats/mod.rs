@@ -178,7 +178,7 @@ impl Consumer {
                         async_nats::Event::Disconnected => {
                             h.feed.connected.store(false, Ordering::Release);
                             h.feed.authenticated.store(false, Ordering::Release);
-                            eprintln!("tickfill: nats feed: disconnected; reconnecting");
+                            tracing::warn!("nats feed: disconnected; reconnecting");
                         }
                         _ => {}
                     }
@@ -188,19 +188,19 @@ impl Consumer {
         let client = match connect.await {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("tickfill: nats feed: cannot use {}: {e}", self.config.url);
+                tracing::error!(url = %self.config.url, error = %e, "nats feed: cannot connect");
                 return;
             }
         };
-        eprintln!(
-            "tickfill: nats feed: {} as {:?}, {}",
-            self.config.url,
-            self.config.account,
-            match (self.last, self.config.start) {
+        tracing::info!(
+            url = %self.config.url,
+            account = ?self.config.account,
+            start = %match (self.last, self.config.start) {
                 (Some(s), _) => format!("resuming after stream sequence {s} (from the journal)"),
                 (None, StartAt::All) => "no stream tick journaled: from the stream's start".into(),
                 (None, StartAt::New) => "no stream tick journaled: from new ticks".into(),
-            }
+            },
+            "nats feed: consuming"
         );
         let js = async_nats::jetstream::new(client.clone());
         let mut waited = false;
@@ -211,7 +211,7 @@ impl Consumer {
                 Next::Resubscribe => {}
                 Next::Retry(why) => {
                     if !waited {
-                        eprintln!("tickfill: nats feed: {why}; retrying every second");
+                        tracing::warn!(error = %why, "nats feed: not available; retrying every second");
                     }
                     waited = true;
                     health.feed.authenticated.store(false, Ordering::Release);
@@ -277,9 +277,10 @@ impl Consumer {
             let first = info.state.first_sequence;
             if first > last + 1 {
                 self.handle.health.feed.validation_errors.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "tickfill: nats feed: GAP: stream sequences {}..={} were removed by the \
-                     stream's retention before this engine read them; resuming at {first}",
+                tracing::warn!(
+                    resume_at = first,
+                    "nats feed: GAP: stream sequences {}..={} were removed by the stream's \
+                     retention before this engine read them",
                     last + 1,
                     first - 1
                 );
