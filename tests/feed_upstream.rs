@@ -71,6 +71,9 @@ fn muted_stream_falls_back_to_polling_and_recovers_with_exactly_one_trade() {
     }
     assert!(!feed(&h).polling.load(Ordering::SeqCst), "fresh stream: no polling");
     assert_eq!(rest.requests(), 0);
+    // REST errors are retried: the first poll gets a 500, the second garbage, then quotes
+    // flow. Queued before polling starts, so no poll can take the new price without them.
+    rest.push_faults([Fault::status_500(), Fault::garbage()]);
 
     // Mute: polling starts within stale_after + one health interval (plus slack).
     let muted_at = Instant::now();
@@ -78,8 +81,6 @@ fn muted_stream_falls_back_to_polling_and_recovers_with_exactly_one_trade() {
         feed(&h).polling.load(Ordering::SeqCst)
     });
     assert!(muted_at.elapsed() >= Duration::from_millis(1500), "not before the stream is stale");
-    // REST errors are retried: one 500, one garbage reply, then quotes flow.
-    rest.push_faults([Fault::status_500(), Fault::garbage()]);
     rest.set("NSE:SBIN", 809.0);
     wait_for("fill from a polled quote", Duration::from_secs(10), || {
         order_status(&h) == OrderStatus::Complete
