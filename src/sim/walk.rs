@@ -226,7 +226,7 @@ mod tests {
         let m = InstrumentMaster::default_universe();
         let mut a = RandomWalk::new(&m, 7);
         let mut b = RandomWalk::new(&m, 7);
-        assert!(a.len() > 100);
+        assert!(a.len() > 50, "the embedded master walks every symbol: {}", a.len());
         for _ in 0..10_000 {
             let (x, y) = (a.next_tick(0).unwrap(), b.next_tick(0).unwrap());
             assert_eq!(x, y);
