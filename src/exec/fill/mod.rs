@@ -141,6 +141,37 @@ impl FillConfig {
     }
 }
 
+/// The longest venue latency or jitter the settings take: `--venue-latency` takes up to
+/// 3600 whole seconds (and their fraction), so just under 3601 s.
+pub const MAX_LATENCY_NS: i64 = 3_601_000_000_000 - 1;
+
+impl FillConfig {
+    /// The first field out of range, for settings read back from a journal or snapshot
+    /// (the command line refuses them before they get there).
+    pub fn invalid_field(&self) -> Option<&'static str> {
+        if !(1..=5).contains(&self.depth_levels) {
+            return Some("depth_levels");
+        }
+        if self.touch_fill_ppm > PPM {
+            return Some("touch_fill_ppm");
+        }
+        if self.slippage_ppm > PPM {
+            return Some("slippage_ppm");
+        }
+        if !(0..=MAX_LATENCY_NS).contains(&self.latency_ns) {
+            return Some("latency_ns");
+        }
+        if !(0..=MAX_LATENCY_NS).contains(&self.jitter_ns) {
+            return Some("jitter_ns");
+        }
+        let packed = self.overrides.iter().skip_while(|o| o.is_some()).all(Option::is_none);
+        if !packed {
+            return Some("overrides");
+        }
+        None
+    }
+}
+
 impl Default for FillConfig {
     fn default() -> Self {
         FillConfig {
