@@ -85,8 +85,8 @@ impl FillModel {
 /// One in a million: probabilities are integers, so draws compare exactly on every host.
 pub const PPM: u32 = 1_000_000;
 
-/// The fill model and its knobs. Every start and replay of one data dir must use the same
-/// values (they are stored in snapshots, and a snapshot taken with others is not used).
+/// The fill model and its knobs. Journaled ([`crate::event::Input::FillSettings`]) and
+/// stored in snapshots: a replay applies the journal's settings, not its process's flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FillConfig {
     /// The model.
