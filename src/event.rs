@@ -268,12 +268,17 @@ pub enum Input {
     Query(Query),
     /// Asks every stage to write its state; the journal stage stores the snapshot.
     Snapshot,
+    /// The fill settings in effect from this event on (model, per-strategy models, knobs,
+    /// seed, venue latency). Journaled, so a replay fills exactly as the live run did
+    /// whatever flags the replaying process was given; an engine writes one at start when
+    /// its flags differ from the journal's last settings, or on a fresh data dir.
+    FillSettings(crate::exec::fill::FillConfig),
 }
 
 impl Input {
     /// True for events that change state and so are journaled.
     pub fn is_journaled(&self) -> bool {
-        matches!(self, Input::Tick(_) | Input::Command(_) | Input::Timer)
+        matches!(self, Input::Tick(_) | Input::Command(_) | Input::Timer | Input::FillSettings(_))
     }
 }
 

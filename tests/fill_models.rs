@@ -439,3 +439,90 @@ fn bad_fill_options_are_clear_errors_naming_the_option() {
     let five = "a=touch,b=touch,c=depth,d=depth,e=openalgo";
     assert!(run(&["--fill-model-for", five]).contains("at most 4"));
 }
+
+/// `tickfill replay` over the data dir: its printed state digest and its stderr.
+fn replay_with_stderr(args: &[String]) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tickfill"))
+        .arg("replay")
+        .args(args)
+        .output()
+        .expect("replay runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{text}{err}");
+    let digest = text
+        .lines()
+        .find_map(|l| l.strip_prefix("state digest: "))
+        .unwrap_or_else(|| panic!("no digest in {text}"))
+        .trim()
+        .to_owned();
+    (digest, err)
+}
+
+#[test]
+fn fill_settings_are_journaled_so_a_restart_with_other_flags_keeps_the_fills_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = instruments(dir.path());
+    let data = dir.path().join("data");
+    let depth = exec_args(&data, &csv, &["--fill-model", "depth", "--fill-seed", "7"]);
+    let plain = exec_args(&data, &csv, &[]);
+    let upstream = Upstream::start(0);
+    let s = serve(&depth, &upstream, &dir.path().join("serve.log"));
+    wait_for("the engine to authenticate upstream", Duration::from_secs(20), || {
+        upstream.auths() >= 1
+    });
+    let asks = [(800.05, 100), (800.10, 200), (800.15, 300)];
+    upstream.push(book_frame(800.0, 1_000, &[(799.95, 100)], &asks));
+    s.wait_ltp(800.0);
+    // Under depth: 300 of 500 fill on two levels, 200 rest at 800.10.
+    let id = s.place("BUY", 500, "LIMIT", 800.10);
+    assert_eq!(s.trades_of(&id), [(100, 800.05), (200, 800.10)]);
+    let book_before = s.order(&id);
+    assert_eq!(book_before["pending_quantity"].as_i64(), Some(200), "{book_before}");
+    let live = s.digest();
+    s.kill();
+
+    // No fill flags (openalgo would have filled all 500 at once): the journal's depth wins.
+    let (digest, err) = replay_with_stderr(&plain);
+    assert_eq!(digest, live, "the journal replays to the live fills whatever the flags");
+    assert!(err.contains("the journal's fill settings win"), "{err}");
+    let (digest, err) = replay_with_stderr(&depth);
+    assert_eq!(digest, live);
+    assert!(!err.contains("win"), "the flags agree with the journal: {err}");
+
+    // Restarted with the default flags: the fills made stay, the new model from now on.
+    let s = serve(&plain, &upstream, &dir.path().join("serve2.log"));
+    let log = s.log_text();
+    assert!(
+        log.contains("fill settings changed") && log.contains("--fill-model openalgo"),
+        "{log}"
+    );
+    assert_eq!(s.order(&id), book_before, "recovery rebuilt the depth fills");
+    assert_eq!(s.trades_of(&id), [(100, 800.05), (200, 800.10)]);
+    wait_for("the engine to authenticate upstream again", Duration::from_secs(20), || {
+        upstream.auths() >= 2
+    });
+    // LTP at the limit, the day volume unchanged (nothing traded) and the best ask above
+    // the limit: depth would keep the 200 waiting in the queue (depth.rs fills a resting
+    // limit only from traded volume or a trade through); openalgo fills them at once.
+    let at_limit = book_frame(800.10, 1_000, &[(800.05, 50)], &[(800.15, 300)]);
+    wait_for("the rest to fill under openalgo", Duration::from_secs(20), || {
+        upstream.push(at_limit.clone());
+        s.order(&id)["order_status"] == "complete"
+    });
+    assert_eq!(s.trades_of(&id), [(100, 800.05), (200, 800.10), (200, 800.10)]);
+    let after = s.digest();
+    s.kill();
+
+    // The journal now holds both settings, each from its own point on.
+    let (digest, err) = replay_with_stderr(&plain);
+    assert_eq!(digest, after, "replay reproduces both halves with no fill flags");
+    assert!(!err.contains("win"), "openalgo is in effect at the end: {err}");
+    let (digest, err) = replay_with_stderr(&depth);
+    assert_eq!(digest, after, "and with the first run's flags");
+    assert!(err.contains("the journal's fill settings win"), "{err}");
+    let s = serve(&depth, &upstream, &dir.path().join("serve3.log"));
+    assert!(s.log_text().contains("fill settings changed"));
+    assert_eq!(s.trades_of(&id), [(100, 800.05), (200, 800.10), (200, 800.10)]);
+    s.kill();
+}

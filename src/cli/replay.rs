@@ -3,6 +3,7 @@
 use super::options::{ExecArgs, StorageArgs};
 use super::print;
 use clap::Args;
+use tickfill::engine::describe_fill;
 use tickfill::engine::recovery::rebuild;
 use tickfill::event::QueryKind;
 use tickfill::views::QueryReply;
@@ -26,7 +27,20 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let instruments = args.storage.stored_instruments()?;
     // Read-only: a torn tail is left for the engine's next start to repair.
     args.exec.check()?;
-    let r = rebuild(&args.storage.data_dir, &args.exec.config(), &instruments)?;
+    let flags = args.exec.config();
+    let r = rebuild(&args.storage.data_dir, &flags, &instruments)?;
+    // The fill settings are journaled: the journal's win over the flags, so the replay
+    // makes the fills the live run made. (A journal written before they were journaled
+    // has none, and replays under the flags given here.)
+    let in_effect = *r.exec.fill_config();
+    if in_effect != flags.fill {
+        eprintln!(
+            "tickfill replay: the journal's fill settings win over the fill flags given \
+             ({}); in effect at the end of the journal: {}",
+            describe_fill(&flags.fill),
+            describe_fill(&in_effect)
+        );
+    }
     match r.snapshot_seq {
         Some(s) => print!("snapshot at seq {}; ", s.0),
         None => print!("no snapshot; "),

@@ -319,6 +319,20 @@ impl Engine {
             i64::try_from(config.watchdog.mtm_max_age.as_nanos()).unwrap_or(i64::MAX);
         let mut recovered = recovery::recover(&config.journal, &exec_config, &config.instruments)?;
         let last_event_ns = recovered.exec.event_time_ns();
+        // The fill settings are journaled: recovery applied the journal's; the flags'
+        // take effect from a settings event written now, before anything else is sequenced.
+        let journaled_fill = *recovered.exec.fill_config();
+        let fresh = recovered.report.next_seq == crate::types::Seq(1);
+        let new_fill = (fresh || journaled_fill != exec_config.fill).then_some(exec_config.fill);
+        if let (Some(fill), false) = (new_fill, fresh) {
+            tracing::warn!(
+                "fill settings changed: the journal ran {}; from seq {} on: {} \
+                 (earlier fills stay as they were made)",
+                describe_fill(&journaled_fill),
+                recovered.report.next_seq.0,
+                describe_fill(&fill)
+            );
+        }
         recovered.mtm.set_max_age(config.watchdog.mtm_max_age);
         let health = Arc::new(Health::new());
         health.set_recovery_notes(crate::health::RecoveryNotes {
@@ -358,6 +372,13 @@ impl Engine {
         )?;
         if config.feed_clock {
             publisher.follow_feed_clock(last_event_ns);
+        }
+        if let Some(fill) = new_fill {
+            publisher.publish(
+                crate::event::Input::FillSettings(fill),
+                crate::clock::wall_now_ns(),
+                crate::clock::mono_now_ns(),
+            );
         }
         let (intake, rx) = sequencer::intake(config.intake_capacity)?;
         let seq_config = SequencerConfig {
@@ -462,4 +483,26 @@ impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.stop();
     }
+}
+
+/// Fill settings in the words of the command line, for logs (`tickfill serve`, `replay`).
+pub fn describe_fill(f: &crate::exec::fill::FillConfig) -> String {
+    use crate::exec::fill::PPM;
+    let ppm = |v: u32| f64::from(v) / f64::from(PPM);
+    let mut s = format!(
+        "--fill-model {} --fill-depth-levels {} --fill-touch-probability {} \
+         --fill-slippage-probability {} --fill-seed {} --venue-latency {}ns \
+         --venue-latency-jitter {}ns",
+        f.model.as_str(),
+        f.depth_levels,
+        ppm(f.touch_fill_ppm),
+        ppm(f.slippage_ppm),
+        f.seed,
+        f.latency_ns,
+        f.jitter_ns
+    );
+    for (tag, m) in f.overrides.iter().flatten() {
+        s.push_str(&format!(" --fill-model-for {}={}", tag.as_str(), m.as_str()));
+    }
+    s
 }

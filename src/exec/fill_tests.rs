@@ -157,18 +157,23 @@ fn session(config: ExecConfig, n: u64) -> H {
     let mut h = H::with(config);
     let mut volume = 1_000;
     for i in 0..n {
-        let ltp = 100 + (i % 7) as i64 - 3;
-        volume += (i % 5) as i64 * 7;
-        h.time += 10_000_000; // 10 ms of event time a step (venue latency needs it)
-        h.send(Input::Tick(depth_tick(ltp, volume)));
-        let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
-        match i % 4 {
-            0 => h.place(mkt(SBIN, side, 25, Product::Mis)),
-            1 | 2 => h.place(limit(side, 15, ltp + if side == Side::Buy { -1 } else { 1 })),
-            _ => h.place(req(SBIN, side, 12, PriceType::StopMarket, Product::Mis, 0, ltp)),
-        };
+        step(&mut h, i, &mut volume);
     }
     h
+}
+
+/// Step `i` of [`session`]: a depth tick, then one order.
+fn step(h: &mut H, i: u64, volume: &mut i64) {
+    let ltp = 100 + (i % 7) as i64 - 3;
+    *volume += (i % 5) as i64 * 7;
+    h.time += 10_000_000; // 10 ms of event time a step (venue latency needs it)
+    h.send(Input::Tick(depth_tick(ltp, *volume)));
+    let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+    match i % 4 {
+        0 => h.place(mkt(SBIN, side, 25, Product::Mis)),
+        1 | 2 => h.place(limit(side, 15, ltp + if side == Side::Buy { -1 } else { 1 })),
+        _ => h.place(req(SBIN, side, 12, PriceType::StopMarket, Product::Mis, 0, ltp)),
+    };
 }
 
 fn knobs(model: FillModel) -> ExecConfig {
@@ -220,12 +225,67 @@ fn every_model_replays_and_restores_from_a_snapshot_to_the_same_digest() {
     }
 }
 
+/// Replays `events` on a fresh engine configured with `config`: its digests.
+fn replay_under(config: ExecConfig, events: &[crate::event::Event]) -> (u64, u64) {
+    let mut r = H::with(config);
+    for ev in events {
+        r.out.clear();
+        r.ex.apply(ev, &mut r.out);
+        r.mtm.apply(ev, &mut r.out);
+    }
+    r.digests()
+}
+
 #[test]
-fn a_snapshot_taken_under_another_fill_model_is_not_used() {
-    let h = session(knobs(FillModel::Depth), 8);
-    let im = Arc::clone(&h.ex.instruments);
-    let err = Exec::restore(knobs(FillModel::Touch), im, &h.ex.snapshot()).unwrap_err();
-    assert!(err.to_string().contains("fill model"), "{err}");
+fn journaled_fill_settings_win_over_the_config_in_replay_and_snapshots() {
+    let depth = knobs(FillModel::Depth);
+    let mut touch = knobs(FillModel::Touch);
+    touch.fill.seed = 12;
+    // Live: depth from the first event (as a fresh data dir journals it), touch from
+    // step 30 on (a restart with other flags).
+    let mut live = H::with(ExecConfig::default());
+    live.send(Input::FillSettings(depth.fill));
+    let mut volume = 1_000;
+    for i in 0..30 {
+        step(&mut live, i, &mut volume);
+    }
+    let changed_at = live.events.len();
+    let trades_before = trades(&live);
+    live.send(Input::FillSettings(touch.fill));
+    assert_eq!(live.ex.fill_config(), &touch.fill);
+    for i in 30..60 {
+        step(&mut live, i, &mut volume);
+    }
+    // The same events under depth throughout: the same fills up to the change, other
+    // fills after it.
+    let mut only_depth = H::with(depth.clone());
+    let mut volume = 1_000;
+    for i in 0..60 {
+        step(&mut only_depth, i, &mut volume);
+    }
+    let (all, other) = (trades(&live), trades(&only_depth));
+    assert_eq!(all[..trades_before.len()], other[..trades_before.len()]);
+    assert_ne!(all, other, "touch fills the second half otherwise");
+    // Replayed under any configuration, the journal's settings decide.
+    for config in [ExecConfig::default(), depth.clone(), touch.clone()] {
+        assert_eq!(replay_under(config, &live.events), live.digests());
+    }
+    // A snapshot taken under depth restores depth whatever the engine is configured with,
+    // and the rest of the journal (the change included) reaches the same state.
+    let mut a = H::with(ExecConfig::default());
+    for ev in &live.events[..changed_at] {
+        a.out.clear();
+        a.ex.apply(ev, &mut a.out);
+    }
+    let im = Arc::clone(&a.ex.instruments);
+    let mut b = Exec::restore(touch.clone(), im, &a.ex.snapshot()).expect("restores");
+    assert_eq!(b.fill_config(), &depth.fill, "the snapshot's settings, not the config's");
+    let mut out = StageOutput::new();
+    for ev in &live.events[changed_at..] {
+        out.clear();
+        b.apply(ev, &mut out);
+    }
+    assert_eq!(b.digest(), live.ex.digest());
 }
 
 #[test]

@@ -188,6 +188,7 @@ impl Exec {
                 };
             }
             Input::Timer => self.on_timer(t, out),
+            Input::FillSettings(fill) => self.set_fill(*fill),
             Input::Query(_) | Input::Snapshot | Input::Empty => {}
         }
         if out.funds_changed {
@@ -238,6 +239,23 @@ impl Exec {
             QueryKind::GttBook => QueryReply::Gtts(self.gtt_rows()),
             _ => return None,
         })
+    }
+
+    /// The fill settings in effect (the flags', or the journal's last [`Input::FillSettings`]
+    /// once one was applied or restored from a snapshot).
+    pub fn fill_config(&self) -> &fill::FillConfig {
+        &self.config.fill
+    }
+
+    /// Applies journaled fill settings from this event on. Orders keep their state (fills
+    /// so far, queue estimates, venue due times); what they do next follows the new
+    /// settings. A new seed restarts the generator at that seed's stream; an unchanged
+    /// seed keeps its position, so rewriting the same settings changes no draw.
+    fn set_fill(&mut self, fill: fill::FillConfig) {
+        if fill.seed != self.config.fill.seed {
+            self.fills.draws = fill::draw::Draws::new(fill.seed);
+        }
+        self.config.fill = fill;
     }
 
     /// Orders and trades since the start (every session; the books show the current one).

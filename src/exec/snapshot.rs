@@ -49,15 +49,6 @@ pub enum ExecSnapshotError {
         /// Count in the master.
         master: usize,
     },
-    /// Taken under other fill-model settings (`--fill-model` and its knobs): start with
-    /// the same settings, or let recovery replay the journal under the new ones.
-    #[error("execution snapshot was taken with fill model {snapshot}, this engine runs {config}")]
-    FillModel {
-        /// The settings in the snapshot.
-        snapshot: String,
-        /// The settings of this engine.
-        config: String,
-    },
     /// The state contradicts itself (names the field): the snapshot is damaged.
     #[error("execution snapshot is inconsistent: {0}")]
     Inconsistent(&'static str),
@@ -117,12 +108,13 @@ impl Exec {
             return Err(ExecSnapshotError::Version { found: version, expected: SNAPSHOT_VERSION });
         }
         let s: State = postcard::from_bytes(bytes)?;
-        if s.fill != config.fill {
-            return Err(ExecSnapshotError::FillModel {
-                snapshot: format!("{:?}", s.fill),
-                config: format!("{:?}", config.fill),
-            });
+        // The fill settings are journaled state (`Input::FillSettings`): the snapshot's
+        // are the ones in effect at its sequence, whatever this process's flags say.
+        if s.fill.invalid_field().is_some() {
+            return Err(ExecSnapshotError::Inconsistent("fill"));
         }
+        let mut config = config;
+        config.fill = s.fill;
         if s.instruments != instruments.len() || s.quotes.len() != instruments.len() {
             return Err(ExecSnapshotError::Instruments {
                 snapshot: s.instruments,

@@ -1,10 +1,11 @@
 //! The journal's payload encoding: a compact, versioned, little-endian layout of the
-//! journaled inputs ([`Input::Tick`], [`Input::Command`], [`Input::Timer`]).
+//! journaled inputs ([`Input::Tick`], [`Input::Command`], [`Input::Timer`],
+//! [`Input::FillSettings`]).
 //!
 //! ```text
 //! event   := version:u8 (=2; 1 is still read) kind:u8 seq:u64 time_ns:i64 body
 //! kind    := 1 Tick | 2 Command | 3 Timer (empty body) | 4 Halt (see [`HaltRecord`])
-//!            | 5 StreamTick
+//!            | 5 StreamTick | 6 FillSettings
 //! StreamTick := stream_seq:u64 Tick   (a tick consumed from the relay's JetStream stream;
 //!            `stream_seq` is `Header::stream_seq`, its position there, never 0)
 //! Tick    := symbol:u32 present:u16 (bit i: field i is non-zero)
@@ -22,6 +23,10 @@
 //! order   := symbol:u32 side:u8 qty:i64 price_type:u8 product:u8 price:i64 trigger:i64
 //!            disclosed:i64 strategy:tag
 //! tag     := len:u8 (<= 40) utf8 bytes
+//! FillSettings := model:u8 (0 openalgo, 1 touch, 2 depth) depth_levels:u8 (1..=5)
+//!            touch_fill_ppm:u32 slippage_ppm:u32 (each <= 1e6) seed:u64
+//!            latency_ns:i64 jitter_ns:i64 (each 0..=MAX_LATENCY_NS)
+//!            overrides:u8 (<= 4) overrides x (strategy:tag model:u8)
 //! ```
 //!
 //! `recv_ns` is not stored (it is a local latency stamp) and decodes as 0. Depth stores only
@@ -47,6 +52,7 @@ use crate::event::{
     Command, CommandKind, Event, GttRequest, Header, Input, Level, ModifyRequest, OrderRequest,
     QuoteSource, Tick, Ticket,
 };
+use crate::exec::fill::{FillConfig, FillModel, MAX_LATENCY_NS, MAX_OVERRIDES, PPM};
 use crate::types::{OrderId, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 
 /// The layout version written in the first byte of every payload.
@@ -67,6 +73,8 @@ const KIND_COMMAND: u8 = 2;
 const KIND_TIMER: u8 = 3;
 /// A tick with its stream sequence (event kind 5 is the relay's in the numbering).
 const KIND_STREAM_TICK: u8 = 5;
+/// The fill settings in effect from this event on (see `FillSettings` below).
+const KIND_FILL_SETTINGS: u8 = 6;
 
 const CMD_PLACE: u8 = 1;
 const CMD_PLACE_SMART: u8 = 2;
@@ -145,6 +153,7 @@ pub fn encode(event: &Event, buf: &mut Vec<u8>) -> Result<(), CodecError> {
         Input::Tick(_) => KIND_TICK,
         Input::Command(_) => KIND_COMMAND,
         Input::Timer => KIND_TIMER,
+        Input::FillSettings(_) => KIND_FILL_SETTINGS,
         Input::Empty => return Err(CodecError::NotJournaled { input: "Empty" }),
         Input::Query(_) => return Err(CodecError::NotJournaled { input: "Query" }),
         Input::Snapshot => return Err(CodecError::NotJournaled { input: "Snapshot" }),
@@ -159,6 +168,7 @@ pub fn encode(event: &Event, buf: &mut Vec<u8>) -> Result<(), CodecError> {
     match &event.input {
         Input::Tick(t) => encode_tick(t, buf),
         Input::Command(c) => encode_command(c, buf),
+        Input::FillSettings(f) => encode_fill(f, buf),
         _ => {}
     }
     Ok(())
@@ -208,6 +218,7 @@ pub fn decode_into(bytes: &[u8], event: &mut Event) -> Result<(), CodecError> {
         }
         KIND_COMMAND => event.input = Input::Command(decode_command(&mut r)?),
         KIND_TIMER => event.input = Input::Timer,
+        KIND_FILL_SETTINGS => event.input = Input::FillSettings(decode_fill(&mut r)?),
         other => return Err(invalid("kind", kind_at, other)),
     }
     if r.pos != bytes.len() {
@@ -440,6 +451,62 @@ fn encode_command(c: &Command, buf: &mut Vec<u8>) {
     }
 }
 
+/// A fill model's byte in the journal: 0 openalgo, 1 touch, 2 depth.
+fn model_byte(m: FillModel) -> u8 {
+    match m {
+        FillModel::OpenAlgo => 0,
+        FillModel::Touch => 1,
+        FillModel::Depth => 2,
+    }
+}
+
+/// The model of a [`model_byte`] (already checked to be below 3).
+fn model_of_byte(b: u8) -> FillModel {
+    FillModel::ALL[usize::from(b)]
+}
+
+fn encode_fill(f: &FillConfig, buf: &mut Vec<u8>) {
+    buf.push(model_byte(f.model));
+    buf.push(f.depth_levels);
+    buf.extend_from_slice(&f.touch_fill_ppm.to_le_bytes());
+    buf.extend_from_slice(&f.slippage_ppm.to_le_bytes());
+    put_u64(buf, f.seed);
+    put_i64(buf, f.latency_ns);
+    put_i64(buf, f.jitter_ns);
+    // At most MAX_OVERRIDES (4): fits a byte.
+    buf.push(f.overrides.iter().flatten().count() as u8);
+    for (tag, m) in f.overrides.iter().flatten() {
+        put_tag(buf, tag);
+        buf.push(model_byte(*m));
+    }
+}
+
+fn decode_fill(r: &mut Reader<'_>) -> Result<FillConfig, CodecError> {
+    let mut f = FillConfig {
+        model: model_of_byte(r.choice("fill.model", 3)?),
+        depth_levels: {
+            let at = r.pos;
+            let v = r.u8("fill.depth_levels")?;
+            if !(1..=5).contains(&v) {
+                return Err(invalid("fill.depth_levels", at, v));
+            }
+            v
+        },
+        touch_fill_ppm: r.ppm("fill.touch_fill_ppm")?,
+        slippage_ppm: r.ppm("fill.slippage_ppm")?,
+        seed: r.u64("fill.seed")?,
+        latency_ns: r.latency("fill.latency_ns")?,
+        jitter_ns: r.latency("fill.jitter_ns")?,
+        overrides: [None; MAX_OVERRIDES],
+    };
+    let n = r.choice("fill.overrides", MAX_OVERRIDES as u8 + 1)?;
+    for slot in f.overrides.iter_mut().take(usize::from(n)) {
+        let tag = r.tag("fill.override.strategy")?;
+        *slot = Some((tag, model_of_byte(r.choice("fill.override.model", 3)?)));
+    }
+    Ok(f)
+}
+
 fn invalid(field: &'static str, offset: usize, value: u8) -> CodecError {
     CodecError::InvalidValue { field, offset, value: u64::from(value) }
 }
@@ -513,6 +580,26 @@ impl<'a> Reader<'a> {
         let text_at = self.pos;
         let bytes = self.take(field, usize::from(len))?;
         Tag::from_bytes(bytes).ok_or(CodecError::InvalidUtf8 { field, offset: text_at })
+    }
+
+    /// A probability in parts per million (at most [`PPM`]).
+    fn ppm(&mut self, field: &'static str) -> Result<u32, CodecError> {
+        let at = self.pos;
+        let v = self.u32(field)?;
+        if v > PPM {
+            return Err(CodecError::InvalidValue { field, offset: at, value: u64::from(v) });
+        }
+        Ok(v)
+    }
+
+    /// A venue delay in ns, 0 to [`MAX_LATENCY_NS`].
+    fn latency(&mut self, field: &'static str) -> Result<i64, CodecError> {
+        let at = self.pos;
+        let v = self.i64(field)?;
+        if !(0..=MAX_LATENCY_NS).contains(&v) {
+            return Err(CodecError::InvalidValue { field, offset: at, value: v as u64 });
+        }
+        Ok(v)
     }
 
     /// Reads a byte that must be below `count`.
@@ -830,6 +917,30 @@ pub(crate) mod tests {
                 .enumerate()
                 .map(|(i, kind)| Input::Command(Command { ticket: Ticket(i as u64 * 1000), kind })),
         );
+        // After the commands, so the indices the tests below name stay put.
+        inputs.extend([
+            Input::FillSettings(FillConfig::default()),
+            Input::FillSettings(FillConfig {
+                model: FillModel::Depth,
+                depth_levels: 3,
+                touch_fill_ppm: PPM,
+                slippage_ppm: 250_000,
+                seed: u64::MAX,
+                latency_ns: MAX_LATENCY_NS,
+                jitter_ns: 1,
+                overrides: [
+                    Some((Tag::new("scalper").unwrap(), FillModel::Touch)),
+                    Some((Tag::new(&"s".repeat(Tag::CAPACITY)).unwrap(), FillModel::OpenAlgo)),
+                    Some((Tag::new("").unwrap(), FillModel::Depth)),
+                    Some((Tag::new("strätegy").unwrap(), FillModel::Touch)),
+                ],
+            }),
+            Input::FillSettings(FillConfig {
+                model: FillModel::Touch,
+                overrides: [Some((Tag::new("x").unwrap(), FillModel::Depth)), None, None, None],
+                ..FillConfig::default()
+            }),
+        ]);
         inputs
             .into_iter()
             .enumerate()
@@ -931,6 +1042,31 @@ pub(crate) mod tests {
             decode(&bytes),
             Err(CodecError::InvalidUtf8 { field: "command.strategy", offset: 28 })
         );
+    }
+
+    #[test]
+    fn fill_settings_out_of_range_are_named() {
+        let settings = samples()
+            .into_iter()
+            .find(|e| matches!(e.input, Input::FillSettings(_)))
+            .expect("a settings sample");
+        let bad = |at: usize, bytes: &[u8]| {
+            let mut b = encoded(&settings);
+            b[at..at + bytes.len()].copy_from_slice(bytes);
+            decode(&b)
+        };
+        // Header 18: model 18, depth_levels 19, touch ppm 20, slippage ppm 24, seed 28,
+        // latency 36, jitter 44, override count 52.
+        let e = |field, offset, value| Err(CodecError::InvalidValue { field, offset, value });
+        assert_eq!(bad(18, &[3]), e("fill.model", 18, 3));
+        assert_eq!(bad(19, &[0]), e("fill.depth_levels", 19, 0));
+        assert_eq!(bad(19, &[6]), e("fill.depth_levels", 19, 6));
+        let over = (PPM + 1).to_le_bytes();
+        assert_eq!(bad(24, &over), e("fill.slippage_ppm", 24, u64::from(PPM) + 1));
+        assert_eq!(bad(36, &(-1i64).to_le_bytes()), e("fill.latency_ns", 36, u64::MAX));
+        assert_eq!(bad(52, &[5]), e("fill.overrides", 52, 5));
+        // One override announced, none written.
+        assert!(matches!(bad(52, &[1]), Err(CodecError::Truncated { .. })));
     }
 
     /// The version-1 layout, written out here (the encoder writes version 2 only) so the

@@ -85,8 +85,8 @@ impl FillModel {
 /// One in a million: probabilities are integers, so draws compare exactly on every host.
 pub const PPM: u32 = 1_000_000;
 
-/// The fill model and its knobs. Every start and replay of one data dir must use the same
-/// values (they are stored in snapshots, and a snapshot taken with others is not used).
+/// The fill model and its knobs. Journaled ([`crate::event::Input::FillSettings`]) and
+/// stored in snapshots: a replay applies the journal's settings, not its process's flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FillConfig {
     /// The model.
@@ -138,6 +138,37 @@ impl FillConfig {
             }
         }
         self.model
+    }
+}
+
+/// The longest venue latency or jitter the settings take: `--venue-latency` takes up to
+/// 3600 whole seconds (and their fraction), so just under 3601 s.
+pub const MAX_LATENCY_NS: i64 = 3_601_000_000_000 - 1;
+
+impl FillConfig {
+    /// The first field out of range, for settings read back from a journal or snapshot
+    /// (the command line refuses them before they get there).
+    pub fn invalid_field(&self) -> Option<&'static str> {
+        if !(1..=5).contains(&self.depth_levels) {
+            return Some("depth_levels");
+        }
+        if self.touch_fill_ppm > PPM {
+            return Some("touch_fill_ppm");
+        }
+        if self.slippage_ppm > PPM {
+            return Some("slippage_ppm");
+        }
+        if !(0..=MAX_LATENCY_NS).contains(&self.latency_ns) {
+            return Some("latency_ns");
+        }
+        if !(0..=MAX_LATENCY_NS).contains(&self.jitter_ns) {
+            return Some("jitter_ns");
+        }
+        let packed = self.overrides.iter().skip_while(|o| o.is_some()).all(Option::is_none);
+        if !packed {
+            return Some("overrides");
+        }
+        None
     }
 }
 
