@@ -214,7 +214,7 @@ pub fn execute(
         slice(&mut cfg, round);
         bar.set_message(format!("round {}/{rounds}: {}", round + 1, plan.primary.label()));
         let r = live::run(&cfg, &bar)?;
-        polling.add(&baselines::polling_delay(
+        polling.add(baselines::polling_delay(
             &r.filled_crossings,
             r.main.start_ns,
             plan.poll_interval,
