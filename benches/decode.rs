@@ -6,6 +6,9 @@
 //!   frames (simd-json tape, borrowed strings, symbol interned, `Tick` built).
 //! - `serde_json_value/<mode>`: the external baseline: `serde_json::from_slice` into a
 //!   `Value` and the same fields read from it (a fresh allocation tree per frame).
+//! - `fields_one_pass/<mode>` against `fields_by_lookup/<mode>`: the quote fields of the
+//!   frame's `data` object, found in one pass over its keys (the hot path) or by one
+//!   `get` per name and alias (the reference it replaced), the parse included in both.
 //! - `measurement_overhead`: copying the frame bytes alone.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -13,7 +16,9 @@ use serde_json::Value;
 use std::hint::black_box;
 use tickfill::event::{Level, Tick};
 use tickfill::instruments::InstrumentMaster;
-use tickfill::sequencer::decode::{Decoder, Frame};
+use tickfill::sequencer::decode::{
+    DecodeError, Decoder, Frame, quote_fields, quote_fields_by_lookup,
+};
 use tickfill::types::{Exchange, Price};
 
 fn px(v: f64) -> Price {
@@ -138,6 +143,18 @@ fn decode(c: &mut Criterion) {
         g.bench_function(format!("serde_json_value/{name}"), |b| {
             b.iter(|| black_box(serde_decode(black_box(bytes), &master)))
         });
+        type Fields = fn(simd_json::tape::Value<'_, '_>) -> Result<Tick, DecodeError>;
+        let ways: [(&str, Fields); 2] =
+            [("fields_one_pass", quote_fields), ("fields_by_lookup", quote_fields_by_lookup)];
+        for (way, f) in ways {
+            g.bench_function(format!("{way}/{name}"), |b| {
+                b.iter(|| {
+                    black_box(decoder.with_root(black_box(bytes), |root| {
+                        root.get("data").map_or(Err(DecodeError::Missing("data")), f)
+                    }))
+                })
+            });
+        }
     }
     g.finish();
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-const METRICS: [&str; 10] = [
+const METRICS: [&str; 11] = [
     "tick_to_fill",
     "received_to_execution",
     "execution_to_mtm",
@@ -13,6 +13,7 @@ const METRICS: [&str; 10] = [
     "fanout_to_journal",
     "received_to_journal",
     "wire_to_wire",
+    "fill_to_client",
     "rest_placeorder",
     "ws_echo_rtt",
     "polling_fill_delay",
@@ -59,6 +60,7 @@ fn quick_bench_writes_a_complete_report() {
         "tick_to_fill",
         "received_to_journal",
         "wire_to_wire",
+        "fill_to_client",
         "rest_placeorder",
         "ws_echo_rtt",
         "polling_fill_delay",
@@ -80,9 +82,20 @@ fn quick_bench_writes_a_complete_report() {
         "per 100 symbols",
         "| 100000 |",
         "## DESIGN.md targets",
+        "| fused |",
+        "### The load generator's floor: the null engine",
+        "frame intended send -> read by the null reader",
     ] {
         assert!(summary.contains(needle), "summary.md lacks {needle:?}:\n{summary}");
     }
+    // The null engine read every frame its upstream sent.
+    let null = summary.split("what a perfect engine would show. ").nth(1).expect("null section");
+    let counts: Vec<u64> = null
+        .split_whitespace()
+        .take(5)
+        .filter_map(|w| w.trim_end_matches('.').parse().ok())
+        .collect();
+    assert!(counts.len() == 2 && counts[0] > 0 && counts[0] == counts[1], "{null}");
     let index = std::fs::read_to_string(out.path().join("README.md")).expect("index");
     assert!(index.contains(&format!("[{name}]({name}/summary.md)")), "{index}");
     assert!(Path::new(&dir).join("summary.md").is_file());

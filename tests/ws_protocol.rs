@@ -239,6 +239,23 @@ fn unsubscribe_all_and_disconnect_release_everything() {
 #[test]
 fn order_updates_after_the_journal_for_subscribers_only() {
     let rig = rig();
+    let stats = rig.stats();
+    order_updates_for_subscribers_only(rig);
+    // The default path: the committing thread wrote them (while the server thread slept).
+    assert!(stats.direct_updates.load(Ordering::Relaxed) > 0);
+}
+
+/// The same through a wake-up of the server thread instead of the committing thread's
+/// direct write (`direct_updates: false`): same frames, same order, same release.
+#[test]
+fn order_updates_through_a_wake_up_of_the_server_thread() {
+    let rig = rig_with(|c| c.direct_updates = false);
+    let stats = rig.stats();
+    order_updates_for_subscribers_only(rig);
+    assert_eq!(stats.direct_updates.load(Ordering::Relaxed), 0);
+}
+
+fn order_updates_for_subscribers_only(rig: Rig) {
     let sbin = rig.sym("NSE", "SBIN");
     let mut subscriber = rig.authed();
     let mut other = rig.authed();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tickfill::harness::live::LiveConfig;
 use tickfill::harness::report::{self, Machine};
-use tickfill::harness::run::{self, Plan};
+use tickfill::harness::run::{self, Plan, Variant};
 use tickfill::harness::{TempDir, resources};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Topology};
@@ -26,10 +26,28 @@ pub struct BenchArgs {
     /// stage thread) or pipelined (one per stage).
     #[arg(long, default_value = "inline")]
     pub topology: Topology,
-    /// Topologies run first with the same workload, for the A/B table of the report
-    /// (comma-separated; `none` for none).
+    /// Variants run first with the same workload, for the A/B table of the report
+    /// (comma-separated; `none` for none). A variant is `topology[+option...]`, options
+    /// `noticks` (the WebSocket client subscribes to no ticks), `wake` (order updates go
+    /// through a wake-up of the WebSocket thread instead of being written by the thread
+    /// that commits the journal), `nosearch` (no rate search),
+    /// e.g. `fused,inline+wake+nosearch`.
     #[arg(long, value_delimiter = ',', default_value = "fused", value_parser = compare)]
-    pub compare: Vec<Option<Topology>>,
+    pub compare: Vec<Option<Variant>>,
+    /// The primary run's WebSocket client subscribes to no ticks (only order updates).
+    #[arg(long)]
+    pub no_ws_ticks: bool,
+    /// The primary run's order updates go through a wake-up of the WebSocket thread
+    /// (instead of being written by the thread that commits the journal).
+    #[arg(long)]
+    pub ws_wake: bool,
+    /// Rounds the measured phase is split into; each round runs every variant in turn
+    /// (default 3; quick 1), so the machine's changing background load falls on all alike.
+    #[arg(long)]
+    pub rounds: Option<u32>,
+    /// Skip the null engine (frames read and dropped, the load generator's own floor).
+    #[arg(long)]
+    pub no_null: bool,
     /// inline: HOT[,HOUSEKEEPING...] (default on 4+ cores: the last core hot, the rest
     /// for everything else, load generator included). fused/pipelined: cores to pin the
     /// stage threads to, e.g. 2,3,4,5.
@@ -61,7 +79,7 @@ pub struct BenchArgs {
     pub probe_memory: Option<usize>,
 }
 
-fn compare(s: &str) -> Result<Option<Topology>, String> {
+fn compare(s: &str) -> Result<Option<Variant>, String> {
     if s == "none" { Ok(None) } else { s.parse().map(Some) }
 }
 
@@ -88,9 +106,18 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
     } else {
         None
     };
+    let primary = Variant {
+        topology: a.topology,
+        ws_ticks: !a.no_ws_ticks,
+        direct: !a.ws_wake,
+        search: true,
+    };
     Ok(Plan {
         quick: q,
         compare: a.compare.iter().flatten().copied().collect(),
+        primary,
+        null_engine: !a.no_null,
+        rounds: a.rounds.unwrap_or(if q { 1 } else { 3 }).max(1),
         live: LiveConfig {
             symbols,
             orders,
@@ -111,7 +138,8 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
                 vec![10_000, 25_000, 50_000, 75_000, 100_000, 200_000, 400_000, 700_000, 1_000_000]
             },
             search_seconds: if q { 0.5 } else { 3.0 },
-            ws_tick_symbols: 5,
+            ws_tick_symbols: if a.no_ws_ticks { 0 } else { 5 },
+            ws_direct: !a.ws_wake,
         },
         echo_samples: if q { 2_000 } else { 20_000 },
         stage_events: if q { 100_000 } else { 2_000_000 },

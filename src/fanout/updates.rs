@@ -52,11 +52,26 @@ pub struct UpdateReader {
     signal: Arc<UpdateSignal>,
 }
 
+/// A hand-off run on the committing thread: delivers the durable updates itself and
+/// returns true, or returns false (busy, gone) and the reader's thread is woken instead.
+pub type DirectDelivery = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// Wakes the reader's thread when updates become durable. The reader's thread registers
 /// its poll's waker once; until then (or with no reader) a notification does nothing.
-#[derive(Debug, Default)]
+/// A reader may also register a [`DirectDelivery`], tried first.
+#[derive(Default)]
 pub struct UpdateSignal {
     waker: OnceLock<Arc<mio::Waker>>,
+    direct: OnceLock<DirectDelivery>,
+}
+
+impl std::fmt::Debug for UpdateSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateSignal")
+            .field("waker", &self.waker.get().is_some())
+            .field("direct", &self.direct.get().is_some())
+            .finish()
+    }
 }
 
 impl UpdateSignal {
@@ -65,10 +80,19 @@ impl UpdateSignal {
         let _ = self.waker.set(waker);
     }
 
-    /// Wakes the reader (one eventfd write), called by the journal stage after a commit
-    /// that made order updates durable.
+    /// Registers a direct delivery (the first one set stays).
+    pub fn set_direct(&self, direct: DirectDelivery) {
+        let _ = self.direct.set(direct);
+    }
+
+    /// Delivers through the direct path when one is registered and takes it, else wakes
+    /// the reader (one eventfd write); called by the journal stage after a commit that
+    /// made order updates durable.
     #[inline]
     pub fn notify(&self) {
+        if self.direct.get().is_some_and(|d| d()) {
+            return;
+        }
         if let Some(w) = self.waker.get() {
             let _ = w.wake();
         }

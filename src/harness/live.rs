@@ -65,8 +65,10 @@ pub struct LiveConfig {
     pub search_rates: Vec<u64>,
     /// Length of each search step.
     pub search_seconds: f64,
-    /// Symbols whose ticks the WebSocket client also subscribes to.
+    /// Symbols whose ticks the WebSocket client also subscribes to (0: order updates only).
     pub ws_tick_symbols: usize,
+    /// The committing thread writes order updates itself ([`WsConfig::direct_updates`]).
+    pub ws_direct: bool,
     /// Hot and housekeeping cores (inline): every thread of the run, the load generator
     /// included, is confined to the housekeeping cores, the engine's hot thread pinned.
     pub cores: Option<CoreLayout>,
@@ -102,6 +104,10 @@ pub struct LiveResult {
     pub hops: Vec<(&'static str, Histogram<u64>)>,
     /// Crossing frame intended send -> `order_update` read by the WebSocket client.
     pub wire_to_wire: Histogram<u64>,
+    /// Breakdown of wire-to-wire: fill decided by execution -> `order_update` read by
+    /// the client (journal commit, the WebSocket thread's wake-up, its write, the
+    /// client's wake-up).
+    pub fill_to_client: Histogram<u64>,
     /// Crossing frame intended send -> fill decided by execution (each fill paired with
     /// the latest crossing of its symbol sent before it).
     pub intended_to_fill: Histogram<u64>,
@@ -123,6 +129,9 @@ pub struct LiveResult {
     pub rest_failures: u64,
     /// `market_data` frames the WebSocket client read.
     pub ws_ticks: u64,
+    /// Order updates the engine's committing thread wrote itself, and all order updates
+    /// the client read (fills and placements).
+    pub direct_updates: (u64, u64),
     /// The rate search.
     pub search: Vec<RateStep>,
     /// Echo round trips (one per millisecond) measured during the measured phase, under
@@ -131,6 +140,53 @@ pub struct LiveResult {
     /// CPU seconds and run-queue wait seconds per thread name over the measured phase,
     /// most CPU first.
     pub cpu_threads: Vec<(String, f64, f64)>,
+}
+
+/// Adds `b`'s (name, CPU, wait) rows into `a`, most CPU first.
+pub fn merge_threads(a: &mut Vec<(String, f64, f64)>, b: &[(String, f64, f64)]) {
+    for (n, c, w) in b {
+        match a.iter_mut().find(|(m, _, _)| m == n) {
+            Some((_, c0, w0)) => {
+                *c0 += c;
+                *w0 += w;
+            }
+            None => a.push((n.clone(), *c, *w)),
+        }
+    }
+    a.sort_by(|x, y| y.1.total_cmp(&x.1));
+}
+
+impl LiveResult {
+    /// Folds a later round of the same variant into this one: histograms and counts add
+    /// up, the rate search is the round's that ran one.
+    pub fn merge(&mut self, b: LiveResult) -> anyhow::Result<()> {
+        for ((_, h), (_, g)) in self.hops.iter_mut().zip(&b.hops) {
+            h.add(g)?;
+        }
+        self.wire_to_wire.add(&b.wire_to_wire)?;
+        self.fill_to_client.add(&b.fill_to_client)?;
+        self.intended_to_fill.add(&b.intended_to_fill)?;
+        self.sender_lag.add(&b.sender_lag)?;
+        self.rest.add(&b.rest)?;
+        self.echo_loaded.add(&b.echo_loaded)?;
+        self.filled_crossings.extend(&b.filled_crossings);
+        self.main.sent += b.main.sent;
+        self.main.crossings += b.main.crossings;
+        self.main.max_lag_ns = self.main.max_lag_ns.max(b.main.max_lag_ns);
+        self.main.end_lag_ns = self.main.end_lag_ns.max(b.main.end_lag_ns);
+        self.main_received += b.main_received;
+        self.cpu_process_s += b.cpu_process_s;
+        self.cpu_engine_s += b.cpu_engine_s;
+        self.rest_failures += b.rest_failures;
+        self.ws_ticks += b.ws_ticks;
+        self.direct_updates.0 += b.direct_updates.0;
+        self.direct_updates.1 += b.direct_updates.1;
+        merge_threads(&mut self.cpu_threads, &b.cpu_threads);
+        if !b.search.is_empty() {
+            self.search = b.search;
+        }
+        Ok(())
+    }
 }
 
 fn agent() -> ureq::Agent {
@@ -193,7 +249,10 @@ fn replacer(
 struct WsStats {
     w2w: Histogram<u64>,
     filled: Vec<u64>,
+    /// (symbol, crossing intended time, read time) of every timed fill.
+    reads: Vec<(u32, u64, u64)>,
     ticks: u64,
+    updates: u64,
 }
 
 /// The WebSocket client: authenticates, subscribes to orders and `ticks` symbols'
@@ -210,14 +269,17 @@ fn ws_client(
     let (mut ws, _) = tungstenite::client(format!("ws://{addr}/"), stream)?;
     ws.send(Message::text(json!({"action": "authenticate", "api_key": KEY}).to_string()))?;
     ws.send(Message::text(json!({"action": "subscribe_orders"}).to_string()))?;
-    let symbols: Vec<Value> =
-        (0..ticks).map(|s| json!({"symbol": name(s), "exchange": "NSE"})).collect();
-    ws.send(Message::text(
-        json!({"action": "subscribe", "symbols": symbols, "mode": 1}).to_string(),
-    ))?;
+    if ticks > 0 {
+        let symbols: Vec<Value> =
+            (0..ticks).map(|s| json!({"symbol": name(s), "exchange": "NSE"})).collect();
+        ws.send(Message::text(
+            json!({"action": "subscribe", "symbols": symbols, "mode": 1}).to_string(),
+        ))?;
+    }
     ws.get_ref().set_read_timeout(Some(Duration::from_millis(50)))?;
     Ok(std::thread::Builder::new().name("bench-ws".into()).spawn(move || {
-        let mut s = WsStats { w2w: new_ns(), filled: Vec::new(), ticks: 0 };
+        let mut s =
+            WsStats { w2w: new_ns(), filled: Vec::new(), reads: Vec::new(), ticks: 0, updates: 0 };
         // Orders seen resting: only their fills were caused by a crossing frame (an order
         // filled at placement never rests).
         let mut resting = std::collections::HashSet::new();
@@ -243,6 +305,7 @@ fn ws_client(
             if !text.contains("\"order_update\"") {
                 continue;
             }
+            s.updates += 1;
             let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else { continue };
             let id = v["orderid"].as_str().unwrap_or_default().to_owned();
             match v["order_status"].as_str() {
@@ -262,6 +325,7 @@ fn ws_client(
             if resting.remove(&id) && crossed > 0 && crossed <= now {
                 s.w2w.saturating_record((now - crossed).max(1));
                 s.filled.push(crossed);
+                s.reads.push((symbol as u32, crossed, now));
             }
             let _ = replace.send(symbol);
         }
@@ -292,6 +356,30 @@ pub fn pair_fills(crossings: &[(u32, u64)], fills: &[crate::latency::FillTime]) 
         let k = times.partition_point(|&t| t <= f.exec_ns);
         if k > 0 {
             h.saturating_record((f.exec_ns - times[k - 1]).max(1));
+        }
+    }
+    h
+}
+
+/// Fill decided -> `order_update` read: each client read (symbol, crossing, read time)
+/// paired with the first fill of its symbol at or after the crossing.
+pub fn fill_to_client(
+    reads: &[(u32, u64, u64)],
+    fills: &[crate::latency::FillTime],
+) -> Histogram<u64> {
+    let mut by_symbol: std::collections::HashMap<u32, Vec<u64>> = Default::default();
+    for f in fills {
+        by_symbol.entry(f.symbol).or_default().push(f.exec_ns);
+    }
+    for v in by_symbol.values_mut() {
+        v.sort_unstable();
+    }
+    let mut h = new_ns();
+    for &(symbol, crossed, read) in reads {
+        let Some(times) = by_symbol.get(&symbol) else { continue };
+        let k = times.partition_point(|&t| t < crossed);
+        if let Some(&fill) = times.get(k).filter(|&&t| t <= read) {
+            h.saturating_record((read - fill).max(1));
         }
     }
     h
@@ -366,7 +454,11 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     let updates = engine.take_updates().context("order-update reader")?;
     let keys = KeyStore::from_key(KEY).map_err(|e| anyhow!("bench key: {e}"))?;
     let ws = WsServer::start(
-        WsConfig { addr: "127.0.0.1:0".parse()?, ..WsConfig::default() },
+        WsConfig {
+            addr: "127.0.0.1:0".parse()?,
+            direct_updates: cfg.ws_direct,
+            ..WsConfig::default()
+        },
         handle.clone(),
         updates,
         keys.clone(),
@@ -469,10 +561,11 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     let main_received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
     let after = settled_latency(&handle);
     let sender_lag = upstream.lag.lock().map(|h| h.clone()).unwrap_or_else(|_| new_ns());
-    let intended_to_fill =
-        pair_fills(&upstream.crossings.take_history(), &handle.latency.take_fills());
+    let fills = handle.latency.take_fills();
+    let intended_to_fill = pair_fills(&upstream.crossings.take_history(), &fills);
     stop.store(true, Ordering::Release);
     let ws_stats = client.join().map_err(|_| anyhow!("the WebSocket client panicked"))?;
+    let fill_to_client = fill_to_client(&ws_stats.reads, &fills);
     let (replaced, rest_failures) =
         replacer.join().map_err(|_| anyhow!("the REST re-placer panicked"))?;
     rest.add(&replaced)?;
@@ -520,6 +613,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
         }
     }
 
+    let direct = ws.stats().direct_updates.load(Ordering::Relaxed);
     ws.shutdown();
     api.shutdown();
     drop(handle);
@@ -528,6 +622,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     Ok(LiveResult {
         hops,
         wire_to_wire: ws_stats.w2w,
+        fill_to_client,
         rest,
         filled_crossings: ws_stats.filled,
         main,
@@ -540,6 +635,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
         echo_loaded,
         rest_failures,
         ws_ticks: ws_stats.ticks,
+        direct_updates: (direct, ws_stats.updates),
         search,
     })
 }

@@ -14,6 +14,7 @@
 //!
 //! - [`live`]: the engine with feed, REST and WebSocket; tick-to-fill and hops,
 //!   wire-to-wire, REST round trips, CPU, the sustainable-rate search;
+//! - [`null`]: the null engine (frames read and dropped): the load generator's floor;
 //! - [`baselines`]: tungstenite echo, crossbeam-channel stages, polling;
 //! - [`resources`]: CPU and memory counters, restart time;
 //! - [`hist`]: `.hgrm` and SVG;
@@ -28,6 +29,7 @@
 pub mod baselines;
 pub mod hist;
 pub mod live;
+pub mod null;
 pub mod report;
 pub mod resources;
 pub mod run;

@@ -128,6 +128,11 @@ fn metrics(r: &Results) -> Vec<Metric<'_>> {
             h: &r.live.wire_to_wire,
         },
         Metric {
+            file: "fill_to_client",
+            what: "breakdown: fill decided -> order_update read by the WS client",
+            h: &r.live.fill_to_client,
+        },
+        Metric {
             file: "rest_placeorder",
             what: "REST placeorder round trip (ureq, loopback)",
             h: &r.live.rest,
@@ -190,19 +195,24 @@ fn live_max_rate(l: &super::live::LiveResult) -> u64 {
     l.search.iter().filter(|s| s.ok).map(|s| s.rate).max().unwrap_or(0)
 }
 
-/// The A/B table: every topology of the run, same workload, side by side.
+/// The A/B table: every variant of the run, same workload, side by side, and the null
+/// engine's floor under the same load.
 fn ab_section(s: &mut String, plan: &Plan, r: &Results) {
-    let primary = (plan.live.pipeline.topology, &r.live);
-    let rows: Vec<(crate::ring::Topology, &super::live::LiveResult)> =
-        r.compared.iter().map(|(t, l)| (*t, l)).chain(std::iter::once(primary)).collect();
-    let _ = writeln!(s, "## A/B: topologies in this run (same workload, one after the other)\n");
+    let primary = (plan.primary, &r.live);
+    let rows: Vec<(super::run::Variant, &super::live::LiveResult)> =
+        r.compared.iter().map(|(v, l)| (*v, l)).chain(std::iter::once(primary)).collect();
+    let _ = writeln!(s, "## A/B: variants in this run (same workload, one after the other)\n");
     let _ = writeln!(
         s,
         "Tick-to-fill is from the crossing frame's intended send time to the fill decision \
          (sender lag and socket queueing count); socket read -> fill is the engine's own \
-         part. Wire-to-wire is from the intended send time too. Echo under load: a \
-         tungstenite echo round trip every 1 ms during the measured phase. `inline` runs \
-         with core layout: {}; the others run unpinned, as before.\n",
+         part. Wire-to-wire is from the intended send time too; fill -> client is its tail \
+         (journal commit, WebSocket thread wake-up and write, client wake-up). Echo under \
+         load: a tungstenite echo round trip every 1 ms during the measured phase. \
+         Variants: `+noticks` = the WebSocket client subscribes to no ticks (order updates \
+         only), `+wake` = order updates through a wake-up of the WebSocket thread (the old \
+         path) instead of written by the thread that commits the journal, `+nosearch` = no \
+         rate search. `inline` runs with core layout: {}; the others run unpinned.\n",
         plan.live.cores.as_ref().map_or("no layout".to_owned(), |l| format!(
             "hot core {}, housekeeping {:?}",
             l.hot, l.housekeeping
@@ -210,23 +220,27 @@ fn ab_section(s: &mut String, plan: &Plan, r: &Results) {
     );
     let _ = writeln!(
         s,
-        "| topology | tick-to-fill (intended send -> fill) p50 / p99 / p99.9 / max us | \
+        "| variant | tick-to-fill (intended send -> fill) p50 / p99 / p99.9 / max us | \
          socket read -> fill p50 / p99 us | socket -> journal p50 / p99 us | \
-         wire-to-wire p50 / p99 us | echo under load p50 / p99 us | w2w / echo p50 | \
-         sender lag p50 / p99 us | engine CPU us/tick | max sustainable /s |"
+         wire-to-wire p50 / p99 us | fill -> client p50 / p99 us | \
+         echo under load p50 / p99 us | w2w / echo p50 | \
+         sender lag p50 / p99 us | engine CPU us/tick | order updates written by the \
+         engine thread / read by the client | max sustainable /s |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---:|---|---:|---:|");
-    for (t, l) in rows {
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---:|---|---:|---:|---:|");
+    for (v, l) in rows {
         let i2f = Percentiles::of(&l.intended_to_fill);
         let t2f = Percentiles::of(&l.hops[5].1);
         let r2j = Percentiles::of(&l.hops[4].1);
         let w2w = Percentiles::of(&l.wire_to_wire);
+        let f2c = Percentiles::of(&l.fill_to_client);
         let echo = Percentiles::of(&l.echo_loaded);
         let lag = Percentiles::of(&l.sender_lag);
         let ticks = (l.main_received as f64).max(1.0);
         let _ = writeln!(
             s,
-            "| {t:?} | {} / {} / {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {:.2} | {} / {} | {:.2} | {} |",
+            "| {} | {} / {} / {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {:.2} | {} / {} | {:.2} | {} / {} | {} |",
+            v.label(),
             us(i2f.p50),
             us(i2f.p99),
             us(i2f.p999),
@@ -237,16 +251,65 @@ fn ab_section(s: &mut String, plan: &Plan, r: &Results) {
             us(r2j.p99),
             us(w2w.p50),
             us(w2w.p99),
+            us(f2c.p50),
+            us(f2c.p99),
             us(echo.p50),
             us(echo.p99),
             if echo.p50 == 0 { f64::NAN } else { w2w.p50 as f64 / echo.p50 as f64 },
             us(lag.p50),
             us(lag.p99),
             l.cpu_engine_s * 1e6 / ticks,
-            live_max_rate(l)
+            l.direct_updates.0,
+            l.direct_updates.1,
+            if l.search.is_empty() { "-".to_owned() } else { live_max_rate(l).to_string() }
         );
     }
     let _ = writeln!(s);
+    if let Some(n) = &r.null {
+        let read = Percentiles::of(&n.read_lag);
+        let lag = Percentiles::of(&n.sender_lag);
+        let echo = Percentiles::of(&n.echo_loaded);
+        let _ = writeln!(s, "### The load generator's floor: the null engine\n");
+        let _ = writeln!(
+            s,
+            "The same upstream, rate and symbols, the same echo client, but the frames read by \
+             a plain tungstenite client and dropped (no engine): what a perfect engine would \
+             show. {} frames sent, {} read.\n",
+            n.sent, n.read
+        );
+        let _ =
+            writeln!(s, "| what | p50 | p90 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|---:|");
+        for (what, p) in [
+            ("frame intended send -> read by the null reader", read),
+            ("sender lag", lag),
+            ("echo round trip under this load", echo),
+        ] {
+            let _ = writeln!(
+                s,
+                "| {what} | {} | {} | {} | {} | {} |",
+                us(p.p50),
+                us(p.p90),
+                us(p.p99),
+                us(p.p999),
+                us(p.max)
+            );
+        }
+        let i2f = Percentiles::of(&r.live.intended_to_fill);
+        let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        let _ = writeln!(
+            s,
+            "\nPrimary run against the null engine: tick-to-fill p50 / null read p50 = {:.2}, \
+             p99 / p99 = {:.2}.\n",
+            ratio(i2f.p50, read.p50),
+            ratio(i2f.p99, read.p99)
+        );
+        let _ = writeln!(s, "Null engine CPU per thread (measured phase):\n");
+        let _ = writeln!(s, "| thread | CPU s | runnable but waiting, s |\n|---|---:|---:|");
+        for (name, cpu, wait) in &n.cpu_threads {
+            let _ = writeln!(s, "| {name} | {cpu:.2} | {wait:.2} |");
+        }
+        let _ = writeln!(s);
+    }
 }
 
 /// RSS growth per 100 symbols beyond the fixed part: the slope between the smallest
@@ -322,7 +385,7 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
 
     ab_section(&mut s, plan, r);
 
-    let _ = writeln!(s, "## Latency (microseconds), {:?}\n", c.pipeline.topology);
+    let _ = writeln!(s, "## Latency (microseconds), {}\n", plan.primary.label());
     let _ = writeln!(s, "| metric | what | count | p50 | p90 | p99 | p99.9 | max | plot |");
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---|");
     for metric in metrics(r) {

@@ -6,6 +6,7 @@ use super::TempDir;
 use super::baselines::{self, StagesThroughput};
 use super::live::{self, LiveConfig, LiveResult};
 use super::resources::{self, Restart};
+use crate::ring::Topology;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::{Duration, Instant};
@@ -17,9 +18,17 @@ pub struct Plan {
     pub quick: bool,
     /// The live run (its topology is the primary one, reported in full).
     pub live: LiveConfig,
-    /// Topologies run before the primary one in the same bench run, for the A/B table
+    /// Variants run before the primary one in the same bench run, for the A/B table
     /// (each with the same workload; `fused` runs unpinned, as it always has).
-    pub compare: Vec<crate::ring::Topology>,
+    pub compare: Vec<Variant>,
+    /// The primary run's own variant (its label in the A/B table).
+    pub primary: Variant,
+    /// Also measure the null engine (frames read and dropped) under the same load.
+    pub null_engine: bool,
+    /// The measured phase is split into this many rounds, and every round runs each
+    /// variant (the null engine, the compared ones, the primary) in turn, so a change of
+    /// the machine's background load during the run falls on all of them alike.
+    pub rounds: u32,
     /// Echo round trips.
     pub echo_samples: u64,
     /// Events through the four stages, ring and crossbeam each.
@@ -40,7 +49,9 @@ pub struct Results {
     /// The live run of the primary topology.
     pub live: LiveResult,
     /// The live runs of [`Plan::compare`], same workload, same bench run.
-    pub compared: Vec<(crate::ring::Topology, LiveResult)>,
+    pub compared: Vec<(Variant, LiveResult)>,
+    /// The null engine: the load generator's own floor under the same load.
+    pub null: Option<super::null::NullResult>,
     /// Loopback tungstenite echo round trips.
     pub echo: Histogram<u64>,
     /// Ring against crossbeam channels.
@@ -53,6 +64,82 @@ pub struct Results {
     pub restarts: Vec<Restart>,
     /// Wall time of the whole plan.
     pub elapsed: Duration,
+}
+
+/// One row of the A/B table: a topology and the options that differ from the primary
+/// run, written `topology[+option...]`: `noticks` (the WebSocket client subscribes to no
+/// ticks), `wake` (order updates go through a wake-up of the WebSocket thread instead of
+/// being written by the committing thread), `nosearch` (no sustainable-rate search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// The topology.
+    pub topology: Topology,
+    /// Whether the WebSocket client also subscribes to a few symbols' ticks.
+    pub ws_ticks: bool,
+    /// The committing thread writes order updates to the sockets itself (the default).
+    pub direct: bool,
+    /// Whether the run ends with the sustainable-rate search.
+    pub search: bool,
+}
+
+impl Variant {
+    /// The plain topology: ticks on, direct order updates, with the rate search.
+    pub fn of(topology: Topology) -> Variant {
+        Variant { topology, ws_ticks: true, direct: true, search: true }
+    }
+
+    /// How the A/B table names it (the same syntax `--compare` takes).
+    pub fn label(&self) -> String {
+        let mut s = format!("{:?}", self.topology).to_lowercase();
+        if !self.ws_ticks {
+            s.push_str("+noticks");
+        }
+        if !self.direct {
+            s.push_str("+wake");
+        }
+        if !self.search {
+            s.push_str("+nosearch");
+        }
+        s
+    }
+
+    /// Changes `cfg` (the primary run's) into this variant's.
+    pub fn apply(&self, cfg: &mut LiveConfig) {
+        cfg.pipeline.topology = self.topology;
+        if self.topology.resolve() != Topology::Inline {
+            cfg.cores = None;
+        }
+        if !self.ws_ticks {
+            cfg.ws_tick_symbols = 0;
+        }
+        cfg.ws_direct = self.direct;
+        if !self.search {
+            cfg.search_rates.clear();
+        }
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Variant, String> {
+        let mut parts = s.split('+');
+        let topology: Topology = parts.next().unwrap_or_default().parse()?;
+        let mut v = Variant::of(topology);
+        for p in parts {
+            match p {
+                "noticks" => v.ws_ticks = false,
+                "wake" => v.direct = false,
+                "nosearch" => v.search = false,
+                _ => {
+                    return Err(format!(
+                        "unknown variant option {p:?} in {s:?} (noticks, wake or nosearch)"
+                    ));
+                }
+            }
+        }
+        Ok(v)
+    }
 }
 
 fn bar() -> ProgressBar {
@@ -90,19 +177,54 @@ pub fn execute(
         dir.path(),
     )?;
     drop(dir);
-    let mut compared = Vec::new();
-    for &t in &plan.compare {
-        let mut cfg = plan.live.clone();
-        cfg.pipeline.topology = t;
-        if t.resolve() != crate::ring::Topology::Inline {
-            cfg.cores = None;
+    let rounds = plan.rounds.max(1);
+    let slice = |cfg: &mut LiveConfig, round: u32| {
+        cfg.seconds = plan.live.seconds / f64::from(rounds);
+        if round + 1 < rounds {
+            cfg.search_rates.clear();
         }
-        bar.set_message(format!("live run: {t:?}"));
-        compared.push((t, live::run(&cfg, &bar)?));
+    };
+    let mut null: Option<super::null::NullResult> = None;
+    let mut compared: Vec<(Variant, LiveResult)> = Vec::new();
+    let mut live: Option<LiveResult> = None;
+    let mut polling = crate::harness::hist::new_ns();
+    for round in 0..rounds {
+        if plan.null_engine {
+            bar.set_message(format!("round {}/{rounds}: null engine", round + 1));
+            let mut cfg = plan.live.clone();
+            slice(&mut cfg, round);
+            let r = super::null::run(&cfg, &bar)?;
+            match &mut null {
+                Some(n) => n.merge(r)?,
+                None => null = Some(r),
+            }
+        }
+        for (i, v) in plan.compare.iter().enumerate() {
+            let mut cfg = plan.live.clone();
+            v.apply(&mut cfg);
+            slice(&mut cfg, round);
+            bar.set_message(format!("round {}/{rounds}: {}", round + 1, v.label()));
+            let r = live::run(&cfg, &bar)?;
+            match compared.get_mut(i) {
+                Some((_, l)) => l.merge(r)?,
+                None => compared.push((*v, r)),
+            }
+        }
+        let mut cfg = plan.live.clone();
+        slice(&mut cfg, round);
+        bar.set_message(format!("round {}/{rounds}: {}", round + 1, plan.primary.label()));
+        let r = live::run(&cfg, &bar)?;
+        polling.add(baselines::polling_delay(
+            &r.filled_crossings,
+            r.main.start_ns,
+            plan.poll_interval,
+        ))?;
+        match &mut live {
+            Some(l) => l.merge(r)?,
+            None => live = Some(r),
+        }
     }
-    let live = live::run(&plan.live, &bar)?;
-    let polling =
-        baselines::polling_delay(&live.filled_crossings, live.main.start_ns, plan.poll_interval);
+    let live = live.ok_or_else(|| anyhow::anyhow!("no live run"))?;
     let mut restarts = Vec::new();
     for &n in &plan.restart_events {
         bar.set_message(format!("restart: writing {n} journaled events, then recovering"));
@@ -115,6 +237,7 @@ pub fn execute(
     Ok(Results {
         live,
         compared,
+        null,
         echo,
         stages,
         polling,
@@ -122,4 +245,44 @@ pub fn execute(
         restarts,
         elapsed: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_parse_and_print_the_same() {
+        for s in ["fused", "inline+noticks", "inline+wake+nosearch", "fused+noticks+wake"] {
+            let v: Variant = s.parse().expect(s);
+            assert_eq!(v.label(), s);
+        }
+        let v: Variant = "inline+noticks".parse().unwrap();
+        assert!(v.direct && !v.ws_ticks && v.search && v.topology == Topology::Inline);
+        let e = "inline+fast".parse::<Variant>().unwrap_err();
+        assert!(e.contains("\"fast\""), "{e}");
+        assert!("sideways".parse::<Variant>().unwrap_err().contains("--topology"));
+    }
+
+    #[test]
+    fn a_variant_changes_only_its_own_settings() {
+        let mut cfg = LiveConfig {
+            symbols: 10,
+            orders: 10,
+            rate: 1_000,
+            seconds: 1.0,
+            pipeline: crate::ring::pipeline::PipelineConfig::default(),
+            cross_period: Duration::from_millis(500),
+            search_rates: vec![1_000],
+            search_seconds: 0.5,
+            ws_tick_symbols: 5,
+            ws_direct: true,
+            cores: None,
+        };
+        "fused+noticks+wake+nosearch".parse::<Variant>().unwrap().apply(&mut cfg);
+        assert_eq!(cfg.pipeline.topology, Topology::Fused);
+        assert_eq!(cfg.ws_tick_symbols, 0);
+        assert!(cfg.search_rates.is_empty() && !cfg.ws_direct);
+        assert_eq!((cfg.symbols, cfg.rate), (10, 1_000));
+    }
 }

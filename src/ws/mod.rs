@@ -114,6 +114,9 @@ pub struct WsStats {
     /// Accepts that failed for want of file descriptors (EMFILE/ENFILE); each such
     /// connection was closed at once rather than left waiting.
     pub fd_exhausted: AtomicU64,
+    /// Order updates handed to their subscribers by the thread that committed them
+    /// ([`WsConfig::direct_updates`]) rather than by the server thread.
+    pub direct_updates: AtomicU64,
 }
 
 impl WsStats {
@@ -163,6 +166,13 @@ pub struct WsConfig {
     /// The time the auth deadline, keepalive pings and close grace run on (a test
     /// advances a manual one; see [`crate::clock::Clock`]).
     pub clock: crate::clock::Clock,
+    /// The thread that commits the journal (the engine's hot thread in `inline`) writes
+    /// durable order updates to the subscribed sockets itself whenever the server thread
+    /// is not mid-turn, instead of waking it: one thread wake-up less between a fill and
+    /// the client (the default; chosen by the A/B in latency-reports, where a bounded
+    /// spin of the server thread after each wake-up measured no better than none). When
+    /// the server is mid-turn, or with `false`, the server thread is woken instead.
+    pub direct_updates: bool,
 }
 
 impl Default for WsConfig {
@@ -180,6 +190,7 @@ impl Default for WsConfig {
             max_auth_failures_per_conn: 3,
             max_connections: 1024,
             clock: crate::clock::Clock::system(),
+            direct_updates: true,
         }
     }
 }

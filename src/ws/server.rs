@@ -23,8 +23,8 @@ use mio::{Events, Interest as Ready, Poll, Token, Waker};
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tungstenite::Utf8Bytes;
 use tungstenite::protocol::WebSocketConfig;
@@ -40,14 +40,25 @@ const MAX_WRITE_BUFFER: usize = 16 << 20;
 
 pub(crate) struct Server {
     poll: Poll,
-    listener: TcpListener,
     waker: Arc<Waker>,
+    stop: Arc<AtomicBool>,
+    /// Everything a turn touches; shared with the engine's hot thread when it writes
+    /// order updates itself ([`super::WsConfig::direct_updates`]), which only ever
+    /// `try_lock`s it.
+    core: Arc<Mutex<Core>>,
+    local_addr: SocketAddr,
+    stats: Arc<WsStats>,
+}
+
+/// The server's state: the listener, every connection and the streams they are fed from.
+pub(crate) struct Core {
+    listener: TcpListener,
+    registry: mio::Registry,
     conns: HashMap<usize, Conn>,
     next: usize,
     ctx: Ctx,
     updates: UpdateReader,
     cache: FrameCache,
-    stop: Arc<AtomicBool>,
     health: Arc<Health>,
     /// The engine's count of order updates lost to overflow, as last acted on.
     seen_overflows: u64,
@@ -91,7 +102,11 @@ impl Server {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         // The journal stage wakes this loop when order updates become durable, so they go
         // out at once rather than on the next 1 ms turn.
-        updates.signal().set_waker(Arc::clone(&waker));
+        let signal = updates.signal();
+        signal.set_waker(Arc::clone(&waker));
+        let direct = config.direct_updates;
+        let local_addr = listener.local_addr()?;
+        let registry = poll.registry().try_clone()?;
         // Frames up to 16x the message limit are read whole, so the 1009 close leaves the
         // stream in step; a bigger frame header is refused before its payload is read.
         let ws = WebSocketConfig::default()
@@ -110,16 +125,15 @@ impl Server {
             board: Arc::clone(&engine.board),
             ws,
         };
-        Ok(Server {
-            poll,
+        let stats = Arc::clone(&ctx.stats);
+        let core = Arc::new(Mutex::new(Core {
             listener,
-            waker,
+            registry,
             conns: HashMap::new(),
             next: FIRST_CLIENT,
             ctx,
             updates,
             cache: FrameCache::default(),
-            stop,
             seen_overflows: engine.health.fanout_overflows.load(Ordering::Acquire),
             seen_dropped: engine.ticks.dropped(),
             ticks: engine.ticks.clone(),
@@ -127,15 +141,32 @@ impl Server {
             refusing: Vec::new(),
             reserve: reserve_fd(),
             accept_pending: false,
-        })
+        }));
+        if direct {
+            // The committing thread hands durable updates to the sockets itself when the
+            // server is not mid-turn; otherwise (or after shutdown) the waker does.
+            let weak = Arc::downgrade(&core);
+            signal.set_direct(Arc::new(move || {
+                let Some(core) = weak.upgrade() else { return false };
+                let Ok(mut core) = core.try_lock() else { return false };
+                let n = core.deliver_updates(core.ctx.config.clock.instant());
+                core.ctx.stats.direct_updates.fetch_add(n, Ordering::Relaxed);
+                true
+            }));
+        }
+        Ok(Server { poll, waker, stop, core, local_addr, stats })
     }
 
     pub(crate) fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+        Ok(self.local_addr)
     }
 
     pub(crate) fn stats(&self) -> Arc<WsStats> {
-        Arc::clone(&self.ctx.stats)
+        Arc::clone(&self.stats)
+    }
+
+    fn core(&self) -> std::sync::MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn waker(&self) -> Arc<Waker> {
@@ -145,21 +176,24 @@ impl Server {
     pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         while !self.stop.load(Ordering::Acquire) {
-            let timeout = if self.conns.is_empty() { IDLE_TIMEOUT } else { BUSY_TIMEOUT };
+            let idle = self.core().conns.is_empty();
+            let timeout = if idle { IDLE_TIMEOUT } else { BUSY_TIMEOUT };
             self.turn(&mut events, timeout, true, CLOSE_GRACE);
         }
         // Shutdown: close everyone with 1001 and give the close handshakes a moment (of
         // real time: a manual clock standing still must not hold the stop up).
-        let now = self.ctx.config.clock.instant();
-        for c in self.conns.values_mut() {
+        let now = self.core().ctx.config.clock.instant();
+        for c in self.core().conns.values_mut() {
             c.shutdown(now);
         }
         let deadline = Instant::now() + CLOSE_GRACE;
-        while !self.conns.is_empty() && Instant::now() < deadline {
+        while !self.core().conns.is_empty() && Instant::now() < deadline {
             self.turn(&mut events, BUSY_TIMEOUT, false, CLOSE_GRACE);
         }
     }
 
+    /// One turn: wait (outside the lock, so the committing thread can deliver order
+    /// updates meanwhile), then serve what came.
     fn turn(&mut self, events: &mut Events, timeout: Duration, serve: bool, grace: Duration) {
         if let Err(e) = self.poll.poll(events, Some(timeout)) {
             if e.kind() != ErrorKind::Interrupted {
@@ -168,6 +202,13 @@ impl Server {
             }
             return;
         }
+        self.core().on_events(events, serve, grace);
+    }
+}
+
+impl Core {
+    /// Everything a turn does after the wait.
+    fn on_events(&mut self, events: &Events, serve: bool, grace: Duration) {
         let now = self.ctx.config.clock.instant();
         if serve && std::mem::take(&mut self.accept_pending) {
             self.accept(now);
@@ -209,6 +250,17 @@ impl Server {
         stats.clients.store(self.conns.len() as u64, Ordering::Relaxed);
     }
 
+    /// Hands the durable order updates to their subscribers' sockets and flushes them
+    /// (the hot thread's direct path; a turn does the same as part of its work).
+    /// Returns how many updates went out.
+    fn deliver_updates(&mut self, now: Instant) -> u64 {
+        let n = self.pump_updates(now);
+        for c in self.conns.values_mut() {
+            c.flush_if_dirty();
+        }
+        n
+    }
+
     /// Accepts until the listener would block (mio is edge-triggered: a readiness event
     /// is not repeated for connections left in the queue). Over the cap, a connection is
     /// handshaken and closed with 1013 (or, past [`REFUSE_BACKLOG`] of those, dropped).
@@ -228,7 +280,7 @@ impl Server {
                     self.next += 1;
                     let _ = stream.set_nodelay(true);
                     let ready = Ready::READABLE | Ready::WRITABLE;
-                    if self.poll.registry().register(&mut stream, Token(token), ready).is_err() {
+                    if self.registry.register(&mut stream, Token(token), ready).is_err() {
                         continue;
                     }
                     self.ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
@@ -330,12 +382,14 @@ impl Server {
     /// Updates lost upstream (the engine's queue overflowed) close every subscriber with
     /// 4008 so it resyncs from the orderbook: at once when the engine's overflow count
     /// moves, and, should that race with the release, when the reader reports the gap.
-    fn pump_updates(&mut self, now: Instant) {
+    /// Returns how many updates it handed to subscribers.
+    fn pump_updates(&mut self, now: Instant) -> u64 {
         self.check_overflow(now);
         let max = self.ctx.config.max_pending_updates;
+        let mut sent = 0;
         loop {
             let q = match self.updates.poll() {
-                Next::Empty => return,
+                Next::Empty => return sent,
                 Next::Update(q) => q,
                 Next::Gap { next, .. } => {
                     self.check_overflow(now);
@@ -351,6 +405,7 @@ impl Server {
             for c in self.conns.values_mut() {
                 c.push_update(&frame, max, now);
             }
+            sent += 1;
         }
     }
 

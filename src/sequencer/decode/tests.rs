@@ -184,3 +184,32 @@ fn malformed_frames_are_errors_never_panics() {
     let ok = br#"{"type":"market_data","symbol":"SBIN","exchange":"NSE","data":{"ltp":1}}"#;
     assert!(matches!(d.decode(ok, &m), Ok(Frame::Tick(_))));
 }
+
+/// The one-pass field collection agrees with one `get` per name, on the shapes that
+/// differ only in how keys are found: aliases, null first aliases, duplicate keys, depth
+/// beside or inside `data`, wrong types.
+#[test]
+fn one_pass_fields_agree_with_lookups() {
+    let frames = [
+        r#"{"ltp":1.5,"close":2,"prev_close":3,"bid":4,"ask_price":5,"ask":6}"#,
+        r#"{"ltp":1.5,"close":null,"prev_close":3,"bid_price":null,"bid":4}"#,
+        r#"{"ltp":1.5,"ltp":2.5,"volume":"7","volume":8,"ltq":"2.0","timestamp":9}"#,
+        r#"{"ltp":"10.25","bids":[{"price":9,"qty":3}],"asks":[{"price":11,"quantity":2}]}"#,
+        r#"{"ltp":1,"depth":{"bids":[{"price":1,"orders":2}],"sell":[{"price":2}]}}"#,
+        r#"{"ltp":1,"depth":5}"#,
+        r#"{"ltp":true}"#,
+        r#"{"open":1}"#,
+        r#"{"ltp":1,"totalbuyqty":"x"}"#,
+        r#"{"ltp":1,"oi":1.5,"ltt":null,"timestamp":"12"}"#,
+        r#"[1,2]"#,
+    ];
+    let mut d = Decoder::new();
+    for f in frames {
+        let (a, b) = d
+            .with_root(f.as_bytes(), |v| {
+                Ok((super::quote_fields(v), super::quote_fields_by_lookup(v)))
+            })
+            .expect(f);
+        assert_eq!(a, b, "{f}");
+    }
+}
