@@ -149,7 +149,8 @@ impl Server {
             signal.set_direct(Arc::new(move || {
                 let Some(core) = weak.upgrade() else { return false };
                 let Ok(mut core) = core.try_lock() else { return false };
-                let n = core.deliver_updates(core.ctx.config.clock.instant());
+                let now = core.ctx.config.clock.instant();
+                let n = core.deliver_updates(now);
                 core.ctx.stats.direct_updates.fetch_add(n, Ordering::Relaxed);
                 true
             }));
