@@ -28,6 +28,7 @@
 pub mod baselines;
 pub mod hist;
 pub mod live;
+pub mod relay;
 pub mod report;
 pub mod resources;
 pub mod run;
