@@ -458,7 +458,17 @@ fn measure(
     anyhow::ensure!(failures == 0, "{label}: {failures} re-placements failed");
 
     let mut search = Vec::new();
-    for &rate in &cfg.search_rates {
+    // A failed step is tried once more before the search stops: a momentary stall of a
+    // shared machine is not the path's limit (both attempts are reported).
+    let attempts = cfg.search_rates.iter().flat_map(|&r| [r, r]);
+    let mut failed_once = None;
+    for rate in attempts {
+        if search.last().is_some_and(|s: &Step| s.rate == rate && s.ok) {
+            continue;
+        }
+        if failed_once.is_some_and(|r| r != rate) {
+            break;
+        }
         eprintln!("tickfill bench --relay: {label}: throughput step {rate} ticks/s");
         let before = engine.settle(&agent, Duration::from_secs(10));
         let n = frames(rate, cfg.search_seconds);
@@ -489,7 +499,12 @@ fn measure(
             wall_s,
         });
         if !ok {
-            break;
+            if failed_once == Some(rate) {
+                break;
+            }
+            failed_once = Some(rate);
+        } else {
+            failed_once = None;
         }
     }
     Ok(PathResult {
@@ -624,6 +639,14 @@ fn max_rate(p: &PathResult) -> u64 {
     p.search.iter().filter(|s| s.ok).map(|s| s.rate).max().unwrap_or(0)
 }
 
+/// The highest rate passed, in words.
+fn passed(p: &PathResult, cfg: &RelayBenchConfig) -> String {
+    match max_rate(p) {
+        0 => format!("none (below {} ticks/s)", cfg.search_rates.first().copied().unwrap_or(0)),
+        r => format!("{r} ticks/s"),
+    }
+}
+
 fn mib(b: u64) -> String {
     format!("{:.1}", b as f64 / (1024.0 * 1024.0))
 }
@@ -699,7 +722,9 @@ fn summary(
     let (d, r) = (Percentiles::of(&direct.wire_to_wire), Percentiles::of(&relay.wire_to_wire));
     let _ = writeln!(
         s,
-        "\nThe relay adds {} us at p50 and {} us at p99 (relay minus direct).\n",
+        "\nRelay minus direct: {} us at p50, {} us at p99 (a negative difference means the \
+         relay path measured faster in this run: the difference is then within this \
+         machine's run-to-run noise, not a gain).\n",
         fmt_us((r.p50 as f64 - d.p50 as f64) / 1000.0),
         fmt_us((r.p99 as f64 - d.p99 as f64) / 1000.0)
     );
@@ -748,7 +773,9 @@ fn summary(
         "Open loop, {} s per step, no fills, ascending until a step fails. A step passes when \
          the engine received every frame (its `/health` `feed.ticks`), the sender ended within \
          {} ms of its schedule, and the engine had the last frame within {} ms of its \
-         intended send time. For the relay path this is the whole chain: relay decode and \
+         intended send time. A failed step is run once more (a stall of the shared machine is \
+         not the path's limit); the search stops when a rate fails twice. For the relay \
+         path this is the whole chain: relay decode and \
          publish, JetStream store, the engine's ordered consumer.\n",
         cfg.search_seconds,
         max_end_lag(cfg.search_seconds) / 1_000_000,
@@ -789,10 +816,10 @@ fn summary(
     }
     let _ = writeln!(
         s,
-        "\nHighest step passed: direct **{}** ticks/s, relay **{}** ticks/s{}.",
-        max_rate(direct),
-        max_rate(relay),
-        if relay.search.iter().all(|x| x.ok) {
+        "\nHighest step passed: direct **{}**, relay **{}**{}.",
+        passed(direct, cfg),
+        passed(relay, cfg),
+        if relay.search.last().is_some_and(|x| x.ok && Some(&x.rate) == cfg.search_rates.last()) {
             " (every step passed: the limit is higher)"
         } else {
             ""
