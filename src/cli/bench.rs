@@ -77,6 +77,12 @@ pub struct BenchArgs {
     /// Internal: print the RSS growth of an engine over N symbols and exit.
     #[arg(long, hide = true)]
     pub probe_memory: Option<usize>,
+    /// Relay mode: the relay path (relay -> JetStream -> engine, each its own process)
+    /// against the direct feed in one run, with each process's CPU and memory
+    /// (`--quick`, `--out`, `--symbols`, `--rate`, `--seconds` apply; needs nats-server,
+    /// from tools/nats-server or TICKFILL_NATS_SERVER).
+    #[arg(long)]
+    pub relay: bool,
 }
 
 fn compare(s: &str) -> Result<Option<Variant>, String> {
@@ -172,6 +178,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = format!("tickfill {}", args.join(" "));
+    if a.relay {
+        return tickfill::harness::relay::bench(
+            a.quick, a.out, a.symbols, a.rate, a.seconds, command,
+        );
+    }
     let plan = plan(&a, command)?;
     let mut machine = Machine::detect();
     let quick_out;

@@ -30,6 +30,7 @@ pub mod baselines;
 pub mod hist;
 pub mod live;
 pub mod null;
+pub mod relay;
 pub mod report;
 pub mod resources;
 pub mod run;

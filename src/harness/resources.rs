@@ -259,6 +259,17 @@ pub fn restart(events: u64, dir: &Path, progress: &dyn Fn(u64)) -> anyhow::Resul
     Ok(Restart { events, write, recover, replayed: r.report.replayed })
 }
 
+/// CPU seconds (utime + stime) process `pid` has used so far (`/proc/<pid>/stat`): the
+/// relay mode's figure for its child processes.
+pub fn pid_cpu_seconds(pid: u32) -> Option<f64> {
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// `RssAnon` of process `pid` (`/proc/<pid>/status`), bytes.
+pub fn pid_rss_bytes(pid: u32) -> Option<u64> {
+    rss_anon(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,91 @@
+//! `tickfill bench --relay --quick` end to end: the real binary runs the relay path
+//! (a real `nats-server`, `tickfill relay`, `tickfill serve --feed nats://`, each a child
+//! process) and the direct path into a temp dir, and the report has both paths' fills,
+//! every process's CPU and memory, and every tick delivered. How fast is the report's
+//! business, not this test's. Skips loudly when nats-server cannot be installed.
+
+mod api_util;
+mod nats_support;
+
+use std::process::Command;
+
+/// The total count of an `.hgrm` file (its `Total count` footer).
+fn total_count(hgrm: &str) -> u64 {
+    let line = hgrm.lines().find(|l| l.contains("Total count")).expect("footer");
+    line.rsplit('=')
+        .next()
+        .and_then(|n| n.trim().trim_end_matches(']').trim().parse().ok())
+        .expect("count")
+}
+
+#[test]
+fn quick_relay_bench_writes_both_paths_and_every_process() {
+    let Some(nats) = nats_support::nats_binary() else { return };
+    let out = tempfile::tempdir().expect("temp dir");
+    let run = Command::new(env!("CARGO_BIN_EXE_tickfill"))
+        .args(["bench", "--relay", "--quick", "--out"])
+        .arg(out.path())
+        .env("TICKFILL_NATS_SERVER", &nats)
+        .output()
+        .expect("tickfill runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "tickfill bench --relay --quick failed:\n{stderr}");
+
+    let dirs: Vec<_> = std::fs::read_dir(out.path())
+        .expect("out dir")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one report folder");
+    let dir = dirs[0].path();
+    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.contains("-relay-") && name.ends_with("-quick"), "{name}");
+    for path in ["direct", "relay"] {
+        let hgrm =
+            std::fs::read_to_string(dir.join(format!("{path}_wire_to_wire.hgrm"))).expect("hgrm");
+        assert!(total_count(&hgrm) > 0, "{path}: fills were timed");
+        let svg = std::fs::read_to_string(dir.join(format!("{path}_wire_to_wire.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<polyline"), "{path}.svg is a plot");
+    }
+    let summary = std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");
+    for needle in [
+        "tickfill bench --relay --quick",
+        "| load average at the start",
+        "## A/B: tick-to-fill",
+        "| direct | engine |",
+        "| relay | nats-server |",
+        "| relay | relay |",
+        "| relay | engine |",
+        "## Throughput",
+        "JetStream store on disk",
+    ] {
+        assert!(summary.contains(needle), "summary.md lacks {needle:?}:\n{summary}");
+    }
+    // Every tick of each measured phase reached its engine (the A/B rows end with
+    // `sent / received`), and every process had resident memory.
+    for path in ["direct", "relay"] {
+        let row = summary
+            .lines()
+            .find(|l| l.starts_with(&format!("| {path} | ")) && l.contains(" / "))
+            .expect("A/B row");
+        let counts = row.split('|').nth(8).expect("sent / received column");
+        let (sent, received) = counts.split_once(" / ").expect("sent / received");
+        assert_eq!(sent.trim(), received.trim(), "{path}: every tick delivered: {row}");
+        assert_ne!(sent.trim(), "0", "{row}");
+    }
+    for line in summary.lines().filter(|l| {
+        [
+            "| direct | engine |",
+            "| relay | nats-server |",
+            "| relay | relay |",
+            "| relay | engine |",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p))
+    }) {
+        let rss: f64 = line.split('|').nth(6).unwrap().trim().parse().expect("RssAnon MiB");
+        assert!(rss > 0.0, "a process without memory: {line}");
+    }
+    let index = std::fs::read_to_string(out.path().join("README.md")).expect("index");
+    assert!(index.contains(&format!("[{name}]({name}/summary.md)")), "{index}");
+}
