@@ -34,7 +34,10 @@ struct Server {
 fn start(dir: &Path, tick_rate: u64) -> (Server, Duration) {
     let t = Instant::now();
     let served = spawn_serve(dir, KEY, tick_rate, |c| {
+        // Half the orders are CNC market buys that hold their cost: ₹100 crore of capital
+        // lasts a 30-minute run at 20 orders/s (the default ₹1 crore ran out after ~6 min).
         c.args(["--snapshot-every", "20000", "--retain", "2", "--segment-mib", "1"]);
+        c.args(["--capital", "1000000000"]);
     });
     let took = t.elapsed();
     let recovery =
