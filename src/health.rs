@@ -30,6 +30,69 @@ pub struct Health {
     halt: Mutex<Option<Halt>>,
     /// What recovery found that an operator must see: quarantined inputs, earlier halts.
     recovery: Mutex<RecoveryNotes>,
+    /// Backpressure (issue 14 item 2): commands and queries refused as "engine busy"
+    /// because the sequencer could not take them within the admission deadline (or the
+    /// intake was full).
+    pub busy_refusals: AtomicU64,
+    /// Set by a busy refusal; `/health` reports "degraded" until it sees the intake
+    /// drained ([`Health::busy_episode`]).
+    busy: AtomicBool,
+    /// How long each journal commit took (the journal stage records one per batch).
+    pub journal_commits: CachePadded<CommitTimes>,
+}
+
+/// Upper bounds of the journal-commit histogram, ns: 10 us (a commit at sync level
+/// `none`) to 10 s (a disk that has stopped answering).
+pub const COMMIT_BOUNDS_NS: [u64; 18] = [
+    10_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+];
+
+/// Journal commit durations in fixed buckets: a few relaxed atomic adds per batch (no
+/// lock, no syscall) on the journal stage, read by `/metrics` at scrape time.
+#[derive(Debug, Default)]
+pub struct CommitTimes {
+    counts: [AtomicU64; COMMIT_BOUNDS_NS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl CommitTimes {
+    /// Records one commit that took `ns`.
+    #[inline]
+    pub fn record(&self, ns: u64) {
+        let i = COMMIT_BOUNDS_NS.partition_point(|&b| b < ns);
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// The histogram in seconds: per-bucket counts (not cumulative) with each bucket's
+    /// upper bound (the last `+Inf`), the sum and the count.
+    pub fn exported(&self) -> crate::latency::ExportedHistogram {
+        let bounds = COMMIT_BOUNDS_NS.iter().map(|&b| b as f64 / 1e9).chain([f64::INFINITY]);
+        let buckets: Vec<(f64, u64)> =
+            bounds.zip(self.counts.iter().map(|c| c.load(Ordering::Relaxed))).collect();
+        crate::latency::ExportedHistogram {
+            sum_s: self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9,
+            count: buckets.iter().map(|(_, n)| n).sum(),
+            buckets,
+        }
+    }
 }
 
 /// A stage panic, as the journal stage needs it to journal the halt.
@@ -137,6 +200,27 @@ impl Health {
     #[inline]
     pub fn refusing_orders(&self) -> bool {
         self.refusing.load(Ordering::Acquire)
+    }
+
+    /// Counts a command or query refused as busy and starts (or prolongs) a busy episode.
+    pub fn note_busy(&self) {
+        self.busy_refusals.fetch_add(1, Ordering::Relaxed);
+        self.busy.store(true, Ordering::Release);
+    }
+
+    /// True while a busy episode lasts: something was refused as busy and the intake has
+    /// not been seen drained since. `queued` is the intake's length now; an empty intake
+    /// ends the episode (everything that was waiting, refused inputs included, has been
+    /// taken by the sequencer, so it keeps up again).
+    pub fn busy_episode(&self, queued: usize) -> bool {
+        if !self.busy.load(Ordering::Acquire) {
+            return false;
+        }
+        if queued == 0 {
+            self.busy.store(false, Ordering::Release);
+            return false;
+        }
+        true
     }
 
     /// Why orders are refused, if they are.

@@ -159,7 +159,9 @@ pub(crate) struct Api {
 /// Maps an engine error to a reply: overload and stop are 503, anything else 500.
 fn engine_error(e: EngineError) -> ApiError {
     match e {
-        EngineError::Stopped | EngineError::Timeout(_) | EngineError::Busy => {
+        // "engine busy: ...": never sequenced, so never journaled; the client may retry.
+        EngineError::Busy => ApiError::unavailable(e.to_string()),
+        EngineError::Stopped | EngineError::Timeout(_) => {
             ApiError::unavailable(format!("Engine unavailable: {e}"))
         }
         _ => ApiError::internal(),
