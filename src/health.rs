@@ -229,3 +229,37 @@ impl Health {
         self.reason.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
+
+#[cfg(test)]
+mod busy_tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_episode_lasts_until_the_intake_is_seen_drained() {
+        let h = Health::new();
+        assert!(!h.busy_episode(5), "no refusal, no episode, however full the intake");
+        h.note_busy();
+        h.note_busy();
+        assert_eq!(h.busy_refusals.load(Ordering::Relaxed), 2);
+        assert!(h.busy_episode(3), "refused inputs still queued: degraded");
+        assert!(h.busy_episode(1));
+        assert!(!h.busy_episode(0), "drained: the episode is over");
+        assert!(!h.busy_episode(7), "and stays over until the next refusal");
+    }
+
+    #[test]
+    fn commit_times_land_under_their_bound() {
+        let c = CommitTimes::default();
+        c.record(5_000); // under 10 us
+        c.record(10_000); // exactly on a bound: that bucket
+        c.record(1_500_000_000); // 1.5 s: the 2.5 s bucket
+        c.record(60_000_000_000); // past the last bound: +Inf
+        let e = c.exported();
+        assert_eq!(e.count, 4);
+        assert_eq!(e.buckets[0], (10e-6, 2));
+        let at = |s: f64| e.buckets.iter().find(|(b, _)| *b == s).unwrap().1;
+        assert_eq!(at(2.5), 1);
+        assert_eq!(at(f64::INFINITY), 1);
+        assert!((e.sum_s - 61.500_015).abs() < 1e-6, "{}", e.sum_s);
+    }
+}

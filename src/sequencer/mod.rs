@@ -460,3 +460,18 @@ fn publish(publisher: &mut Publisher, inbound: Inbound) -> bool {
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod claim_tests {
+    use super::Claim;
+
+    #[test]
+    fn a_claim_is_taken_or_abandoned_never_both() {
+        let taken = Claim::new();
+        assert!(taken.clone().take(), "the sequencer first: it sequences");
+        assert!(!taken.abandon(), "then the sender must wait for the reply, not refuse");
+        let abandoned = Claim::new();
+        assert!(abandoned.abandon(), "the sender first: refused as busy");
+        assert!(!abandoned.clone().take(), "then the sequencer drops it unsequenced");
+    }
+}
