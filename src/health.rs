@@ -30,6 +30,69 @@ pub struct Health {
     halt: Mutex<Option<Halt>>,
     /// What recovery found that an operator must see: quarantined inputs, earlier halts.
     recovery: Mutex<RecoveryNotes>,
+    /// Backpressure (issue 14 item 2): commands and queries refused as "engine busy"
+    /// because the sequencer could not take them within the admission deadline (or the
+    /// intake was full).
+    pub busy_refusals: AtomicU64,
+    /// Set by a busy refusal; `/health` reports "degraded" until it sees the intake
+    /// drained ([`Health::busy_episode`]).
+    busy: AtomicBool,
+    /// How long each journal commit took (the journal stage records one per batch).
+    pub journal_commits: CachePadded<CommitTimes>,
+}
+
+/// Upper bounds of the journal-commit histogram, ns: 10 us (a commit at sync level
+/// `none`) to 10 s (a disk that has stopped answering).
+pub const COMMIT_BOUNDS_NS: [u64; 18] = [
+    10_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+];
+
+/// Journal commit durations in fixed buckets: a few relaxed atomic adds per batch (no
+/// lock, no syscall) on the journal stage, read by `/metrics` at scrape time.
+#[derive(Debug, Default)]
+pub struct CommitTimes {
+    counts: [AtomicU64; COMMIT_BOUNDS_NS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl CommitTimes {
+    /// Records one commit that took `ns`.
+    #[inline]
+    pub fn record(&self, ns: u64) {
+        let i = COMMIT_BOUNDS_NS.partition_point(|&b| b < ns);
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// The histogram in seconds: per-bucket counts (not cumulative) with each bucket's
+    /// upper bound (the last `+Inf`), the sum and the count.
+    pub fn exported(&self) -> crate::latency::ExportedHistogram {
+        let bounds = COMMIT_BOUNDS_NS.iter().map(|&b| b as f64 / 1e9).chain([f64::INFINITY]);
+        let buckets: Vec<(f64, u64)> =
+            bounds.zip(self.counts.iter().map(|c| c.load(Ordering::Relaxed))).collect();
+        crate::latency::ExportedHistogram {
+            sum_s: self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9,
+            count: buckets.iter().map(|(_, n)| n).sum(),
+            buckets,
+        }
+    }
 }
 
 /// A stage panic, as the journal stage needs it to journal the halt.
@@ -139,9 +202,64 @@ impl Health {
         self.refusing.load(Ordering::Acquire)
     }
 
+    /// Counts a command or query refused as busy and starts (or prolongs) a busy episode.
+    pub fn note_busy(&self) {
+        self.busy_refusals.fetch_add(1, Ordering::Relaxed);
+        self.busy.store(true, Ordering::Release);
+    }
+
+    /// True while a busy episode lasts: something was refused as busy and the intake has
+    /// not been seen drained since. `queued` is the intake's length now; an empty intake
+    /// ends the episode (everything that was waiting, refused inputs included, has been
+    /// taken by the sequencer, so it keeps up again).
+    pub fn busy_episode(&self, queued: usize) -> bool {
+        if !self.busy.load(Ordering::Acquire) {
+            return false;
+        }
+        if queued == 0 {
+            self.busy.store(false, Ordering::Release);
+            return false;
+        }
+        true
+    }
+
     /// Why orders are refused, if they are.
     /// (The engine is healthy while this is `None`.)
     pub fn reason(&self) -> Option<String> {
         self.reason.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod busy_tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_episode_lasts_until_the_intake_is_seen_drained() {
+        let h = Health::new();
+        assert!(!h.busy_episode(5), "no refusal, no episode, however full the intake");
+        h.note_busy();
+        h.note_busy();
+        assert_eq!(h.busy_refusals.load(Ordering::Relaxed), 2);
+        assert!(h.busy_episode(3), "refused inputs still queued: degraded");
+        assert!(h.busy_episode(1));
+        assert!(!h.busy_episode(0), "drained: the episode is over");
+        assert!(!h.busy_episode(7), "and stays over until the next refusal");
+    }
+
+    #[test]
+    fn commit_times_land_under_their_bound() {
+        let c = CommitTimes::default();
+        c.record(5_000); // under 10 us
+        c.record(10_000); // exactly on a bound: that bucket
+        c.record(1_500_000_000); // 1.5 s: the 2.5 s bucket
+        c.record(60_000_000_000); // past the last bound: +Inf
+        let e = c.exported();
+        assert_eq!(e.count, 4);
+        assert_eq!(e.buckets[0], (10e-6, 2));
+        let at = |s: f64| e.buckets.iter().find(|(b, _)| *b == s).unwrap().1;
+        assert_eq!(at(2.5), 1);
+        assert_eq!(at(f64::INFINITY), 1);
+        assert!((e.sum_s - 61.500_015).abs() < 1e-6, "{}", e.sum_s);
     }
 }

@@ -129,6 +129,21 @@ impl EncodeMetric for HopHistograms {
     }
 }
 
+/// The journal's commit durations ([`crate::health::CommitTimes`]).
+#[derive(Debug)]
+struct Commits(ExportedHistogram);
+
+impl EncodeMetric for Commits {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> std::fmt::Result {
+        let h = &self.0;
+        encoder.encode_histogram::<NoLabelSet>(h.sum_s, h.count, &h.buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
 fn counter(r: &mut Registry, name: &str, help: &str, v: u64) {
     r.register(name, help, ConstCounter::new(v));
 }
@@ -326,6 +341,17 @@ pub(crate) fn render(api: &Api, latency: &StageHistograms) -> String {
             ConstGauge::new(age_ms as f64 / 1e3),
         );
     }
+    counter(
+        &mut r,
+        "engine_busy_refusals",
+        "Requests refused with 503 engine busy: not sequenced within the admission deadline",
+        load(&h.busy_refusals),
+    );
+    r.register(
+        "journal_commit_duration_seconds",
+        "Time each journal commit took (one per batch; a slow disk shows here first)",
+        Commits(h.journal_commits.exported()),
+    );
     let hops = HOPS.iter().enumerate().map(|(i, hop)| (*hop, latency.exported(i))).collect();
     r.register(
         "stage_latency_seconds",

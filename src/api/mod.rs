@@ -11,8 +11,9 @@
 //! # Invariants
 //! - An order reply is sent only after `EngineHandle::submit` returned, that is after the
 //!   journal passed the command: a success means the order survives `kill -9`.
-//! - Runtime threads never block: engine calls are awaited on a one-shot (a full intake
-//!   answers "busy" instead of waiting).
+//! - Runtime threads never block: engine calls are awaited on a one-shot (a full intake,
+//!   or a request the sequencer does not take within `EngineConfig::admit_within`, answers
+//!   503 "engine busy" and is never journaled).
 //! - No panic reaches a client: a panicking handler becomes a 500 with OpenAlgo's
 //!   "An unexpected error occurred".
 //! - Every reply, success or error, carries `"mode":"analyze"`.
@@ -159,7 +160,9 @@ pub(crate) struct Api {
 /// Maps an engine error to a reply: overload and stop are 503, anything else 500.
 fn engine_error(e: EngineError) -> ApiError {
     match e {
-        EngineError::Stopped | EngineError::Timeout(_) | EngineError::Busy => {
+        // "engine busy: ...": never sequenced, so never journaled; the client may retry.
+        EngineError::Busy => ApiError::unavailable(e.to_string()),
+        EngineError::Stopped | EngineError::Timeout(_) => {
             ApiError::unavailable(format!("Engine unavailable: {e}"))
         }
         _ => ApiError::internal(),

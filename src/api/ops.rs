@@ -60,13 +60,19 @@ fn get_key(req: &Request) -> Option<String> {
     })
 }
 
-/// GET /health: 200 while the engine accepts orders, 503 once it refuses them; details
-/// only with the key.
+/// GET /health: 200 while the engine accepts orders ("ok", or "degraded" during a busy
+/// episode: requests were refused as "engine busy" and the intake has not drained since),
+/// 503 once it refuses them; details only with the key.
 pub(crate) async fn health(State(api): State<Arc<Api>>, req: Request) -> Response {
     let h = &api.engine.health;
     let refusing = h.refusing_orders();
+    let busy = h.busy_episode(api.engine.intake_queued());
     let status = if refusing { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
-    let label = if refusing { "unhealthy" } else { "ok" };
+    let label = match (refusing, busy) {
+        (true, _) => "unhealthy",
+        (false, true) => "degraded",
+        (false, false) => "ok",
+    };
     let Some(key) = get_key(&req) else {
         return (status, axum::Json(json!({"status": label, "mode": "analyze"}))).into_response();
     };
@@ -91,6 +97,9 @@ pub(crate) async fn health(State(api): State<Arc<Api>>, req: Request) -> Respons
             "reason": h.reason(),
             "durable_seq": h.durable_seq.load(Ordering::Acquire),
             "fanout_overflows": h.fanout_overflows.load(Ordering::Relaxed),
+            "busy": busy,
+            "busy_refusals": h.busy_refusals.load(Ordering::Relaxed),
+            "intake_queued": api.engine.intake_queued(),
             "recovery": h.recovery_notes(),
         },
         "feed": {

@@ -48,3 +48,24 @@ pub fn check(stage: &str, event: &Event) {
         }
     }
 }
+
+/// The variable of the injected slow journal commit: `TICKFILL_INJECT_SLOW_COMMIT_MS=N`
+/// makes every journal commit of a non-empty batch take N ms longer (a disk that cannot
+/// keep up), for the backpressure test (issue 14 item 2). Read once, at the first commit.
+pub const SLOW_COMMIT_VAR: &str = "TICKFILL_INJECT_SLOW_COMMIT_MS";
+
+fn slow_commit_delay() -> Option<std::time::Duration> {
+    static DELAY: OnceLock<Option<std::time::Duration>> = OnceLock::new();
+    *DELAY.get_or_init(|| {
+        let ms: u64 = std::env::var(SLOW_COMMIT_VAR).ok()?.trim().parse().ok()?;
+        (ms > 0).then(|| std::time::Duration::from_millis(ms))
+    })
+}
+
+/// Sleeps the injected commit delay, if one is set (one initialised-once load otherwise).
+#[inline]
+pub fn slow_commit() {
+    if let Some(d) = slow_commit_delay() {
+        std::thread::sleep(d);
+    }
+}

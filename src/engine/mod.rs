@@ -65,6 +65,11 @@ pub struct EngineConfig {
     pub update_queue: usize,
     /// How long `submit`/`query` wait for a reply.
     pub reply_timeout: Duration,
+    /// Backpressure (issue 14 item 2): how long an async command or query (the REST
+    /// handlers') may wait in the intake for the sequencer to take it. Not taken by then,
+    /// it is refused as [`EngineError::Busy`] and never sequenced nor journaled; once
+    /// taken, its sender waits for the durable reply (up to `reply_timeout` in all).
+    pub admit_within: Duration,
     /// Where market data comes from (default: none, ticks are injected).
     pub feed: FeedConfig,
     /// Freshness checks and the REST polling fallback.
@@ -101,6 +106,7 @@ impl EngineConfig {
             intake_capacity: 65_536,
             update_queue: 65_536,
             reply_timeout: Duration::from_secs(10),
+            admit_within: Duration::from_secs(1),
             feed: FeedConfig::None,
             watchdog: WatchdogConfig::default(),
             sequencer_core: None,
@@ -121,8 +127,10 @@ pub enum EngineError {
     /// No reply in time: the engine may be overloaded or failed; check health.
     #[error("the engine did not answer within {0:?}")]
     Timeout(Duration),
-    /// The intake is full (the sequencer cannot keep up); retry later.
-    #[error("the engine's intake is full; retry")]
+    /// The sequencer could not take the input in time (the intake is full, or it did
+    /// not reach the input within the admission deadline: the journal cannot keep up).
+    /// The input was not sequenced and never will be; retry later.
+    #[error("engine busy: the request could not be sequenced in time and was not accepted; retry")]
     Busy,
     /// Startup failed.
     #[error("recovery failed: {0}")]
@@ -144,6 +152,7 @@ pub struct EngineHandle {
     intake: Intake,
     router: Arc<ReplyRouter>,
     timeout: Duration,
+    admit_within: Duration,
     /// Latest quote per symbol (lock-free reads).
     pub board: Arc<QuoteBoard>,
     /// Health flags.
@@ -201,11 +210,15 @@ impl EngineHandle {
     }
 
     /// Submits a command and awaits its durable reply without blocking a thread (the
-    /// REST handlers). A full intake is [`EngineError::Busy`] rather than a wait.
+    /// REST handlers). A full intake, or a command the sequencer does not take within
+    /// `admit_within`, is [`EngineError::Busy`] (and then never journaled) rather than a
+    /// wait.
     pub async fn submit_async(&self, kind: CommandKind) -> Result<CommandOutcome, EngineError> {
         let (ticket, rx) = self.router.register_async();
-        self.send_async(ticket, Inbound::Command(Command { ticket, kind }))?;
-        match self.wait_async(ticket, rx).await? {
+        let claim = sequencer::Claim::new();
+        let input = crate::event::Input::Command(Command { ticket, kind });
+        self.send_async(ticket, Inbound::Admitted(claim.clone(), input))?;
+        match self.wait_async(ticket, &claim, rx).await? {
             Response::Command(c) => Ok(c),
             Response::Query(_) => Err(EngineError::Unexpected),
         }
@@ -214,8 +227,10 @@ impl EngineHandle {
     /// Runs a query and awaits its reply without blocking a thread.
     pub async fn query_async(&self, kind: QueryKind) -> Result<QueryReply, EngineError> {
         let (ticket, rx) = self.router.register_async();
-        self.send_async(ticket, Inbound::Query(Query { ticket, kind }))?;
-        match self.wait_async(ticket, rx).await? {
+        let claim = sequencer::Claim::new();
+        let input = crate::event::Input::Query(Query { ticket, kind });
+        self.send_async(ticket, Inbound::Admitted(claim.clone(), input))?;
+        match self.wait_async(ticket, &claim, rx).await? {
             Response::Query(q) => Ok(q),
             Response::Command(_) => Err(EngineError::Unexpected),
         }
@@ -229,18 +244,37 @@ impl EngineHandle {
         self.intake.try_send(inbound).map_err(|e| {
             self.router.forget(ticket);
             match e {
-                sequencer::TrySendError::Full => EngineError::Busy,
+                sequencer::TrySendError::Full => {
+                    self.health.note_busy();
+                    EngineError::Busy
+                }
                 sequencer::TrySendError::Stopped => EngineError::Stopped,
             }
         })
     }
 
+    /// Awaits the reply: until `admit_within` for the sequencer to take the input (not
+    /// taken: abandoned, so never sequenced, and refused as busy), then for the rest of the
+    /// reply timeout.
     async fn wait_async(
         &self,
         ticket: crate::event::Ticket,
-        rx: tokio::sync::oneshot::Receiver<Response>,
+        claim: &sequencer::Claim,
+        mut rx: tokio::sync::oneshot::Receiver<Response>,
     ) -> Result<Response, EngineError> {
-        match tokio::time::timeout(self.timeout, rx).await {
+        let started = tokio::time::Instant::now();
+        match tokio::time::timeout(self.admit_within, &mut rx).await {
+            Ok(Ok(r)) => return Ok(r),
+            Ok(Err(_)) => return Err(EngineError::Stopped),
+            Err(_) => {}
+        }
+        if claim.abandon() {
+            self.router.forget(ticket);
+            self.health.note_busy();
+            return Err(EngineError::Busy);
+        }
+        let rest = self.timeout.saturating_sub(started.elapsed());
+        match tokio::time::timeout(rest, rx).await {
             Ok(Ok(r)) => Ok(r),
             // The router dropped the sender: the engine stopped.
             Ok(Err(_)) => Err(EngineError::Stopped),
@@ -267,6 +301,11 @@ impl EngineHandle {
     ) -> Result<(), EngineError> {
         let inbound = Inbound::StreamTick { tick, time_ns, recv_ns, stream_seq };
         self.intake.send(inbound).map_err(|_| EngineError::Stopped)
+    }
+
+    /// Inputs waiting in the intake (ends a busy episode in `/health` when 0).
+    pub fn intake_queued(&self) -> usize {
+        self.intake.queued()
     }
 
     /// Asks for a snapshot now.
@@ -428,6 +467,7 @@ impl Engine {
                 intake: intake.clone(),
                 router,
                 timeout: config.reply_timeout,
+                admit_within: config.admit_within,
                 board,
                 health,
                 latency,

@@ -476,7 +476,16 @@ impl Stage for JournalStage {
 
     fn on_batch_end(&mut self) {
         if self.failed.is_none() {
-            if let Err(e) = self.journal.commit() {
+            // Timed per batch (a vDSO clock read, no syscall) for `/metrics`: a journal
+            // that cannot keep up shows here before it shows as busy refusals.
+            let started = Instant::now();
+            if self.batch_last.is_some() || !self.pending.is_empty() {
+                super::fault::slow_commit();
+            }
+            let committed = self.journal.commit();
+            let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.health.journal_commits.record(took);
+            if let Err(e) = committed {
                 self.fail(e.to_string());
                 for (_, r) in &mut self.pending {
                     match r {

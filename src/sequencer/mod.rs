@@ -54,7 +54,7 @@ use feed::Feed;
 pub use feed::{FeedConfig, FeedShared};
 use mio::{Events, Poll, Token, Waker};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// Something to sequence.
@@ -62,7 +62,7 @@ use std::time::{Duration, Instant};
     clippy::large_enum_variant,
     reason = "moved by value through a preallocated channel; boxing would allocate per tick"
 )]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Inbound {
     /// Market data, with its monotonic receive time.
     Tick(Tick, u64),
@@ -85,6 +85,41 @@ pub enum Inbound {
         /// Its sequence in the stream (never 0).
         stream_seq: u64,
     },
+    /// A command or query whose sender waits for it to be sequenced only until a
+    /// deadline ([`Claim`]): sequenced when the sequencer takes the claim first, dropped
+    /// unsequenced (never journaled) when the sender gave up first.
+    Admitted(Claim, Input),
+}
+
+/// Who got to a bounded command first: the sequencer (it is sequenced, and the sender
+/// waits for its durable reply) or its sender at the deadline (it is refused as busy and
+/// the sequencer drops it unseen). One compare-and-swap each side decides it, so a
+/// command is never both refused and journaled (issue 14 item 2).
+#[derive(Debug, Clone, Default)]
+pub struct Claim(Arc<AtomicU8>);
+
+const WAITING: u8 = 0;
+const TAKEN: u8 = 1;
+const ABANDONED: u8 = 2;
+
+impl Claim {
+    /// A claim nobody has taken yet.
+    pub fn new() -> Self {
+        Claim::default()
+    }
+
+    /// The sequencer's side: true when it may sequence the input (the sender still waits
+    /// and will now wait for the durable reply).
+    #[inline]
+    pub fn take(&self) -> bool {
+        self.0.compare_exchange(WAITING, TAKEN, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// The sender's side at its deadline: true when the input will never be sequenced
+    /// (refuse it as busy); false when the sequencer took it already (wait for the reply).
+    pub fn abandon(&self) -> bool {
+        self.0.compare_exchange(WAITING, ABANDONED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
 }
 
 /// Sequencer settings.
@@ -190,6 +225,12 @@ impl Intake {
             Err(crossbeam_channel::TrySendError::Full(_)) => Err(TrySendError::Full),
             Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(TrySendError::Stopped),
         }
+    }
+
+    /// Inputs queued and not yet drained by the sequencer (`/health` reads it to see
+    /// whether a busy episode is over).
+    pub fn queued(&self) -> usize {
+        self.tx.len()
     }
 
     /// Asks the sequencer to drain what is queued and stop.
@@ -401,6 +442,14 @@ fn publish(publisher: &mut Publisher, inbound: Inbound) -> bool {
             publisher.publish(Input::Snapshot, now, mono_now_ns());
             false
         }
+        Inbound::Admitted(claim, input) => {
+            if !claim.take() {
+                return false;
+            }
+            let journaled = matches!(input, Input::Command(_));
+            publisher.publish(input, now, mono_now_ns());
+            journaled
+        }
         Inbound::StreamTick { tick, time_ns, recv_ns, stream_seq } => {
             publisher.publish_from_stream(Input::Tick(tick), time_ns, recv_ns, stream_seq);
             true
@@ -410,4 +459,19 @@ fn publish(publisher: &mut Publisher, inbound: Inbound) -> bool {
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::Claim;
+
+    #[test]
+    fn a_claim_is_taken_or_abandoned_never_both() {
+        let taken = Claim::new();
+        assert!(taken.clone().take(), "the sequencer first: it sequences");
+        assert!(!taken.abandon(), "then the sender must wait for the reply, not refuse");
+        let abandoned = Claim::new();
+        assert!(abandoned.abandon(), "the sender first: refused as busy");
+        assert!(!abandoned.clone().take(), "then the sequencer drops it unsequenced");
+    }
 }
