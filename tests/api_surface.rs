@@ -99,7 +99,7 @@ fn instruments_csv_has_openalgo_master_columns_and_loads_back() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "symbol,brsymbol,name,exchange,brexchange,token,expiry,strike,lotsize,instrumenttype,tick_size"
+        "symbol,brsymbol,name,exchange,brexchange,token,expiry,strike,lotsize,instrumenttype,tick_size,contract_value"
     );
     assert!(lines.clone().all(|l| l.contains(",NFO,")));
     let expiry = h.expiry("NIFTY", "NFO", "options", 0);
