@@ -10,7 +10,7 @@ mod feed_support;
 mod util;
 
 use api_util::{free_port, post_api, short_agent};
-use feed_support::{KEY as UPSTREAM_KEY, Upstream, quote_frame_on, wait_for};
+use feed_support::{KEY as UPSTREAM_KEY, Upstream, wait_for};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -111,6 +111,15 @@ impl Serve {
     }
 }
 
+/// A BTCUSDFUT quote frame whose touch is the LTP (so a MARKET order fills at `ltp`
+/// whichever price the fill model takes).
+fn btc_frame(ltp: f64) -> String {
+    json!({"type": "market_data", "symbol": "BTCUSDFUT", "exchange": "CRYPTO", "mode": 2,
+           "data": {"ltp": ltp, "ltt": 1, "timestamp": 1, "open": ltp, "high": ltp + 500.0,
+                    "low": ltp - 500.0, "close": ltp, "bid_price": ltp, "ask_price": ltp}})
+    .to_string()
+}
+
 fn num(v: &Value, field: &str) -> f64 {
     v[field].as_f64().unwrap_or_else(|| panic!("{field} is a number in {v}"))
 }
@@ -136,7 +145,7 @@ fn btcusdfut_pnl_and_margin_scale_by_its_decimal_contract_value_and_replay() {
     let found = s.api("search", json!({"query": "ETHUSDFUT", "exchange": "CRYPTO"}));
     assert_eq!(found["data"][0]["contract_value"].as_f64(), Some(0.01), "{found}");
 
-    upstream.push(quote_frame_on("CRYPTO", "BTCUSDFUT", 95_000.0));
+    upstream.push(btc_frame(95_000.0));
     s.wait_ltp(95_000.0);
     let start = num(&s.api("funds", json!({}))["data"], "availablecash");
 
@@ -157,7 +166,7 @@ fn btcusdfut_pnl_and_margin_scale_by_its_decimal_contract_value_and_replay() {
     assert!(close(num(&f, "availablecash"), start - 95.0), "{f}");
 
     // The price moves 100 USD: 10 x 0.001 x 100 = 1 USD of P&L (1000 with a whole coin).
-    upstream.push(quote_frame_on("CRYPTO", "BTCUSDFUT", 95_100.0));
+    upstream.push(btc_frame(95_100.0));
     let p = s.position_at(95_100.0);
     assert!(close(num(&p, "pnl"), 1.0), "{p}");
     assert!(close(num(&p, "unrealized_pnl"), 1.0), "{p}");
