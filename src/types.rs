@@ -602,6 +602,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn contract_values_parse_print_and_multiply_exactly() {
+        let cv = |s: &str| ContractValue::parse(s);
+        assert_eq!(cv("0.001"), Some(ContractValue(100_000)));
+        assert_eq!(cv("1"), Some(ContractValue::ONE));
+        assert_eq!(cv("1.0"), Some(ContractValue::ONE));
+        assert_eq!(cv(".5"), Some(ContractValue(50_000_000)));
+        assert_eq!(cv("0.00000001"), Some(ContractValue(1)));
+        for bad in ["", ".", "0", "0.0", "-1", "1e-3", "0.000000001", "abc", "10000000"] {
+            assert_eq!(cv(bad), None, "{bad:?}");
+        }
+        // JSON numbers go through their shortest decimal: 0.001 is exactly a thousandth.
+        assert_eq!(ContractValue::from_f64(0.001), cv("0.001"));
+        assert_eq!(ContractValue::from_f64(0.01), cv("0.01"));
+        assert_eq!(ContractValue::from_f64(100.0), ContractValue::whole(100));
+        assert_eq!(ContractValue::from_f64(1e-9), None);
+        assert_eq!(ContractValue::from_f64(f64::NAN), None);
+        for s in ["0.001", "0.01", "1", "100", "12.5", "0.00000001"] {
+            assert_eq!(cv(s).unwrap().to_string(), s);
+        }
+        // 10 contracts x 0.001 BTC x 95,100.00 = 951.00; one price unit x 1 x 0.001 is
+        // 0.1 of a money unit (rounds to 0 alone; the exact form keeps it).
+        let btc = cv("0.001").unwrap();
+        assert_eq!(btc.value(Price(951_000_000), Qty(10)), Price(9_510_000));
+        assert_eq!(btc.value(Price(1), Qty(1)), Price(0));
+        assert_eq!(btc.exact(Price(1), Qty(1)), 100_000);
+        assert_eq!(btc.value(Price(-5), Qty(1000)), Price(-5));
+    }
+
+    #[test]
     fn price_parse_and_float_agree() {
         for (s, units) in
             [("812.5", 8_125_000), ("0.05", 500), ("1424.50", 14_245_000), ("7", 70_000)]
