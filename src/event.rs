@@ -491,8 +491,8 @@ pub struct PositionChange {
     pub avg_price: Price,
     /// Realized P&L today on this row.
     pub realized: Money,
-    /// Contract value multiplier.
-    pub contract_value: i64,
+    /// Contract value (underlying units per contract).
+    pub contract_value: crate::types::ContractValue,
 }
 
 /// Cash and margin after an event (execution owns them; MTM adds unrealized).

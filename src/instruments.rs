@@ -14,7 +14,7 @@
 #![forbid(unsafe_code)]
 
 use crate::intern::{SymbolKey, SymbolTable};
-use crate::types::{Exchange, Price, SymbolId};
+use crate::types::{ContractValue, Exchange, Price, SymbolId};
 use std::path::Path;
 use thiserror::Error;
 
@@ -58,8 +58,9 @@ pub struct Instrument {
     pub instrument_type: String,
     /// What kind of contract this is.
     pub kind: InstrumentKind,
-    /// Contract value multiplier for P&L (1 unless the CSV says otherwise).
-    pub contract_value: i64,
+    /// Underlying units per contract (1 unless the CSV says otherwise; Delta Exchange's
+    /// BTCUSDFUT is 0.001): multiplies `price x qty` in P&L, margin and position value.
+    pub contract_value: ContractValue,
     /// A reference price (previous close) when the CSV has one.
     pub prev_close: Option<Price>,
     /// The underlying's name (`name` column; the symbol itself when absent).
@@ -193,13 +194,15 @@ impl InstrumentMaster {
                 .ok_or_else(|| bad("tick_size", "must be a positive decimal".to_string()))?;
             let instrument_type = field(c_type).to_ascii_uppercase();
             let kind = classify(exchange, &instrument_type);
-            let contract_value =
-                match c_cv.map(field) {
-                    None | Some("") => 1,
-                    Some(v) => v.parse::<i64>().ok().filter(|v| *v >= 1).ok_or_else(|| {
-                        bad("contract_value", "must be a whole number >= 1".into())
-                    })?,
-                };
+            let contract_value = match c_cv.map(field) {
+                None | Some("") => ContractValue::ONE,
+                Some(v) => ContractValue::parse(v).ok_or_else(|| {
+                    bad(
+                        "contract_value",
+                        "must be a positive decimal (at most 8 decimals, at most 1000000)".into(),
+                    )
+                })?,
+            };
             let prev_close = match c_close.map(field) {
                 None | Some("") => None,
                 Some(v) => Some(

@@ -176,6 +176,104 @@ impl Price {
     }
 }
 
+/// A contract value: how many units of the underlying one contract is (Delta Exchange's
+/// BTCUSDFUT is 0.001 BTC; an NSE lot multiplier is 1), exact fixed point with
+/// [`ContractValue::SCALE`] units per whole, so `price x qty x contract value` is exact in
+/// `i128` and money never passes through a float. Quantities stay whole contracts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ContractValue(pub i64);
+
+impl Default for ContractValue {
+    fn default() -> ContractValue {
+        ContractValue::ONE
+    }
+}
+
+impl ContractValue {
+    /// Units per whole (eight decimals: the smallest crypto contract values are 0.0001).
+    pub const SCALE: i64 = 100_000_000;
+    /// One underlying unit per contract (every Indian contract).
+    pub const ONE: ContractValue = ContractValue(ContractValue::SCALE);
+    /// The largest contract value accepted (keeps `price x qty x value` inside `i128`).
+    pub const MAX: ContractValue = ContractValue(1_000_000 * ContractValue::SCALE);
+
+    /// A whole-number contract value.
+    pub fn whole(n: i64) -> Option<ContractValue> {
+        let v = ContractValue(n.checked_mul(ContractValue::SCALE)?);
+        (n >= 1 && v <= ContractValue::MAX).then_some(v)
+    }
+
+    /// Parses a decimal string exactly: strictly positive, at most eight decimals, at most
+    /// [`ContractValue::MAX`]; `None` otherwise (the caller names the field).
+    pub fn parse(s: &str) -> Option<ContractValue> {
+        let s = s.trim();
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        if (int.is_empty() && frac.is_empty()) || int.len() > 7 || frac.len() > 8 {
+            return None;
+        }
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let whole: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        let mut units = 0i64;
+        let mut scale = ContractValue::SCALE / 10;
+        for b in frac.bytes() {
+            units += i64::from(b - b'0') * scale;
+            scale /= 10;
+        }
+        let v = ContractValue(whole * ContractValue::SCALE + units);
+        (v.0 > 0 && v <= ContractValue::MAX).then_some(v)
+    }
+
+    /// Converts a JSON number exactly when it has at most eight decimals (0.001 is read as
+    /// the decimal it prints as, not as its binary neighbour); `None` otherwise.
+    pub fn from_f64(v: f64) -> Option<ContractValue> {
+        if !v.is_finite() || v <= 0.0 {
+            return None;
+        }
+        // Rust prints the shortest decimal that round-trips, so 0.001 reads back as "0.001".
+        ContractValue::parse(&format!("{v}"))
+    }
+
+    /// True when the value is a whole number of underlying units.
+    pub fn is_whole(self) -> bool {
+        self.0 % ContractValue::SCALE == 0
+    }
+
+    /// The value as a float, for JSON output only.
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / ContractValue::SCALE as f64
+    }
+
+    /// `price x qty x self` in exact sub-units: [`ContractValue::SCALE`] per money unit.
+    /// Saturates at the `i128` range (unreachable within the input limits).
+    #[inline]
+    pub fn exact(self, price: Price, qty: Qty) -> i128 {
+        (i128::from(price.0) * i128::from(qty.0)).saturating_mul(i128::from(self.0))
+    }
+
+    /// `price x qty x self` as money, rounded half away from zero to the money unit.
+    /// Use for one-off valuations (margin, notional, unrealized P&L); running sums use
+    /// [`ContractValue::exact`] and carry the remainder, so many fills never drift.
+    #[inline]
+    pub fn value(self, price: Price, qty: Qty) -> Money {
+        let v = div_round(self.exact(price, qty), i128::from(ContractValue::SCALE));
+        Price(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+}
+
+impl fmt::Display for ContractValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self.0 / ContractValue::SCALE;
+        let frac = self.0 % ContractValue::SCALE;
+        if frac == 0 {
+            return write!(f, "{whole}");
+        }
+        let digits = format!("{frac:08}");
+        write!(f, "{whole}.{}", digits.trim_end_matches('0'))
+    }
+}
+
 impl fmt::Display for Price {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
@@ -502,6 +600,35 @@ impl fmt::Debug for Tag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contract_values_parse_print_and_multiply_exactly() {
+        let cv = |s: &str| ContractValue::parse(s);
+        assert_eq!(cv("0.001"), Some(ContractValue(100_000)));
+        assert_eq!(cv("1"), Some(ContractValue::ONE));
+        assert_eq!(cv("1.0"), Some(ContractValue::ONE));
+        assert_eq!(cv(".5"), Some(ContractValue(50_000_000)));
+        assert_eq!(cv("0.00000001"), Some(ContractValue(1)));
+        for bad in ["", ".", "0", "0.0", "-1", "1e-3", "0.000000001", "abc", "10000000"] {
+            assert_eq!(cv(bad), None, "{bad:?}");
+        }
+        // JSON numbers go through their shortest decimal: 0.001 is exactly a thousandth.
+        assert_eq!(ContractValue::from_f64(0.001), cv("0.001"));
+        assert_eq!(ContractValue::from_f64(0.01), cv("0.01"));
+        assert_eq!(ContractValue::from_f64(100.0), ContractValue::whole(100));
+        assert_eq!(ContractValue::from_f64(1e-9), None);
+        assert_eq!(ContractValue::from_f64(f64::NAN), None);
+        for s in ["0.001", "0.01", "1", "100", "12.5", "0.00000001"] {
+            assert_eq!(cv(s).unwrap().to_string(), s);
+        }
+        // 10 contracts x 0.001 BTC x 95,100.00 = 951.00; one price unit x 1 x 0.001 is
+        // 0.1 of a money unit (rounds to 0 alone; the exact form keeps it).
+        let btc = cv("0.001").unwrap();
+        assert_eq!(btc.value(Price(951_000_000), Qty(10)), Price(9_510_000));
+        assert_eq!(btc.value(Price(1), Qty(1)), Price(0));
+        assert_eq!(btc.exact(Price(1), Qty(1)), 100_000);
+        assert_eq!(btc.value(Price(-5), Qty(1000)), Price(-5));
+    }
 
     #[test]
     fn price_parse_and_float_agree() {

@@ -99,7 +99,7 @@ fn instruments_csv_has_openalgo_master_columns_and_loads_back() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "symbol,brsymbol,name,exchange,brexchange,token,expiry,strike,lotsize,instrumenttype,tick_size"
+        "symbol,brsymbol,name,exchange,brexchange,token,expiry,strike,lotsize,instrumenttype,tick_size,contract_value"
     );
     assert!(lines.clone().all(|l| l.contains(",NFO,")));
     let expiry = h.expiry("NIFTY", "NFO", "options", 0);
@@ -353,6 +353,8 @@ fn nco_crypto_and_the_new_index_exchanges_are_served_like_openalgo() {
         (&json!(""), &json!("PERPFUT"), &json!(1), &json!(0.5), &json!("BTC")),
         "{v}"
     );
+    // Delta Exchange's contract value: 0.001 BTC a contract, exact in the master.
+    assert_eq!(d["contract_value"], 0.001, "{v}");
     let v = h.ok_plain("symbol", json!({"symbol": "SOLUSDFUT", "exchange": "CRYPTO"}));
     assert_eq!(v["data"]["tick_size"], 0.001, "{v}");
     // Dated contracts list their expiries, ascending, none past.
@@ -393,6 +395,7 @@ fn nco_crypto_and_the_new_index_exchanges_are_served_like_openalgo() {
     h.place(order(json!(2)));
     let p = h.ok("positionbook", json!({}));
     assert_eq!(p["data"][0]["quantity"], 2, "{p}");
+    assert_eq!(p["data"][0]["lot_size"], 0.001, "lot_size is the contract value: {p}");
     assert_error(&h.api("placeorder", order(json!("0.5"))), 400, "quantity");
     // CNC is refused on a derivatives exchange, CRYPTO included.
     let mut cnc = order(json!(1));

@@ -10,7 +10,7 @@ use super::limits::Class;
 use super::orders::{instrument, order_id};
 use crate::clock::format_ist;
 use crate::event::QueryKind;
-use crate::types::{OrderStatus, Price, Product, Side, SymbolId};
+use crate::types::{ContractValue, OrderStatus, Price, Product, Side, SymbolId};
 use crate::views::{FundsRow, OrderRow, PositionRow, QueryReply, TradeRow};
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -23,10 +23,10 @@ pub(crate) fn num(p: Price) -> f64 {
 }
 
 /// Symbol, exchange and contract value of an instrument.
-fn names(api: &Api, id: SymbolId) -> (String, &'static str, i64) {
+fn names(api: &Api, id: SymbolId) -> (String, &'static str, ContractValue) {
     match api.engine.instruments.get(id) {
         Some(i) => (i.symbol.clone(), i.exchange.as_str(), i.contract_value),
-        None => (format!("#{}", id.0), "", 1),
+        None => (format!("#{}", id.0), "", ContractValue::ONE),
     }
 }
 
@@ -85,7 +85,7 @@ pub(crate) fn position_json(api: &Api, p: &PositionRow) -> Value {
         "today_realized_pnl": num(p.realized),
         "total_pnl_today": num(p.pnl),
         // OpenAlgo's sandbox reports the contract value here, not the exchange lot.
-        "lot_size": contract_value as f64,
+        "lot_size": contract_value.to_f64(),
     })
 }
 

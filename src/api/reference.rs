@@ -57,6 +57,9 @@ pub(crate) fn instrument_row(i: &Instrument) -> Value {
         "lotsize": i.lot_size,
         "instrumenttype": i.instrument_type,
         "tick_size": px(i.tick_size),
+        // OpenAlgo's master column (a float, 1.0 unless the contract is a fraction or a
+        // multiple of its underlying: Delta Exchange's BTCUSDFUT is 0.001).
+        "contract_value": i.contract_value.to_f64(),
         "freeze_qty": 1,
     })
 }
@@ -146,7 +149,7 @@ pub(crate) async fn expiry(State(api): State<Arc<Api>>, req: Request) -> Respons
 }
 
 /// The columns of the `instruments` CSV, OpenAlgo's master columns.
-pub const CSV_COLUMNS: [&str; 11] = crate::refdata::upstream::MASTER_COLUMNS;
+pub const CSV_COLUMNS: [&str; 12] = crate::refdata::upstream::MASTER_COLUMNS;
 
 async fn instruments_inner(
     api: &Api,

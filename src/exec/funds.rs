@@ -3,7 +3,7 @@
 
 use crate::event::{FundsView, Msg};
 use crate::msg;
-use crate::types::{Money, Price, Qty, div_round};
+use crate::types::{ContractValue, Money, Price, Qty, div_round};
 use serde::{Deserialize, Serialize};
 
 /// The account's funds.
@@ -86,11 +86,13 @@ impl Funds {
     }
 }
 
-/// `|qty| x reference / leverage`, rounded half away from zero, saturating.
-pub fn margin(qty: Qty, reference: Price, leverage: i64) -> Money {
-    let notional =
-        i128::from(qty.0.unsigned_abs().min(i64::MAX as u64) as i64) * i128::from(reference.0);
-    let m = div_round(notional, i128::from(leverage.max(1)));
+/// `|qty| x reference x contract value / leverage`, rounded half away from zero once (the
+/// contract value's sub-units and the leverage divide the exact product together),
+/// saturating.
+pub fn margin(qty: Qty, reference: Price, cv: ContractValue, leverage: i64) -> Money {
+    let n = Qty(qty.0.unsigned_abs().min(i64::MAX as u64) as i64);
+    let den = i128::from(ContractValue::SCALE) * i128::from(leverage.max(1));
+    let m = div_round(cv.exact(reference, n), den);
     Price(m.clamp(0, i128::from(i64::MAX)) as i64)
 }
 
@@ -101,8 +103,19 @@ mod tests {
     #[test]
     fn margin_and_message() {
         let px = Price(8_125_000); // 812.50
-        assert_eq!(margin(Qty(10), px, 5), Price(16_250_000)); // 1625.00
-        assert_eq!(margin(Qty(-3), Price(10_001), 2), Price(15_002)); // 1.50015 rounds up
+        let one = ContractValue::ONE;
+        assert_eq!(margin(Qty(10), px, one, 5), Price(16_250_000)); // 1625.00
+        assert_eq!(margin(Qty(-3), Price(10_001), one, 2), Price(15_002)); // 1.50015 rounds up
+        // BTCUSDFUT: 10 contracts of 0.001 BTC at 90,000.00, leverage 10: 90.00.
+        let btc = ContractValue::parse("0.001").unwrap();
+        assert_eq!(margin(Qty(10), Price(900_000_000), btc, 10), Price(900_000));
+        // One rounding of the whole product: 3 x 0.0001 x 0.5 = 0.00015 rounds to 0.0002,
+        // and 3 x 1.0001 x 0.5 / 2 = 0.750075 rounds to 0.7501.
+        assert_eq!(margin(Qty(3), Price(1), ContractValue::parse("0.5").unwrap(), 1), Price(2));
+        assert_eq!(
+            margin(Qty(3), Price(10_001), ContractValue::parse("0.5").unwrap(), 2),
+            Price(7_501)
+        );
         let f = Funds::new(Price(1_000 * Price::SCALE));
         let e = f.check(Price(1_500 * Price::SCALE)).unwrap_err();
         assert_eq!(

@@ -144,8 +144,8 @@ impl Exec {
             return Err(msg!("Invalid price: each leg needs a limit price > 0"));
         }
         let lev = self.config.leverage(inst.kind, g.product);
-        let qty = Qty(g.qty.0.saturating_mul(inst.contract_value.max(1)));
-        let leg = |p: Price, on: bool| if on { margin(qty, p, lev) } else { Money::ZERO };
+        let (qty, cv) = (g.qty, inst.contract_value);
+        let leg = |p: Price, on: bool| if on { margin(qty, p, cv, lev) } else { Money::ZERO };
         Ok(leg(g.below_price, below).max(leg(g.above_price, above)))
     }
 

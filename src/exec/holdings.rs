@@ -106,7 +106,7 @@ impl Exec {
                 continue;
             }
             let n = p.qty.0.saturating_abs();
-            let notional = p.avg.times(Qty(n), p.contract_value);
+            let notional = p.contract_value.value(p.avg, Qty(n));
             let slot = self.holdings.iter().position(|h| h.symbol == p.symbol);
             if p.qty.0 > 0 {
                 // Margin leaves used margin; the cash stays spent on the shares (any
@@ -134,7 +134,7 @@ impl Exec {
                     let h = &mut self.holdings[i];
                     let sold = n.min(h.qty);
                     let cost = h.take(sold);
-                    let proceeds = p.avg.times(Qty(sold), p.contract_value);
+                    let proceeds = p.contract_value.value(p.avg, Qty(sold));
                     self.funds.credit(proceeds, proceeds.minus(cost));
                     if h.qty == 0 {
                         self.holdings.remove(i);

@@ -13,7 +13,8 @@ use crate::event::{
 };
 use crate::msg;
 use crate::types::{
-    Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId, Tag, div_round,
+    ContractValue, Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId,
+    Tag, div_round,
 };
 use crate::views::OrderRow;
 use serde::{Deserialize, Serialize};
@@ -289,9 +290,10 @@ impl Exec {
         let n = req.qty.0;
         let opposite = pos != 0 && pos.signum() != req.side.sign();
         let excess = if opposite { (n - pos.saturating_abs()).max(0) } else { n };
-        let kind = self.instruments.get(req.symbol).map(|i| i.kind);
-        let lev = kind.map_or(1, |k| self.config.leverage_for(k, req.product, req.side));
-        margin(Qty(excess), reference, lev)
+        let inst = self.instruments.get(req.symbol);
+        let lev = inst.map_or(1, |i| self.config.leverage_for(i.kind, req.product, req.side));
+        let cv = inst.map_or(ContractValue::ONE, |i| i.contract_value);
+        margin(Qty(excess), reference, cv, lev)
     }
 
     fn new_order(
@@ -396,7 +398,8 @@ impl Exec {
         let book = &mut self.books[o.symbol.index()];
         let slot = &mut book.positions[o.product as usize];
         if *slot == u32::MAX {
-            let cv = self.instruments.get(o.symbol).map_or(1, |i| i.contract_value);
+            let cv =
+                self.instruments.get(o.symbol).map_or(ContractValue::ONE, |i| i.contract_value);
             *slot = self.positions.len() as u32;
             self.positions.push(Position::new(o.symbol, o.product, cv));
         }

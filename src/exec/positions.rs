@@ -1,7 +1,7 @@
 //! Positions netted per (symbol, product): the add / reduce / reverse / flat rules.
 
 use crate::event::PositionChange;
-use crate::types::{Money, Price, Product, Qty, Side, SymbolId, div_round};
+use crate::types::{ContractValue, Money, Price, Product, Qty, Side, SymbolId, div_round};
 use serde::{Deserialize, Serialize};
 
 /// One position row. Rows are never removed: a flat row keeps today's realized P&L.
@@ -19,8 +19,13 @@ pub struct Position {
     pub realized: Money,
     /// Margin held by the open quantity.
     pub margin: Money,
-    /// Contract value multiplier.
-    pub contract_value: i64,
+    /// Contract value (underlying units per contract, from the instrument master).
+    pub contract_value: ContractValue,
+    /// The part of realized P&L below one money unit, in [`ContractValue::SCALE`]ths of
+    /// it (`0..SCALE`): a fractional contract value (0.001 BTC) can realize less than a
+    /// money unit per fill, and carrying the rest keeps the running total exact over any
+    /// number of fills (`realized` is the floor of the exact sum).
+    pub realized_rem: i64,
 }
 
 /// What a fill did to funds: margin released and P&L realized.
@@ -34,7 +39,7 @@ pub struct FillEffect {
 
 impl Position {
     /// A flat row.
-    pub fn new(symbol: SymbolId, product: Product, contract_value: i64) -> Position {
+    pub fn new(symbol: SymbolId, product: Product, contract_value: ContractValue) -> Position {
         Position {
             symbol,
             product,
@@ -42,7 +47,8 @@ impl Position {
             avg: Price::ZERO,
             realized: Money::ZERO,
             margin: Money::ZERO,
-            contract_value: contract_value.max(1),
+            contract_value,
+            realized_rem: 0,
         }
     }
 
@@ -69,8 +75,7 @@ impl Position {
         // Opposite direction: reduce, flatten or reverse.
         let reduced = n.min(old_abs);
         let per_unit = if old > 0 { price.minus(self.avg) } else { self.avg.minus(price) };
-        fx.realized = per_unit.times(Qty(reduced), self.contract_value);
-        self.realized = self.realized.plus(fx.realized);
+        fx.realized = self.realize(per_unit, Qty(reduced));
         if n < old_abs {
             let part = div_round(i128::from(self.margin.0) * i128::from(n), i128::from(old_abs));
             fx.released = Price(part as i64);
@@ -88,6 +93,27 @@ impl Position {
             self.avg = price;
         }
         fx
+    }
+
+    /// Adds `per_unit x qty x contract value` to the exact running total and returns how
+    /// much the money-unit part of `realized` moved (what funds book).
+    fn realize(&mut self, per_unit: Price, qty: Qty) -> Money {
+        let scale = i128::from(ContractValue::SCALE);
+        let total = i128::from(self.realized.0) * scale
+            + i128::from(self.realized_rem)
+            + self.contract_value.exact(per_unit, qty);
+        let whole = total.div_euclid(scale).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+        self.realized_rem = total.rem_euclid(scale) as i64;
+        let before = self.realized;
+        self.realized = Price(whole as i64);
+        self.realized.minus(before)
+    }
+
+    /// Clears realized P&L and its remainder (a funds reset starts from nothing; a session
+    /// boundary zeroes only `realized` and keeps the remainder, so lifetime funds stay exact).
+    pub fn clear_realized(&mut self) {
+        self.realized = Money::ZERO;
+        self.realized_rem = 0;
     }
 
     /// The change record for stage outputs.
@@ -114,7 +140,7 @@ mod tests {
 
     #[test]
     fn add_reduce_reverse_flat_by_hand() {
-        let mut p = Position::new(SymbolId(0), Product::Mis, 1);
+        let mut p = Position::new(SymbolId(0), Product::Mis, ContractValue::ONE);
         // Buy 10 @ 100, margin 200.
         assert_eq!(p.apply_fill(Side::Buy, Qty(10), rs(100), rs(200)), FillEffect::default());
         // Add 30 @ 120: avg = (10*100 + 30*120)/40 = 115, margin 200 + 720.
@@ -136,9 +162,65 @@ mod tests {
 
     #[test]
     fn contract_value_scales_realized() {
-        let mut p = Position::new(SymbolId(0), Product::Nrml, 1000);
+        let mut p = Position::new(SymbolId(0), Product::Nrml, ContractValue::whole(1000).unwrap());
         p.apply_fill(Side::Sell, Qty(2), rs(80), Money::ZERO);
         let fx = p.apply_fill(Side::Buy, Qty(1), rs(79), Money::ZERO);
         assert_eq!(fx.realized, rs(1000));
+    }
+
+    #[test]
+    fn fractional_contract_value_realizes_a_thousandth() {
+        // BTCUSDFUT: 0.001 BTC a contract; 10 contracts moving 100 USD make 1 USD.
+        let cv = ContractValue::parse("0.001").unwrap();
+        let mut p = Position::new(SymbolId(0), Product::Nrml, cv);
+        p.apply_fill(Side::Buy, Qty(10), rs(90_000), Money::ZERO);
+        let fx = p.apply_fill(Side::Sell, Qty(10), rs(90_100), Money::ZERO);
+        assert_eq!(fx.realized, rs(1));
+        assert_eq!((p.realized, p.realized_rem, p.qty), (rs(1), 0, Qty(0)));
+    }
+
+    #[test]
+    fn many_sub_unit_fills_do_not_drift() {
+        // Each round trip realizes 0.00005 (one price unit x 1 contract x 0.5): below one
+        // money unit. Rounding each fill would book 0.0001 (or 0) every time; the carried
+        // remainder books exactly half a unit per trip.
+        let cv = ContractValue::parse("0.5").unwrap();
+        let mut p = Position::new(SymbolId(0), Product::Nrml, cv);
+        let mut booked = Money::ZERO;
+        let trips = 100_001i64;
+        for _ in 0..trips {
+            booked = booked
+                .plus(p.apply_fill(Side::Buy, Qty(1), Price(1_000_000), Money::ZERO).realized);
+            booked = booked
+                .plus(p.apply_fill(Side::Sell, Qty(1), Price(1_000_001), Money::ZERO).realized);
+        }
+        // Exact: trips x 0.5 units = 50_000.5 units; realized is its floor, remainder the half.
+        assert_eq!(p.realized, Price(50_000));
+        assert_eq!(p.realized_rem, ContractValue::SCALE / 2);
+        assert_eq!(booked, p.realized, "funds see exactly the position's realized P&L");
+        // Losses round the same way (floor), and a loss of the same size returns to zero.
+        for _ in 0..trips {
+            p.apply_fill(Side::Buy, Qty(1), Price(1_000_001), Money::ZERO);
+            p.apply_fill(Side::Sell, Qty(1), Price(1_000_000), Money::ZERO);
+        }
+        assert_eq!((p.realized, p.realized_rem), (Money::ZERO, 0));
+    }
+
+    #[test]
+    fn odd_contract_values_sum_exactly() {
+        // 0.00037 x 7 contracts x 12.3456 a fill, 10_000 fills: compare with i128 by hand.
+        let cv = ContractValue::parse("0.00037").unwrap();
+        let mut p = Position::new(SymbolId(0), Product::Nrml, cv);
+        let mut booked = Money::ZERO;
+        for _ in 0..10_000 {
+            p.apply_fill(Side::Sell, Qty(7), Price(1_123_456), Money::ZERO);
+            booked = booked
+                .plus(p.apply_fill(Side::Buy, Qty(7), Price(1_000_000), Money::ZERO).realized);
+        }
+        let exact: i128 = 10_000 * 123_456 * 7 * 37_000;
+        let scale = i128::from(ContractValue::SCALE);
+        assert_eq!(i128::from(p.realized.0), exact / scale);
+        assert_eq!(i128::from(p.realized_rem), exact % scale);
+        assert_eq!(booked, p.realized);
     }
 }

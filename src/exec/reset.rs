@@ -24,7 +24,7 @@ impl Exec {
             if p.qty.0 != 0 || p.realized.0 != 0 || p.margin.0 != 0 {
                 p.qty = Qty::ZERO;
                 p.avg = Price::ZERO;
-                p.realized = Money::ZERO;
+                p.clear_realized();
                 p.margin = Money::ZERO;
                 out.positions.push(p.change(pi as u32));
             }

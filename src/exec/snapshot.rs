@@ -23,8 +23,9 @@ use thiserror::Error;
 /// Format version written first in every snapshot (2: quotes carry their event time and
 /// funds their reset stamp and count; 3: holdings, the trading-day calendar and today's
 /// realized P&L; GTTs; 4: partial fills (trade quantities, queue estimates), the fill
-/// model's settings, generator and visible books).
-pub const SNAPSHOT_VERSION: u32 = 4;
+/// model's settings, generator and visible books; 5: decimal contract values on positions
+/// and the sub-unit remainder of their realized P&L).
+pub const SNAPSHOT_VERSION: u32 = 5;
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, Error)]
@@ -126,6 +127,12 @@ impl Exec {
             b.quote = *q;
         }
         for (pi, p) in s.positions.iter().enumerate() {
+            // Contract values come from the master, never from a snapshot: one taken under
+            // other values is refused, so recovery replays the journal (which carries none).
+            let master_cv = e.instruments.get(p.symbol).map(|i| i.contract_value);
+            if master_cv.is_some_and(|cv| cv != p.contract_value) {
+                return Err(ExecSnapshotError::Inconsistent("positions.contract_value"));
+            }
             let b: &mut SymbolBook = e
                 .books
                 .get_mut(p.symbol.index())

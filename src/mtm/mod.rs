@@ -29,7 +29,7 @@
 use crate::event::{
     Event, FundsView, Input, PositionChange, QueryKind, QuoteSource, StageOutput, Tick,
 };
-use crate::types::{Money, Price, Product, Qty, SymbolId, div_round};
+use crate::types::{ContractValue, Money, Price, Product, Qty, SymbolId, div_round};
 use crate::views::{FundsRow, PositionRow, QueryReply};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -41,7 +41,7 @@ struct Row {
     qty: Qty,
     avg: Price,
     realized: Money,
-    cv: i64,
+    cv: ContractValue,
     unrealized: Money,
 }
 
@@ -153,7 +153,7 @@ impl Mtm {
                     qty: Qty::ZERO,
                     avg: Price::ZERO,
                     realized: Price::ZERO,
-                    cv: 1,
+                    cv: ContractValue::ONE,
                     unrealized: Price::ZERO,
                 });
             }
@@ -193,7 +193,7 @@ impl Mtm {
             .map(|r| {
                 let ltp = self.ltp[r.symbol.index()];
                 let pnl = r.realized.plus(r.unrealized);
-                let basis = r.avg.times(r.qty, r.cv).0.unsigned_abs();
+                let basis = r.cv.value(r.avg, r.qty).0.unsigned_abs();
                 let pnl_percent_bp = if r.qty.0 == 0 || basis == 0 {
                     0
                 } else {
@@ -219,7 +219,7 @@ impl Mtm {
         let gross = self.rows.iter().fold(Price::ZERO, |acc, r| {
             let ltp = self.ltp[r.symbol.index()];
             let px = if ltp.is_positive() { ltp } else { r.avg };
-            acc.plus(Price(px.times(r.qty, r.cv).0.saturating_abs()))
+            acc.plus(Price(r.cv.value(px, r.qty).0.saturating_abs()))
         });
         FundsRow {
             available: self.funds.available,
@@ -263,7 +263,7 @@ fn unrealized(row: &Row, ltp: Price) -> Money {
     if row.qty.0 == 0 || !ltp.is_positive() {
         return Price::ZERO;
     }
-    ltp.minus(row.avg).times(row.qty, row.cv)
+    row.cv.value(ltp.minus(row.avg), row.qty)
 }
 
 #[cfg(test)]
@@ -290,7 +290,7 @@ mod tests {
             qty: Qty(qty),
             avg_price: Price(avg),
             realized: Price(realized),
-            contract_value: 1,
+            contract_value: ContractValue::ONE,
         }
     }
 

@@ -35,7 +35,7 @@ pub struct Leg {
     /// The latest price.
     pub ltp: crate::types::Price,
     /// Contract value.
-    pub contract_value: i64,
+    pub contract_value: crate::types::ContractValue,
 }
 
 impl Leg {
@@ -52,8 +52,7 @@ impl Leg {
 /// The margin of one leg.
 pub fn leg_margin(config: &ExecConfig, leg: &Leg) -> Money {
     let lev = config.leverage_for(leg.kind, leg.product, leg.side);
-    let qty = Qty(leg.qty.0.saturating_mul(leg.contract_value.max(1)));
-    crate::exec::funds::margin(qty, leg.reference(), lev)
+    crate::exec::funds::margin(leg.qty, leg.reference(), leg.contract_value, lev)
 }
 
 #[cfg(test)]
@@ -73,7 +72,7 @@ mod tests {
             price: Price(100 * Price::SCALE),
             trigger: Price(90 * Price::SCALE),
             ltp: Price(200 * Price::SCALE),
-            contract_value: 1,
+            contract_value: crate::types::ContractValue::ONE,
         };
         let (buy, sell) = (Side::Buy, Side::Sell);
         let table = [

@@ -18,7 +18,9 @@
 //!   (USDINR, EURINR, GBPINR) monthly futures, CDS with a fractional tick (0.0025);
 //! - CRYPTO as OpenAlgo's Delta Exchange master names it: perpetual futures `BTCUSDFUT`,
 //!   `ETHUSDFUT`, `SOLUSDFUT` (instrument type PERPFUT, no expiry, ticks 0.5, 0.05,
-//!   0.001) and two monthly BTC futures (`BTC{DDMMMYY}FUT`, last Friday).
+//!   0.001) and two monthly BTC futures (`BTC{DDMMMYY}FUT`, last Friday), on Delta
+//!   Exchange's contract values: 0.001 BTC, 0.01 ETH and 1 SOL a contract (quantities are
+//!   whole contracts; P&L, margin and value multiply by the exact decimal).
 //!
 //! An expiry that falls on a holiday moves to the trading day before it. Option reference
 //! prices are Black-76 values at 15 % volatility, so a chain is arbitrage-free at start.
@@ -46,8 +48,8 @@
 //! - Lot sizes of generated stock contracts are approximations (about 7 lakh rupees of
 //!   notional, in multiples of 25); the legacy master's lot sizes are kept where it has them.
 //! - Commodity, currency and crypto expiry days are approximations of the exchanges' rules.
-//! - Contract values are whole numbers: a CRYPTO contract here is one coin, where Delta
-//!   Exchange's BTCUSD is 0.001 BTC (the engine's accounting multiplies by an integer).
+//! - Crypto spot (fractional quantities of a coin) is not generated: quantities are whole
+//!   contracts.
 
 #![forbid(unsafe_code)]
 
@@ -238,6 +240,8 @@ fn weeklies(anchor: NaiveDate, n: usize, exchange: Exchange, wd: Weekday) -> Vec
 
 struct Rows {
     csv: String,
+    /// The `contract_value` cell written on the rows pushed while it is set (empty: 1).
+    contract_value: &'static str,
     seen: HashSet<(String, &'static str)>,
     token: u64,
 }
@@ -262,12 +266,13 @@ impl Rows {
         self.token += 1;
         let _ = writeln!(
             self.csv,
-            "{symbol},{name},{},{},{},{},{lot},{kind},{tick},{:.2}",
+            "{symbol},{name},{},{},{},{},{lot},{kind},{tick},{:.2},{}",
             ex.as_str(),
             self.token,
             expiry.map(format_expiry).unwrap_or_default(),
             strike.map_or_else(|| "-1".to_string(), strike_text),
-            close
+            close,
+            self.contract_value
         );
     }
 
@@ -443,17 +448,22 @@ fn generate(rows: &mut Rows, base: &InstrumentMaster, lots: &InstrumentMaster, a
         }
     }
     // Crypto perpetuals have no expiry; symbols and types as OpenAlgo's Delta master.
-    for (sym, name, tick, lvl) in [
-        ("BTCUSDFUT", "BTC", 0.5, 95_000.0),
-        ("ETHUSDFUT", "ETH", 0.05, 3_300.0),
-        ("SOLUSDFUT", "SOL", 0.001, 182.35),
+    // Contract values as Delta Exchange India specifies them (and OpenAlgo's Delta master
+    // carries in `contract_value`): 0.001 BTC, 0.01 ETH, 1 SOL per contract.
+    for (sym, name, tick, lvl, cv) in [
+        ("BTCUSDFUT", "BTC", 0.5, 95_000.0, "0.001"),
+        ("ETHUSDFUT", "ETH", 0.05, 3_300.0, "0.01"),
+        ("SOLUSDFUT", "SOL", 0.001, 182.35, "1"),
     ] {
+        rows.contract_value = cv;
         rows.push(sym, name, Exchange::Crypto, None, None, 1, "PERPFUT", tick, lvl);
     }
     let last_friday = |y, m| last_weekday_of_month(y, m, Weekday::Fri);
+    rows.contract_value = "0.001";
     for e in monthlies(anchor, 2, Exchange::Crypto, last_friday) {
         rows.future("BTC", Exchange::Crypto, e, 1, 0.5, 95_000.0);
     }
+    rows.contract_value = "";
 }
 
 /// The CSV rows generated for `anchor` (header included), given the embedded base.
@@ -467,8 +477,9 @@ impl Rows {
     fn after(base: &InstrumentMaster) -> Rows {
         Rows {
             csv: "symbol,name,exchange,token,expiry,strike,lotsize,instrumenttype,tick_size,\
-                  prev_close\n"
+                  prev_close,contract_value\n"
                 .into(),
+            contract_value: "",
             seen: base.iter().map(|i| (i.symbol.clone(), i.exchange.as_str())).collect(),
             token: 100_000,
         }
@@ -488,12 +499,19 @@ pub fn universe_of(anchors: &Anchors) -> Result<InstrumentMaster, InstrumentErro
     for d in &anchors.dates {
         generate(&mut rows, &base, &legacy, *d);
     }
-    let mut csv = String::with_capacity(base_csv.len() + rows.csv.len());
-    csv.push_str(base_csv);
-    if !csv.ends_with('\n') {
-        csv.push('\n');
+    let mut csv = String::with_capacity(base_csv.len() * 2 + rows.csv.len());
+    // The embedded CSV has no `contract_value` column (all its rows are 1): give it an
+    // empty one, so the generated rows (which carry it) share its columns.
+    let mut base_lines = base_csv.lines();
+    if let Some(header) = base_lines.next() {
+        csv.push_str(header);
+        csv.push_str(",contract_value\n");
     }
-    // The generated rows share the embedded CSV's columns; drop their header.
+    for line in base_lines.filter(|l| !l.trim().is_empty()) {
+        csv.push_str(line);
+        csv.push_str(",\n");
+    }
+    // The generated rows share those columns; drop their header.
     csv.push_str(rows.csv.split_once('\n').map_or("", |(_, r)| r));
     InstrumentMaster::from_csv_str(&csv)
 }
@@ -631,6 +649,14 @@ mod tests {
         }
         let btc = a.get(a.lookup(Exchange::Crypto, "BTCUSDFUT").unwrap()).unwrap();
         assert_eq!((btc.kind, btc.expiry, btc.lot_size), (InstrumentKind::Future, None, 1));
+        let cv = |s: &str| a.get(a.lookup(Exchange::Crypto, s).unwrap()).unwrap().contract_value;
+        let dec = |s: &str| crate::types::ContractValue::parse(s).unwrap();
+        assert_eq!(btc.contract_value, dec("0.001"));
+        assert_eq!(cv("ETHUSDFUT"), dec("0.01"));
+        assert_eq!(cv("SOLUSDFUT"), dec("1"));
+        assert_eq!(cv("BTC26MAR27FUT"), dec("0.001"));
+        let nifty = a.lookup(Exchange::NseIndex, "NIFTY").and_then(|i| a.get(i)).unwrap();
+        assert_eq!(nifty.contract_value, crate::types::ContractValue::ONE);
         let sol = a.get(a.lookup(Exchange::Crypto, "SOLUSDFUT").unwrap()).unwrap();
         assert_eq!(sol.tick_size, crate::types::Price::parse("0.001").unwrap());
         // Last Friday of March 2027 is the 26th.

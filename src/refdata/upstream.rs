@@ -8,9 +8,12 @@
 //! rest of the IST day; the next start on a later day downloads it again. When the upstream
 //! cannot be reached, yesterday's copy is used (and said so); with no copy at all the start
 //! fails with the reason. Rows of exchanges tickfill does not trade are left out, and so
-//! are rows the engine cannot account for exactly: a fractional lot size (crypto spot,
-//! `0.0001` BTC) or a contract value other than 1 (crypto futures, `0.001` BTC per
-//! contract): its quantities and P&L multipliers are whole numbers. The log line counts both.
+//! are rows whose quantities the engine cannot take: a fractional lot size (crypto spot,
+//! `0.0001` BTC; tickfill's quantities are whole contracts), or a contract value that is
+//! not a positive decimal of at most 8 places. A decimal contract value (crypto futures,
+//! `0.001` BTC per contract) is kept: it is exact fixed point
+//! ([`crate::types::ContractValue`]) in P&L, margin and position value. The log line counts
+//! what was left out.
 //!
 //! # Known limitations
 //! - Forwarding is blocking HTTP/1.1 (ureq) on the REST runtime's blocking pool, with the
@@ -19,7 +22,7 @@
 #![forbid(unsafe_code)]
 
 use crate::instruments::InstrumentMaster;
-use crate::types::Exchange;
+use crate::types::{ContractValue, Exchange};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -116,7 +119,7 @@ pub const MASTER_FILE: &str = "upstream-instruments.csv";
 
 /// OpenAlgo's instrument master columns: the ones kept in the cache, and the columns of
 /// the `instruments` CSV the REST API serves.
-pub const MASTER_COLUMNS: [&str; 11] = [
+pub const MASTER_COLUMNS: [&str; 12] = [
     "symbol",
     "brsymbol",
     "name",
@@ -128,18 +131,30 @@ pub const MASTER_COLUMNS: [&str; 11] = [
     "lotsize",
     "instrumenttype",
     "tick_size",
+    "contract_value",
 ];
 
-/// True when a master cell (number or text) is the whole number `want`, or `want` is 1
-/// and the cell is absent (OpenAlgo's default contract value).
-fn is_whole(cell: &Value, at_least: f64, exactly: Option<f64>) -> bool {
+/// True when a master cell (number or text) is a whole number of at least `at_least`.
+fn is_whole(cell: &Value, at_least: f64) -> bool {
     let v = match cell {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse::<f64>().ok(),
-        Value::Null => return exactly == Some(1.0),
         _ => None,
     };
-    v.is_some_and(|v| v.fract() == 0.0 && v >= at_least && exactly.is_none_or(|e| v == e))
+    v.is_some_and(|v| v.fract() == 0.0 && v >= at_least)
+}
+
+/// The `contract_value` cell as exact fixed point: absent or empty is OpenAlgo's default
+/// 1; `None` for a cell that is not a positive decimal of at most 8 places. A JSON number
+/// is read through its shortest decimal form (`0.001`, not its binary neighbour).
+fn contract_value(cell: &Value) -> Option<ContractValue> {
+    match cell {
+        Value::Null => Some(ContractValue::ONE),
+        Value::String(s) if s.trim().is_empty() => Some(ContractValue::ONE),
+        Value::String(s) => ContractValue::parse(s),
+        Value::Number(n) => n.as_f64().and_then(ContractValue::from_f64),
+        _ => None,
+    }
 }
 
 /// What [`master_csv`] left out.
@@ -147,7 +162,8 @@ fn is_whole(cell: &Value, at_least: f64, exactly: Option<f64>) -> bool {
 pub struct LeftOut {
     /// Rows of exchanges tickfill does not know.
     pub other_exchanges: usize,
-    /// Rows with a fractional lot size or a contract value other than 1.
+    /// Rows with a fractional lot size (or a contract value that is not a positive decimal
+    /// of at most 8 places).
     pub fractional: usize,
 }
 
@@ -166,13 +182,15 @@ pub fn master_csv(reply: &Value) -> Result<(String, LeftOut), UpstreamError> {
             skipped.other_exchanges += 1;
             continue;
         }
-        if !is_whole(&r["lotsize"], 1.0, None) || !is_whole(&r["contract_value"], 1.0, Some(1.0)) {
+        let cv = contract_value(&r["contract_value"]);
+        let Some(cv) = cv.filter(|_| is_whole(&r["lotsize"], 1.0)) else {
             skipped.fractional += 1;
             continue;
-        }
+        };
         let cells: Vec<String> = MASTER_COLUMNS
             .iter()
             .map(|c| match &r[*c] {
+                _ if *c == "contract_value" => cv.to_string(),
                 Value::String(s) => s.clone(),
                 Value::Null => String::new(),
                 other => other.to_string(),
@@ -225,8 +243,8 @@ pub fn load_master(
                 .map_err(|e| UpstreamError::Master(e.to_string()))?;
             let line = format!(
                 "instrument master: {} rows downloaded from the upstream ({} rows of other \
-                 exchanges left out; {} rows with a fractional lot size or contract value left \
-                 out: tickfill's quantities are whole numbers)",
+                 exchanges left out; {} rows with a fractional lot size or an unusable contract \
+                 value left out: tickfill's quantities are whole contracts)",
                 m.len(),
                 skipped.other_exchanges,
                 skipped.fractional
@@ -269,11 +287,28 @@ mod tests {
              "tick_size": 1.0, "instrumenttype": "SPOT", "contract_value": 1.0},
             {"symbol": "SOLUSDFUT", "name": "SOL", "exchange": "CRYPTO", "lotsize": "1",
              "tick_size": 0.001, "instrumenttype": "PERPFUT", "contract_value": "1.0"},
+            // Unusable contract values are left out, not loaded wrong.
+            {"symbol": "BADFUT", "exchange": "CRYPTO", "lotsize": 1, "tick_size": 0.5,
+             "instrumenttype": "PERPFUT", "contract_value": 0.0},
+            {"symbol": "TINYFUT", "exchange": "CRYPTO", "lotsize": 1, "tick_size": 0.5,
+             "instrumenttype": "PERPFUT", "contract_value": 1e-9},
+            {"symbol": "ETHUSDFUT", "name": "ETH", "exchange": "CRYPTO", "lotsize": 1,
+             "tick_size": 0.05, "instrumenttype": "PERPFUT", "contract_value": "0.01"},
         ]});
         let (text, skipped) = master_csv(&reply).unwrap();
-        assert_eq!(skipped, LeftOut { other_exchanges: 1, fractional: 2 });
+        // Left out: the unknown exchange, the fractional spot lot, the two unusable values.
+        assert_eq!(skipped, LeftOut { other_exchanges: 1, fractional: 3 });
         let m = InstrumentMaster::from_csv_str(&text).unwrap();
-        assert_eq!(m.len(), 3);
+        assert_eq!(m.len(), 5);
+        let cv =
+            |sym: &str| m.get(m.lookup(Exchange::Crypto, sym).unwrap()).unwrap().contract_value;
+        // BTCUSDFUT, 0.001 BTC a contract, now loads with its exact value.
+        assert_eq!(cv("BTCUSDFUT"), ContractValue::parse("0.001").unwrap());
+        assert_eq!(cv("BTCUSDFUT").0, 100_000);
+        assert_eq!(cv("ETHUSDFUT"), ContractValue::parse("0.01").unwrap());
+        assert_eq!(cv("SOLUSDFUT"), ContractValue::ONE);
+        let sbin = m.get(m.lookup(Exchange::Nse, "SBIN").unwrap()).unwrap();
+        assert_eq!(sbin.contract_value, ContractValue::ONE, "absent means 1");
         let sol = m.get(m.lookup(Exchange::Crypto, "SOLUSDFUT").unwrap()).unwrap();
         assert_eq!(sol.tick_size, crate::types::Price::parse("0.001").unwrap());
         let id = m.lookup(Exchange::Nfo, "NIFTY30DEC2625000CE").unwrap();
