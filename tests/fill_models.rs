@@ -416,6 +416,26 @@ fn compare_tabulates_every_model_the_same_way_twice() {
     assert!(slip(&depth) > slip(&openalgo), "walking the book costs more than the touch: {text}");
     let fills = |r: &[String]| r[2].parse::<u64>().unwrap();
     assert!(fills(&depth) > fills(&openalgo), "depth fills in parts: {text}");
+
+    // --plot writes the cumulative P&L of every model next to the same table; each
+    // curve's legend carries the P&L it ends at, which is the table's.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("pnl.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_tickfill"))
+        .args(["compare", "--ticks", "3000", "--fill-slippage-probability", "0.3", "--plot"])
+        .arg(&svg)
+        .output()
+        .expect("compare runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let with_plot = String::from_utf8(out.stdout).unwrap();
+    assert!(with_plot.starts_with(&text), "the same table: {with_plot}");
+    let plot = std::fs::read_to_string(&svg).expect("the plot is written");
+    assert!(plot.starts_with("<svg") && plot.trim_end().ends_with("</svg>"), "{plot}");
+    assert_eq!(plot.matches("<polyline").count(), 3, "one curve per model: {plot}");
+    for r in [&openalgo, &depth, &row("touch")] {
+        let legend = format!(">{} (end: {})</text>", r[0], r[7]);
+        assert!(plot.contains(&legend), "{legend} in {plot}");
+    }
 }
 
 #[test]
