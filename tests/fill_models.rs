@@ -416,6 +416,26 @@ fn compare_tabulates_every_model_the_same_way_twice() {
     assert!(slip(&depth) > slip(&openalgo), "walking the book costs more than the touch: {text}");
     let fills = |r: &[String]| r[2].parse::<u64>().unwrap();
     assert!(fills(&depth) > fills(&openalgo), "depth fills in parts: {text}");
+
+    // --plot writes the cumulative P&L of every model next to the same table; each
+    // curve's legend carries the P&L it ends at, which is the table's.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("pnl.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_tickfill"))
+        .args(["compare", "--ticks", "3000", "--fill-slippage-probability", "0.3", "--plot"])
+        .arg(&svg)
+        .output()
+        .expect("compare runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let with_plot = String::from_utf8(out.stdout).unwrap();
+    assert!(with_plot.starts_with(&text), "the same table: {with_plot}");
+    let plot = std::fs::read_to_string(&svg).expect("the plot is written");
+    assert!(plot.starts_with("<svg") && plot.trim_end().ends_with("</svg>"), "{plot}");
+    assert_eq!(plot.matches("<polyline").count(), 3, "one curve per model: {plot}");
+    for r in [&openalgo, &depth, &row("touch")] {
+        let legend = format!(">{} (end: {})</text>", r[0], r[7]);
+        assert!(plot.contains(&legend), "{legend} in {plot}");
+    }
 }
 
 #[test]
@@ -525,4 +545,106 @@ fn fill_settings_are_journaled_so_a_restart_with_other_flags_keeps_the_fills_mad
     assert!(s.log_text().contains("fill settings changed"));
     assert_eq!(s.trades_of(&id), [(100, 800.05), (200, 800.10), (200, 800.10)]);
     s.kill();
+}
+
+/// `tickfill serve --fill-model depth` on its own simulated broker, no upstream broker:
+/// `/sim/control {"action":"liquidity"}` thins SBIN's book to a twentieth, and a MARKET
+/// BUY larger than the five visible ask levels fills in parts, one trade per level at
+/// consecutive ask prices, the rest open until later books fill it.
+#[test]
+fn depth_against_a_thinned_simulator_book_fills_a_market_order_across_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = api_util::spawn_serve(dir.path(), KEY, 20, |c| {
+        c.args(["--fill-model", "depth"]);
+    });
+    let control = |body: Value| {
+        let url = format!("http://127.0.0.1:{}/sim/control", served.ports.sim_rest);
+        let mut r = short_agent().post(url).send_json(body).expect("sim control");
+        (r.status().as_u16(), r.body_mut().read_json::<Value>().expect("json"))
+    };
+    // Bad factors are refused by field.
+    let (status, v) = control(json!({"apikey": KEY, "action": "liquidity", "factor": 0}));
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().starts_with("factor: "), "{v}");
+    let (status, v) = control(json!({"apikey": KEY, "action": "liquidity",
+                                     "exchange": "NSE", "symbol": "SBIN", "factor": 0.05}));
+    assert_eq!(status, 200, "{v}");
+
+    // A depth subscription makes the engine subscribe SBIN upstream in depth mode; wait
+    // for a book the thinning produced (every level a few dozen shares at most: the normal
+    // book has hundreds at the touch alone).
+    let mut ws = Client::connect(format!("127.0.0.1:{}", served.ports.ws).parse().unwrap());
+    let r = ws.ask(json!({"action": "authenticate", "api_key": KEY}));
+    assert_eq!(r["status"], "success", "{r}");
+    let r = ws.ask(json!({"action": "subscribe", "symbol": "SBIN", "exchange": "NSE", "mode": 3}));
+    assert_eq!(r["status"], "success", "{r}");
+    let asks = |v: &Value| -> Vec<i64> {
+        v["data"]["depth"]["sell"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|x| x["quantity"].as_i64()).collect())
+            .unwrap_or_default()
+    };
+    let thin_limit = 800; // 0.05 x 625 lots x (1+2+3+4+5) x 1.5, rounded up
+    let frame = ws.recv_until("a thinned SBIN book", |v| {
+        let a = asks(v);
+        v["type"] == "market_data" && a.len() == 5 && a.iter().sum::<i64>() < thin_limit
+    });
+    let sizes = asks(&frame);
+    assert!(sizes.iter().all(|&q| q >= 1), "a lot a level at least: {frame}");
+    // Freeze the book: no more ticks, so the order meets one book and keeps a remainder.
+    let (status, v) = control(json!({"apikey": KEY, "action": "pause"}));
+    assert_eq!(status, 200, "{v}");
+
+    let qty = 2_000;
+    let placed = post_api(
+        &short_agent(),
+        &served.base,
+        "placeorder",
+        &json!({"apikey": KEY, "strategy": "thin", "symbol": "SBIN", "exchange": "NSE",
+                "action": "BUY", "quantity": qty.to_string(), "pricetype": "MARKET",
+                "product": "MIS"}),
+    )
+    .expect("a reply");
+    assert_eq!(placed["status"], "success", "{placed}");
+    let id = placed["orderid"].as_str().unwrap().to_owned();
+    let book = post_api(&short_agent(), &served.base, "orderbook", &json!({"apikey": KEY}))
+        .expect("orderbook");
+    let o = book["data"]["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["orderid"] == id.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("order {id} in {book}"));
+    let filled = o["filled_quantity"].as_i64().unwrap();
+    assert_eq!(o["order_status"], "open", "the thin book cannot fill 2,000: {o}");
+    assert!(filled > 0 && filled < thin_limit, "{o}");
+    assert_eq!(o["pending_quantity"].as_i64(), Some(qty - filled), "{o}");
+    let tb = post_api(&short_agent(), &served.base, "tradebook", &json!({"apikey": KEY}))
+        .expect("tradebook");
+    let mut trades: Vec<(i64, f64)> = tb["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["orderid"] == id.as_str())
+        .map(|t| (t["quantity"].as_i64().unwrap(), t["price"].as_f64().unwrap()))
+        .collect();
+    trades.sort_by(|a, b| a.1.total_cmp(&b.1));
+    assert_eq!(trades.len(), 5, "one trade per visible level: {trades:?}");
+    assert_eq!(trades.iter().map(|t| t.0).sum::<i64>(), filled, "{trades:?}");
+    for pair in trades.windows(2) {
+        assert!(close(pair[1].1 - pair[0].1, 0.05), "consecutive ask levels: {trades:?}");
+    }
+
+    // Resumed, later (thin) books fill the rest.
+    let (status, v) = control(json!({"apikey": KEY, "action": "resume"}));
+    assert_eq!(status, 200, "{v}");
+    wait_for("the MARKET remainder to fill", Duration::from_secs(30), || {
+        let b = post_api(&short_agent(), &served.base, "orderbook", &json!({"apikey": KEY}));
+        b.is_some_and(|b| {
+            b["data"]["orders"].as_array().is_some_and(|os| {
+                os.iter().any(|o| o["orderid"] == id.as_str() && o["order_status"] == "complete")
+            })
+        })
+    });
 }

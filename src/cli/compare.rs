@@ -57,6 +57,10 @@ pub struct CompareArgs {
     /// dir's embedded universe).
     #[arg(long)]
     pub instruments: Option<PathBuf>,
+    /// Also write an SVG plot of each model's cumulative P&L (realized + unrealized, ₹)
+    /// over the stream to this file, next to the table.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// The fill settings (the model itself is every model in turn).
     #[command(flatten)]
     exec: ExecArgs,
@@ -74,6 +78,19 @@ struct Outcome {
     slippage: i128,
     realized: Price,
     unrealized: Price,
+    /// (event number, P&L in ₹) about [`CURVE_POINTS`] times over the stream and at its end.
+    curve: Vec<(f64, f64)>,
+}
+
+/// Points of each model's P&L curve in the plot.
+const CURVE_POINTS: usize = 500;
+
+/// The traded symbol's P&L (realized + unrealized) in `mtm` now.
+fn pnl(mtm: &Mtm, symbol: SymbolId) -> Price {
+    mtm.positions()
+        .iter()
+        .filter(|p| p.symbol == symbol)
+        .fold(Price::ZERO, |acc, p| acc.plus(p.realized).plus(p.unrealized))
 }
 
 /// The generated ticks (symbol 0).
@@ -212,6 +229,7 @@ fn run_model(
     let mut o = Outcome::default();
     let start = tickfill::clock::ist_to_epoch_ns(2026, 11, 26, 9, 30);
     let mut ltp = 0i64;
+    let every = (inputs.len() / CURVE_POINTS).max(1);
     for (i, input) in inputs.iter().enumerate() {
         if let Input::Tick(t) = input {
             if t.symbol == symbol && t.ltp.is_positive() {
@@ -240,6 +258,9 @@ fn run_model(
                 let sign = i128::from(u.side.sign());
                 o.slippage += sign * i128::from(f.price.0 - ltp) * i128::from(f.qty.0);
             }
+        }
+        if i % every == 0 || i + 1 == inputs.len() {
+            o.curve.push(((i + 1) as f64, pnl(&mtm, symbol).0 as f64 / Price::SCALE as f64));
         }
     }
     for p in mtm.positions().iter().filter(|p| p.symbol == symbol) {
@@ -288,8 +309,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         "| model | orders | fills | filled qty | avg slippage vs LTP (₹/unit) | realized P&L | unrealized P&L | P&L |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut curves = Vec::new();
     for model in FillModel::ALL {
-        let o = run_model(&args, model, &inputs, &im, symbol);
+        let mut o = run_model(&args, model, &inputs, &im, symbol);
+        let total = o.realized.plus(o.unrealized);
+        curves.push((format!("{} (end: {total})", model.as_str()), std::mem::take(&mut o.curve)));
         let per_unit = if o.filled > 0 {
             o.slippage as f64 / o.filled as f64 / Price::SCALE as f64
         } else {
@@ -306,6 +330,17 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             o.unrealized,
             o.realized.plus(o.unrealized)
         );
+    }
+    if let Some(path) = &args.plot {
+        let title = format!("Cumulative P&L per fill model: {source}");
+        let svg = tickfill::harness::hist::lines_svg(
+            &title,
+            "event (ticks and orders, in stream order)",
+            "P&L, realized + unrealized (₹)",
+            &curves,
+        );
+        std::fs::write(path, svg).with_context(|| format!("--plot {}", path.display()))?;
+        println!("\nplot: {}", path.display());
     }
     Ok(())
 }

@@ -88,7 +88,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         if status.muted { ", muted" } else { "" },
     );
     println!(
-        "tickfill sim: control with POST http://{}/sim/control {{\"action\":\"pause|mute|resume|set_price\"}}",
+        "tickfill sim: control with POST http://{}/sim/control {{\"action\":\"pause|mute|resume|set_price|set_clock|liquidity\"}}",
         server.rest_addr()
     );
     let _ = rx.recv();

@@ -152,6 +152,15 @@ pub enum Control {
         /// The new last price (rounded to the symbol's tick size).
         ltp: Price,
     },
+    /// Scale the depth sizes of one symbol (or, with `symbol` `None`, every symbol) by
+    /// `factor`: 1.0 is the normal book, 0.05 a thin one where a market order walks
+    /// several levels. Applies from the next tick; at least one lot a level stays.
+    Liquidity {
+        /// Exchange and symbol, or `None` for every symbol.
+        symbol: Option<(Exchange, String)>,
+        /// The factor, in (0, 100]; kept as millionths so it compares exactly.
+        factor_ppm: i64,
+    },
     /// Move the simulator's clock forward to `epoch_ms`; time then runs on from there.
     /// Every later tick carries it (`ltt`, `timestamp`), like an exchange feed's time.
     SetClock {
@@ -167,6 +176,9 @@ pub enum ControlError {
     /// use one the instrument master lists with a `prev_close`.
     #[error("{0}")]
     UnknownSymbol(String),
+    /// The liquidity factor is out of range: give a number above 0 and at most 100.
+    #[error("factor must be a number above 0 and at most 100, got {0}")]
+    BadFactor(String),
     /// The price is not positive: give an `ltp` above zero.
     #[error("ltp must be a positive price, got {0}")]
     BadPrice(Price),

@@ -227,9 +227,32 @@ fn parse_control(obj: &Map<String, Value>) -> Result<Control, Reply> {
             Ok(Control::SetPrice { exchange, symbol, ltp })
         }
         "set_clock" => Ok(Control::SetClock { epoch_ms: clock_time(obj)? }),
+        "liquidity" => {
+            let symbol = match (obj.get("symbol"), obj.get("exchange")) {
+                (None | Some(Value::Null), None | Some(Value::Null)) => None,
+                _ => {
+                    let exchange = Exchange::parse(text(obj, "exchange")?).ok_or_else(|| {
+                        bad(
+                            StatusCode::BAD_REQUEST,
+                            "exchange: not a known exchange (NSE, NFO, ...)",
+                        )
+                    })?;
+                    Some((exchange, text(obj, "symbol")?.to_string()))
+                }
+            };
+            let factor = match obj.get("factor") {
+                Some(Value::Number(n)) => n.as_f64(),
+                Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            };
+            let factor_ppm = factor.and_then(super::walk::liquidity_ppm).ok_or_else(|| {
+                bad(StatusCode::BAD_REQUEST, "factor: must be a number above 0 and at most 100")
+            })?;
+            Ok(Control::Liquidity { symbol, factor_ppm })
+        }
         _ => Err(bad(
             StatusCode::BAD_REQUEST,
-            "action: must be one of pause, mute, resume, set_price, set_clock",
+            "action: must be one of pause, mute, resume, set_price, set_clock, liquidity",
         )),
     }
 }
@@ -278,6 +301,7 @@ async fn control(State(shared): SharedState, body: Bytes) -> Reply {
         Err(e @ ControlError::UnknownSymbol(_)) => {
             bad(StatusCode::BAD_REQUEST, format!("symbol: {e}"))
         }
+        Err(e @ ControlError::BadFactor(_)) => bad(StatusCode::BAD_REQUEST, format!("factor: {e}")),
         Err(e @ ControlError::ClockBackwards { .. }) => {
             bad(StatusCode::BAD_REQUEST, format!("time: {e}"))
         }

@@ -88,6 +88,24 @@ impl Shared {
                 self.paused.store(false, Relaxed);
                 self.muted.store(false, Relaxed);
             }
+            Control::Liquidity { symbol, factor_ppm } => {
+                let factor = factor_ppm as f64 / 1e6;
+                let bad = || ControlError::BadFactor(factor.to_string());
+                match symbol {
+                    Some((exchange, symbol)) => {
+                        let walker = self
+                            .resolve(exchange.as_str(), &symbol)
+                            .map_err(ControlError::UnknownSymbol)?;
+                        self.walk().set_liquidity(walker as usize, factor).ok_or_else(bad)?;
+                    }
+                    None => {
+                        let mut walk = self.walk();
+                        for i in 0..walk.len() {
+                            walk.set_liquidity(i, factor).ok_or_else(bad)?;
+                        }
+                    }
+                }
+            }
             Control::SetPrice { exchange, symbol, ltp } => {
                 if !ltp.is_positive() {
                     return Err(ControlError::BadPrice(ltp));

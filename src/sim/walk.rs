@@ -3,6 +3,14 @@
 //! Deterministic for a given seed and call sequence, so tests and benchmarks are
 //! reproducible. Prices move by whole ticks of each instrument's tick size.
 //!
+//! Depth sizes are whole lots of the instrument, drawn per level and per step from the
+//! same counter-based generator (so a REST snapshot shows the book the last tick showed):
+//! each level holds 0.5x to 1.5x of `base x (level + 1)` lots, larger away from the touch,
+//! where `base` gives the touch about [`TOUCH_NOTIONAL_RUPEES`] of notional (futures:
+//! [`FUTURE_TOUCH_NOTIONAL_RUPEES`]; at least one lot). [`RandomWalk::set_liquidity`] scales a symbol's book (`factor` 0.05 leaves a
+//! twentieth: a thin book where a market order walks several levels), never below one
+//! lot a level.
+//!
 //! Two ways to drive it:
 //! - [`RandomWalk::next_tick`]: round-robin over every symbol from one shared generator
 //!   (the demo and the benchmarks).
@@ -31,7 +39,24 @@ struct Walker {
     volume: i64,
     /// Steps taken through [`RandomWalk::step`]; the counter of its generator.
     steps: u64,
+    /// Units in one lot (1 for cash equities).
+    lot: i64,
+    /// Lots at the touch before the per-level growth and the draw: liquidity in lots.
+    base_lots: i64,
+    /// Liquidity factor in millionths (1_000_000 = the normal book).
+    liquidity_ppm: i64,
 }
+
+/// Notional the touch level carries on average in the normal book, rupees: a liquid NSE
+/// name (or an option's premium) shows a few lakh at the best bid and ask.
+pub const TOUCH_NOTIONAL_RUPEES: i64 = 500_000;
+
+/// The same for futures, rupees: index and stock futures are the deepest books on the
+/// exchange (a couple of crore, about ten NIFTY lots, at the touch).
+pub const FUTURE_TOUCH_NOTIONAL_RUPEES: i64 = 20_000_000;
+
+/// The largest liquidity factor `set_liquidity` takes (a book 100x deeper than normal).
+pub const MAX_LIQUIDITY_FACTOR: f64 = 100.0;
 
 /// The walk over a set of instruments.
 #[derive(Debug, Clone)]
@@ -61,6 +86,9 @@ impl RandomWalk {
                     close,
                     volume: 0,
                     steps: 0,
+                    lot: i.lot_size.max(1),
+                    base_lots: base_lots(close, i.lot_size.max(1), i.kind),
+                    liquidity_ppm: 1_000_000,
                 })
             })
             .collect::<Vec<_>>();
@@ -125,7 +153,7 @@ impl RandomWalk {
         let step = (h % 5) as i64 - 2;
         let qty = ((h >> 32) % 50) as i64 + 1;
         advance(w, step, qty);
-        quote(w, qty, ltt_ms)
+        quote(w, seed, qty, ltt_ms)
     }
 
     /// The current state of the walker at `index` as a tick, without moving it (REST quotes).
@@ -133,7 +161,7 @@ impl RandomWalk {
     /// # Panics
     /// When `index >= self.len()`.
     pub fn snapshot(&self, index: usize, ltt_ms: i64) -> Tick {
-        quote(&self.walkers[index], 0, ltt_ms)
+        quote(&self.walkers[index], self.seed, 0, ltt_ms)
     }
 
     /// Moves the walker at `index` to `ltp` (rounded to its tick size, at least one tick);
@@ -150,6 +178,18 @@ impl RandomWalk {
         Price(w.ltp)
     }
 
+    /// Scales the depth sizes of the walker at `index` by `factor` (1.0 = the normal book,
+    /// 0.05 = a twentieth of it; at least one lot a level stays). Returns the factor set,
+    /// or `None` when it is not a finite number in (0, [`MAX_LIQUIDITY_FACTOR`]].
+    ///
+    /// # Panics
+    /// When `index >= self.len()`.
+    pub fn set_liquidity(&mut self, index: usize, factor: f64) -> Option<f64> {
+        let ppm = liquidity_ppm(factor)?;
+        self.walkers[index].liquidity_ppm = ppm;
+        Some(factor)
+    }
+
     /// The next tick, round-robin over symbols: one step of -2..=+2 ticks.
     pub fn next_tick(&mut self, ltt_ms: i64) -> Option<Tick> {
         if self.walkers.is_empty() {
@@ -159,9 +199,11 @@ impl RandomWalk {
         self.next = (self.next + 1) % self.walkers.len();
         let step: i64 = self.rng.random_range(-2..=2);
         let qty: i64 = self.rng.random_range(1..=50);
+        let seed = self.seed;
         let w = &mut self.walkers[i];
         advance(w, step, qty);
-        Some(quote(w, qty, ltt_ms))
+        w.steps += 1;
+        Some(quote(w, seed, qty, ltt_ms))
     }
 }
 
@@ -182,24 +224,57 @@ fn advance(w: &mut Walker, step: i64, qty: i64) {
     w.volume += qty;
 }
 
-/// The walker's state as a depth tick: one tick of spread, 5 levels a side.
-fn quote(w: &Walker, qty: i64, ltt_ms: i64) -> Tick {
+/// A liquidity factor as millionths, when it is a finite number in (0, max].
+pub(crate) fn liquidity_ppm(factor: f64) -> Option<i64> {
+    (factor.is_finite() && factor > 0.0 && factor <= MAX_LIQUIDITY_FACTOR)
+        .then(|| ((factor * 1e6).round() as i64).max(1))
+}
+
+/// Lots at the touch that make about [`TOUCH_NOTIONAL_RUPEES`] (futures:
+/// [`FUTURE_TOUCH_NOTIONAL_RUPEES`]) at `price` (at least one).
+fn base_lots(price: i64, lot: i64, kind: InstrumentKind) -> i64 {
+    let notional = match kind {
+        InstrumentKind::Future => FUTURE_TOUCH_NOTIONAL_RUPEES,
+        _ => TOUCH_NOTIONAL_RUPEES,
+    };
+    let lot_value = (price / Price::SCALE).max(1).saturating_mul(lot);
+    (notional / lot_value).max(1)
+}
+
+/// Units at depth level `k` (0 = touch) of one side: `base x (k + 1)` lots drawn from
+/// 0.5x to 1.5x, scaled by the liquidity factor, at least one lot.
+fn level_qty(w: &Walker, h: u64, k: usize) -> i64 {
+    let mean = w.base_lots * (k as i64 + 1);
+    let draw = 500 + (h % 1001) as i64; // per mille, 500..=1500
+    let lots = (mean * draw / 1000).max(1) * w.liquidity_ppm / 1_000_000;
+    lots.max(1) * w.lot
+}
+
+/// The walker's state as a depth tick: one tick of spread, 5 levels a side, sizes drawn
+/// from (seed, symbol, steps taken) so a snapshot repeats the last step's book.
+fn quote(w: &Walker, seed: u64, qty: i64, ltt_ms: i64) -> Tick {
     let spread = w.tick_size;
     let mut depth = Depth { levels: 5, ..Depth::default() };
+    let (mut total_buy, mut total_sell) = (0, 0);
     for k in 0..5 {
         let off = spread * k as i64;
+        let h = mix(seed ^ 0xD3B7_u64.wrapping_mul(k as u64 + 1), w.symbol.0 as u64, w.steps);
+        let (bq, sq) = (level_qty(w, h, k), level_qty(w, h >> 20, k));
+        let orders = |q: i64| (q / w.lot / w.base_lots.max(1)).clamp(1, 40) + (h % 3) as i64;
         depth.buy[k] =
-            Level { price: Price(w.ltp - spread - off), quantity: 100 * (k as i64 + 1), orders: 3 };
+            Level { price: Price(w.ltp - spread - off), quantity: bq, orders: orders(bq) };
         depth.sell[k] =
-            Level { price: Price(w.ltp + spread + off), quantity: 120 * (k as i64 + 1), orders: 4 };
+            Level { price: Price(w.ltp + spread + off), quantity: sq, orders: orders(sq) };
+        total_buy += bq;
+        total_sell += sq;
     }
     Tick {
         symbol: w.symbol,
         ltp: Price(w.ltp),
         bid: Price(w.ltp - spread),
         ask: Price(w.ltp + spread),
-        bid_qty: 100,
-        ask_qty: 120,
+        bid_qty: depth.buy[0].quantity,
+        ask_qty: depth.sell[0].quantity,
         open: Price(w.open),
         high: Price(w.high),
         low: Price(w.low),
@@ -207,8 +282,9 @@ fn quote(w: &Walker, qty: i64, ltt_ms: i64) -> Tick {
         volume: w.volume,
         last_qty: qty,
         avg_price: Price((w.open + w.ltp) / 2),
-        total_buy_qty: 1500,
-        total_sell_qty: 1800,
+        // The visible five levels times ten: the exchange's whole book behind them.
+        total_buy_qty: total_buy * 10,
+        total_sell_qty: total_sell * 10,
         oi: 0,
         ltt_ms,
         mode: 3,
@@ -269,5 +345,50 @@ mod tests {
         assert_eq!((t.ltp, t.high, t.low), (up, up, before.low));
         assert!(w.step(0, 0).high >= up);
         assert_eq!(w.index_of(w.symbol(0)), Some(0));
+    }
+
+    #[test]
+    fn depth_sizes_are_lots_that_vary_grow_away_from_the_touch_and_thin_on_demand() {
+        let m = InstrumentMaster::from_csv_str(
+            "symbol,exchange,lotsize,tick_size,instrumenttype,prev_close\n\
+             SBIN,NSE,1,0.05,EQ,812.50\nNIFTYFUT,NFO,75,0.05,FUT,24000\n",
+        )
+        .unwrap();
+        let mut w = RandomWalk::new(&m, 5);
+        let nifty = m.iter().find(|i| i.lot_size == 75).unwrap();
+        let n = w.index_of(nifty.id).unwrap();
+        let (mut touch, mut far, mut distinct) = (0, 0, std::collections::HashSet::new());
+        let mut last = w.step(n, 0);
+        for _ in 0..200 {
+            last = w.step(n, 0);
+            for l in last.depth.buy.iter().chain(&last.depth.sell) {
+                assert!(l.quantity > 0 && l.quantity % nifty.lot_size == 0, "whole lots: {l:?}");
+                distinct.insert(l.quantity);
+            }
+            touch += last.depth.sell[0].quantity;
+            far += last.depth.sell[4].quantity;
+            assert_eq!(
+                (last.bid_qty, last.ask_qty),
+                (last.depth.buy[0].quantity, last.depth.sell[0].quantity)
+            );
+        }
+        assert!(distinct.len() > 20, "sizes vary per level and tick: {distinct:?}");
+        assert!(far > 3 * touch, "deeper away from the touch: {far} vs {touch}");
+        assert_eq!(w.snapshot(n, 0).depth, last.depth, "a snapshot shows the last step's book");
+        let mut v = RandomWalk::new(&m, 5);
+        let mut again = v.step(n, 0);
+        for _ in 0..200 {
+            again = v.step(n, 0);
+        }
+        assert_eq!(again.depth, last.depth, "same seed, same books");
+
+        let normal: i64 = w.snapshot(n, 0).depth.sell.iter().map(|l| l.quantity).sum();
+        assert_eq!(w.set_liquidity(n, 0.05), Some(0.05));
+        let thin: i64 = w.snapshot(n, 0).depth.sell.iter().map(|l| l.quantity).sum();
+        assert!(thin * 10 < normal, "thinned: {thin} of {normal}");
+        assert!(w.snapshot(n, 0).depth.sell.iter().all(|l| l.quantity >= nifty.lot_size));
+        assert_eq!(w.set_liquidity(n, 0.0), None);
+        assert_eq!(w.set_liquidity(n, f64::NAN), None);
+        assert_eq!(w.set_liquidity(n, 101.0), None);
     }
 }
