@@ -306,24 +306,12 @@ fn ws_client(
                 continue;
             }
             s.updates += 1;
-            let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else { continue };
-            let id = v["orderid"].as_str().unwrap_or_default().to_owned();
-            match v["order_status"].as_str() {
-                Some("open") => {
-                    resting.insert(id);
-                    continue;
-                }
-                Some("complete") => {}
-                _ => continue,
-            }
-            let Some(symbol) =
-                v["symbol"].as_str().and_then(|n| n.get(4..)).and_then(|n| n.parse::<usize>().ok())
+            let Some((symbol, caused)) =
+                record_order_update(&text, &mut resting, &crossings, now, &mut s.w2w)
             else {
                 continue;
             };
-            let crossed = crossings.last(symbol);
-            if resting.remove(&id) && crossed > 0 && crossed <= now {
-                s.w2w.saturating_record((now - crossed).max(1));
+            if let Some(crossed) = caused {
                 s.filled.push(crossed);
                 s.reads.push((symbol as u32, crossed, now));
             }
@@ -332,6 +320,38 @@ fn ws_client(
         let _ = ws.close(None);
         s
     })?)
+}
+
+/// Reads one `order_update` frame received at `now` for the wire-to-wire measurement,
+/// shared by the in-process and the relay benches so both count a fill the same way.
+/// An `open` order is remembered as resting; a `complete` one returns its symbol (to be
+/// re-placed) and, when it had rested and a crossing of its symbol precedes `now`, that
+/// crossing's time, whose distance to `now` is recorded in `w2w`. Other frames: `None`.
+pub(crate) fn record_order_update(
+    text: &str,
+    resting: &mut std::collections::HashSet<String>,
+    crossings: &Crossings,
+    now: u64,
+    w2w: &mut Histogram<u64>,
+) -> Option<(usize, Option<u64>)> {
+    let v = serde_json::from_str::<Value>(text).ok()?;
+    let id = v["orderid"].as_str().unwrap_or_default().to_owned();
+    match v["order_status"].as_str() {
+        Some("open") => {
+            resting.insert(id);
+            return None;
+        }
+        Some("complete") => {}
+        _ => return None,
+    }
+    let symbol =
+        v["symbol"].as_str().and_then(|n| n.get(4..)).and_then(|n| n.parse::<usize>().ok())?;
+    let crossed = crossings.last(symbol);
+    if resting.remove(&id) && crossed > 0 && crossed <= now {
+        w2w.saturating_record((now - crossed).max(1));
+        return Some((symbol, Some(crossed)));
+    }
+    Some((symbol, None))
 }
 
 /// The engine's histograms once everything recorded so far has been handed over: the

@@ -20,8 +20,8 @@
 
 use super::TempDir;
 use super::hist::{self, Percentiles, fmt_us, new_ns};
-use super::live::max_end_lag;
-use super::report::Machine;
+use super::live::{max_end_lag, record_order_update};
+use super::report::{Machine, machine_rows};
 use super::resources::{name, pid_cpu_seconds, pid_rss_bytes};
 use super::upstream::{Crossings, LIMIT, Phase, PhaseResult, Upstream};
 use crate::clock::mono_now_ns;
@@ -366,25 +366,11 @@ fn fill_loop(
             if !text.contains("\"order_update\"") {
                 continue;
             }
-            let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else { continue };
-            let id = v["orderid"].as_str().unwrap_or_default().to_owned();
-            match v["order_status"].as_str() {
-                Some("open") => {
-                    resting.insert(id);
-                    continue;
-                }
-                Some("complete") => {}
-                _ => continue,
-            }
-            let Some(symbol) =
-                v["symbol"].as_str().and_then(|n| n.get(4..)).and_then(|n| n.parse::<usize>().ok())
+            let Some((symbol, _)) =
+                record_order_update(&text, &mut resting, &crossings, now, &mut w2w)
             else {
                 continue;
             };
-            let crossed = crossings.last(symbol);
-            if resting.remove(&id) && crossed > 0 && crossed <= now {
-                w2w.saturating_record((now - crossed).max(1));
-            }
             let _ = tx.send(symbol);
         }
         let _ = ws.close(None);
@@ -665,13 +651,7 @@ fn summary(
     if cfg.quick {
         let _ = writeln!(s, "**Quick mode** (smoke test): tiny counts, not for sizing.\n");
     }
-    let _ = writeln!(s, "## Machine and build\n");
-    let _ = writeln!(s, "| | |\n|---|---|");
-    let _ = writeln!(s, "| host | {} |", m.host);
-    let _ = writeln!(s, "| CPU | {} x {} |", m.cpus, m.cpu_model);
-    let _ = writeln!(s, "| kernel | {} |", m.kernel);
-    let _ = writeln!(s, "| rustc | {} |", m.rustc);
-    let _ = writeln!(s, "| commit | {} |", m.commit);
+    machine_rows(&mut s, m);
     let _ = writeln!(s, "| command | `{}` |", cfg.command);
     let _ = writeln!(s, "| nats-server | `{}` |", cfg.nats_server.display());
     let _ = writeln!(s, "| load average at the start (1/5/15 min) | {load_start} |");

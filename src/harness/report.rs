@@ -319,6 +319,18 @@ pub fn marginal_per_100(r: &Results) -> Option<f64> {
     (b.0 > a.0).then(|| (b.1 as f64 - a.1 as f64) / (b.0 - a.0) as f64 * 100.0)
 }
 
+/// Opens the "Machine and build" table with the rows every bench report shares, so the
+/// in-process and relay reports describe the machine alike; callers append their own rows.
+pub(crate) fn machine_rows(s: &mut String, m: &Machine) {
+    let _ = writeln!(s, "## Machine and build\n");
+    let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(s, "| host | {} |", m.host);
+    let _ = writeln!(s, "| CPU | {} x {} |", m.cpus, m.cpu_model);
+    let _ = writeln!(s, "| kernel | {} |", m.kernel);
+    let _ = writeln!(s, "| rustc | {} |", m.rustc);
+    let _ = writeln!(s, "| commit | {} |", m.commit);
+}
+
 fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
     let l = &r.live;
     let c = &plan.live;
@@ -332,13 +344,7 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
             plan.poll_interval, plan.restart_events
         );
     }
-    let _ = writeln!(s, "## Machine and build\n");
-    let _ = writeln!(s, "| | |\n|---|---|");
-    let _ = writeln!(s, "| host | {} |", m.host);
-    let _ = writeln!(s, "| CPU | {} x {} |", m.cpus, m.cpu_model);
-    let _ = writeln!(s, "| kernel | {} |", m.kernel);
-    let _ = writeln!(s, "| rustc | {} |", m.rustc);
-    let _ = writeln!(s, "| commit | {} |", m.commit);
+    machine_rows(&mut s, m);
     let _ = writeln!(s, "| command | `{}` |", plan.command);
     let _ = writeln!(
         s,
