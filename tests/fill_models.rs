@@ -41,6 +41,9 @@ fn exec_args(data: &Path, csv: &Path, model: &[&str]) -> Vec<String> {
         data.display().to_string(),
         "--instruments".to_string(),
         csv.display().to_string(),
+        // MIS at any hour: these tests must not depend on the time of day they run at.
+        "--square-off".to_string(),
+        "NSE=off".to_string(),
     ];
     a.extend(model.iter().map(|s| s.to_string()));
     a
@@ -555,7 +558,7 @@ fn fill_settings_are_journaled_so_a_restart_with_other_flags_keeps_the_fills_mad
 fn depth_against_a_thinned_simulator_book_fills_a_market_order_across_levels() {
     let dir = tempfile::tempdir().unwrap();
     let served = api_util::spawn_serve(dir.path(), KEY, 20, |c| {
-        c.args(["--fill-model", "depth"]);
+        c.args(["--fill-model", "depth", "--square-off", "NSE=off"]);
     });
     let control = |body: Value| {
         let url = format!("http://127.0.0.1:{}/sim/control", served.ports.sim_rest);

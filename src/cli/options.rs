@@ -135,8 +135,10 @@ pub struct ExecArgs {
     pub capital: Price,
     /// MIS auto square-off times in IST, per exchange, e.g. `NSE=15:15,MCX=23:30`
     /// (defaults: NSE/BSE/NFO/BFO 15:15, CDS/BCD 16:45, MCX 23:30, NCDEX 17:00).
+    /// `EXCHANGE=off` turns that exchange's MIS cut-off and auto square-off off (paper
+    /// trading after hours; scripts and tests that must not depend on the time of day).
     #[arg(long, env = "TICKFILL_SQUARE_OFF", value_delimiter = ',', value_parser = square_off)]
-    pub square_off: Vec<(Exchange, u32)>,
+    pub square_off: Vec<(Exchange, Option<u32>)>,
     // OpenAlgo's sandbox settings (its key names, its defaults), then trading days.
     /// Leverage of intraday (MIS) equity (OpenAlgo `equity_mis_leverage`).
     #[arg(long, env = "TICKFILL_EQUITY_MIS_LEVERAGE", default_value_t = 5, value_parser = leverage)]
@@ -202,7 +204,7 @@ impl ExecArgs {
     pub fn apply(&self, config: &mut ExecConfig) {
         config.starting_capital = self.capital;
         for &(exchange, minute) in &self.square_off {
-            config.square_off_minute[exchange.index()] = Some(minute);
+            config.square_off_minute[exchange.index()] = minute;
         }
         config.leverage_equity_mis = self.equity_mis_leverage;
         config.leverage_equity_delivery = self.equity_cnc_leverage;
@@ -251,16 +253,23 @@ fn capital(s: &str) -> Result<Price, String> {
         .ok_or_else(|| format!("--capital must be a positive amount in rupees, not {s:?}"))
 }
 
-fn square_off(s: &str) -> Result<(Exchange, u32), String> {
-    let bad = || format!("--square-off takes EXCHANGE=HH:MM (IST), e.g. NSE=15:15, not {s:?}");
+fn square_off(s: &str) -> Result<(Exchange, Option<u32>), String> {
+    let bad = || {
+        format!(
+            "--square-off takes EXCHANGE=HH:MM (IST) or EXCHANGE=off, e.g. NSE=15:15, not {s:?}"
+        )
+    };
     let (ex, time) = s.split_once('=').ok_or_else(bad)?;
     let exchange = Exchange::parse(ex).ok_or_else(bad)?;
+    if time.eq_ignore_ascii_case("off") {
+        return Ok((exchange, None));
+    }
     let (h, m) = time.split_once(':').ok_or_else(bad)?;
     let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if h > 23 || m > 59 {
         return Err(bad());
     }
-    Ok((exchange, h * 60 + m))
+    Ok((exchange, Some(h * 60 + m)))
 }
 
 fn leverage(s: &str) -> Result<i64, String> {
