@@ -105,8 +105,14 @@ pub fn post_api(agent: &ureq::Agent, base: &str, endpoint: &str, body: &Value) -
 
 /// The order ids in the orderbook of the server at `base`.
 pub fn orderbook_ids(base: &str, key: &str) -> BTreeSet<String> {
-    let v =
-        post_api(&short_agent(), base, "orderbook", &json!({"apikey": key})).expect("orderbook");
+    orderbook_ids_within(base, key, Duration::from_secs(10))
+}
+
+/// [`orderbook_ids`] with a reply timeout: a soak's book of 35,000 orders takes the debug
+/// build seconds to answer on a loaded machine.
+pub fn orderbook_ids_within(base: &str, key: &str, timeout: Duration) -> BTreeSet<String> {
+    let v = post_api(&rest_agent(timeout), base, "orderbook", &json!({"apikey": key}))
+        .expect("orderbook");
     v["data"]["orders"]
         .as_array()
         .expect("orders")

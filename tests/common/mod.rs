@@ -31,6 +31,10 @@ pub fn engine_config(dir: &Path) -> EngineConfig {
     c.pipeline.idle = IdleStrategy::Backoff;
     c.pipeline.ring_size = 1024;
     c.timer_interval = Duration::from_millis(200);
+    // MIS at any hour (`serve --square-off EXCHANGE=off`): a test must not depend on the
+    // time of day it runs at. The cut-off and square-off are tested in exec's unit tests
+    // at explicit times.
+    c.exec.square_off_minute = [None; tickfill::types::Exchange::COUNT];
     // The universe `serve` builds for a data dir: derivatives expiring after today.
     c.instruments = std::sync::Arc::new(
         tickfill::refdata::universe::default_universe_for(dir).expect("default universe"),
