@@ -61,7 +61,10 @@ fn acknowledged_orders_survive_kill_9() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut acked = None;
-    for line in BufReader::new(stdout).lines() {
+    // The pipe stays open until the kill: a closed stdout would make the demo's next print
+    // fail and the process exit, releasing the data dir before the second engine tries it.
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(rest) = line.strip_prefix("placed ") {
             acked = rest.split_whitespace().next().map(|n| n.parse::<usize>().unwrap());
@@ -83,6 +86,7 @@ fn acknowledged_orders_survive_kill_9() {
     );
     std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
+    drop(lines);
     child.wait().unwrap();
     let acked = acked.expect("the demo acknowledged its orders");
     let r = replay(dir.path());
