@@ -108,11 +108,13 @@ pub fn orderbook_ids(base: &str, key: &str) -> BTreeSet<String> {
     orderbook_ids_within(base, key, Duration::from_secs(10))
 }
 
-/// [`orderbook_ids`] with a reply timeout: a soak's book of 35,000 orders takes the debug
-/// build seconds to answer on a loaded machine.
+/// [`orderbook_ids`] with a reply timeout and no cap on the reply's size: a soak's book of
+/// 35,000 orders is more than ureq's default 10 MB JSON limit (a 30-minute soak failed
+/// its last check on that limit) and takes the debug build seconds on a loaded machine.
 pub fn orderbook_ids_within(base: &str, key: &str, timeout: Duration) -> BTreeSet<String> {
-    let v = post_api(&rest_agent(timeout), base, "orderbook", &json!({"apikey": key}))
-        .expect("orderbook");
+    let url = format!("{base}/api/v1/orderbook");
+    let mut r = rest_agent(timeout).post(url).send_json(json!({"apikey": key})).expect("orderbook");
+    let v: Value = r.body_mut().with_config().limit(u64::MAX).read_json().expect("orderbook JSON");
     v["data"]["orders"]
         .as_array()
         .expect("orders")
