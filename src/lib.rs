@@ -69,6 +69,7 @@ pub mod interest;
 pub mod intern;
 pub mod journal;
 pub mod latency;
+pub mod message;
 pub mod mtm;
 pub mod protocol;
 pub mod refdata;

@@ -2,7 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::event::Msg;
+use crate::message::Msg;
 use crate::types::{
     Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId, Tag,
 };

@@ -1,7 +1,8 @@
 //! Cash and margin. Every change keeps
 //! `available + used_margin + holdings cost == capital + realized` (holdings: [`super::holdings`]).
 
-use crate::event::{FundsView, Msg};
+use crate::event::FundsView;
+use crate::message::Msg;
 use crate::msg;
 use crate::types::{ContractValue, Money, Price, Qty, div_round};
 use serde::{Deserialize, Serialize};

@@ -105,7 +105,7 @@ pub fn parse_trigger_id(s: &str) -> Option<u64> {
     u64::from_str_radix(hex, 16).ok().filter(|id| *id > 0)
 }
 
-fn refused(message: crate::event::Msg) -> Reply {
+fn refused(message: crate::message::Msg) -> Reply {
     Reply::Rejected { status: RejectStatus::BadRequest, message }
 }
 
@@ -118,7 +118,7 @@ fn not_active(id: u64) -> Reply {
 
 impl Exec {
     /// Validates a request against the master and the rules of its kind; the margin.
-    fn gtt_margin(&self, g: &GttRequest) -> Result<Money, crate::event::Msg> {
+    fn gtt_margin(&self, g: &GttRequest) -> Result<Money, crate::message::Msg> {
         let inst = self
             .instruments
             .get(g.symbol)

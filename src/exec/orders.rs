@@ -9,8 +9,9 @@ use super::rules::{Placement, Quote, at_placement};
 use super::validate;
 use crate::clock::ist_minute_of_day;
 use crate::event::{
-    Fill, ModifyRequest, Msg, OrderRequest, OrderUpdate, RejectStatus, Reply, StageOutput,
+    Fill, ModifyRequest, OrderRequest, OrderUpdate, RejectStatus, Reply, StageOutput,
 };
+use crate::message::Msg;
 use crate::msg;
 use crate::types::{
     ContractValue, Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId,
@@ -60,7 +61,7 @@ pub struct Order {
 }
 
 mod msg_serde {
-    use crate::event::Msg;
+    use crate::message::Msg;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(m: &Msg, s: S) -> Result<S::Ok, S::Error> {

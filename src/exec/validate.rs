@@ -2,8 +2,9 @@
 //! Every message names the field (quantity, price, trigger_price, product, exchange, symbol).
 
 use super::config::ExecConfig;
-use crate::event::{Msg, OrderRequest};
+use crate::event::OrderRequest;
 use crate::instruments::{InstrumentKind, InstrumentMaster};
+use crate::message::Msg;
 use crate::msg;
 use crate::types::{Price, PriceType, Product};
 

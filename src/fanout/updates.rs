@@ -175,7 +175,7 @@ impl UpdateReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Msg;
+    use crate::message::Msg;
     use crate::types::*;
 
     fn update(n: u64) -> OrderUpdate {

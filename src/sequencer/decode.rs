@@ -16,8 +16,9 @@
 
 #![forbid(unsafe_code)]
 
-use crate::event::{Level, Msg, Tick};
+use crate::event::{Level, Tick};
 use crate::instruments::InstrumentMaster;
+use crate::message::Msg;
 use crate::types::{Exchange, Price};
 use simd_json::prelude::*;
 use simd_json::tape::{Tape, Value};

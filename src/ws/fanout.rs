@@ -117,7 +117,8 @@ pub fn order_update(u: &OrderUpdate, instruments: &InstrumentMaster, user_id: &s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Msg, Tick};
+    use crate::event::Tick;
+    use crate::message::Msg;
     use crate::types::*;
     use serde_json::Value;
 
