@@ -25,11 +25,11 @@ const SLOW_COMMIT_MS: &str = "1500";
 /// `serve` on `dir` with a 16-slot ring, no simulated ticks; `slow` injects the slow commit.
 fn serve(dir: &std::path::Path, slow: bool) -> Served {
     spawn_serve(dir, KEY, 0, |c| {
-        c.env_remove(tickfill::engine::fault::SLOW_COMMIT_VAR);
-        c.env_remove(tickfill::engine::fault::VAR);
+        c.env_remove(tickfill::fault::SLOW_COMMIT_VAR);
+        c.env_remove(tickfill::fault::VAR);
         c.args(["--ring-size", "16"]);
         if slow {
-            c.env(tickfill::engine::fault::SLOW_COMMIT_VAR, SLOW_COMMIT_MS);
+            c.env(tickfill::fault::SLOW_COMMIT_VAR, SLOW_COMMIT_MS);
         }
     })
 }

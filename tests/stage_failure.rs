@@ -5,18 +5,20 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tickfill::engine::reply::{ReplyRouter, Response};
-use tickfill::engine::stages::{ExecStage, JournalStage, MtmStage};
 use tickfill::event::{
     Command, CommandKind, Event, Input, OrderRequest, Query, QueryKind, RejectStatus, Reply,
     StageOutput, Tick,
 };
+use tickfill::exec::stage::ExecStage;
 use tickfill::exec::{Exec, ExecConfig};
 use tickfill::health::Health;
 use tickfill::instruments::InstrumentMaster;
+use tickfill::journal::stage::JournalStage;
 use tickfill::journal::{Journal, JournalConfig};
 use tickfill::latency::SharedLatency;
 use tickfill::mtm::Mtm;
+use tickfill::mtm::stage::MtmStage;
+use tickfill::reply::{ReplyRouter, Response};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Pipeline, Stage, Topology};
 use tickfill::types::{Price, PriceType, Product, Qty, Seq, Side, Tag};
@@ -143,9 +145,9 @@ const KEY: &str = "stage-failure-key-0123456789abcdef0123456";
 /// panics on any order whose strategy is "poison" (`TICKFILL_INJECT_PANIC`).
 fn serve(dir: &std::path::Path, panic: Option<&str>) -> Served {
     spawn_serve(dir, KEY, 0, |c| {
-        c.env_remove(tickfill::engine::fault::VAR);
+        c.env_remove(tickfill::fault::VAR);
         if let Some(stage) = panic {
-            c.env(tickfill::engine::fault::VAR, format!("{stage}:poison"));
+            c.env(tickfill::fault::VAR, format!("{stage}:poison"));
         }
     })
 }

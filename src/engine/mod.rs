@@ -10,22 +10,26 @@
 //!  ReplyRouter <-- journal stage <-- fanout <-- MTM <-- execution <-- ring
 //! ```
 
-pub mod fault;
 pub mod quarantine;
 pub mod recovery;
-pub mod reply;
-pub mod stages;
+pub mod wire;
 
 use crate::event::{Command, CommandKind, Query, QueryKind, Tick};
+use crate::exec::stage::ExecStage;
 use crate::exec::{Exec, ExecConfig};
 use crate::fanout::quotes::QuoteBoard;
+use crate::fanout::stage::FanoutStage;
 use crate::fanout::updates::{self, UpdateReader};
 use crate::health::Health;
 use crate::instruments::InstrumentMaster;
 use crate::interest::Interest;
 use crate::journal::JournalConfig;
+use crate::journal::stage::JournalStage;
 use crate::latency::SharedLatency;
 use crate::mtm::Mtm;
+use crate::mtm::stage::MtmStage;
+use crate::reply::ReplyRouter;
+pub use crate::reply::{CommandOutcome, Response};
 use crate::ring::Topology;
 use crate::ring::cores::{self, CoreLayout};
 use crate::ring::pipeline::{PipelineConfig, Running};
@@ -36,13 +40,11 @@ use crate::sequencer::{FeedConfig, FeedShared, Intake, SequencerConfig};
 use crate::views::QueryReply;
 use crate::watchdog::{Watchdog, WatchdogConfig, WatchdogShared, WatchdogThread};
 pub use recovery::{RecoveryError, RecoveryReport};
-use reply::ReplyRouter;
-pub use reply::{CommandOutcome, Response};
-use stages::{ExecStage, FanoutStage, JournalStage, MtmStage, StageParts};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 use thiserror::Error;
+use wire::StageParts;
 
 /// Everything the engine needs to start.
 #[derive(Debug, Clone)]
@@ -389,7 +391,7 @@ impl Engine {
         let interest = Arc::new(Interest::new(config.instruments.len()));
         let (tick_tx, ticks) =
             crate::fanout::ticks::channel(crate::fanout::ticks::CAPACITY, Arc::clone(&interest));
-        let stages = stages::wire(StageParts {
+        let stages = wire::wire(StageParts {
             exec: recovered.exec,
             mtm: recovered.mtm,
             journal: recovered.journal,

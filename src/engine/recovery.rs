@@ -14,14 +14,16 @@
 
 #![forbid(unsafe_code)]
 
-use crate::engine::stages::{ExecStage, MtmStage, split_snapshot};
+use crate::engine::wire::split_snapshot;
 use crate::event::{Event, StageOutput};
+use crate::exec::stage::ExecStage;
 use crate::exec::{Exec, ExecConfig};
 use crate::health::Health;
 use crate::instruments::InstrumentMaster;
 use crate::interest::Interest;
 use crate::journal::{self, DirLock, Journal, JournalConfig, JournalError, OpenReport, Survey};
 use crate::mtm::Mtm;
+use crate::mtm::stage::MtmStage;
 use crate::ring::stage::Guarded;
 use crate::types::Seq;
 use std::sync::Arc;

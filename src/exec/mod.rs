@@ -70,6 +70,7 @@ pub mod rules;
 pub mod session;
 pub mod snapshot;
 mod squareoff;
+pub mod stage;
 pub mod validate;
 pub mod venue;
 

@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 pub mod quotes;
+pub mod stage;
 pub mod ticks;
 pub mod updates;
 

@@ -751,7 +751,7 @@ pub const HALT_TEXT_MAX: usize = 400;
 
 /// A halt as journaled: the stage panic that stopped the engine taking orders, at the
 /// sequence of the event it failed on (that event itself is not journaled when the stage
-/// holds state, see `engine::stages::JournalStage`).
+/// holds state, see `journal::stage::JournalStage`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HaltRecord {
     /// The sequence the record takes (the voided event's, or the first free one).

@@ -52,6 +52,7 @@ pub mod record;
 pub mod retention;
 pub mod segment;
 pub mod snapshot;
+pub mod stage;
 mod survey;
 
 #[cfg(test)]

@@ -26,6 +26,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod stage;
+
 use crate::event::{
     Event, FundsView, Input, PositionChange, QueryKind, QuoteSource, StageOutput, Tick,
 };

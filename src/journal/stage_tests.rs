@@ -3,7 +3,6 @@
 //! snapshot taken in a batch that did not commit is never written.
 
 use super::*;
-use crate::engine::reply::{ReplyRouter, Response};
 use crate::event::{Command, CommandKind, Header, Reply, Tick};
 use crate::journal::{JournalConfig, SyncLevel};
 use crate::types::{OrderId, Price, SymbolId, Tag};

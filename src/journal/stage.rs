@@ -1,22 +1,21 @@
-//! The four stage adapters: each wraps its stage's state and implements
-//! [`Stage`](crate::ring::Stage) for the ring: stamping times, answering the queries it
-//! owns, writing its part of snapshots.
+//! Stage 4's ring adapter: journals each input through [`Journal`], commits per batch,
+//! writes snapshots after their batch commits, releases replies once durable, and records
+//! the latency histograms. The journal itself (segments, codec, recovery reads) is the
+//! rest of this folder; this file is what the ring calls.
 
 #![forbid(unsafe_code)]
 
 use crate::clock::mono_now_ns;
-use crate::engine::reply::{CommandOutcome, ReplyRouter, Response};
-use crate::event::{Event, Input, QueryKind, RejectStatus, Reply, StageOutput, Ticket};
-use crate::exec::Exec;
-use crate::fanout::Fanout;
+use crate::event::{Event, Input, RejectStatus, Reply, StageOutput, Ticket};
+use crate::exec::stage::{ExecStage, REFUSED};
 use crate::fanout::updates::UpdateSignal;
 use crate::health::{Halt, Health};
-use crate::interest::Interest;
 use crate::journal::Journal;
 use crate::journal::codec::HaltRecord;
 use crate::latency::{FILL_LOG, FillTime, PUBLISH_EVERY, SharedLatency, StageHistograms};
 use crate::msg;
-use crate::mtm::Mtm;
+use crate::mtm::stage::MtmStage;
+use crate::reply::{CommandOutcome, ReplyRouter, Response};
 use crate::ring::Stage;
 use crate::types::Seq;
 use crate::views::QueryReply;
@@ -24,211 +23,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
-
-/// Splits snapshot bytes into execution's and MTM's parts: `[u64 LE exec_len][exec][mtm]`.
-pub fn split_snapshot(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
-    let len = usize::try_from(len).ok()?;
-    let rest = &bytes[8..];
-    (len <= rest.len()).then(|| rest.split_at(len))
-}
-
-/// What the four stages are built from: their state (recovered, or fresh in benches and
-/// tests) and the handles they share with the rest of the engine.
-#[derive(Debug)]
-pub struct StageParts {
-    /// Execution state.
-    pub exec: Exec,
-    /// MTM state.
-    pub mtm: Mtm,
-    /// The journal, open for appending.
-    pub journal: Journal,
-    /// Where snapshots go.
-    pub data_dir: PathBuf,
-    /// The latest quote per symbol, written by fanout.
-    pub board: Arc<crate::fanout::quotes::QuoteBoard>,
-    /// Order updates to the WebSocket server.
-    pub updates: crate::fanout::updates::UpdateSender,
-    /// Wakes the order-update reader after a commit.
-    pub update_signal: Arc<UpdateSignal>,
-    /// Reply waiters.
-    pub router: Arc<ReplyRouter>,
-    /// Health, shared.
-    pub health: Arc<Health>,
-    /// Published latency histograms.
-    pub latency: Arc<SharedLatency>,
-    /// Which symbols need quotes.
-    pub interest: Arc<Interest>,
-    /// Every subscribed tick, in order, to the WebSocket server (`None`: conflated
-    /// quotes from the board only, as in benches that have no WebSocket clients).
-    pub ticks: Option<crate::fanout::ticks::TickSender>,
-}
-
-/// The four stages in ring order, wired from their parts: the one place this is done
-/// (the engine, the harness's baselines, the benches and the tests all call it).
-pub fn wire(p: StageParts) -> (ExecStage, MtmStage, FanoutStage, JournalStage) {
-    (
-        ExecStage::new(p.exec, Arc::clone(&p.health), p.interest),
-        MtmStage { mtm: p.mtm },
-        FanoutStage {
-            fanout: match p.ticks {
-                Some(ticks) => Fanout::new(p.board, p.updates).with_ticks(ticks),
-                None => Fanout::new(p.board, p.updates),
-            },
-        },
-        JournalStage::new(p.journal, p.data_dir, p.router, p.health, p.latency, p.update_signal),
-    )
-}
-
-const REFUSED: &str = "the engine refuses new orders after an internal failure; see /health";
-
-/// Stage 1 on the ring.
-#[derive(Debug)]
-pub struct ExecStage {
-    /// Execution state.
-    pub exec: Exec,
-    health: Arc<Health>,
-    interest: Arc<Interest>,
-}
-
-impl ExecStage {
-    /// Wraps execution; publishes which symbols it needs quotes for into `interest`.
-    pub fn new(exec: Exec, health: Arc<Health>, interest: Arc<Interest>) -> ExecStage {
-        for s in exec.symbols_needing_quotes() {
-            interest.set_engine(s, true);
-        }
-        ExecStage { exec, health, interest }
-    }
-
-    /// Tells the feed which of the symbols this event touched still need quotes.
-    #[inline]
-    fn publish_interest(&self, out: &StageOutput) {
-        for s in out.updates.iter().map(|u| u.symbol).chain(out.positions.iter().map(|p| p.symbol))
-        {
-            self.interest.set_engine(s, self.exec.needs_quotes(s));
-        }
-    }
-}
-
-impl Stage for ExecStage {
-    const NAME: &'static str = "execution";
-
-    #[inline]
-    fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
-        match &event.input {
-            Input::Command(_) if self.health.refusing_orders() => {
-                out.reply = Reply::Rejected {
-                    status: RejectStatus::Unavailable,
-                    message: msg!("{REFUSED}"),
-                };
-            }
-            Input::Query(q) => {
-                out.answer = self.exec.answer(&q.kind);
-                if q.kind == QueryKind::StateHash {
-                    out.digest = self.exec.digest();
-                }
-            }
-            Input::Snapshot => {
-                let s = self.exec.snapshot();
-                out.snapshot.extend_from_slice(&(s.len() as u64).to_le_bytes());
-                out.snapshot.extend_from_slice(&s);
-            }
-            _ => {
-                super::fault::check(Self::NAME, event);
-                self.exec.apply(event, out);
-                self.publish_interest(out);
-            }
-        }
-        out.times.exec_ns = mono_now_ns();
-    }
-
-    fn on_event_after_failure(&mut self, event: &Event, out: &mut StageOutput, why: &str) {
-        // What a panicking `apply` wrote before it panicked is not published.
-        out.updates.clear();
-        out.positions.clear();
-        out.funds_changed = false;
-        match &event.input {
-            Input::Command(_) => {
-                out.reply = Reply::Rejected {
-                    status: RejectStatus::Unavailable,
-                    message: msg!("{REFUSED}"),
-                };
-            }
-            Input::Query(q) if !matches!(q.kind, QueryKind::PositionBook | QueryKind::Funds) => {
-                out.answer = Some(QueryReply::Unavailable(why.to_string()));
-            }
-            _ => {}
-        }
-        out.times.exec_ns = mono_now_ns();
-    }
-}
-
-/// Stage 2 on the ring.
-#[derive(Debug)]
-pub struct MtmStage {
-    /// Valuations.
-    pub mtm: Mtm,
-}
-
-impl Stage for MtmStage {
-    const NAME: &'static str = "mtm";
-
-    #[inline]
-    fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
-        match &event.input {
-            Input::Query(q) => match q.kind {
-                QueryKind::StateHash => {
-                    let d = crate::digest::combine(out.digest, self.mtm.digest());
-                    out.answer = Some(QueryReply::StateHash(d));
-                }
-                kind => {
-                    if let Some(a) = self.mtm.answer(&kind) {
-                        out.answer = Some(a);
-                    }
-                }
-            },
-            Input::Snapshot => {
-                let s = self.mtm.snapshot();
-                out.snapshot.extend_from_slice(&s);
-            }
-            _ => {
-                super::fault::check(Self::NAME, event);
-                self.mtm.apply(event, out);
-            }
-        }
-        out.times.mtm_ns = mono_now_ns();
-    }
-
-    fn on_event_after_failure(&mut self, event: &Event, out: &mut StageOutput, why: &str) {
-        if let Input::Query(q) = &event.input {
-            if matches!(q.kind, QueryKind::PositionBook | QueryKind::Funds | QueryKind::StateHash) {
-                out.answer = Some(QueryReply::Unavailable(why.to_string()));
-            }
-        }
-        if let Input::Snapshot = event.input {
-            out.snapshot.clear(); // an incomplete snapshot must not be written
-        }
-        out.times.mtm_ns = mono_now_ns();
-    }
-}
-
-/// Stage 3 on the ring.
-#[derive(Debug)]
-pub struct FanoutStage {
-    /// Publisher of quotes and updates.
-    pub fanout: Fanout,
-}
-
-impl Stage for FanoutStage {
-    const NAME: &'static str = "fanout";
-
-    #[inline]
-    fn on_event(&mut self, event: &Event, out: &mut StageOutput) {
-        super::fault::check(Self::NAME, event);
-        self.fanout.apply(event, out);
-        out.times.fanout_ns = mono_now_ns();
-    }
-}
 
 /// Stage 4 on the ring: journals inputs, writes snapshots, releases replies, records latency.
 ///
@@ -480,7 +274,7 @@ impl Stage for JournalStage {
             // that cannot keep up shows here before it shows as busy refusals.
             let started = Instant::now();
             if self.batch_last.is_some() || !self.pending.is_empty() {
-                super::fault::slow_commit();
+                crate::fault::slow_commit();
             }
             let committed = self.journal.commit();
             let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
