@@ -1,6 +1,6 @@
 //! Workload: the sequencer's decode of one upstream `market_data` frame, per mode (LTP,
 //! Quote, Depth with five levels a side), as OpenAlgo sends them (written by
-//! `protocol::market_data::write`, about 100 B, 600 B and 1.3 KB).
+//! `openalgo_wire::market_data::write`, about 100 B, 600 B and 1.3 KB).
 //!
 //! - `simd_json_tape/<mode>`: the hot path: [`Decoder::decode`] with buffers reused across
 //!   frames (simd-json tape, borrowed strings, symbol interned, `Tick` built).
@@ -58,7 +58,7 @@ fn frames(master: &InstrumentMaster) -> Vec<(&'static str, Vec<u8>)> {
         .into_iter()
         .map(|(name, mode)| {
             let mut buf = Vec::new();
-            tickfill::protocol::market_data::write(
+            tickfill::openalgo_wire::market_data::write(
                 &mut buf,
                 "RELIANCE",
                 "NSE",

@@ -37,7 +37,9 @@ fn frame(mode: u8) -> Vec<u8> {
         t.depth.sell[k] = Level { price: px(1424.55 + k as f64 * 0.05), quantity: 90, orders: 2 };
     }
     let mut buf = Vec::new();
-    tickfill::protocol::market_data::write(&mut buf, "RELIANCE", "NSE", mode, &t, 1, "sandbox");
+    tickfill::openalgo_wire::market_data::write(
+        &mut buf, "RELIANCE", "NSE", mode, &t, 1, "sandbox",
+    );
     buf
 }
 

@@ -72,7 +72,7 @@ pub mod journal;
 pub mod latency;
 pub mod message;
 pub mod mtm;
-pub mod protocol;
+pub mod openalgo_wire;
 pub mod refdata;
 pub mod relay;
 pub mod reply;

@@ -214,7 +214,9 @@ fn every_message_shape_of_the_protocol_decodes_over_the_socket() {
         let mut buf = Vec::new();
         let mut tk = t;
         tk.symbol = ids[k];
-        tickfill::protocol::market_data::write(&mut buf, names[k], "NSE", mode, &tk, 1, "sandbox");
+        tickfill::openalgo_wire::market_data::write(
+            &mut buf, names[k], "NSE", mode, &tk, 1, "sandbox",
+        );
         up.push(String::from_utf8(buf).unwrap());
     }
     let zero = r#"{"price":0,"quantity":0,"orders":0}"#;

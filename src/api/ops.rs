@@ -155,7 +155,7 @@ fn freshness(api: &Api) -> Vec<serde_json::Value> {
             json!({
                 "symbol": name.map(|i| i.symbol.as_str()),
                 "exchange": name.map(|i| i.exchange.as_str()),
-                "mode": crate::protocol::modes::label(mode),
+                "mode": crate::openalgo_wire::modes::label(mode),
                 "engine_needs": api.engine.interest.engine_needs(id),
                 "age_ms": quote.map(|q| now.saturating_sub(q.updated_ns) / 1_000_000),
                 "source": quote.map(|q| match q.tick.source {

@@ -12,7 +12,7 @@
 
 use crate::clock::mono_now_ns;
 use crate::event::Tick;
-use crate::protocol::market_data;
+use crate::openalgo_wire::market_data;
 use crate::types::Price;
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::{Value, json};

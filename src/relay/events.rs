@@ -170,7 +170,7 @@ impl Tee {
 
     fn pass(&mut self, q: Queued) {
         self.forward.send(q.seq, q.update);
-        let order = crate::ws::fanout::order_update(&q.update, &self.instruments, &self.account);
+        let order = crate::ws::push::order_update(&q.update, &self.instruments, &self.account);
         self.queue(Outgoing { subject: self.orders.clone(), payload: order.into_bytes() });
         if q.update.fill.is_some() {
             let trade = trade_json(&q.update, &self.instruments, &self.account, q.seq.0);

@@ -7,7 +7,7 @@
 //!     |-- ws thread (ws.rs): one mio Poll over the listener, every client and a Waker;
 //!     |     sessions (session.rs) answer auth/subscribe/unsubscribe/ping;
 //!     |     the pacer (pacer.rs) steps the walk once per 1 ms over subscribed symbols and
-//!     |     writes market_data frames (protocol::market_data) in each subscriber's mode
+//!     |     writes market_data frames (openalgo_wire::market_data) in each subscriber's mode
 //!     |-- rest thread (rest.rs): axum on a current-thread tokio runtime:
 //!     |     /api/v1/{quotes,multiquotes,depth}, /sim/control, /sim/status
 //!     |-- the clock (state.rs): wall time plus an offset `set_clock` moves forward; every

@@ -7,7 +7,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::protocol::modes;
+use crate::openalgo_wire::modes;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;

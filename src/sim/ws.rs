@@ -23,7 +23,7 @@ use super::subs::{ConnId, SubIndex};
 use super::walk::RandomWalk;
 use crate::event::Tick;
 use crate::instruments::InstrumentMaster;
-use crate::protocol::market_data;
+use crate::openalgo_wire::market_data;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use std::io::ErrorKind;

@@ -3,9 +3,9 @@
 
 #![forbid(unsafe_code)]
 
-use super::fanout::{self, FrameCache};
+use super::client_protocol::{self, ErrorReply, Request, code};
 use super::origin::OriginCheck;
-use super::protocol::{self, ErrorReply, Request, code};
+use super::push::{self, FrameCache};
 use super::{WsConfig, close};
 use crate::auth::KeyStore;
 use crate::clock::wall_now_ns;
@@ -218,7 +218,7 @@ impl Conn {
         if self.closing.is_some() {
             return;
         }
-        match protocol::parse(text, self.authenticated) {
+        match client_protocol::parse(text, self.authenticated) {
             Err(e) => self.send_error(&e),
             Ok(Request::Auth { key }) => {
                 self.authenticate(key.as_deref(), ctx, ctx.config.clock.instant())
@@ -229,21 +229,31 @@ impl Conn {
             Ok(Request::Unsubscribe { entries, all, request_id }) => {
                 let reply =
                     if all { self.unsubscribe_all(ctx) } else { self.unsubscribe(&entries, ctx) };
-                self.send_text(protocol::unsubscribe_reply(reply.0, reply.1, request_id.as_ref()));
+                self.send_text(client_protocol::unsubscribe_reply(
+                    reply.0,
+                    reply.1,
+                    request_id.as_ref(),
+                ));
             }
             Ok(Request::Orders { on, request_id }) => {
                 self.orders = on;
                 if !on {
                     self.pending.clear();
                 }
-                self.send_text(protocol::orders_reply(on, request_id.as_ref()));
+                self.send_text(client_protocol::orders_reply(on, request_id.as_ref()));
             }
             Ok(Request::Ping { client_timestamp, ping_id }) => {
                 let ms = wall_now_ns() / 1_000_000;
-                self.send_text(protocol::pong(ms, client_timestamp.as_ref(), ping_id.as_ref()));
+                self.send_text(client_protocol::pong(
+                    ms,
+                    client_timestamp.as_ref(),
+                    ping_id.as_ref(),
+                ));
             }
-            Ok(Request::BrokerInfo) => self.send_text(protocol::broker_info(&ctx.config.user_id)),
-            Ok(Request::SupportedBrokers) => self.send_text(protocol::supported_brokers()),
+            Ok(Request::BrokerInfo) => {
+                self.send_text(client_protocol::broker_info(&ctx.config.user_id))
+            }
+            Ok(Request::SupportedBrokers) => self.send_text(client_protocol::supported_brokers()),
         }
     }
 
@@ -266,7 +276,7 @@ impl Conn {
         if ctx.keys.verify(k) {
             self.authenticated = true;
             tracing::debug!(peer = %self.peer, "ws: session authenticated");
-            return self.send_text(protocol::auth_ok(&ctx.config.user_id));
+            return self.send_text(client_protocol::auth_ok(&ctx.config.user_id));
         }
         ctx.stats.auth_failures.fetch_add(1, Relaxed);
         ctx.guard.fail(self.peer, now);
@@ -278,7 +288,7 @@ impl Conn {
     }
 
     /// Resolves an entry to a symbol id, or the message of its error entry.
-    fn resolve(e: &protocol::Entry, ctx: &Ctx) -> Result<SymbolId, String> {
+    fn resolve(e: &client_protocol::Entry, ctx: &Ctx) -> Result<SymbolId, String> {
         let Some((symbol, exchange)) = e.names() else {
             return Err("Both symbol and exchange are required".into());
         };
@@ -289,7 +299,7 @@ impl Conn {
 
     fn subscribe(
         &mut self,
-        entries: &[protocol::Entry],
+        entries: &[client_protocol::Entry],
         mode: u8,
         depth: &Value,
         request_id: Option<&Value>,
@@ -327,14 +337,14 @@ impl Conn {
             .iter()
             .zip(&resolved)
             .map(|(e, r)| match r {
-                Ok(_) => protocol::subscribed(e, mode, depth),
+                Ok(_) => client_protocol::subscribed(e, mode, depth),
                 Err(m) => {
                     all_ok = false;
-                    protocol::failed(e, m)
+                    client_protocol::failed(e, m)
                 }
             })
             .collect();
-        self.send_text(protocol::subscribe_reply(out, all_ok, request_id));
+        self.send_text(client_protocol::subscribe_reply(out, all_ok, request_id));
     }
 
     fn remove(&mut self, id: SymbolId, mode: u8, interest: &Interest) -> bool {
@@ -351,13 +361,17 @@ impl Conn {
         true
     }
 
-    fn unsubscribe(&mut self, entries: &[protocol::Entry], ctx: &Ctx) -> (Vec<Value>, Vec<Value>) {
+    fn unsubscribe(
+        &mut self,
+        entries: &[client_protocol::Entry],
+        ctx: &Ctx,
+    ) -> (Vec<Value>, Vec<Value>) {
         let (mut ok, mut bad) = (Vec::new(), Vec::new());
         for e in entries {
             let mode = match &e.mode {
                 Ok(m) => *m,
                 Err(m) => {
-                    bad.push(protocol::failed(e, m));
+                    bad.push(client_protocol::failed(e, m));
                     continue;
                 }
             };
@@ -365,9 +379,9 @@ impl Conn {
                 Ok(id) => {
                     // Not being subscribed is not an error: the end state is the one asked for.
                     self.remove(id, mode, &ctx.interest);
-                    ok.push(protocol::unsubscribed(&e.symbol, &e.exchange));
+                    ok.push(client_protocol::unsubscribed(&e.symbol, &e.exchange));
                 }
-                Err(m) => bad.push(protocol::failed(e, &m)),
+                Err(m) => bad.push(client_protocol::failed(e, &m)),
             }
         }
         (ok, bad)
@@ -386,7 +400,7 @@ impl Conn {
         for (id, mode) in held {
             self.remove(id, mode, &ctx.interest);
             if let Some(ins) = ctx.instruments.get(id) {
-                ok.push(protocol::unsubscribed(
+                ok.push(client_protocol::unsubscribed(
                     &Value::from(ins.symbol.as_str()),
                     &Value::from(ins.exchange.as_str()),
                 ));
@@ -633,7 +647,7 @@ fn write_quote(
 ) -> Wrote {
     let mut wrote = Wrote { any: false, would_block: false, failed: false };
     for mode in 1..=3u8 {
-        if !modes[usize::from(mode) - 1] || !fanout::deliverable(snap.tick.mode, mode) {
+        if !modes[usize::from(mode) - 1] || !push::deliverable(snap.tick.mode, mode) {
             continue;
         }
         let Some(frame) = cache.frame(snap, mode, &ctx.instruments, now_ms) else {

@@ -8,9 +8,9 @@
 //! ```
 //!
 //! The thread polls its sockets with a 1 ms timeout (10 ms with no client), and on every
-//! turn: reads and answers client messages ([`protocol`]), hands out order updates the
+//! turn: reads and answers client messages ([`client_protocol`]), hands out order updates the
 //! journal has passed, streams every queued tick to each subscriber whose socket takes it,
-//! then sends the board's latest quote to each subscription that fell behind ([`fanout`]).
+//! then sends the board's latest quote to each subscription that fell behind ([`push`]).
 //!
 //! # Close codes
 //!
@@ -55,10 +55,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client_protocol;
 mod conn;
-pub mod fanout;
 pub mod origin;
-pub mod protocol;
+pub mod push;
 mod server;
 
 use crate::auth::KeyStore;

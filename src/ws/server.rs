@@ -9,8 +9,8 @@
 #![forbid(unsafe_code)]
 
 use super::conn::{CLOSE_GRACE, Conn, Ctx};
-use super::fanout::{self, FrameCache};
 use super::origin::OriginCheck;
+use super::push::{self, FrameCache};
 use super::{WsConfig, WsStats, close};
 use crate::auth::KeyStore;
 use crate::clock::wall_now_ns;
@@ -401,7 +401,7 @@ impl Core {
                 continue;
             }
             let text =
-                fanout::order_update(&q.update, &self.ctx.instruments, &self.ctx.config.user_id);
+                push::order_update(&q.update, &self.ctx.instruments, &self.ctx.config.user_id);
             let frame = Utf8Bytes::from(text);
             for c in self.conns.values_mut() {
                 c.push_update(&frame, max, now);

@@ -51,7 +51,7 @@ fn every_mode_written_by_the_protocol_module_round_trips() {
     t.depth.sell[0] = Level { price: px(812.55), quantity: 120, orders: 4 };
     for mode in 1..=3u8 {
         let mut buf = Vec::new();
-        crate::protocol::market_data::write(&mut buf, "SBIN", "NSE", mode, &t, 1, "sandbox");
+        crate::openalgo_wire::market_data::write(&mut buf, "SBIN", "NSE", mode, &t, 1, "sandbox");
         let Frame::Tick(got) = d.decode(&buf, &m).unwrap() else { panic!("mode {mode}") };
         assert_eq!(got.mode, mode);
         assert_eq!(got.symbol, t.symbol);

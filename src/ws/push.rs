@@ -7,11 +7,11 @@
 
 #![forbid(unsafe_code)]
 
-use super::protocol::BROKER;
+use super::client_protocol::BROKER;
 use crate::event::OrderUpdate;
 use crate::fanout::quotes::QuoteSnapshot;
 use crate::instruments::InstrumentMaster;
-use crate::protocol::market_data;
+use crate::openalgo_wire::market_data;
 use crate::types::SymbolId;
 use serde::Serialize;
 use std::collections::HashMap;

@@ -1,4 +1,6 @@
-//! Client messages and the server's replies, field by field (OPENALGO.md section 1).
+//! The WebSocket server's client protocol: client messages and the server's replies, field by
+//! field (OPENALGO.md section 1). The market-data frames it pushes are
+//! [`crate::openalgo_wire::market_data`], written by [`super::push`].
 //!
 //! Parsing goes through `serde_json::Value` because OpenAlgo's fields are loosely typed
 //! (a mode is an int or a name, the action may sit in `action` or `type`); replies are
@@ -6,7 +8,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::protocol::modes;
+use crate::openalgo_wire::modes;
 use serde_json::{Map, Value, json};
 
 /// The broker name in every reply.
