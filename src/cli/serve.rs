@@ -382,7 +382,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         f.stop();
     }
     drop(handle);
-    let stopped = engine.shutdown();
+    let last = engine.shutdown();
     // After the engine: the last updates it made durable are published before exit.
     if let Some(t) = events_tee {
         t.stop();
@@ -392,7 +392,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     println!(
         "tickfill: stopped; journal flushed (funds available {})",
-        stopped.exec.funds().available
+        last.exec.funds().available
     );
     Ok(())
 }

@@ -334,7 +334,7 @@ pub struct Engine {
 
 /// The stage states after shutdown (tests and replay tools inspect them).
 #[derive(Debug)]
-pub struct Stopped {
+pub struct FinalStates {
     /// Execution.
     pub exec: Exec,
     /// MTM.
@@ -502,11 +502,11 @@ impl Engine {
     /// Stops the watchdog and the intake (what was queued is still sequenced), lets the
     /// stages drain the ring (the journal commits), and returns the final states. Handles
     /// still held get [`EngineError::Stopped`] from then on.
-    pub fn shutdown(mut self) -> Stopped {
+    pub fn shutdown(mut self) -> FinalStates {
         self.stop().expect("engine threads do not panic (stages are guarded)")
     }
 
-    fn stop(&mut self) -> Option<Stopped> {
+    fn stop(&mut self) -> Option<FinalStates> {
         if let Some(w) = self.watchdog.take() {
             w.stop();
         }
@@ -517,7 +517,7 @@ impl Engine {
         drop(publisher);
         let (e, m, _, j) = self.running.take()?.join().ok()?;
         drop(j);
-        Some(Stopped { exec: e.exec, mtm: m.mtm })
+        Some(FinalStates { exec: e.exec, mtm: m.mtm })
     }
 }
 

@@ -199,16 +199,17 @@ pub enum TrySendError {
     Stopped,
 }
 
-/// The sequencer stopped; the input was not taken (the engine is shutting down).
+/// Why [`Intake::send`] did not queue: the sequencer has stopped, so the input was not
+/// taken (the engine is shutting down).
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the sequencer has stopped")]
-pub struct Stopped;
+pub struct SendError;
 
 impl Intake {
     /// Queues an input, blocking while the channel is full (backpressure, never a drop).
     #[inline]
-    pub fn send(&self, inbound: Inbound) -> Result<(), Stopped> {
-        self.tx.send(inbound).map_err(|_| Stopped)?;
+    pub fn send(&self, inbound: Inbound) -> Result<(), SendError> {
+        self.tx.send(inbound).map_err(|_| SendError)?;
         self.signal.notify();
         Ok(())
     }
