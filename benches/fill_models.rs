@@ -13,7 +13,7 @@ use std::hint::black_box;
 use tickfill::event::{Depth, Input, Level, StageOutput, Tick};
 use tickfill::exec::fill::{FillConfig, FillModel};
 use tickfill::exec::{Exec, ExecConfig};
-use tickfill::types::Price;
+use tickfill::types::{Money, Price};
 
 mod common;
 use common::*;
@@ -25,7 +25,7 @@ fn engine(model: FillModel) -> (Exec, u64) {
     let master = universe(SYMBOLS);
     let fill = FillConfig { model, ..FillConfig::default() };
     let config =
-        ExecConfig { starting_capital: Price(i64::MAX / 4), fill, ..ExecConfig::default() };
+        ExecConfig { starting_capital: Money(i64::MAX / 4), fill, ..ExecConfig::default() };
     let mut exec = Exec::new(config, master);
     let seq = rest_orders(&mut exec, SYMBOLS, ORDERS);
     (exec, seq)

@@ -77,17 +77,25 @@ impl Qty {
     }
 }
 
-/// A fixed-point price or amount of money: [`Price::SCALE`] units per rupee.
+/// A fixed-point per-unit price: [`Price::SCALE`] units per rupee.
 ///
 /// Four decimals cover every Indian tick size (currency futures tick at 0.0025).
-/// Amounts (P&L, margin, cash) use the same type, so `Price * Qty` is exact in `i128`.
+/// Amounts (P&L, margin, cash) are [`Money`], a distinct type on the same scale, so
+/// `price x qty x contract value` is exact in `i128` and the compiler keeps a per-unit
+/// price from being added to an amount.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 pub struct Price(pub i64);
 
-/// Money uses the price scale; the alias documents intent at call sites.
-pub type Money = Price;
+/// A fixed-point amount of money (cash, margin, P&L, notional, charges): [`Money::SCALE`]
+/// units per rupee, the price scale. Distinct from [`Price`] (per unit) so the two cannot
+/// be mixed by accident; an amount comes from a price only through an explicit conversion,
+/// [`Price::times`] or [`ContractValue::value`] (price x qty x contract value).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct Money(pub i64);
 
 impl Price {
     /// Units per rupee.
@@ -160,7 +168,7 @@ impl Price {
     #[inline]
     pub fn times(self, qty: Qty, multiplier: i64) -> Money {
         let v = i128::from(self.0) * i128::from(qty.0) * i128::from(multiplier);
-        Price(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+        Money(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
     }
 
     /// Saturating addition.
@@ -258,7 +266,55 @@ impl ContractValue {
     #[inline]
     pub fn value(self, price: Price, qty: Qty) -> Money {
         let v = div_round(self.exact(price, qty), i128::from(ContractValue::SCALE));
-        Price(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+        Money(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+}
+
+impl Money {
+    /// Units per rupee (the price scale, so `price x qty` needs no rescaling).
+    pub const SCALE: i64 = Price::SCALE;
+    /// Zero.
+    pub const ZERO: Money = Money(0);
+
+    /// Converts a JSON number, rounding to the nearest unit; `None` for NaN, infinities,
+    /// negatives and values beyond [`Price::MAX_INPUT`] (the input limit amounts share).
+    pub fn from_f64(v: f64) -> Option<Money> {
+        Price::from_f64(v).map(|p| Money(p.0))
+    }
+
+    /// Parses a decimal string exactly; same limits as [`Money::from_f64`].
+    pub fn parse(s: &str) -> Option<Money> {
+        Price::parse(s).map(|p| Money(p.0))
+    }
+
+    /// The value as a float, for JSON output only.
+    #[inline]
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / Money::SCALE as f64
+    }
+
+    /// True for a strictly positive amount.
+    #[inline]
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    /// Saturating addition.
+    #[inline]
+    pub fn plus(self, other: Money) -> Money {
+        Money(self.0.saturating_add(other.0))
+    }
+
+    /// Saturating subtraction.
+    #[inline]
+    pub fn minus(self, other: Money) -> Money {
+        Money(self.0.saturating_sub(other.0))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Price(self.0), f)
     }
 }
 
@@ -624,10 +680,10 @@ mod tests {
         // 10 contracts x 0.001 BTC x 95,100.00 = 951.00; one price unit x 1 x 0.001 is
         // 0.1 of a money unit (rounds to 0 alone; the exact form keeps it).
         let btc = cv("0.001").unwrap();
-        assert_eq!(btc.value(Price(951_000_000), Qty(10)), Price(9_510_000));
-        assert_eq!(btc.value(Price(1), Qty(1)), Price(0));
+        assert_eq!(btc.value(Price(951_000_000), Qty(10)), Money(9_510_000));
+        assert_eq!(btc.value(Price(1), Qty(1)), Money(0));
         assert_eq!(btc.exact(Price(1), Qty(1)), 100_000);
-        assert_eq!(btc.value(Price(-5), Qty(1000)), Price(-5));
+        assert_eq!(btc.value(Price(-5), Qty(1000)), Money(-5));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tickfill::event::Reply;
 use tickfill::fanout::updates::Next;
-use tickfill::types::{OrderStatus, Price, PriceType, Side};
+use tickfill::types::{Money, OrderStatus, Price, PriceType, Side};
 use util::*;
 
 #[test]
@@ -71,5 +71,5 @@ fn refused_order_names_the_field_and_changes_nothing() {
     }
     assert!(orders(&h).is_empty());
     let f = funds(&h);
-    assert_eq!(f.used_margin, Price::ZERO);
+    assert_eq!(f.used_margin, Money::ZERO);
 }

@@ -21,7 +21,7 @@ use tickfill::mtm::stage::MtmStage;
 use tickfill::reply::{ReplyRouter, Response};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Pipeline, Stage, Topology};
-use tickfill::types::{Price, PriceType, Product, Qty, Seq, Side, Tag};
+use tickfill::types::{Money, Price, PriceType, Product, Qty, Seq, Side, Tag};
 use tickfill::views::QueryReply;
 
 #[derive(Debug)]
@@ -119,7 +119,7 @@ fn refuses_orders_serves_reads(topology: Topology) {
         other => panic!("{other:?}"),
     }
     match rx2.recv_timeout(Duration::from_secs(10)).expect("reads keep working") {
-        Response::Query(QueryReply::Funds(f)) => assert_eq!(f.used_margin, Price::ZERO),
+        Response::Query(QueryReply::Funds(f)) => assert_eq!(f.used_margin, Money::ZERO),
         other => panic!("{other:?}"),
     }
     assert!(health.refusing_orders());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tickfill::event::{CommandKind, Event, Header, Input, OrderRequest, StageOutput, Tick};
 use tickfill::exec::{Exec, ExecConfig};
 use tickfill::instruments::InstrumentMaster;
-use tickfill::types::{Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
+use tickfill::types::{Money, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 
 /// 10:00 IST on a trading day, so MIS orders are allowed.
 pub fn t0() -> i64 {
@@ -25,7 +25,7 @@ pub fn universe(n: usize) -> Arc<InstrumentMaster> {
 
 /// Execution with a huge capital so margin never refuses the workload.
 pub fn exec(master: &Arc<InstrumentMaster>) -> Exec {
-    let config = ExecConfig { starting_capital: Price(i64::MAX / 4), ..ExecConfig::default() };
+    let config = ExecConfig { starting_capital: Money(i64::MAX / 4), ..ExecConfig::default() };
     Exec::new(config, Arc::clone(master))
 }
 

@@ -14,13 +14,13 @@
 #![forbid(unsafe_code)]
 
 use super::Api;
-use super::books::num;
+use super::books::{amount, num};
 use super::error::{ApiError, ApiResult, success};
 use super::limits::Class;
 use crate::clock::format_ist;
 use crate::event::{CommandKind, QueryKind, RejectStatus, Reply};
 use crate::exec::session::day_start_ns;
-use crate::types::Price;
+use crate::types::Money;
 use crate::views::{HoldingRow, QueryReply};
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -117,7 +117,7 @@ pub(crate) async fn pnl_symbols(State(api): State<Arc<Api>>, req: Request) -> Re
 }
 
 /// `part / whole x 100`, 2 decimals; 0 when `whole` is 0.
-fn percent(part: Price, whole: Price) -> f64 {
+fn percent(part: Money, whole: Money) -> f64 {
     if whole.0 == 0 {
         return 0.0;
     }
@@ -125,7 +125,7 @@ fn percent(part: Price, whole: Price) -> f64 {
 }
 
 /// One holding row and its (current value, cost, pnl).
-fn holding_json(api: &Api, h: &HoldingRow) -> (Value, Price, Price) {
+fn holding_json(api: &Api, h: &HoldingRow) -> (Value, Money, Money) {
     let (symbol, exchange) = match api.engine.instruments.get(h.symbol) {
         Some(i) => (i.symbol.clone(), i.exchange.as_str()),
         None => (format!("#{}", h.symbol.0), ""),
@@ -141,9 +141,9 @@ fn holding_json(api: &Api, h: &HoldingRow) -> (Value, Price, Price) {
         "quantity": h.qty.0,
         "average_price": num(h.avg_price),
         "ltp": num(h.ltp),
-        "pnl": num(pnl),
+        "pnl": amount(pnl),
         "pnlpercent": percent(pnl, h.cost),
-        "current_value": num(value),
+        "current_value": amount(value),
         "settlement_date": date.get(..10).unwrap_or(""),
     });
     (row, value, pnl)
@@ -154,7 +154,7 @@ async fn holdings_inner(api: &Api, req: Request) -> ApiResult {
     let QueryReply::Holdings(rows) = api.query(QueryKind::Holdings).await? else {
         return Err(ApiError::internal());
     };
-    let (mut value, mut cost, mut pnl) = (Price::ZERO, Price::ZERO, Price::ZERO);
+    let (mut value, mut cost, mut pnl) = (Money::ZERO, Money::ZERO, Money::ZERO);
     let list: Vec<Value> = rows
         .iter()
         .map(|h| {
@@ -170,9 +170,9 @@ async fn holdings_inner(api: &Api, req: Request) -> ApiResult {
         "data": {
             "holdings": list,
             "statistics": {
-                "totalholdingvalue": num(value),
-                "totalinvvalue": num(cost),
-                "totalprofitandloss": num(pnl),
+                "totalholdingvalue": amount(value),
+                "totalinvvalue": amount(cost),
+                "totalprofitandloss": amount(pnl),
                 "totalpnlpercentage": percent(pnl, cost),
             }
         }
@@ -197,7 +197,7 @@ async fn reset_inner(api: &Api, req: Request) -> ApiResult {
                 "status": "success",
                 "message": format!("Sandbox reset: funds back to {}", f.available),
                 "data": {
-                    "availablecash": num(f.available),
+                    "availablecash": amount(f.available),
                     "reset_count": count,
                     "last_reset": format_ist(f.last_reset_ns),
                 }

@@ -10,16 +10,21 @@ use super::limits::Class;
 use super::orders::{instrument, order_id};
 use crate::clock::format_ist;
 use crate::event::QueryKind;
-use crate::types::{ContractValue, OrderStatus, Price, Product, Side, SymbolId};
+use crate::types::{ContractValue, Money, OrderStatus, Price, Product, Side, SymbolId};
 use crate::views::{FundsRow, OrderRow, PositionRow, QueryReply, TradeRow};
 use axum::extract::{Request, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// A price or amount as a JSON number rounded to 2 decimals.
+/// A price as a JSON number rounded to 2 decimals.
 pub(crate) fn num(p: Price) -> f64 {
     (p.0 as f64 / 100.0).round() / 100.0
+}
+
+/// An amount of money as a JSON number rounded to 2 decimals (same scale as a price).
+pub(crate) fn amount(m: Money) -> f64 {
+    num(Price(m.0))
 }
 
 /// Symbol, exchange and contract value of an instrument.
@@ -63,7 +68,7 @@ fn trade_json(api: &Api, t: &TradeRow) -> Value {
         "quantity": t.qty.0,
         "average_price": num(t.price),
         "price": num(t.price),
-        "trade_value": num(t.price.times(t.qty, 1)),
+        "trade_value": amount(t.price.times(t.qty, 1)),
         "product": t.product.as_str(),
         "strategy": t.strategy.as_str(),
         "timestamp": format_ist(t.time_ns),
@@ -79,11 +84,11 @@ pub(crate) fn position_json(api: &Api, p: &PositionRow) -> Value {
         "quantity": p.qty.0,
         "average_price": num(p.avg_price),
         "ltp": num(p.ltp),
-        "pnl": num(p.pnl),
+        "pnl": amount(p.pnl),
         "pnlpercent": p.pnl_percent_bp as f64 / 100.0,
-        "unrealized_pnl": num(p.unrealized),
-        "today_realized_pnl": num(p.realized),
-        "total_pnl_today": num(p.pnl),
+        "unrealized_pnl": amount(p.unrealized),
+        "today_realized_pnl": amount(p.realized),
+        "total_pnl_today": amount(p.pnl),
         // OpenAlgo's sandbox reports the contract value here, not the exchange lot.
         "lot_size": contract_value.to_f64(),
     })
@@ -94,15 +99,15 @@ pub(crate) fn position_json(api: &Api, p: &PositionRow) -> Value {
 fn funds_json(f: &FundsRow) -> Value {
     let last_reset = if f.last_reset_ns == 0 { String::new() } else { format_ist(f.last_reset_ns) };
     json!({
-        "availablecash": num(f.available),
+        "availablecash": amount(f.available),
         "collateral": 0.0,
-        "m2munrealized": num(f.unrealized),
-        "m2mrealized": num(f.today_realized),
-        "utiliseddebits": num(f.used_margin),
-        "grossexposure": num(f.used_margin),
-        "totalpnl": num(f.realized.plus(f.unrealized)),
-        "today_realized_pnl": num(f.today_realized),
-        "total_realized_pnl": num(f.realized),
+        "m2munrealized": amount(f.unrealized),
+        "m2mrealized": amount(f.today_realized),
+        "utiliseddebits": amount(f.used_margin),
+        "grossexposure": amount(f.used_margin),
+        "totalpnl": amount(f.realized.plus(f.unrealized)),
+        "today_realized_pnl": amount(f.today_realized),
+        "total_realized_pnl": amount(f.realized),
         "last_reset": last_reset,
         "reset_count": f.reset_count,
     })
@@ -164,17 +169,17 @@ async fn positionbook_inner(api: &Api, req: Request) -> ApiResult {
     match read(api, req, QueryKind::PositionBook).await?.1 {
         QueryReply::Positions(rows) => {
             let sum =
-                |f: fn(&PositionRow) -> Price| rows.iter().map(f).fold(Price::ZERO, Price::plus);
+                |f: fn(&PositionRow) -> Money| rows.iter().map(f).fold(Money::ZERO, Money::plus);
             let (pnl, unrealized, realized) =
                 (sum(|p| p.pnl), sum(|p| p.unrealized), sum(|p| p.realized));
             let data: Vec<Value> = rows.iter().map(|p| position_json(api, p)).collect();
             success(json!({
                 "status": "success",
                 "data": data,
-                "total_pnl": num(pnl),
-                "total_unrealized_pnl": num(unrealized),
-                "total_today_realized_pnl": num(realized),
-                "total_pnl_today": num(pnl),
+                "total_pnl": amount(pnl),
+                "total_unrealized_pnl": amount(unrealized),
+                "total_today_realized_pnl": amount(realized),
+                "total_pnl_today": amount(pnl),
             }))
         }
         _ => Err(ApiError::internal()),

@@ -15,7 +15,7 @@ use super::limits::Class;
 use super::surface::{as_a, px, shape_a};
 use crate::instruments::{Instrument, InstrumentKind, format_expiry};
 use crate::refdata::{calendar, margin, options, today_ist};
-use crate::types::{Exchange, Price, PriceType, Product, Qty, Side};
+use crate::types::{Exchange, Money, Price, PriceType, Product, Qty, Side};
 use axum::extract::{Extension, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -328,17 +328,17 @@ async fn margin_inner(api: &Api, req: Request) -> ApiResult {
         )));
     }
     let config = crate::exec::config::ExecConfig::default();
-    let mut total = Price::ZERO;
+    let mut total = Money::ZERO;
     for (i, v) in positions.iter().enumerate() {
         let leg = margin_leg(api, i, v).await?;
-        total = Price(total.0.saturating_add(margin::leg_margin(&config, &leg).0));
+        total = total.plus(margin::leg_margin(&config, &leg));
     }
     success(json!({
         "status": "success",
         "message": "Margin computed from the sandbox's margin rules (leverage per contract kind and product); no SPAN or exposure split",
         "data": {
-            "total_margin_required": px(total),
-            "span_margin": px(total),
+            "total_margin_required": total.to_f64(),
+            "span_margin": total.to_f64(),
             "exposure_margin": 0.0,
         }
     }))

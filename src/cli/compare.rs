@@ -28,7 +28,7 @@ use tickfill::exec::fill::FillModel;
 use tickfill::instruments::InstrumentMaster;
 use tickfill::journal::reader::read_events;
 use tickfill::mtm::Mtm;
-use tickfill::types::{Exchange, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
+use tickfill::types::{Exchange, Money, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 
 /// Options of `tickfill compare`.
 #[derive(Debug, Args)]
@@ -76,8 +76,8 @@ struct Outcome {
     filled: i64,
     /// Sum over fills of signed (price - LTP) x quantity, in Price units.
     slippage: i128,
-    realized: Price,
-    unrealized: Price,
+    realized: Money,
+    unrealized: Money,
     /// (event number, P&L in ₹) about [`CURVE_POINTS`] times over the stream and at its end.
     curve: Vec<(f64, f64)>,
 }
@@ -86,11 +86,11 @@ struct Outcome {
 const CURVE_POINTS: usize = 500;
 
 /// The traded symbol's P&L (realized + unrealized) in `mtm` now.
-fn pnl(mtm: &Mtm, symbol: SymbolId) -> Price {
+fn pnl(mtm: &Mtm, symbol: SymbolId) -> Money {
     mtm.positions()
         .iter()
         .filter(|p| p.symbol == symbol)
-        .fold(Price::ZERO, |acc, p| acc.plus(p.realized).plus(p.unrealized))
+        .fold(Money::ZERO, |acc, p| acc.plus(p.realized).plus(p.unrealized))
 }
 
 /// The generated ticks (symbol 0).
@@ -260,7 +260,7 @@ fn run_model(
             }
         }
         if i % every == 0 || i + 1 == inputs.len() {
-            o.curve.push(((i + 1) as f64, pnl(&mtm, symbol).0 as f64 / Price::SCALE as f64));
+            o.curve.push(((i + 1) as f64, pnl(&mtm, symbol).0 as f64 / Money::SCALE as f64));
         }
     }
     for p in mtm.positions().iter().filter(|p| p.symbol == symbol) {

@@ -11,7 +11,7 @@ use tickfill::journal::retention::Retain;
 use tickfill::journal::{JournalConfig, SyncLevel};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Topology};
-use tickfill::types::{Exchange, Price, Tag};
+use tickfill::types::{Exchange, Money, Tag};
 
 /// Where state lives and how durable it is.
 #[derive(Debug, Args)]
@@ -132,7 +132,7 @@ impl RingArgs {
 pub struct ExecArgs {
     /// Starting capital in rupees.
     #[arg(long, env = "TICKFILL_CAPITAL", default_value = "10000000", value_parser = capital)]
-    pub capital: Price,
+    pub capital: Money,
     /// MIS auto square-off times in IST, per exchange, e.g. `NSE=15:15,MCX=23:30`
     /// (defaults: NSE/BSE/NFO/BFO 15:15, CDS/BCD 16:45, MCX 23:30, NCDEX 17:00).
     /// `EXCHANGE=off` turns that exchange's MIS cut-off and auto square-off off (paper
@@ -247,8 +247,8 @@ impl ExecArgs {
     }
 }
 
-fn capital(s: &str) -> Result<Price, String> {
-    Price::parse(s)
+fn capital(s: &str) -> Result<Money, String> {
+    Money::parse(s)
         .filter(|p| p.is_positive())
         .ok_or_else(|| format!("--capital must be a positive amount in rupees, not {s:?}"))
 }

@@ -3,7 +3,7 @@
 
 use super::fill::FillConfig;
 use crate::instruments::InstrumentKind;
-use crate::types::{Exchange, Money, Price, Product, Side};
+use crate::types::{Exchange, Money, Product, Side};
 
 /// Settings of the execution stage. [`ExecConfig::default`] gives OpenAlgo's sandbox values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl Default for ExecConfig {
             };
         }
         ExecConfig {
-            starting_capital: Price(10_000_000 * Price::SCALE),
+            starting_capital: Money(10_000_000 * Money::SCALE),
             leverage_equity_mis: 5,
             leverage_equity_delivery: 1,
             leverage_futures: 10,

@@ -78,7 +78,7 @@ fn depth_fills_per_level_with_one_trade_update_and_position_change_each() {
     assert_eq!(h.pos(SBIN, Product::Mis), 30);
     // Margin: 50 x 102 / 5 = 1020 blocked; 30/50 of it moved to the position.
     let f = h.ex.funds();
-    assert_eq!(f.used_margin, rs(1020));
+    assert_eq!(f.used_margin, amt(1020));
     assert!(h.conserved());
     // 25 trade at 102 with nobody ahead (no visible bid at 102): 20 fill, complete.
     let mut t = depth_tick(102, 1_025);
@@ -90,7 +90,7 @@ fn depth_fills_per_level_with_one_trade_update_and_position_change_each() {
         (OrderStatus::Complete, Qty(50), Qty(0))
     );
     assert_eq!(trades(&h).len(), 3);
-    assert_eq!(h.ex.funds().used_margin, rs(1020), "all of it now held by the position");
+    assert_eq!(h.ex.funds().used_margin, amt(1020), "all of it now held by the position");
     assert!(h.conserved());
 }
 
@@ -107,7 +107,7 @@ fn cancelling_a_partly_filled_order_releases_only_the_rest_of_its_margin() {
         (row.status, row.filled_qty, row.pending_qty),
         (OrderStatus::Cancelled, Qty(10), Qty(40))
     );
-    assert_eq!(h.ex.funds().used_margin, rs(202));
+    assert_eq!(h.ex.funds().used_margin, amt(202));
     assert!(h.conserved());
 }
 
@@ -128,7 +128,7 @@ fn modifying_a_partly_filled_order_keeps_what_filled() {
     let row = h.order(id);
     assert_eq!((row.qty, row.filled_qty, row.pending_qty), (Qty(30), Qty(10), Qty(20)));
     // Margin: the position's 202 plus 20 x 100 / 5 for the rest.
-    assert_eq!(h.ex.funds().used_margin, rs(202 + 400));
+    assert_eq!(h.ex.funds().used_margin, amt(202 + 400));
     assert!(h.conserved());
     // Moved to 99, where 10 are visible on the bid: it queues behind them.
     assert!(matches!(h.cmd(m(30, 99)), Reply::Modified(_)));
@@ -366,7 +366,7 @@ fn a_delayed_order_reaches_the_book_after_the_latency_at_the_price_then() {
         (OrderStatus::Open, Qty(0)),
         "accepted, not at the venue"
     );
-    assert_eq!(h.ex.funds().used_margin, rs(100), "margin blocked on acceptance (5 x 100 / 5)");
+    assert_eq!(h.ex.funds().used_margin, amt(100), "margin blocked on acceptance (5 x 100 / 5)");
     h.time += 50 * MS;
     h.quote(SBIN, 102, 101, 103, 1000, 1);
     assert_eq!(h.order(id).filled_qty, Qty(0), "50 ms: still on its way");

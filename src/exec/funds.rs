@@ -94,7 +94,7 @@ pub fn margin(qty: Qty, reference: Price, cv: ContractValue, leverage: i64) -> M
     let n = Qty(qty.0.unsigned_abs().min(i64::MAX as u64) as i64);
     let den = i128::from(ContractValue::SCALE) * i128::from(leverage.max(1));
     let m = div_round(cv.exact(reference, n), den);
-    Price(m.clamp(0, i128::from(i64::MAX)) as i64)
+    Money(m.clamp(0, i128::from(i64::MAX)) as i64)
 }
 
 #[cfg(test)]
@@ -105,34 +105,34 @@ mod tests {
     fn margin_and_message() {
         let px = Price(8_125_000); // 812.50
         let one = ContractValue::ONE;
-        assert_eq!(margin(Qty(10), px, one, 5), Price(16_250_000)); // 1625.00
-        assert_eq!(margin(Qty(-3), Price(10_001), one, 2), Price(15_002)); // 1.50015 rounds up
+        assert_eq!(margin(Qty(10), px, one, 5), Money(16_250_000)); // 1625.00
+        assert_eq!(margin(Qty(-3), Price(10_001), one, 2), Money(15_002)); // 1.50015 rounds up
         // BTCUSDFUT: 10 contracts of 0.001 BTC at 90,000.00, leverage 10: 90.00.
         let btc = ContractValue::parse("0.001").unwrap();
-        assert_eq!(margin(Qty(10), Price(900_000_000), btc, 10), Price(900_000));
+        assert_eq!(margin(Qty(10), Price(900_000_000), btc, 10), Money(900_000));
         // One rounding of the whole product: 3 x 0.0001 x 0.5 = 0.00015 rounds to 0.0002,
         // and 3 x 1.0001 x 0.5 / 2 = 0.750075 rounds to 0.7501.
-        assert_eq!(margin(Qty(3), Price(1), ContractValue::parse("0.5").unwrap(), 1), Price(2));
+        assert_eq!(margin(Qty(3), Price(1), ContractValue::parse("0.5").unwrap(), 1), Money(2));
         assert_eq!(
             margin(Qty(3), Price(10_001), ContractValue::parse("0.5").unwrap(), 2),
-            Price(7_501)
+            Money(7_501)
         );
-        let f = Funds::new(Price(1_000 * Price::SCALE));
-        let e = f.check(Price(1_500 * Price::SCALE)).unwrap_err();
+        let f = Funds::new(Money(1_000 * Money::SCALE));
+        let e = f.check(Money(1_500 * Money::SCALE)).unwrap_err();
         assert_eq!(
             e.as_str(),
             "Insufficient funds. Required: ₹1500.00, Available: ₹1000.00, Shortage: ₹500.00"
         );
-        assert!(f.check(Price(1_000 * Price::SCALE)).is_ok());
+        assert!(f.check(Money(1_000 * Money::SCALE)).is_ok());
     }
 
     #[test]
     fn block_and_release_conserve() {
-        let cap = Price(1_000 * Price::SCALE);
+        let cap = Money(1_000 * Money::SCALE);
         let mut f = Funds::new(cap);
-        f.block(Price(300));
-        f.release(Price(100), Price(-50));
+        f.block(Money(300));
+        f.release(Money(100), Money(-50));
         assert_eq!(f.available.plus(f.used_margin), cap.plus(f.realized));
-        assert_eq!(f.used_margin, Price(200));
+        assert_eq!(f.used_margin, Money(200));
     }
 }

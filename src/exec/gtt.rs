@@ -330,7 +330,7 @@ impl Exec {
 mod tests {
     use super::*;
     use crate::event::CommandKind;
-    use crate::exec::testkit::{H, SBIN, rs};
+    use crate::exec::testkit::{H, SBIN, amt, rs};
     use crate::types::{Side, Tag};
 
     fn req(side: Side, below: i64, above: i64, single: bool) -> GttRequest {
@@ -364,7 +364,7 @@ mod tests {
         let used = h.ex.funds().used_margin;
         let g = id(h.cmd(CommandKind::PlaceGtt(req(Side::Sell, 90, 110, false))));
         // The larger leg: 10 x 110 at CNC leverage 1.
-        assert_eq!(h.ex.funds().used_margin, used.plus(rs(1_100)));
+        assert_eq!(h.ex.funds().used_margin, used.plus(amt(1_100)));
         h.quote(SBIN, 105, 105, 105, 120, 80);
         assert_eq!(h.ex.gtts()[0].status, GttStatus::Active);
         h.quote(SBIN, 111, 111, 111, 120, 80);

@@ -52,7 +52,7 @@ impl Holding {
         let out = if n == self.qty {
             self.cost
         } else {
-            Price(div_round(i128::from(self.cost.0) * i128::from(n), i128::from(self.qty)) as i64)
+            Money(div_round(i128::from(self.cost.0) * i128::from(n), i128::from(self.qty)) as i64)
         };
         self.qty -= n;
         self.cost = self.cost.minus(out);
@@ -160,12 +160,12 @@ mod tests {
         // (qty, cost in paise-scale units, take, expected cost out, qty left)
         let rows = [(10, 1_000, 5, 500, 5), (3, 1_000, 1, 333, 2), (3, 1_000, 3, 1_000, 0)];
         for (qty, cost, n, out, left) in rows {
-            let mut h = Holding { symbol: SymbolId(0), qty, cost: Price(cost), settlement_day: 0 };
-            assert_eq!(h.take(n), Price(out));
+            let mut h = Holding { symbol: SymbolId(0), qty, cost: Money(cost), settlement_day: 0 };
+            assert_eq!(h.take(n), Money(out));
             assert_eq!(h.qty, left);
-            assert_eq!(h.cost, Price(cost - out));
+            assert_eq!(h.cost, Money(cost - out));
         }
-        let h = Holding { symbol: SymbolId(0), qty: 4, cost: Price(1_000), settlement_day: 0 };
+        let h = Holding { symbol: SymbolId(0), qty: 4, cost: Money(1_000), settlement_day: 0 };
         assert_eq!(h.avg(), Price(250));
     }
 }

@@ -6,7 +6,7 @@ use super::session::{Boundary, day_of, weekday};
 use super::testkit::*;
 use super::*;
 use crate::event::{Input, Reply, Tick};
-use crate::types::{OrderStatus, Price, PriceType, Product, Qty, Side};
+use crate::types::{Money, OrderStatus, PriceType, Product, Qty, Side};
 use crate::views::{HoldingRow, OrderRow};
 
 use Side::{Buy, Sell};
@@ -54,7 +54,7 @@ fn auto_orders(h: &H) -> usize {
 }
 
 /// Positionbook rows as (symbol, product, qty, realized).
-fn book(h: &H) -> Vec<(SymbolId, Product, i64, Price)> {
+fn book(h: &H) -> Vec<(SymbolId, Product, i64, Money)> {
     h.mtm.positions().iter().map(|r| (r.symbol, r.product, r.qty.0, r.realized)).collect()
 }
 
@@ -72,7 +72,7 @@ fn a_trading_week_across_every_boundary() {
     h.placed(mkt(NIFTYFUT, Buy, 75, Product::Nrml)); // 187,500
     h.placed(mkt(NIFTYCE, Sell, 75, Product::Nrml)); // 15,000
     let resting = h.placed(req(NIFTYFUT, Buy, 75, PriceType::Limit, Product::Nrml, 24_000, 0));
-    assert_eq!(h.ex.funds().used_margin, rs(383_700));
+    assert_eq!(h.ex.funds().used_margin, amt(383_700));
 
     // 15:00: SBIN moves; INFY's quote is stale (LTP above the day's high), so its close
     // cannot fill at 15:15.
@@ -85,7 +85,7 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(h.pos(SBIN, Product::Mis), 0);
     assert_eq!(h.pos(INFY, Product::Mis), 10, "close placed, not filled (stale quote)");
     assert_eq!(h.pos(SBIN, Product::Cnc), 10, "CNC is not squared off");
-    assert_eq!(h.ex.funds().today_realized, rs(20));
+    assert_eq!(h.ex.funds().today_realized, amt(20));
     assert_eq!(auto_orders(&h), 2);
     assert_replays(&h);
     // 15:16: the failed close is cancelled and tried again; nothing else is touched.
@@ -104,7 +104,7 @@ fn a_trading_week_across_every_boundary() {
     h.time = at(15, 17);
     h.quote(INFY, 52, 0, 0, 55, 45);
     assert_eq!(h.pos(INFY, Product::Mis), 0);
-    assert_eq!(h.ex.funds().today_realized, rs(40));
+    assert_eq!(h.ex.funds().today_realized, amt(40));
     timer(&mut h, at(15, 18));
     assert_eq!(auto_orders(&h), 3, "nothing left to close");
 
@@ -118,9 +118,9 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(h.order(resting).status, OrderStatus::Cancelled);
     assert_eq!((h.pos(NIFTYFUT, Product::Nrml), h.pos(NIFTYCE, Product::Nrml)), (0, 0));
     let f = h.ex.funds();
-    assert_eq!(f.today_realized, rs(40 + 7_500 + 3_750));
-    assert_eq!(f.used_margin, rs(1_000), "only the CNC position holds margin");
-    assert_eq!(f.available, cap.minus(rs(1_000)).plus(rs(11_290)));
+    assert_eq!(f.today_realized, amt(40 + 7_500 + 3_750));
+    assert_eq!(f.used_margin, amt(1_000), "only the CNC position holds margin");
+    assert_eq!(f.available, cap.minus(amt(1_000)).plus(amt(11_290)));
     assert_eq!(book(&h).len(), 5, "open CNC + four flat rows with realized P&L");
     assert!(h.conserved());
     assert_replays(&h);
@@ -131,11 +131,14 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(hs.len(), 1);
     assert_eq!(
         (hs[0].symbol, hs[0].qty, hs[0].avg_price, hs[0].cost),
-        (SBIN, Qty(10), rs(100), rs(1_000))
+        (SBIN, Qty(10), rs(100), amt(1_000))
     );
     assert_eq!(hs[0].settlement_day, day_of(on(1, 0, 0)));
     let f = h.ex.funds();
-    assert_eq!((f.used_margin, f.available), (Price::ZERO, cap.minus(rs(1_000)).plus(rs(11_290))));
+    assert_eq!(
+        (f.used_margin, f.available),
+        (Money::ZERO, cap.minus(amt(1_000)).plus(amt(11_290)))
+    );
     assert_eq!(h.pos(SBIN, Product::Cnc), 0);
     assert_eq!(book(&h).len(), 4, "the CNC row went to holdings");
     assert_eq!(orders(&h).len(), 9, "still yesterday's session until 03:00");
@@ -149,8 +152,8 @@ fn a_trading_week_across_every_boundary() {
     assert_eq!(trade_count(&h), 0);
     assert!(book(&h).is_empty());
     let f = h.ex.funds();
-    assert_eq!((f.today_realized, f.realized), (Price::ZERO, rs(11_290)));
-    assert_eq!(h.mtm.funds_row().today_realized, Price::ZERO);
+    assert_eq!((f.today_realized, f.realized), (Money::ZERO, amt(11_290)));
+    assert_eq!(h.mtm.funds_row().today_realized, Money::ZERO);
     assert_replays(&h);
 
     // Next morning: MIS trades again from 09:00; CNC SELL draws on the holding.
@@ -158,7 +161,7 @@ fn a_trading_week_across_every_boundary() {
     h.tick(SBIN, 110);
     h.placed(mkt(SBIN, Sell, 4, Product::Cnc));
     assert_eq!(h.pos(SBIN, Product::Cnc), -4);
-    assert_eq!(h.ex.funds().used_margin, Price::ZERO, "CNC SELL blocks nothing");
+    assert_eq!(h.ex.funds().used_margin, Money::ZERO, "CNC SELL blocks nothing");
     let id = h.placed(mkt(SBIN, Sell, 7, Product::Cnc));
     let row = h.order(id);
     assert_eq!(row.status, OrderStatus::Rejected);
@@ -172,10 +175,10 @@ fn a_trading_week_across_every_boundary() {
     // 00:00 again: the sale leaves the holding and credits the proceeds.
     timer(&mut h, on(2, 0, 0));
     let hs = holdings(&h);
-    assert_eq!((hs[0].qty, hs[0].cost), (Qty(6), rs(600)));
+    assert_eq!((hs[0].qty, hs[0].cost), (Qty(6), amt(600)));
     let f = h.ex.funds();
-    assert_eq!(f.available, cap.minus(rs(1_000)).plus(rs(11_290)).plus(rs(440)));
-    assert_eq!(f.realized, rs(11_290 + 40));
+    assert_eq!(f.available, cap.minus(amt(1_000)).plus(amt(11_290)).plus(amt(440)));
+    assert_eq!(f.realized, amt(11_290 + 40));
     assert_eq!(h.pos(SBIN, Product::Cnc), 0);
     assert!(h.conserved());
     assert_replays(&h);
@@ -185,7 +188,7 @@ fn a_trading_week_across_every_boundary() {
     let before = h.ex.orders.len();
     assert_eq!(h.cmd(CommandKind::ResetFunds), Reply::Reset(1));
     let f = h.ex.funds();
-    assert_eq!((f.available, f.used_margin, f.realized), (cap, Price::ZERO, Price::ZERO));
+    assert_eq!((f.available, f.used_margin, f.realized), (cap, Money::ZERO, Money::ZERO));
     assert_eq!((f.reset_count, f.last_reset_ns), (1, on(2, 10, 0)));
     assert!(holdings(&h).is_empty());
     assert_eq!(h.ex.orders.len(), before);
@@ -226,8 +229,8 @@ fn a_night_away_catches_up_every_missed_boundary_in_order() {
     assert_eq!(book_rows.len(), 1, "only the CNC limit still working carries over");
     assert_eq!(book_rows[0].status, OrderStatus::Open);
     let f = h.ex.funds();
-    assert_eq!(f.today_realized, Price::ZERO);
-    assert_eq!(f.used_margin, rs(450), "the working CNC limit only");
+    assert_eq!(f.today_realized, Money::ZERO);
+    assert_eq!(f.used_margin, amt(450), "the working CNC limit only");
     assert!(h.conserved());
 
     // Restored from the snapshot and fed the same events after it: the same state.

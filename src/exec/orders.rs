@@ -390,7 +390,7 @@ impl Exec {
             std::mem::replace(&mut o.blocked, Money::ZERO)
         } else {
             let part =
-                Price(div_round(i128::from(o.blocked.0) * i128::from(n), i128::from(left)) as i64);
+                Money(div_round(i128::from(o.blocked.0) * i128::from(n), i128::from(left)) as i64);
             o.blocked = o.blocked.minus(part);
             part
         };

@@ -78,7 +78,7 @@ impl Position {
         fx.realized = self.realize(per_unit, Qty(reduced));
         if n < old_abs {
             let part = div_round(i128::from(self.margin.0) * i128::from(n), i128::from(old_abs));
-            fx.released = Price(part as i64);
+            fx.released = Money(part as i64);
             self.margin = self.margin.minus(fx.released).plus(blocked);
             self.qty = Qty(old.saturating_add(signed));
         } else if n == old_abs {
@@ -105,7 +105,7 @@ impl Position {
         let whole = total.div_euclid(scale).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
         self.realized_rem = total.rem_euclid(scale) as i64;
         let before = self.realized;
-        self.realized = Price(whole as i64);
+        self.realized = Money(whole as i64);
         self.realized.minus(before)
     }
 
@@ -138,26 +138,30 @@ mod tests {
         Price(r * Price::SCALE)
     }
 
+    fn amt(r: i64) -> Money {
+        Money(r * Money::SCALE)
+    }
+
     #[test]
     fn add_reduce_reverse_flat_by_hand() {
         let mut p = Position::new(SymbolId(0), Product::Mis, ContractValue::ONE);
         // Buy 10 @ 100, margin 200.
-        assert_eq!(p.apply_fill(Side::Buy, Qty(10), rs(100), rs(200)), FillEffect::default());
+        assert_eq!(p.apply_fill(Side::Buy, Qty(10), rs(100), amt(200)), FillEffect::default());
         // Add 30 @ 120: avg = (10*100 + 30*120)/40 = 115, margin 200 + 720.
-        p.apply_fill(Side::Buy, Qty(30), rs(120), rs(720));
-        assert_eq!((p.qty, p.avg, p.margin), (Qty(40), rs(115), rs(920)));
+        p.apply_fill(Side::Buy, Qty(30), rs(120), amt(720));
+        assert_eq!((p.qty, p.avg, p.margin), (Qty(40), rs(115), amt(920)));
         // Sell 10 @ 125: realized (125-115)*10 = 100; release 920*10/40 = 230.
         let fx = p.apply_fill(Side::Sell, Qty(10), rs(125), Money::ZERO);
-        assert_eq!(fx, FillEffect { released: rs(230), realized: rs(100) });
-        assert_eq!((p.qty, p.avg, p.margin), (Qty(30), rs(115), rs(690)));
+        assert_eq!(fx, FillEffect { released: amt(230), realized: amt(100) });
+        assert_eq!((p.qty, p.avg, p.margin), (Qty(30), rs(115), amt(690)));
         // Sell 50 @ 110: realize (110-115)*30 = -150, release 690, short 20 @ 110, margin 440.
-        let fx = p.apply_fill(Side::Sell, Qty(50), rs(110), rs(440));
-        assert_eq!(fx, FillEffect { released: rs(690), realized: rs(-150) });
-        assert_eq!((p.qty, p.avg, p.margin), (Qty(-20), rs(110), rs(440)));
+        let fx = p.apply_fill(Side::Sell, Qty(50), rs(110), amt(440));
+        assert_eq!(fx, FillEffect { released: amt(690), realized: amt(-150) });
+        assert_eq!((p.qty, p.avg, p.margin), (Qty(-20), rs(110), amt(440)));
         // Buy 20 @ 100: short realizes (110-100)*20 = 200, flat, all margin released.
         let fx = p.apply_fill(Side::Buy, Qty(20), rs(100), Money::ZERO);
-        assert_eq!(fx, FillEffect { released: rs(440), realized: rs(200) });
-        assert_eq!((p.qty, p.avg, p.margin, p.realized), (Qty(0), rs(0), rs(0), rs(150)));
+        assert_eq!(fx, FillEffect { released: amt(440), realized: amt(200) });
+        assert_eq!((p.qty, p.avg, p.margin, p.realized), (Qty(0), rs(0), amt(0), amt(150)));
     }
 
     #[test]
@@ -165,7 +169,7 @@ mod tests {
         let mut p = Position::new(SymbolId(0), Product::Nrml, ContractValue::whole(1000).unwrap());
         p.apply_fill(Side::Sell, Qty(2), rs(80), Money::ZERO);
         let fx = p.apply_fill(Side::Buy, Qty(1), rs(79), Money::ZERO);
-        assert_eq!(fx.realized, rs(1000));
+        assert_eq!(fx.realized, amt(1000));
     }
 
     #[test]
@@ -175,8 +179,8 @@ mod tests {
         let mut p = Position::new(SymbolId(0), Product::Nrml, cv);
         p.apply_fill(Side::Buy, Qty(10), rs(90_000), Money::ZERO);
         let fx = p.apply_fill(Side::Sell, Qty(10), rs(90_100), Money::ZERO);
-        assert_eq!(fx.realized, rs(1));
-        assert_eq!((p.realized, p.realized_rem, p.qty), (rs(1), 0, Qty(0)));
+        assert_eq!(fx.realized, amt(1));
+        assert_eq!((p.realized, p.realized_rem, p.qty), (amt(1), 0, Qty(0)));
     }
 
     #[test]
@@ -195,7 +199,7 @@ mod tests {
                 .plus(p.apply_fill(Side::Sell, Qty(1), Price(1_000_001), Money::ZERO).realized);
         }
         // Exact: trips x 0.5 units = 50_000.5 units; realized is its floor, remainder the half.
-        assert_eq!(p.realized, Price(50_000));
+        assert_eq!(p.realized, Money(50_000));
         assert_eq!(p.realized_rem, ContractValue::SCALE / 2);
         assert_eq!(booked, p.realized, "funds see exactly the position's realized P&L");
         // Losses round the same way (floor), and a loss of the same size returns to zero.

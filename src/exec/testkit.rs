@@ -4,7 +4,7 @@ use super::*;
 use crate::clock::ist_to_epoch_ns;
 use crate::event::{Command, Header, OrderRequest, OrderUpdate, RejectStatus, Reply, Ticket};
 use crate::event::{Input, Tick};
-use crate::types::{OrderId, Price, PriceType, Product, Qty, Seq, Side, Tag};
+use crate::types::{Money, OrderId, Price, PriceType, Product, Qty, Seq, Side, Tag};
 
 pub(super) const CSV: &str =
     "symbol,exchange,lotsize,tick_size,instrumenttype,contract_value,expiry
@@ -24,6 +24,11 @@ pub(super) const INFY: SymbolId = SymbolId(5);
 
 pub(super) fn rs(r: i64) -> Price {
     Price(r * Price::SCALE)
+}
+
+/// `r` rupees as an amount of money (funds, margin, P&L).
+pub(super) fn amt(r: i64) -> Money {
+    Money(r * Money::SCALE)
 }
 
 /// Drives an engine (execution, then MTM, as the ring does) with events at a settable

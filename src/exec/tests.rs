@@ -182,7 +182,7 @@ fn validation_messages_name_the_field() {
         "Insufficient funds. Required: ₹11250000.00, Available: ₹10000000.00, Shortage: ₹1250000.00"
     );
     assert_eq!(h.ex.answer(&QueryKind::OrderBook), Some(QueryReply::Orders(vec![])));
-    assert_eq!(h.ex.funds().available, rs(10_000_000));
+    assert_eq!(h.ex.funds().available, amt(10_000_000));
 }
 
 #[test]
@@ -220,13 +220,13 @@ fn cancel_leaves_the_index_at_once_and_releases_margin() {
     h.tick(SBIN, 100);
     let id = h.placed(req(SBIN, Buy, 50, Limit, Product::Mis, 90, 0));
     assert_eq!(h.ex.pending_count(SBIN), 1);
-    assert_eq!(h.ex.funds().used_margin, rs(900)); // 50 x 90 / 5
+    assert_eq!(h.ex.funds().used_margin, amt(900)); // 50 x 90 / 5
     assert_eq!(h.cmd(CommandKind::Cancel { order_id: id }), Reply::Cancelled(id));
     assert_eq!(h.ex.pending_count(SBIN), 0);
     assert_eq!(h.last_update().status, OrderStatus::Cancelled);
     assert!(h.out.funds_changed);
-    assert_eq!(h.ex.funds().used_margin, rs(0));
-    assert_eq!(h.ex.funds().available, rs(10_000_000));
+    assert_eq!(h.ex.funds().used_margin, amt(0));
+    assert_eq!(h.ex.funds().available, amt(10_000_000));
     h.tick(SBIN, 80);
     assert_eq!(h.order(id).status, OrderStatus::Cancelled);
 }
@@ -239,7 +239,7 @@ fn modify_moves_within_the_index_and_refills_margin() {
     let m = ModifyRequest { order_id: id, order: req(SBIN, Buy, 100, Limit, Product::Mis, 95, 0) };
     assert_eq!(h.cmd(CommandKind::Modify(m)), Reply::Modified(id));
     assert_eq!(h.ex.pending_count(SBIN), 1);
-    assert_eq!(h.ex.funds().used_margin, rs(1_900)); // 100 x 95 / 5
+    assert_eq!(h.ex.funds().used_margin, amt(1_900)); // 100 x 95 / 5
     h.tick(SBIN, 93);
     assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(95)));
     assert_eq!(h.ex.pending_count(SBIN), 0);
@@ -271,7 +271,7 @@ fn modify_changes_quantity_price_and_trigger_only() {
         (StopMarket, rs(95), rs(0), TriggerPending)
     );
     // Margin moves by the difference only: 10 x 95 / 5 = 190 -> 30 x 95 / 5 = 570.
-    assert_eq!(h.ex.funds().used_margin, rs(190));
+    assert_eq!(h.ex.funds().used_margin, amt(190));
     // Only the quantity, with the SDK's default trigger "0": the trigger is kept.
     let qty_only =
         ModifyRequest { order_id: slm, order: req(SBIN, Sell, 10, Limit, Product::Mis, 0, 0) };
@@ -280,11 +280,11 @@ fn modify_changes_quantity_price_and_trigger_only() {
     let up =
         ModifyRequest { order_id: slm, order: req(SBIN, Sell, 30, Limit, Product::Mis, 0, 95) };
     assert_eq!(h.cmd(CommandKind::Modify(up)), Reply::Modified(slm));
-    assert_eq!(h.ex.funds().used_margin, rs(570));
+    assert_eq!(h.ex.funds().used_margin, amt(570));
     let down =
         ModifyRequest { order_id: slm, order: req(SBIN, Sell, 5, Limit, Product::Mis, 0, 95) };
     assert_eq!(h.cmd(CommandKind::Modify(down)), Reply::Modified(slm));
-    assert_eq!(h.ex.funds().used_margin, rs(95));
+    assert_eq!(h.ex.funds().used_margin, amt(95));
     // A raise beyond the cash is refused with OpenAlgo's text naming the extra only.
     let huge = ModifyRequest {
         order_id: slm,
@@ -295,7 +295,7 @@ fn modify_changes_quantity_price_and_trigger_only() {
         m,
         "Insufficient funds. Required: ₹11399905.00, Available: ₹9999905.00, Shortage: ₹1400000.00"
     );
-    assert_eq!((h.order(slm).qty, h.ex.funds().used_margin), (Qty(5), rs(95)));
+    assert_eq!((h.order(slm).qty, h.ex.funds().used_margin), (Qty(5), amt(95)));
     assert!(h.conserved());
 }
 
@@ -304,36 +304,36 @@ fn margin_on_reduce_and_reverse() {
     let mut h = H::new();
     h.tick(SBIN, 100);
     h.placed(mkt(SBIN, Buy, 100, Product::Mis)); // 100 x 100 / 5 = 2000
-    assert_eq!(h.ex.funds().used_margin, rs(2_000));
+    assert_eq!(h.ex.funds().used_margin, amt(2_000));
     // A resting SELL that only reduces blocks nothing.
     let reduce = h.placed(req(SBIN, Sell, 40, Limit, Product::Mis, 200, 0));
-    assert_eq!(h.ex.funds().used_margin, rs(2_000));
+    assert_eq!(h.ex.funds().used_margin, amt(2_000));
     h.cmd(CommandKind::Cancel { order_id: reduce });
     // A reversal blocks for the excess only: (150 - 100) x 200 / 5 = 2000.
     let rev = h.placed(req(SBIN, Sell, 150, Limit, Product::Mis, 200, 0));
-    assert_eq!(h.ex.funds().used_margin, rs(4_000));
+    assert_eq!(h.ex.funds().used_margin, amt(4_000));
     // Fill at 200: realize (200-100) x 100 = 10,000; old 2000 released; short 50 holds 2000.
     h.tick(SBIN, 200);
     assert_eq!(h.order(rev).avg_price, rs(200));
     assert_eq!(h.pos(SBIN, Product::Mis), -50);
     let f = h.ex.funds();
-    assert_eq!((f.used_margin, f.realized), (rs(2_000), rs(10_000)));
-    assert_eq!(f.available, rs(10_000_000 + 10_000 - 2_000));
+    assert_eq!((f.used_margin, f.realized), (amt(2_000), amt(10_000)));
+    assert_eq!(f.available, amt(10_000_000 + 10_000 - 2_000));
     // Reduce half at 190: realize (200-190) x 25 = 250; release 1000.
     h.tick(SBIN, 190);
     h.placed(mkt(SBIN, Buy, 25, Product::Mis));
     let f = h.ex.funds();
-    assert_eq!((f.used_margin, f.realized), (rs(1_000), rs(10_250)));
+    assert_eq!((f.used_margin, f.realized), (amt(1_000), amt(10_250)));
     assert!(h.conserved());
     let p = h.out.positions[0];
-    assert_eq!((p.qty, p.avg_price, p.realized), (Qty(-25), rs(200), rs(10_250)));
+    assert_eq!((p.qty, p.avg_price, p.realized), (Qty(-25), rs(200), amt(10_250)));
     // Flat: everything released, the row stays with its realized P&L.
     h.placed(mkt(SBIN, Buy, 25, Product::Mis));
     let f = h.ex.funds();
-    assert_eq!((f.used_margin, f.realized), (rs(0), rs(10_500)));
-    assert_eq!(f.available, rs(10_010_500));
+    assert_eq!((f.used_margin, f.realized), (amt(0), amt(10_500)));
+    assert_eq!(f.available, amt(10_010_500));
     let p = h.out.positions[0];
-    assert_eq!((p.qty, p.avg_price, p.realized), (Qty(0), rs(0), rs(10_500)));
+    assert_eq!((p.qty, p.avg_price, p.realized), (Qty(0), rs(0), amt(10_500)));
 }
 
 #[test]
@@ -343,14 +343,14 @@ fn leverage_by_kind() {
     h.tick(NIFTYCE, 100);
     h.tick(CRUDE, 6_000);
     h.placed(req(NIFTYFUT, Buy, 75, Limit, Product::Nrml, 20_000, 0)); // 75 x 20000 / 10
-    assert_eq!(h.ex.funds().used_margin, rs(150_000));
+    assert_eq!(h.ex.funds().used_margin, amt(150_000));
     h.placed(req(NIFTYCE, Buy, 75, Limit, Product::Nrml, 90, 0)); // premium in full
-    assert_eq!(h.ex.funds().used_margin, rs(150_000 + 6_750));
+    assert_eq!(h.ex.funds().used_margin, amt(150_000 + 6_750));
     h.placed(req(CRUDE, Sell, 100, Limit, Product::Mis, 7_000, 0)); // 100 x 7000 / 10
-    assert_eq!(h.ex.funds().used_margin, rs(156_750 + 70_000));
+    assert_eq!(h.ex.funds().used_margin, amt(156_750 + 70_000));
     h.tick(SBIN, 100);
     h.placed(req(SBIN, Buy, 10, Limit, Product::Cnc, 90, 0)); // delivery, leverage 1
-    assert_eq!(h.ex.funds().used_margin, rs(226_750 + 900));
+    assert_eq!(h.ex.funds().used_margin, amt(226_750 + 900));
     assert!(h.conserved());
 }
 
@@ -484,7 +484,7 @@ fn cancel_all_and_close_position() {
     let done = h.out.updates.iter().filter(|u| u.status == Complete).count();
     assert_eq!(done, 2, "each close reports open, then complete");
     let f = h.ex.funds();
-    assert_eq!(f.used_margin, rs(0));
+    assert_eq!(f.used_margin, amt(0));
     assert!(h.conserved());
     assert_eq!(
         h.cmd(CommandKind::ClosePosition { strategy }),

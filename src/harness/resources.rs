@@ -13,7 +13,7 @@ use crate::event::{Command, CommandKind, Event, Header, Input, OrderRequest, Tic
 use crate::exec::ExecConfig;
 use crate::instruments::InstrumentMaster;
 use crate::journal::{Journal, JournalConfig};
-use crate::types::{Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
+use crate::types::{Money, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -138,7 +138,7 @@ pub fn name(i: usize) -> String {
 
 /// Execution settings with capital enough that margin never refuses the workload.
 pub fn exec_config() -> ExecConfig {
-    ExecConfig { starting_capital: Price(i64::MAX / 4), ..ExecConfig::default() }
+    ExecConfig { starting_capital: Money(i64::MAX / 4), ..ExecConfig::default() }
 }
 
 /// RSS growth (bytes) of starting an engine on a universe of `symbols` (built before the

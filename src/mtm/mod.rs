@@ -84,7 +84,7 @@ impl Mtm {
             by_symbol: vec![Vec::new(); symbols],
             ltp: vec![Price::ZERO; symbols],
             funds,
-            unrealized_total: Price::ZERO,
+            unrealized_total: Money::ZERO,
             streamed: vec![(Price::ZERO, 0); symbols],
             polled: vec![(Price::ZERO, 0); symbols],
             max_age_ns: DEFAULT_MAX_AGE.as_nanos() as i64,
@@ -154,9 +154,9 @@ impl Mtm {
                     product: c.product,
                     qty: Qty::ZERO,
                     avg: Price::ZERO,
-                    realized: Price::ZERO,
+                    realized: Money::ZERO,
                     cv: ContractValue::ONE,
-                    unrealized: Price::ZERO,
+                    unrealized: Money::ZERO,
                 });
             }
             if let Some(list) = self.by_symbol.get_mut(c.symbol.index()) {
@@ -218,10 +218,10 @@ impl Mtm {
 
     /// Funds with MTM.
     pub fn funds_row(&self) -> FundsRow {
-        let gross = self.rows.iter().fold(Price::ZERO, |acc, r| {
+        let gross = self.rows.iter().fold(Money::ZERO, |acc, r| {
             let ltp = self.ltp[r.symbol.index()];
             let px = if ltp.is_positive() { ltp } else { r.avg };
-            acc.plus(Price(r.cv.value(px, r.qty).0.saturating_abs()))
+            acc.plus(Money(r.cv.value(px, r.qty).0.saturating_abs()))
         });
         FundsRow {
             available: self.funds.available,
@@ -243,7 +243,7 @@ impl Mtm {
     /// Serialized state (postcard, deterministic).
     pub fn snapshot(&self) -> Vec<u8> {
         debug_assert_eq!(
-            self.rows.iter().fold(Price::ZERO, |a, r| a.plus(r.unrealized)),
+            self.rows.iter().fold(Money::ZERO, |a, r| a.plus(r.unrealized)),
             self.unrealized_total
         );
         postcard::to_stdvec(self).unwrap_or_default()
@@ -263,7 +263,7 @@ impl Mtm {
 #[inline]
 fn unrealized(row: &Row, ltp: Price) -> Money {
     if row.qty.0 == 0 || !ltp.is_positive() {
-        return Price::ZERO;
+        return Money::ZERO;
     }
     row.cv.value(ltp.minus(row.avg), row.qty)
 }
@@ -291,7 +291,7 @@ mod tests {
             product: Product::Mis,
             qty: Qty(qty),
             avg_price: Price(avg),
-            realized: Price(realized),
+            realized: Money(realized),
             contract_value: ContractValue::ONE,
         }
     }
@@ -307,13 +307,13 @@ mod tests {
         m.apply(&tick(1, 105_0000), &mut out); // +5 x 10 = +50
         m.apply(&tick(2, 190_0000), &mut out); // short gains 10 x 5 = +50
         let rows = m.positions();
-        assert_eq!(rows[0].unrealized, Price(50_0000));
-        assert_eq!(rows[1].unrealized, Price(50_0000));
-        assert_eq!(m.unrealized_total(), Price(100_0000));
+        assert_eq!(rows[0].unrealized, Money(50_0000));
+        assert_eq!(rows[1].unrealized, Money(50_0000));
+        assert_eq!(m.unrealized_total(), Money(100_0000));
         // pnl% = 50 / (100 x 10) = 5% = 500 bp
         assert_eq!(rows[0].pnl_percent_bp, 500);
         m.apply(&tick(1, 95_0000), &mut out);
-        assert_eq!(m.unrealized_total(), Price(-50_0000 + 50_0000));
+        assert_eq!(m.unrealized_total(), Money(-50_0000 + 50_0000));
     }
 
     #[test]
@@ -323,8 +323,8 @@ mod tests {
         out.positions.push(change(0, 1, 0, 0, 123_0000));
         m.apply(&tick(1, 50_0000), &mut out);
         let rows = m.positions();
-        assert_eq!(rows[0].unrealized, Price::ZERO);
-        assert_eq!(rows[0].pnl, Price(123_0000));
+        assert_eq!(rows[0].unrealized, Money::ZERO);
+        assert_eq!(rows[0].pnl, Money(123_0000));
         assert_eq!(rows[0].pnl_percent_bp, 0);
     }
 
@@ -360,7 +360,7 @@ mod tests {
             m.apply(event, &mut out);
             out.clear();
             assert_eq!(m.positions()[0].ltp, Price(*want), "step {k}");
-            assert_eq!(m.unrealized_total(), Price(*want - 100_0000), "step {k}");
+            assert_eq!(m.unrealized_total(), Money(*want - 100_0000), "step {k}");
         }
         let r = Mtm::restore(&m.snapshot()).unwrap();
         assert_eq!(r, m, "freshness state survives a snapshot");

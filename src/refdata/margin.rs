@@ -85,7 +85,7 @@ mod tests {
         ];
         for (kind, side, product, pt, want) in table {
             let m = leg_margin(&c, &leg(kind, side, product, pt));
-            assert_eq!(m, Price(want * Price::SCALE), "{kind:?} {side:?} {product:?} {pt:?}");
+            assert_eq!(m, Money(want * Money::SCALE), "{kind:?} {side:?} {product:?} {pt:?}");
         }
     }
 }
