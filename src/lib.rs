@@ -19,8 +19,15 @@
 //!  stage 1 execution   orders, pending index, fills, funds         exec
 //!  stage 2 MTM         unrealized P&L, positionbook, funds totals  mtm
 //!  stage 3 fanout      latest quotes, tick stream, order updates   fanout
-//!  stage 4 journal     mmap segments, snapshots, replies, latency  journal, engine::stages
+//!  stage 4 journal     mmap segments, snapshots, replies, latency  journal
 //! ```
+//!
+//! Each stage's ring adapter is the `stage` module of its folder ([`exec::stage`],
+//! [`mtm::stage`], [`fanout::stage`], [`journal::stage`]); [`engine::wire`] wires the
+//! four in ring order. The ring's input events are [`event`], query answers [`views`],
+//! the inline text both carry [`message`]; replies return through [`reply`]. OpenAlgo's
+//! market-data frame is [`openalgo_wire`]; the WebSocket server's client messages are
+//! [`ws::client_protocol`] and what it pushes [`ws::push`].
 //!
 //! ## Lifecycle
 //!
@@ -43,7 +50,8 @@
 //!
 //! - One owner per piece of state; other threads learn through the ring or a published
 //!   snapshot (quote board, latency histograms), never a lock on the hot path.
-//! - No floats in any comparison or accounting ([`types::Price`] is fixed-point).
+//! - No floats in any comparison or accounting ([`types::Price`], a per-unit price, and
+//!   [`types::Money`], an amount, are distinct fixed-point types).
 //! - No wall clock, randomness or hash-map iteration order inside a stage; time comes from
 //!   the event, order ids from the sequence ([`clock`]). Trading days (session boundary,
 //!   T+1, expiry, square-off, funds reset) run from event time too: each journaled event
