@@ -5,19 +5,18 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tickfill::engine::wire::{StageParts, wire};
 use tickfill::event::{
     Command, CommandKind, Event, Input, OrderRequest, Query, QueryKind, RejectStatus, Reply,
     StageOutput, Tick,
 };
-use tickfill::exec::stage::ExecStage;
 use tickfill::exec::{Exec, ExecConfig};
+use tickfill::fanout::quotes::QuoteBoard;
 use tickfill::health::Health;
 use tickfill::instruments::InstrumentMaster;
-use tickfill::journal::stage::JournalStage;
 use tickfill::journal::{Journal, JournalConfig};
 use tickfill::latency::SharedLatency;
 use tickfill::mtm::Mtm;
-use tickfill::mtm::stage::MtmStage;
 use tickfill::reply::{ReplyRouter, Response};
 use tickfill::ring::pipeline::PipelineConfig;
 use tickfill::ring::{IdleStrategy, Pipeline, Stage, Topology};
@@ -56,23 +55,23 @@ fn refuses_orders_serves_reads(topology: Topology) {
     let exec = Exec::new(ExecConfig::default(), Arc::clone(&master));
     let mtm = Mtm::new(master.len(), exec.funds());
     let (journal, _) = Journal::open(&JournalConfig::new(dir.path())).unwrap();
-    let stages = (
-        ExecStage::new(
-            exec,
-            Arc::clone(&health),
-            Arc::new(tickfill::interest::Interest::new(master.len())),
-        ),
-        MtmStage { mtm },
-        PanicsOnFifthTick(0),
-        JournalStage::new(
-            journal,
-            dir.path().to_path_buf(),
-            Arc::clone(&router),
-            Arc::clone(&health),
-            Arc::new(SharedLatency::default()),
-            Default::default(),
-        ),
-    );
+    let (updates, update_reader) = tickfill::fanout::updates::channel(64, Arc::clone(&health));
+    // The engine's own wiring, with the real fanout swapped for one that panics.
+    let (exec_stage, mtm_stage, _fanout, journal_stage) = wire(StageParts {
+        exec,
+        mtm,
+        journal,
+        data_dir: dir.path().to_path_buf(),
+        board: Arc::new(QuoteBoard::new(master.len())),
+        updates,
+        update_signal: update_reader.signal(),
+        router: Arc::clone(&router),
+        health: Arc::clone(&health),
+        latency: Arc::new(SharedLatency::default()),
+        interest: Arc::new(tickfill::interest::Interest::new(master.len())),
+        ticks: None,
+    });
+    let stages = (exec_stage, mtm_stage, PanicsOnFifthTick(0), journal_stage);
     let config = PipelineConfig {
         ring_size: 64,
         topology,

@@ -38,7 +38,7 @@ struct Loaded {
 /// What the survey thread sends: segments in order, then the complete survey (or the
 /// error that stopped it).
 #[derive(Debug)]
-enum Msg {
+enum SurveyStep {
     Segment(Loaded),
     Done(Result<Survey, JournalError>),
 }
@@ -75,21 +75,21 @@ pub fn read_events(dir: &Path, after: Option<Seq>) -> Result<JournalReader, Jour
 
 /// The survey thread: scans segment after segment, handing each one's bytes over, until
 /// the survey is complete or the reader is gone.
-fn survey_ahead(mut surveyor: Surveyor, tx: &Sender<Msg>, recycle: &Receiver<Vec<u8>>) {
+fn survey_ahead(mut surveyor: Surveyor, tx: &Sender<SurveyStep>, recycle: &Receiver<Vec<u8>>) {
     loop {
         let msg = match surveyor.advance() {
             Ok(Some(at)) => {
                 let info = &surveyor.segments()[at];
                 let (name, end, last_seq) = (info.name.clone(), info.scan.end, info.scan.last_seq);
                 let bytes = surveyor.swap_buf(recycle.try_recv().unwrap_or_default());
-                Msg::Segment(Loaded { name, bytes, end, last_seq })
+                SurveyStep::Segment(Loaded { name, bytes, end, last_seq })
             }
             Ok(None) => {
-                let _ = tx.send(Msg::Done(Ok(surveyor.finish())));
+                let _ = tx.send(SurveyStep::Done(Ok(surveyor.finish())));
                 return;
             }
             Err(e) => {
-                let _ = tx.send(Msg::Done(Err(e)));
+                let _ = tx.send(SurveyStep::Done(Err(e)));
                 return;
             }
         };
@@ -103,7 +103,7 @@ fn survey_ahead(mut surveyor: Surveyor, tx: &Sender<Msg>, recycle: &Receiver<Vec
 #[derive(Debug)]
 pub struct JournalReader {
     /// Segments from the survey thread; `None` for a missing dir.
-    segments: Option<Receiver<Msg>>,
+    segments: Option<Receiver<SurveyStep>>,
     /// Spent buffers go back to the survey thread.
     recycle: Option<Sender<Vec<u8>>>,
     /// The segment being decoded.
@@ -197,13 +197,13 @@ impl JournalReader {
         self.pos = 0;
         let Some(rx) = &self.segments else { return Ok(false) };
         match rx.recv() {
-            Ok(Msg::Segment(seg)) => {
+            Ok(SurveyStep::Segment(seg)) => {
                 // A segment wholly at or below `after` is verified but not decoded.
                 let wanted = seg.last_seq > self.after;
                 self.current = Some(Loaded { end: if wanted { seg.end } else { 0 }, ..seg });
                 Ok(true)
             }
-            Ok(Msg::Done(survey)) => {
+            Ok(SurveyStep::Done(survey)) => {
                 self.segments = None;
                 self.survey = Some(survey?);
                 Ok(false)
