@@ -23,7 +23,7 @@
 //! ```
 //!
 //! Each stage's ring adapter is the `stage` module of its folder ([`exec::stage`],
-//! [`mtm::stage`], [`fanout::stage`], [`journal::stage`]); [`engine::wire`] wires the
+//! [`mtm::stage`], [`fanout::stage`], [`journal::stage`]); [`engine::wiring`] wires the
 //! four in ring order. The ring's input events are [`event`], query answers [`views`],
 //! the inline text both carry [`message`]; replies return through [`reply`]. OpenAlgo's
 //! market-data frame is [`openalgo_wire`]; the WebSocket server's client messages are

@@ -5,7 +5,7 @@
 mod util;
 
 use tickfill::engine::Engine;
-use tickfill::engine::wire::split_snapshot;
+use tickfill::engine::wiring::split_snapshot;
 use tickfill::journal::snapshot::{latest_snapshot, write_snapshot};
 use tickfill::types::{PriceType, Side};
 use util::*;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tickfill::engine::wire::{StageParts, wire};
+use tickfill::engine::wiring::{StageParts, wire};
 use tickfill::event::{
     Command, CommandKind, Event, Input, OrderRequest, Query, QueryKind, RejectStatus, Reply,
     StageOutput, Tick,

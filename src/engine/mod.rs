@@ -12,7 +12,7 @@
 
 pub mod quarantine;
 pub mod recovery;
-pub mod wire;
+pub mod wiring;
 
 use crate::event::{Command, CommandKind, Query, QueryKind, Tick};
 use crate::exec::stage::ExecStage;
@@ -44,7 +44,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 use thiserror::Error;
-use wire::StageParts;
+use wiring::StageParts;
 
 /// Everything the engine needs to start.
 #[derive(Debug, Clone)]
@@ -391,7 +391,7 @@ impl Engine {
         let interest = Arc::new(Interest::new(config.instruments.len()));
         let (tick_tx, ticks) =
             crate::fanout::ticks::channel(crate::fanout::ticks::CAPACITY, Arc::clone(&interest));
-        let stages = wire::wire(StageParts {
+        let stages = wiring::wire(StageParts {
             exec: recovered.exec,
             mtm: recovered.mtm,
             journal: recovered.journal,

@@ -14,7 +14,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::engine::wire::split_snapshot;
+use crate::engine::wiring::split_snapshot;
 use crate::event::{Event, StageOutput};
 use crate::exec::stage::ExecStage;
 use crate::exec::{Exec, ExecConfig};

@@ -8,7 +8,7 @@
 use super::hist::new_ns;
 use super::resources::{exec_config, universe};
 use crate::clock::mono_now_ns;
-use crate::engine::wire::{StageParts, wire};
+use crate::engine::wiring::{StageParts, wire};
 use crate::event::{Command, CommandKind, Event, Header, Input, OrderRequest, StageOutput, Tick};
 use crate::exec::Exec;
 use crate::exec::stage::ExecStage;
