@@ -15,6 +15,7 @@ pub mod quarantine;
 pub mod recovery;
 pub mod reply;
 pub mod stages;
+pub mod standalone;
 
 use crate::event::{Command, CommandKind, Query, QueryKind, Tick};
 use crate::exec::{Exec, ExecConfig};

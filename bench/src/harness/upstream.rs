@@ -10,10 +10,6 @@
 
 #![forbid(unsafe_code)]
 
-use crate::clock::mono_now_ns;
-use crate::event::Tick;
-use crate::protocol::market_data;
-use crate::types::Price;
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::{Value, json};
 use std::io::ErrorKind;
@@ -22,6 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use tickfill::clock::mono_now_ns;
+use tickfill::event::Tick;
+use tickfill::protocol::market_data;
+use tickfill::types::Price;
 use tungstenite::{Message, Utf8Bytes, WebSocket};
 
 /// How early the sender wakes from a sleep before a frame is due; it spins the rest.

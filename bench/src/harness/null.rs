@@ -12,7 +12,6 @@ use super::hist::new_ns;
 use super::live::LiveConfig;
 use super::resources::{CpuTimes, name};
 use super::upstream::{Phase, Upstream};
-use crate::clock::mono_now_ns;
 use anyhow::{Context, anyhow};
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
@@ -21,6 +20,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tickfill::clock::mono_now_ns;
 use tungstenite::Message;
 
 const FEED_KEY: &str = "bench-null-key-0123456789abcdef";
@@ -57,12 +57,12 @@ impl NullResult {
 
 /// Runs the null engine with the live run's rate, symbols and length.
 pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<NullResult> {
-    let allowed = crate::ring::cores::allowed();
+    let allowed = tickfill::ring::cores::allowed();
     if let Some(l) = &cfg.cores {
-        crate::ring::cores::confine_current(&l.housekeeping);
+        tickfill::ring::cores::confine_current(&l.housekeeping);
     }
     let r = run_confined(cfg, bar);
-    crate::ring::cores::confine_current(&allowed);
+    tickfill::ring::cores::confine_current(&allowed);
     r
 }
 

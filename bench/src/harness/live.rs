@@ -18,17 +18,6 @@ use super::TempDir;
 use super::hist::new_ns;
 use super::resources::{CpuTimes, exec_config, name, universe};
 use super::upstream::{Crossings, LIMIT, Phase, PhaseResult, Upstream};
-use crate::api::{ApiConfig, ApiServer};
-use crate::auth::KeyStore;
-use crate::clock::mono_now_ns;
-use crate::engine::{Engine, EngineConfig};
-use crate::health::Health;
-use crate::journal::JournalConfig;
-use crate::latency::HOPS;
-use crate::ring::cores::CoreLayout;
-use crate::ring::pipeline::PipelineConfig;
-use crate::sequencer::FeedConfig;
-use crate::ws::{WsConfig, WsServer};
 use anyhow::{Context, anyhow};
 use crossbeam_channel::{Receiver, Sender};
 use hdrhistogram::Histogram;
@@ -39,6 +28,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use tickfill::api::{ApiConfig, ApiServer};
+use tickfill::auth::KeyStore;
+use tickfill::clock::mono_now_ns;
+use tickfill::engine::{Engine, EngineConfig};
+use tickfill::health::Health;
+use tickfill::journal::JournalConfig;
+use tickfill::latency::HOPS;
+use tickfill::ring::cores::CoreLayout;
+use tickfill::ring::pipeline::PipelineConfig;
+use tickfill::sequencer::FeedConfig;
+use tickfill::ws::{WsConfig, WsServer};
 use tungstenite::Message;
 
 /// The key of the engine's REST and WebSocket APIs in the run.
@@ -357,15 +357,18 @@ pub(crate) fn record_order_update(
 /// The engine's histograms once everything recorded so far has been handed over: the
 /// journal stage hands over on a batch end after the reader merged the previous set, and
 /// an idle engine's next batch is its timer event (every second).
-fn settled_latency(handle: &crate::engine::EngineHandle) -> crate::latency::StageHistograms {
+fn settled_latency(handle: &tickfill::engine::EngineHandle) -> tickfill::latency::StageHistograms {
     let _ = handle.latency.snapshot();
-    std::thread::sleep(Duration::from_millis(1_300).max(crate::latency::PUBLISH_EVERY * 2));
+    std::thread::sleep(Duration::from_millis(1_300).max(tickfill::latency::PUBLISH_EVERY * 2));
     handle.latency.snapshot()
 }
 
 /// Intended send -> fill: each fill paired with the latest crossing of its symbol whose
 /// intended time is not after the fill (crossings of one symbol are seconds apart).
-pub fn pair_fills(crossings: &[(u32, u64)], fills: &[crate::latency::FillTime]) -> Histogram<u64> {
+pub fn pair_fills(
+    crossings: &[(u32, u64)],
+    fills: &[tickfill::latency::FillTime],
+) -> Histogram<u64> {
     let mut by_symbol: std::collections::HashMap<u32, Vec<u64>> = Default::default();
     for &(s, t) in crossings {
         by_symbol.entry(s).or_default().push(t);
@@ -385,7 +388,7 @@ pub fn pair_fills(crossings: &[(u32, u64)], fills: &[crate::latency::FillTime]) 
 /// paired with the first fill of its symbol at or after the crossing.
 pub fn fill_to_client(
     reads: &[(u32, u64, u64)],
-    fills: &[crate::latency::FillTime],
+    fills: &[tickfill::latency::FillTime],
 ) -> Histogram<u64> {
     let mut by_symbol: std::collections::HashMap<u32, Vec<u64>> = Default::default();
     for f in fills {
@@ -446,12 +449,12 @@ fn frames(rate: u64, seconds: f64) -> u64 {
 pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     // Confine this thread first, so every thread of the run (the load generator too)
     // starts on the housekeeping cores; restored afterwards for the next run.
-    let allowed = crate::ring::cores::allowed();
+    let allowed = tickfill::ring::cores::allowed();
     if let Some(l) = &cfg.cores {
-        crate::ring::cores::confine_current(&l.housekeeping);
+        tickfill::ring::cores::confine_current(&l.housekeeping);
     }
     let r = run_confined(cfg, bar);
-    crate::ring::cores::confine_current(&allowed);
+    tickfill::ring::cores::confine_current(&allowed);
     r
 }
 

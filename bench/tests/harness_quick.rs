@@ -2,6 +2,8 @@
 //! temp dir, and the report has every file and every number (how good they are is the
 //! report's business, not this test's).
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -19,20 +21,11 @@ const METRICS: [&str; 11] = [
     "polling_fill_delay",
 ];
 
-/// The total count of an `.hgrm` file (its `Total count` footer).
-fn total_count(hgrm: &str) -> u64 {
-    let line = hgrm.lines().find(|l| l.contains("Total count")).expect("footer");
-    line.rsplit('=')
-        .next()
-        .and_then(|n| n.trim().trim_end_matches(']').trim().parse().ok())
-        .expect("count")
-}
-
 #[test]
 fn quick_bench_writes_a_complete_report() {
     let out = tempfile::tempdir().expect("temp dir");
-    let run = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-        .args(["bench", "--quick", "--out"])
+    let run = Command::new(support::harness())
+        .args(["--quick", "--out"])
         .arg(out.path())
         .output()
         .expect("tickfill runs");
@@ -66,7 +59,7 @@ fn quick_bench_writes_a_complete_report() {
         "polling_fill_delay",
     ] {
         let hgrm = std::fs::read_to_string(dir.join(format!("{m}.hgrm"))).unwrap();
-        assert!(total_count(&hgrm) > 0, "{m} has samples");
+        assert!(support::total_count(&hgrm) > 0, "{m} has samples");
     }
 
     let summary = std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");

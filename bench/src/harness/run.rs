@@ -6,10 +6,10 @@ use super::TempDir;
 use super::baselines::{self, StagesThroughput};
 use super::live::{self, LiveConfig, LiveResult};
 use super::resources::{self, Restart};
-use crate::ring::Topology;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::{Duration, Instant};
+use tickfill::ring::Topology;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -271,7 +271,7 @@ mod tests {
             orders: 10,
             rate: 1_000,
             seconds: 1.0,
-            pipeline: crate::ring::pipeline::PipelineConfig::default(),
+            pipeline: tickfill::ring::pipeline::PipelineConfig::default(),
             cross_period: Duration::from_millis(500),
             search_rates: vec![1_000],
             search_seconds: 0.5,

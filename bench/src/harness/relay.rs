@@ -24,7 +24,6 @@ use super::live::{max_end_lag, record_order_update};
 use super::report::{Machine, machine_rows};
 use super::resources::{name, pid_cpu_seconds, pid_rss_bytes};
 use super::upstream::{Crossings, LIMIT, Phase, PhaseResult, Upstream};
-use crate::clock::mono_now_ns;
 use anyhow::{Context, anyhow, bail};
 use crossbeam_channel::{Receiver, Sender};
 use hdrhistogram::Histogram;
@@ -38,6 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use tickfill::clock::mono_now_ns;
 use tungstenite::Message;
 
 /// The engines' REST and WebSocket key.
@@ -838,6 +838,20 @@ fn index(
     Ok(())
 }
 
+/// The `tickfill` binary the relay mode runs as children: the one built beside this
+/// executable (`cargo build --release --workspace` puts both in `target/release`).
+fn engine_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("finding this executable")?;
+    let engine = exe.with_file_name("tickfill");
+    anyhow::ensure!(
+        engine.is_file(),
+        "--relay runs the engine binary {} beside this one, which is missing: build both with \
+         `cargo build --release --workspace`",
+        engine.display()
+    );
+    Ok(engine)
+}
+
 /// The `nats-server` binary: `TICKFILL_NATS_SERVER`, else what `tools/nats-server` (run
 /// from the current directory, the repository) prints, installing it if needed.
 pub fn find_nats_server() -> anyhow::Result<PathBuf> {
@@ -874,7 +888,7 @@ pub fn bench(
         cross_period: Duration::from_millis(if quick { 200 } else { 1_000 }),
         search_rates: if quick { vec![1_000] } else { vec![5_000, 10_000, 20_000, 40_000, 80_000] },
         search_seconds: if quick { 1.0 } else { 2.0 },
-        exe: std::env::current_exe().context("finding this executable")?,
+        exe: engine_binary()?,
         nats_server: find_nats_server()?,
         quick,
         command,
