@@ -85,6 +85,12 @@ struct BenchArgs {
     /// Seconds of the measured phase (default 40; quick 3).
     #[arg(long)]
     seconds: Option<f64>,
+    /// `SO_RCVBUF` of the engine's upstream socket and `SO_SNDBUF` of the load generator's,
+    /// bytes, for the whole run (0: the kernel's autotuning, which can bank tens of MiB of
+    /// frames the engine has not read and so pass a rate step the engine did not keep up
+    /// with).
+    #[arg(long, default_value_t = 256 << 10)]
+    socket_buffer: u32,
     /// Internal: print the RSS growth of an engine over N symbols and exit.
     #[arg(long, hide = true)]
     probe_memory: Option<usize>,
@@ -157,6 +163,7 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
             search_seconds: if q { 0.5 } else { 3.0 },
             ws_tick_symbols: if a.no_ws_ticks { 0 } else { 5 },
             ws_direct: !a.ws_wake,
+            socket_buffer: (a.socket_buffer > 0).then_some(a.socket_buffer),
         },
         echo_samples: if q { 2_000 } else { 20_000 },
         stage_events: if q { 100_000 } else { 2_000_000 },

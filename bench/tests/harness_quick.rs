@@ -71,6 +71,7 @@ fn quick_bench_writes_a_complete_report() {
         "## Latency (microseconds)",
         "## Ratios",
         "Maximum sustainable: **",
+        "`SO_RCVBUF` 262144 bytes on the engine's upstream socket",
         "CPU s per million ticks",
         "per 100 symbols",
         "| 100000 |",

@@ -69,6 +69,12 @@ pub struct LiveConfig {
     pub ws_tick_symbols: usize,
     /// The committing thread writes order updates itself ([`WsConfig::direct_updates`]).
     pub ws_direct: bool,
+    /// `SO_RCVBUF` of the engine's upstream socket and `SO_SNDBUF` of the sender's, bytes,
+    /// for the whole run (`None`: the kernel's autotuning, up to tens of MiB each way). A
+    /// capped buffer cannot bank seconds of frames the engine has not read, so a rate step
+    /// that passes is one the engine kept up with, and an engine that falls behind pushes
+    /// back on the open-loop sender, whose lag then shows it.
+    pub socket_buffer: Option<u32>,
     /// Hot and housekeeping cores (inline): every thread of the run, the load generator
     /// included, is confined to the housekeeping cores, the engine's hot thread pinned.
     pub cores: Option<CoreLayout>,
@@ -461,7 +467,8 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
 fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     let dir = TempDir::new("live")?;
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let upstream = Upstream::start(&names, FEED_KEY, cfg.socket_buffer)
+        .context("starting the loopback upstream")?;
     let mut journal = JournalConfig::new(dir.path());
     journal.segment_bytes = 256 << 20;
     let mut config = EngineConfig::new(journal);
@@ -470,6 +477,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     config.pipeline = cfg.pipeline.clone();
     config.feed = FeedConfig::Upstream { url: upstream.url(), api_key: FEED_KEY.into() };
     config.symbols_per_connection = cfg.symbols.max(1000);
+    config.feed_rcvbuf = cfg.socket_buffer;
     config.watchdog.fallback = false;
     config.cores = cfg.cores.clone();
     let mut engine = Engine::start(config).context("starting the engine")?;

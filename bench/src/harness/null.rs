@@ -3,7 +3,7 @@
 //! (intended send -> frame read, the sender's lag, the echo round trip) is the load
 //! generator's and the loopback's own share of every engine figure, under the same
 //! background load, so the report can say how much of a latency is the harness. The
-//! reader reads as the engine's hot thread does: 16 KiB reads, polling its non-blocking
+//! reader reads as the engine's hot thread does: the same capped receive buffer, 16 KiB reads, polling its non-blocking
 //! socket for the busy-poll window after the last frame, then blocking.
 
 #![forbid(unsafe_code)]
@@ -68,12 +68,17 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<NullResult> {
 
 fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<NullResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let upstream = Upstream::start(&names, FEED_KEY, cfg.socket_buffer)
+        .context("starting the loopback upstream")?;
     let warm = ((cfg.rate as f64) as u64).max(1);
     let measured = ((cfg.rate as f64 * cfg.seconds) as u64).max(1);
     let total = warm + measured;
     let stream = TcpStream::connect(upstream.url().trim_start_matches("ws://"))?;
     stream.set_nodelay(true)?;
+    // The engine's receive buffer, as the live run sets it on the engine's socket.
+    if let Some(bytes) = cfg.socket_buffer {
+        rustix::net::sockopt::set_socket_recv_buffer_size(&stream, bytes as usize)?;
+    }
     // The engine's own read settings: 16 KiB reads.
     let ws_config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(16 << 10);
     let (mut ws, _) =

@@ -521,7 +521,8 @@ fn dir_bytes(dir: &Path) -> u64 {
 /// The direct path: an engine fed by the upstream itself.
 fn direct(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<PathResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let upstream =
+        Upstream::start(&names, FEED_KEY, None).context("starting the loopback upstream")?;
     let url = upstream.url();
     let engine = Engine::start(
         cfg,
@@ -538,7 +539,8 @@ fn direct(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<Path
 /// The relay path: upstream -> relay -> JetStream -> engine.
 fn relayed(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<PathResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let upstream =
+        Upstream::start(&names, FEED_KEY, None).context("starting the loopback upstream")?;
     let port = free_port()?;
     let store = tmp.join("jetstream");
     let nats = Child::spawn(

@@ -466,9 +466,21 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
         "Open loop, {} s per step, no fills; a step passes when every frame sent was decoded \
          and journaled, the sender ended within {} ms of its schedule, and the engine had \
          journaled the step's last frame within that of its intended send time (engine lag: \
-         a backlog hidden in socket buffers shows there, not in the sender's lag).\n",
+         a backlog hidden in socket buffers shows there, not in the sender's lag). {}\n",
         c.search_seconds,
-        super::live::max_end_lag(c.search_seconds) / 1_000_000
+        super::live::max_end_lag(c.search_seconds) / 1_000_000,
+        match c.socket_buffer {
+            Some(b) => format!(
+                "Socket buffers capped for the whole run (measured phase and search): \
+                 `SO_RCVBUF` {b} bytes on the engine's upstream socket and `SO_SNDBUF` {b} bytes \
+                 on the sender's (the kernel doubles each for its bookkeeping), so at most a \
+                 few ms of frames wait in the kernel: an engine that falls behind pushes \
+                 back on the sender instead of banking its backlog in a buffer."
+            ),
+            None => "Socket buffers not capped (`--socket-buffer 0`): the kernel autotunes \
+                     them, and up to tens of MiB can bank a backlog."
+                .to_owned(),
+        }
     );
     let _ = writeln!(
         s,

@@ -277,6 +277,7 @@ mod tests {
             search_seconds: 0.5,
             ws_tick_symbols: 5,
             ws_direct: true,
+            socket_buffer: None,
             cores: None,
         };
         "fused+noticks+wake+nosearch".parse::<Variant>().unwrap().apply(&mut cfg);

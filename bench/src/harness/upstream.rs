@@ -132,8 +132,13 @@ pub struct Upstream {
 
 impl Upstream {
     /// Listens on loopback for one engine connection presenting `api_key`, serving
-    /// `names` (the symbol ids are the indices).
-    pub fn start(names: &[String], api_key: &str) -> std::io::Result<Upstream> {
+    /// `names` (the symbol ids are the indices), with `SO_SNDBUF` set to `sndbuf` bytes on
+    /// the connection (`None`: the kernel's autotuning).
+    pub fn start(
+        names: &[String],
+        api_key: &str,
+        sndbuf: Option<u32>,
+    ) -> std::io::Result<Upstream> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
@@ -162,6 +167,7 @@ impl Upstream {
             subscribed: Arc::clone(&subscribed),
             stop: Arc::clone(&stop),
             api_key: api_key.to_owned(),
+            sndbuf,
         };
         let thread =
             std::thread::Builder::new().name("bench-upstream".into()).spawn(move || {
@@ -230,12 +236,16 @@ struct Conn {
     subscribed: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     api_key: String,
+    sndbuf: Option<u32>,
 }
 
 impl Conn {
     fn serve(&self, stream: TcpStream) {
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_nodelay(true);
+        if let Some(bytes) = self.sndbuf {
+            let _ = rustix::net::sockopt::set_socket_send_buffer_size(&stream, bytes as usize);
+        }
         let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
         let Ok(mut ws) = tungstenite::accept(stream) else { return };
         let _ = ws.get_ref().set_read_timeout(Some(Duration::from_millis(2)));
