@@ -25,7 +25,11 @@ use tickfill::ring::{IdleStrategy, Topology};
 /// REST and WebSocket clients, with baselines; writes a report folder.
 #[derive(Debug, Parser)]
 #[command(name = "tickfill bench", bin_name = "tickfill bench", version)]
+#[command(args_conflicts_with_subcommands = true)]
 struct BenchArgs {
+    /// Internal subcommands.
+    #[command(subcommand)]
+    internal: Option<Internal>,
     /// Small counts, finishes in under a minute (a smoke test; writes to a temp dir
     /// unless --out is given).
     #[arg(long)]
@@ -41,8 +45,8 @@ struct BenchArgs {
     /// (comma-separated; `none` for none). A variant is `topology[+option...]`, options
     /// `noticks` (the WebSocket client subscribes to no ticks), `wake` (order updates go
     /// through a wake-up of the WebSocket thread instead of being written by the thread
-    /// that commits the journal), `nosearch` (no rate search),
-    /// e.g. `fused,inline+wake+nosearch`.
+    /// that commits the journal), `nosearch` (no rate search), `procgen` (the load
+    /// generator runs as a process of its own), e.g. `fused,inline+wake+nosearch,inline+procgen`.
     #[arg(long, value_delimiter = ',', default_value = "fused", value_parser = compare)]
     compare: Vec<Option<Variant>>,
     /// The primary run's WebSocket client subscribes to no ticks (only order updates).
@@ -85,6 +89,11 @@ struct BenchArgs {
     /// Seconds of the measured phase (default 40; quick 3).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Where the primary run's open-loop sender runs: `thread` (in this process) or
+    /// `process` (`tickfill-bench loadgen`, confined to the housekeeping cores of
+    /// `--cores`); compare both with a `+procgen` variant.
+    #[arg(long, default_value = "thread")]
+    loadgen: harness::loadgen::LoadGen,
     /// `SO_RCVBUF` of the engine's upstream socket and `SO_SNDBUF` of the load generator's,
     /// bytes, for the whole run (0: the kernel's autotuning, which can bank tens of MiB of
     /// frames the engine has not read and so pass a rate step the engine did not keep up
@@ -100,6 +109,15 @@ struct BenchArgs {
     /// from tools/nats-server or TICKFILL_NATS_SERVER).
     #[arg(long)]
     relay: bool,
+}
+
+/// Subcommands the harness runs itself, not for typing.
+#[derive(Debug, clap::Subcommand)]
+enum Internal {
+    /// The open-loop load generator as a process of its own (`--loadgen process`): its
+    /// parent drives it over stdin and stdout.
+    #[command(hide = true)]
+    Loadgen(harness::loadgen::LoadgenArgs),
 }
 
 fn compare(s: &str) -> Result<Option<Variant>, String> {
@@ -134,6 +152,7 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
         ws_ticks: !a.no_ws_ticks,
         direct: !a.ws_wake,
         search: true,
+        procgen: a.loadgen == harness::loadgen::LoadGen::Process,
     };
     Ok(Plan {
         quick: q,
@@ -164,6 +183,7 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
             ws_tick_symbols: if a.no_ws_ticks { 0 } else { 5 },
             ws_direct: !a.ws_wake,
             socket_buffer: (a.socket_buffer > 0).then_some(a.socket_buffer),
+            loadgen: a.loadgen,
         },
         echo_samples: if q { 2_000 } else { 20_000 },
         stage_events: if q { 100_000 } else { 2_000_000 },
@@ -190,6 +210,9 @@ fn probe_in_child(symbols: usize) -> anyhow::Result<u64> {
 fn main() -> anyhow::Result<()> {
     let a = BenchArgs::parse();
     logging::init(logging::LogFormat::Text)?;
+    if let Some(Internal::Loadgen(l)) = &a.internal {
+        return harness::loadgen::main(l);
+    }
     if let Some(n) = a.probe_memory {
         let dir = TempDir::new("memory")?;
         println!("rss_growth_bytes {}", resources::engine_memory(n, dir.path())?);

@@ -1,6 +1,8 @@
 //! `tickfill bench --quick` end to end: the real binary runs the whole harness into a
 //! temp dir, and the report has every file and every number (how good they are is the
-//! report's business, not this test's).
+//! report's business, not this test's). The A/B table has the in-process load generator
+//! and, as `inline+procgen`, the same run with the load generator as a separate process
+//! (`tickfill-bench loadgen`), its fills paired with its crossings across the processes.
 
 mod support;
 
@@ -25,7 +27,7 @@ const METRICS: [&str; 11] = [
 fn quick_bench_writes_a_complete_report() {
     let out = tempfile::tempdir().expect("temp dir");
     let run = Command::new(support::harness())
-        .args(["--quick", "--out"])
+        .args(["--quick", "--compare", "fused,inline+procgen", "--out"])
         .arg(out.path())
         .output()
         .expect("tickfill runs");
@@ -81,6 +83,14 @@ fn quick_bench_writes_a_complete_report() {
         "frame intended send -> read by the null reader",
     ] {
         assert!(summary.contains(needle), "summary.md lacks {needle:?}:\n{summary}");
+    }
+    // The separate-process load generator's run timed fills from its crossings: its
+    // reports (crossings, progress, lag histogram, phase results) reached the parent.
+    let row = summary.lines().find(|l| l.starts_with("| inline+procgen | ")).expect("procgen row");
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    for (cell, what) in [(2, "tick-to-fill"), (5, "wire-to-wire")] {
+        let p50 = cells[cell].split(" / ").next().unwrap();
+        assert_ne!(p50, "0.00", "{what} of the separate-process load generator: {row}");
     }
     // The null engine read every frame its upstream sent.
     let null = summary.split("what a perfect engine would show. ").nth(1).expect("null section");

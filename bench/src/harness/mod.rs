@@ -14,6 +14,7 @@
 //!
 //! - [`live`]: the engine with feed, REST and WebSocket; tick-to-fill and hops,
 //!   wire-to-wire, REST round trips, CPU, the sustainable-rate search;
+//! - [`upstream`]: the open-loop sender; [`loadgen`]: the same as a process of its own;
 //! - [`null`]: the null engine (frames read and dropped): the load generator's floor;
 //! - [`baselines`]: tungstenite echo, crossbeam-channel stages, polling;
 //! - [`resources`]: CPU and memory counters, restart time;
@@ -29,6 +30,7 @@
 pub mod baselines;
 pub mod hist;
 pub mod live;
+pub mod loadgen;
 pub mod null;
 pub mod relay;
 pub mod report;

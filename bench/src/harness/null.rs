@@ -11,7 +11,7 @@
 use super::hist::new_ns;
 use super::live::LiveConfig;
 use super::resources::{CpuTimes, name};
-use super::upstream::{Phase, Upstream};
+use super::upstream::Phase;
 use anyhow::{Context, anyhow};
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
@@ -68,8 +68,7 @@ pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<NullResult> {
 
 fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<NullResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY, cfg.socket_buffer)
-        .context("starting the loopback upstream")?;
+    let upstream = super::loadgen::start(cfg, FEED_KEY)?;
     let warm = ((cfg.rate as f64) as u64).max(1);
     let measured = ((cfg.rate as f64 * cfg.seconds) as u64).max(1);
     let total = warm + measured;

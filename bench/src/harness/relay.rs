@@ -20,12 +20,12 @@
 
 use super::TempDir;
 use super::hist::{self, Percentiles, fmt_us, new_ns};
-use super::live::{max_end_lag, record_order_update};
+use super::live::{max_end_lag, parse_order_update, replace_loop};
 use super::report::{Machine, machine_rows};
 use super::resources::{name, pid_cpu_seconds, pid_rss_bytes};
 use super::upstream::{Crossings, LIMIT, Phase, PhaseResult, Upstream};
 use anyhow::{Context, anyhow, bail};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -321,28 +321,14 @@ fn fill_loop(
     ws.send(Message::text(json!({"action": "subscribe_orders"}).to_string()))?;
     ws.get_ref().set_read_timeout(Some(Duration::from_millis(20)))?;
     let base = engine.http.clone();
-    let (tx, rx): (Sender<usize>, Receiver<usize>) = crossbeam_channel::unbounded();
+    let (tx, rx) = crossbeam_channel::unbounded::<(usize, u64)>();
     let rest_crossings = Arc::clone(&crossings);
     let replacer = std::thread::Builder::new().name("bench-rest".into()).spawn(move || {
         let agent = agent();
         let mut failures = 0u64;
-        let mut due: std::collections::VecDeque<(u64, usize)> = Default::default();
-        let guard = guard.as_nanos() as u64;
-        let mut open = true;
-        while open || !due.is_empty() {
-            match rx.recv_timeout(Duration::from_millis(1)) {
-                Ok(s) => due.push_back((rest_crossings.last(s) + guard, s)),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                Err(_) => open = false,
-            }
-            while let Some(&(at, s)) = due.front() {
-                if open && (at > mono_now_ns() || !rest_crossings.walked_since(s)) {
-                    break;
-                }
-                due.pop_front();
-                failures += u64::from(!place(&agent, &base, s));
-            }
-        }
+        replace_loop(&rx, &rest_crossings, guard, |s| {
+            failures += u64::from(!place(&agent, &base, s));
+        });
         failures
     })?;
     Ok(std::thread::Builder::new().name("bench-ws".into()).spawn(move || {
@@ -366,12 +352,15 @@ fn fill_loop(
             if !text.contains("\"order_update\"") {
                 continue;
             }
-            let Some((symbol, _)) =
-                record_order_update(&text, &mut resting, &crossings, now, &mut w2w)
-            else {
+            let Some((symbol, rested)) = parse_order_update(&text, &mut resting) else {
                 continue;
             };
-            let _ = tx.send(symbol);
+            // The sender is a thread of this process: its latest crossing is known here.
+            let crossed = crossings.last(symbol);
+            if rested && crossed > 0 && crossed <= now {
+                w2w.saturating_record((now - crossed).max(1));
+            }
+            let _ = tx.send((symbol, now));
         }
         let _ = ws.close(None);
         drop(tx);
@@ -522,7 +511,7 @@ fn dir_bytes(dir: &Path) -> u64 {
 fn direct(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<PathResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
     let upstream =
-        Upstream::start(&names, FEED_KEY, None).context("starting the loopback upstream")?;
+        Upstream::start(&names, FEED_KEY, None, None).context("starting the loopback upstream")?;
     let url = upstream.url();
     let engine = Engine::start(
         cfg,
@@ -540,7 +529,7 @@ fn direct(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<Path
 fn relayed(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<PathResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
     let upstream =
-        Upstream::start(&names, FEED_KEY, None).context("starting the loopback upstream")?;
+        Upstream::start(&names, FEED_KEY, None, None).context("starting the loopback upstream")?;
     let port = free_port()?;
     let store = tmp.join("jetstream");
     let nats = Child::spawn(

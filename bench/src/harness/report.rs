@@ -212,7 +212,9 @@ fn ab_section(s: &mut String, plan: &Plan, r: &Results) {
          Variants: `+noticks` = the WebSocket client subscribes to no ticks (order updates \
          only), `+wake` = order updates through a wake-up of the WebSocket thread (the old \
          path) instead of written by the thread that commits the journal, `+nosearch` = no \
-         rate search. `inline` runs with core layout: {}; the others run unpinned.\n",
+         rate search, `+procgen` = the open-loop sender runs as a process of its own \
+         (`tickfill-bench loadgen`, confined to the housekeeping cores when there is a \
+         layout) instead of a thread of the bench process. `inline` runs with core layout: {}; the others run unpinned.\n",
         plan.live.cores.as_ref().map_or("no layout".to_owned(), |l| format!(
             "hot core {}, housekeeping {:?}",
             l.hot, l.housekeeping
