@@ -26,22 +26,9 @@ const METRICS: [&str; 11] = [
 #[test]
 fn quick_bench_writes_a_complete_report() {
     let out = tempfile::tempdir().expect("temp dir");
-    let run = Command::new(support::harness())
-        .args(["--quick", "--compare", "fused,inline+procgen", "--out"])
-        .arg(out.path())
-        .output()
-        .expect("tickfill runs");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "tickfill bench --quick failed:\n{stderr}");
-
-    let dirs: Vec<_> = std::fs::read_dir(out.path())
-        .expect("out dir")
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one report folder");
-    let dir = dirs[0].path();
-    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    let mut cmd = Command::new(support::harness());
+    cmd.args(["--quick", "--compare", "fused,inline+procgen"]);
+    let (dir, name) = support::run_into(cmd, out.path());
     assert!(name.ends_with("-quick"), "{name}");
 
     for m in METRICS {

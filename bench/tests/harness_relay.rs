@@ -26,23 +26,9 @@ fn quick_relay_bench_writes_both_paths_and_every_process() {
     let Some(nats) = nats_binary() else { return };
     let out = tempfile::tempdir().expect("temp dir");
     // Through the engine binary's `bench` command, which runs the harness beside it.
-    let run = Command::new(support::engine())
-        .args(["bench", "--relay", "--quick", "--out"])
-        .arg(out.path())
-        .env("TICKFILL_NATS_SERVER", &nats)
-        .output()
-        .expect("tickfill runs");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "tickfill bench --relay --quick failed:\n{stderr}");
-
-    let dirs: Vec<_> = std::fs::read_dir(out.path())
-        .expect("out dir")
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one report folder");
-    let dir = dirs[0].path();
-    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    let mut cmd = Command::new(support::engine());
+    cmd.args(["bench", "--relay", "--quick"]).env("TICKFILL_NATS_SERVER", &nats);
+    let (dir, name) = support::run_into(cmd, out.path());
     assert!(name.contains("-relay-") && name.ends_with("-quick"), "{name}");
     for path in ["direct", "relay"] {
         let hgrm =

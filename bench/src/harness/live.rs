@@ -303,18 +303,10 @@ fn ws_client(
         // filled at placement never rests).
         let mut resting = std::collections::HashSet::new();
         while !stop.load(Ordering::Acquire) {
-            let text = match ws.read() {
-                Ok(Message::Text(t)) => t,
-                Ok(_) => continue,
-                Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue;
-                }
-                Err(_) => break,
+            let text = match read_text(&mut ws) {
+                Ok(Some(t)) => t,
+                Ok(None) => continue,
+                Err(()) => break,
             };
             let now = mono_now_ns();
             if text.contains("\"market_data\"") {
@@ -336,6 +328,26 @@ fn ws_client(
         let _ = ws.close(None);
         s
     })?)
+}
+
+/// One text frame from a client socket that has a read timeout: `Ok(None)` when the
+/// timeout passed or the frame was not text, `Err` when the connection is gone.
+pub(crate) fn read_text(
+    ws: &mut tungstenite::WebSocket<TcpStream>,
+) -> Result<Option<tungstenite::Utf8Bytes>, ()> {
+    match ws.read() {
+        Ok(Message::Text(t)) => Ok(Some(t)),
+        Ok(_) => Ok(None),
+        Err(tungstenite::Error::Io(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(_) => Err(()),
+    }
 }
 
 /// Reads one `order_update` frame for the wire-to-wire measurement, shared by the

@@ -20,7 +20,7 @@
 
 use super::TempDir;
 use super::hist::{self, Percentiles, fmt_us, new_ns};
-use super::live::{max_end_lag, parse_order_update, replace_loop};
+use super::live::{max_end_lag, parse_order_update, read_text, replace_loop};
 use super::report::{Machine, machine_rows};
 use super::resources::{name, pid_cpu_seconds, pid_rss_bytes};
 use super::upstream::{Crossings, LIMIT, Phase, PhaseResult, Upstream};
@@ -335,18 +335,10 @@ fn fill_loop(
         let mut w2w = new_ns();
         let mut resting = std::collections::HashSet::new();
         while !stop.load(Ordering::Acquire) {
-            let text = match ws.read() {
-                Ok(Message::Text(t)) => t,
-                Ok(_) => continue,
-                Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue;
-                }
-                Err(_) => break,
+            let text = match read_text(&mut ws) {
+                Ok(Some(t)) => t,
+                Ok(None) => continue,
+                Err(()) => break,
             };
             let now = mono_now_ns();
             if !text.contains("\"order_update\"") {

@@ -2,7 +2,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// `tickfill-bench`, built by cargo for this test.
 pub fn harness() -> PathBuf {
@@ -30,4 +31,18 @@ pub fn total_count(hgrm: &str) -> u64 {
         .next()
         .and_then(|n| n.trim().trim_end_matches(']').trim().parse().ok())
         .expect("count")
+}
+
+/// Runs `cmd` (a bench writing into `out`), asserts it succeeded, and returns the one
+/// report folder it wrote there and its name.
+pub fn run_into(mut cmd: Command, out: &Path) -> (PathBuf, String) {
+    let run = cmd.arg("--out").arg(out).output().expect("the bench runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{cmd:?} failed:\n{stderr}");
+    let dirs: Vec<_> =
+        std::fs::read_dir(out).expect("out dir").flatten().filter(|e| e.path().is_dir()).collect();
+    assert_eq!(dirs.len(), 1, "one report folder");
+    let dir = dirs[0].path();
+    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    (dir, name)
 }
