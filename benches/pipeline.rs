@@ -13,8 +13,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tickfill::engine::standalone::{self, Stages};
 use tickfill::event::{Input, StageOutput};
-use tickfill::harness::baselines::{Stages, bench_stages};
 use tickfill::health::Health;
 use tickfill::ring::channels::ChannelStages;
 use tickfill::ring::pipeline::PipelineConfig;
@@ -40,7 +40,8 @@ fn setup() -> Setup {
     let mut exec = exec(&master);
     let first_seq = rest_orders(&mut exec, SYMBOLS, ORDERS);
     let dir = tempfile::tempdir().expect("temp dir");
-    let (stages, health) = bench_stages(exec, master.len(), dir.path()).expect("journal opens");
+    let (stages, health) =
+        standalone::stages(exec, master.len(), dir.path()).expect("journal opens");
     Setup { stages, health, first_seq, _dir: dir }
 }
 

@@ -15,7 +15,8 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The latency benchmark harness: the engine driven over loopback by an open-loop
-    /// feed, REST and WebSocket clients, with baselines; writes a report folder.
+    /// feed, REST and WebSocket clients, with baselines; writes a report folder. Runs
+    /// `tickfill-bench` from beside this executable (`cargo build --release --workspace`).
     Bench(Box<cli::bench::BenchArgs>),
     /// Run the engine over a generated tick stream with resting orders, printing fills and
     /// per-stage latency percentiles.

@@ -333,7 +333,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.plot {
         let title = format!("Cumulative P&L per fill model: {source}");
-        let svg = tickfill::harness::hist::lines_svg(
+        let svg = tickfill::plot::lines_svg(
             &title,
             "event (ticks and orders, in stream order)",
             "P&L, realized + unrealized (₹)",

@@ -12,6 +12,7 @@
 
 pub mod quarantine;
 pub mod recovery;
+pub mod standalone;
 pub mod wiring;
 
 use crate::event::{Command, CommandKind, Query, QueryKind, Tick};
@@ -85,6 +86,12 @@ pub struct EngineConfig {
     pub cores: Option<CoreLayout>,
     /// Symbols per upstream feed connection.
     pub symbols_per_connection: usize,
+    /// `SO_RCVBUF` of each upstream feed socket, bytes (the kernel doubles it for its
+    /// bookkeeping). `None`: the kernel's autotuning, which on Linux grows to
+    /// `net.ipv4.tcp_rmem`'s maximum (often 6-32 MiB), enough to bank seconds of frames
+    /// the engine has not read. The benchmark caps it so its rate search judges the engine,
+    /// not the kernel's buffer.
+    pub feed_rcvbuf: Option<u32>,
     /// Event time follows the feed's clock (the exchange time its ticks carry) instead of
     /// the wall clock alone: for a feed whose time is trusted, the simulator above all,
     /// whose clock can be moved to live a trading day's boundaries
@@ -114,6 +121,7 @@ impl EngineConfig {
             sequencer_core: None,
             cores: None,
             symbols_per_connection: 1000,
+            feed_rcvbuf: None,
             feed_clock: false,
             clock: crate::clock::Clock::system(),
         }
@@ -433,6 +441,7 @@ impl Engine {
             // Not pinned: free of the housekeeping confinement it would inherit.
             cores: config.cores.as_ref().map(CoreLayout::hot_cores).unwrap_or_default(),
             symbols_per_connection: config.symbols_per_connection,
+            feed_rcvbuf: config.feed_rcvbuf,
             clock: config.clock.clone(),
             // Only the inline hot thread spins: in the other topologies a spinning
             // sequencer would compete with the stage threads for the cores.

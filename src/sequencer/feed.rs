@@ -101,6 +101,7 @@ pub struct Feed {
     url: String,
     api_key: String,
     per_connection: usize,
+    rcvbuf: Option<u32>,
     connections: Vec<Connection>,
     assigned: Vec<Option<(u32, u8)>>,
     wanted_scratch: Vec<u8>,
@@ -111,14 +112,21 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// A feed for `config`; `None` when there is no upstream.
-    pub fn new(config: &FeedConfig, per_connection: usize, shared: FeedShared) -> Option<Feed> {
+    /// A feed for `config`; `None` when there is no upstream. `rcvbuf` caps each
+    /// connection's `SO_RCVBUF` (`None`: the kernel's autotuning).
+    pub fn new(
+        config: &FeedConfig,
+        per_connection: usize,
+        rcvbuf: Option<u32>,
+        shared: FeedShared,
+    ) -> Option<Feed> {
         let FeedConfig::Upstream { url, api_key } = config else { return None };
         let n = shared.instruments.len();
         let mut feed = Feed {
             url: url.clone(),
             api_key: api_key.clone(),
             per_connection: per_connection.max(1),
+            rcvbuf,
             connections: Vec::new(),
             assigned: vec![None; n],
             wanted_scratch: vec![0; n],
@@ -136,7 +144,7 @@ impl Feed {
     fn add_connection(&mut self) -> usize {
         let i = self.connections.len();
         let token = Token(FIRST_CONNECTION_TOKEN + i);
-        self.connections.push(Connection::new(i, token, self.url.clone()));
+        self.connections.push(Connection::new(i, token, self.url.clone(), self.rcvbuf));
         i
     }
 

@@ -136,6 +136,9 @@ pub struct SequencerConfig {
     pub cores: Vec<usize>,
     /// Symbols per upstream connection (more symbols open more connections).
     pub symbols_per_connection: usize,
+    /// `SO_RCVBUF` of each upstream socket (`None`: the kernel's autotuning); see
+    /// [`crate::engine::EngineConfig::feed_rcvbuf`].
+    pub feed_rcvbuf: Option<u32>,
     /// How long to keep polling without blocking after the last input before parking
     /// in `epoll_wait` (0 = park at once).
     pub busy_poll: Duration,
@@ -151,6 +154,7 @@ impl Default for SequencerConfig {
             core: None,
             cores: Vec::new(),
             symbols_per_connection: 1000,
+            feed_rcvbuf: None,
             busy_poll: Duration::ZERO,
             clock: crate::clock::Clock::system(),
         }
@@ -274,7 +278,8 @@ pub fn spawn(
         } else if !config.cores.is_empty() {
             crate::ring::cores::confine_current(&config.cores);
         }
-        let feed = feed::Feed::new(&feed, config.symbols_per_connection, shared);
+        let feed =
+            feed::Feed::new(&feed, config.symbols_per_connection, config.feed_rcvbuf, shared);
         Sequencer::new(publisher, intake, config, feed).run()
     })
 }

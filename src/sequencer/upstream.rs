@@ -82,6 +82,8 @@ pub struct Connection {
     pub index: usize,
     token: Token,
     url: String,
+    /// `SO_RCVBUF` set on each new socket (`None`: the kernel's autotuning).
+    rcvbuf: Option<u32>,
     state: State,
     backoff_step: usize,
     /// Handshakes completed so far (more than one means it reconnected).
@@ -106,11 +108,12 @@ impl std::fmt::Debug for Connection {
 
 impl Connection {
     /// A connection that will first try to connect at once.
-    pub fn new(index: usize, token: Token, url: String) -> Connection {
+    pub fn new(index: usize, token: Token, url: String, rcvbuf: Option<u32>) -> Connection {
         Connection {
             index,
             token,
             url,
+            rcvbuf,
             state: State::Idle { retry_at: Instant::now() },
             backoff_step: 0,
             opens: 0,
@@ -163,6 +166,15 @@ impl Connection {
         };
         match TcpStream::connect(addr) {
             Ok(mut stream) => {
+                // Set while the handshake is in flight, before any frame arrives; a fixed
+                // size also turns the kernel's autotuning off for this socket.
+                if let Some(bytes) = self.rcvbuf {
+                    let set =
+                        rustix::net::sockopt::set_socket_recv_buffer_size(&stream, bytes as usize);
+                    if let Err(e) = set {
+                        return self.disconnect(&format!("cannot set SO_RCVBUF to {bytes}: {e}"));
+                    }
+                }
                 let ready = Ready::READABLE | Ready::WRITABLE;
                 if let Err(e) = registry.register(&mut stream, self.token, ready) {
                     return self.disconnect(&format!("cannot register the socket: {e}"));
@@ -410,5 +422,27 @@ mod tests {
         assert_eq!(host_port("http://x:1"), None);
         assert_eq!(host_port("ws://"), None);
         assert_eq!(json_str("a\"b"), r#""a\"b""#);
+    }
+
+    /// The receive buffer cap is on the socket from the connect on (the kernel reports
+    /// twice the size set: it counts its bookkeeping), and without a cap the socket keeps
+    /// the kernel's default.
+    #[test]
+    fn a_capped_connection_sets_its_receive_buffer() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        let poll = mio::Poll::new().unwrap();
+        let rcvbuf = |c: &Connection| match &c.state {
+            State::Connecting { stream, .. } => {
+                rustix::net::sockopt::socket_recv_buffer_size(stream).unwrap()
+            }
+            _ => panic!("not connecting"),
+        };
+        let mut capped = Connection::new(0, Token(1), url.clone(), Some(100_000));
+        assert_eq!(capped.maintain(Instant::now(), poll.registry()), Transition::None);
+        assert_eq!(rcvbuf(&capped), 200_000);
+        let mut free = Connection::new(1, Token(2), url, None);
+        assert_eq!(free.maintain(Instant::now(), poll.registry()), Transition::None);
+        assert_ne!(rcvbuf(&free), 200_000);
     }
 }

@@ -5,11 +5,12 @@
 use super::TempDir;
 use super::baselines::{self, StagesThroughput};
 use super::live::{self, LiveConfig, LiveResult};
+use super::loadgen::LoadGen;
 use super::resources::{self, Restart};
-use crate::ring::Topology;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::{Duration, Instant};
+use tickfill::ring::Topology;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -69,7 +70,8 @@ pub struct Results {
 /// One row of the A/B table: a topology and the options that differ from the primary
 /// run, written `topology[+option...]`: `noticks` (the WebSocket client subscribes to no
 /// ticks), `wake` (order updates go through a wake-up of the WebSocket thread instead of
-/// being written by the committing thread), `nosearch` (no sustainable-rate search).
+/// being written by the committing thread), `nosearch` (no sustainable-rate search),
+/// `procgen` (the load generator runs as a process of its own, [`super::loadgen`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variant {
     /// The topology.
@@ -80,12 +82,14 @@ pub struct Variant {
     pub direct: bool,
     /// Whether the run ends with the sustainable-rate search.
     pub search: bool,
+    /// The open-loop sender runs as a separate process.
+    pub procgen: bool,
 }
 
 impl Variant {
     /// The plain topology: ticks on, direct order updates, with the rate search.
     pub fn of(topology: Topology) -> Variant {
-        Variant { topology, ws_ticks: true, direct: true, search: true }
+        Variant { topology, ws_ticks: true, direct: true, search: true, procgen: false }
     }
 
     /// How the A/B table names it (the same syntax `--compare` takes).
@@ -99,6 +103,9 @@ impl Variant {
         }
         if !self.search {
             s.push_str("+nosearch");
+        }
+        if self.procgen {
+            s.push_str("+procgen");
         }
         s
     }
@@ -116,6 +123,7 @@ impl Variant {
         if !self.search {
             cfg.search_rates.clear();
         }
+        cfg.loadgen = if self.procgen { LoadGen::Process } else { LoadGen::Thread };
     }
 }
 
@@ -131,9 +139,10 @@ impl std::str::FromStr for Variant {
                 "noticks" => v.ws_ticks = false,
                 "wake" => v.direct = false,
                 "nosearch" => v.search = false,
+                "procgen" => v.procgen = true,
                 _ => {
                     return Err(format!(
-                        "unknown variant option {p:?} in {s:?} (noticks, wake or nosearch)"
+                        "unknown variant option {p:?} in {s:?} (noticks, wake, nosearch or procgen)"
                     ));
                 }
             }
@@ -253,7 +262,13 @@ mod tests {
 
     #[test]
     fn variants_parse_and_print_the_same() {
-        for s in ["fused", "inline+noticks", "inline+wake+nosearch", "fused+noticks+wake"] {
+        for s in [
+            "fused",
+            "inline+noticks",
+            "inline+wake+nosearch",
+            "fused+noticks+wake",
+            "inline+procgen",
+        ] {
             let v: Variant = s.parse().expect(s);
             assert_eq!(v.label(), s);
         }
@@ -271,18 +286,24 @@ mod tests {
             orders: 10,
             rate: 1_000,
             seconds: 1.0,
-            pipeline: crate::ring::pipeline::PipelineConfig::default(),
+            pipeline: tickfill::ring::pipeline::PipelineConfig::default(),
             cross_period: Duration::from_millis(500),
             search_rates: vec![1_000],
             search_seconds: 0.5,
             ws_tick_symbols: 5,
             ws_direct: true,
+            socket_buffer: None,
+            loadgen: LoadGen::Thread,
             cores: None,
         };
         "fused+noticks+wake+nosearch".parse::<Variant>().unwrap().apply(&mut cfg);
         assert_eq!(cfg.pipeline.topology, Topology::Fused);
         assert_eq!(cfg.ws_tick_symbols, 0);
+        assert_eq!(cfg.loadgen, LoadGen::Thread);
         assert!(cfg.search_rates.is_empty() && !cfg.ws_direct);
         assert_eq!((cfg.symbols, cfg.rate), (10, 1_000));
+        "inline+procgen".parse::<Variant>().unwrap().apply(&mut cfg);
+        assert_eq!(cfg.loadgen, LoadGen::Process);
+        assert!(cfg.ws_direct, "a variant sets all of its own settings");
     }
 }

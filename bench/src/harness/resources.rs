@@ -8,16 +8,16 @@
 
 #![forbid(unsafe_code)]
 
-use crate::engine::recovery;
-use crate::event::{Command, CommandKind, Event, Header, Input, OrderRequest, Tick};
-use crate::exec::ExecConfig;
-use crate::instruments::InstrumentMaster;
-use crate::journal::{Journal, JournalConfig};
-use crate::types::{Money, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tickfill::engine::recovery;
+use tickfill::event::{Command, CommandKind, Event, Header, Input, OrderRequest, Tick};
+use tickfill::exec::ExecConfig;
+use tickfill::instruments::InstrumentMaster;
+use tickfill::journal::{Journal, JournalConfig};
+use tickfill::types::{Money, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 
 const CLK_TCK: f64 = 100.0;
 
@@ -148,10 +148,10 @@ pub fn exec_config() -> ExecConfig {
 pub fn engine_memory(symbols: usize, dir: &Path) -> anyhow::Result<u64> {
     let instruments = universe(symbols);
     let before = rss_bytes();
-    let mut config = crate::engine::EngineConfig::new(JournalConfig::new(dir));
+    let mut config = tickfill::engine::EngineConfig::new(JournalConfig::new(dir));
     config.instruments = instruments;
     config.exec = exec_config();
-    let engine = crate::engine::Engine::start(config)?;
+    let engine = tickfill::engine::Engine::start(config)?;
     let h = engine.handle();
     for i in 0..symbols {
         let ltp = Price(1000_0000 + i as i64);
@@ -195,7 +195,7 @@ pub struct Restart {
 
 fn event(seq: u64, input: Input) -> Event {
     // 10:00 IST on a trading day plus 1 us per event.
-    let t0 = crate::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
+    let t0 = tickfill::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
     Event {
         header: Header {
             seq: Seq(seq),

@@ -4,46 +4,36 @@
 //! every process's CPU and memory, and every tick delivered. How fast is the report's
 //! business, not this test's. Skips loudly when nats-server cannot be installed.
 
-mod api_util;
-mod nats_support;
+mod support;
 
+use std::path::PathBuf;
 use std::process::Command;
 
-/// The total count of an `.hgrm` file (its `Total count` footer).
-fn total_count(hgrm: &str) -> u64 {
-    let line = hgrm.lines().find(|l| l.contains("Total count")).expect("footer");
-    line.rsplit('=')
-        .next()
-        .and_then(|n| n.trim().trim_end_matches(']').trim().parse().ok())
-        .expect("count")
+/// The nats-server `tools/nats-server` installs (it prints its path); `None`, loudly,
+/// when it cannot be installed here.
+fn nats_binary() -> Option<PathBuf> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/nats-server");
+    let out = Command::new(script).output().ok().filter(|o| o.status.success());
+    let path = out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    if path.is_none() {
+        eprintln!("\n\n*** SKIPPED: tools/nats-server could not install nats-server ***\n\n");
+    }
+    path.map(PathBuf::from)
 }
 
 #[test]
 fn quick_relay_bench_writes_both_paths_and_every_process() {
-    let Some(nats) = nats_support::nats_binary() else { return };
+    let Some(nats) = nats_binary() else { return };
     let out = tempfile::tempdir().expect("temp dir");
-    let run = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-        .args(["bench", "--relay", "--quick", "--out"])
-        .arg(out.path())
-        .env("TICKFILL_NATS_SERVER", &nats)
-        .output()
-        .expect("tickfill runs");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "tickfill bench --relay --quick failed:\n{stderr}");
-
-    let dirs: Vec<_> = std::fs::read_dir(out.path())
-        .expect("out dir")
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one report folder");
-    let dir = dirs[0].path();
-    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    // Through the engine binary's `bench` command, which runs the harness beside it.
+    let mut cmd = Command::new(support::engine());
+    cmd.args(["bench", "--relay", "--quick"]).env("TICKFILL_NATS_SERVER", &nats);
+    let (dir, name) = support::run_into(cmd, out.path());
     assert!(name.contains("-relay-") && name.ends_with("-quick"), "{name}");
     for path in ["direct", "relay"] {
         let hgrm =
             std::fs::read_to_string(dir.join(format!("{path}_wire_to_wire.hgrm"))).expect("hgrm");
-        assert!(total_count(&hgrm) > 0, "{path}: fills were timed");
+        assert!(support::total_count(&hgrm) > 0, "{path}: fills were timed");
         let svg = std::fs::read_to_string(dir.join(format!("{path}_wire_to_wire.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<polyline"), "{path}.svg is a plot");
     }

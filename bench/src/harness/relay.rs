@@ -20,13 +20,12 @@
 
 use super::TempDir;
 use super::hist::{self, Percentiles, fmt_us, new_ns};
-use super::live::{max_end_lag, record_order_update};
+use super::live::{max_end_lag, parse_order_update, read_text, replace_loop};
 use super::report::{Machine, machine_rows};
 use super::resources::{name, pid_cpu_seconds, pid_rss_bytes};
 use super::upstream::{Crossings, LIMIT, Phase, PhaseResult, Upstream};
-use crate::clock::mono_now_ns;
 use anyhow::{Context, anyhow, bail};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -38,6 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use tickfill::clock::mono_now_ns;
 use tungstenite::Message;
 
 /// The engines' REST and WebSocket key.
@@ -321,57 +321,38 @@ fn fill_loop(
     ws.send(Message::text(json!({"action": "subscribe_orders"}).to_string()))?;
     ws.get_ref().set_read_timeout(Some(Duration::from_millis(20)))?;
     let base = engine.http.clone();
-    let (tx, rx): (Sender<usize>, Receiver<usize>) = crossbeam_channel::unbounded();
+    let (tx, rx) = crossbeam_channel::unbounded::<(usize, u64)>();
     let rest_crossings = Arc::clone(&crossings);
     let replacer = std::thread::Builder::new().name("bench-rest".into()).spawn(move || {
         let agent = agent();
         let mut failures = 0u64;
-        let mut due: std::collections::VecDeque<(u64, usize)> = Default::default();
-        let guard = guard.as_nanos() as u64;
-        let mut open = true;
-        while open || !due.is_empty() {
-            match rx.recv_timeout(Duration::from_millis(1)) {
-                Ok(s) => due.push_back((rest_crossings.last(s) + guard, s)),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                Err(_) => open = false,
-            }
-            while let Some(&(at, s)) = due.front() {
-                if open && (at > mono_now_ns() || !rest_crossings.walked_since(s)) {
-                    break;
-                }
-                due.pop_front();
-                failures += u64::from(!place(&agent, &base, s));
-            }
-        }
+        replace_loop(&rx, &rest_crossings, guard, |s| {
+            failures += u64::from(!place(&agent, &base, s));
+        });
         failures
     })?;
     Ok(std::thread::Builder::new().name("bench-ws".into()).spawn(move || {
         let mut w2w = new_ns();
         let mut resting = std::collections::HashSet::new();
         while !stop.load(Ordering::Acquire) {
-            let text = match ws.read() {
-                Ok(Message::Text(t)) => t,
-                Ok(_) => continue,
-                Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue;
-                }
-                Err(_) => break,
+            let text = match read_text(&mut ws) {
+                Ok(Some(t)) => t,
+                Ok(None) => continue,
+                Err(()) => break,
             };
             let now = mono_now_ns();
             if !text.contains("\"order_update\"") {
                 continue;
             }
-            let Some((symbol, _)) =
-                record_order_update(&text, &mut resting, &crossings, now, &mut w2w)
-            else {
+            let Some((symbol, rested)) = parse_order_update(&text, &mut resting) else {
                 continue;
             };
-            let _ = tx.send(symbol);
+            // The sender is a thread of this process: its latest crossing is known here.
+            let crossed = crossings.last(symbol);
+            if rested && crossed > 0 && crossed <= now {
+                w2w.saturating_record((now - crossed).max(1));
+            }
+            let _ = tx.send((symbol, now));
         }
         let _ = ws.close(None);
         drop(tx);
@@ -521,7 +502,8 @@ fn dir_bytes(dir: &Path) -> u64 {
 /// The direct path: an engine fed by the upstream itself.
 fn direct(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<PathResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let upstream =
+        Upstream::start(&names, FEED_KEY, None, None).context("starting the loopback upstream")?;
     let url = upstream.url();
     let engine = Engine::start(
         cfg,
@@ -538,7 +520,8 @@ fn direct(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<Path
 /// The relay path: upstream -> relay -> JetStream -> engine.
 fn relayed(cfg: &RelayBenchConfig, tmp: &Path, csv: &Path) -> anyhow::Result<PathResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let upstream =
+        Upstream::start(&names, FEED_KEY, None, None).context("starting the loopback upstream")?;
     let port = free_port()?;
     let store = tmp.join("jetstream");
     let nats = Child::spawn(
@@ -838,6 +821,20 @@ fn index(
     Ok(())
 }
 
+/// The `tickfill` binary the relay mode runs as children: the one built beside this
+/// executable (`cargo build --release --workspace` puts both in `target/release`).
+fn engine_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("finding this executable")?;
+    let engine = exe.with_file_name("tickfill");
+    anyhow::ensure!(
+        engine.is_file(),
+        "--relay runs the engine binary {} beside this one, which is missing: build both with \
+         `cargo build --release --workspace`",
+        engine.display()
+    );
+    Ok(engine)
+}
+
 /// The `nats-server` binary: `TICKFILL_NATS_SERVER`, else what `tools/nats-server` (run
 /// from the current directory, the repository) prints, installing it if needed.
 pub fn find_nats_server() -> anyhow::Result<PathBuf> {
@@ -874,7 +871,7 @@ pub fn bench(
         cross_period: Duration::from_millis(if quick { 200 } else { 1_000 }),
         search_rates: if quick { vec![1_000] } else { vec![5_000, 10_000, 20_000, 40_000, 80_000] },
         search_seconds: if quick { 1.0 } else { 2.0 },
-        exe: std::env::current_exe().context("finding this executable")?,
+        exe: engine_binary()?,
         nats_server: find_nats_server()?,
         quick,
         command,

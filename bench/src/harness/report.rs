@@ -212,7 +212,9 @@ fn ab_section(s: &mut String, plan: &Plan, r: &Results) {
          Variants: `+noticks` = the WebSocket client subscribes to no ticks (order updates \
          only), `+wake` = order updates through a wake-up of the WebSocket thread (the old \
          path) instead of written by the thread that commits the journal, `+nosearch` = no \
-         rate search. `inline` runs with core layout: {}; the others run unpinned.\n",
+         rate search, `+procgen` = the open-loop sender runs as a process of its own \
+         (`tickfill-bench loadgen`, confined to the housekeeping cores when there is a \
+         layout) instead of a thread of the bench process. `inline` runs with core layout: {}; the others run unpinned.\n",
         plan.live.cores.as_ref().map_or("no layout".to_owned(), |l| format!(
             "hot core {}, housekeeping {:?}",
             l.hot, l.housekeeping
@@ -466,9 +468,21 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
         "Open loop, {} s per step, no fills; a step passes when every frame sent was decoded \
          and journaled, the sender ended within {} ms of its schedule, and the engine had \
          journaled the step's last frame within that of its intended send time (engine lag: \
-         a backlog hidden in socket buffers shows there, not in the sender's lag).\n",
+         a backlog hidden in socket buffers shows there, not in the sender's lag). {}\n",
         c.search_seconds,
-        super::live::max_end_lag(c.search_seconds) / 1_000_000
+        super::live::max_end_lag(c.search_seconds) / 1_000_000,
+        match c.socket_buffer {
+            Some(b) => format!(
+                "Socket buffers capped for the whole run (measured phase and search): \
+                 `SO_RCVBUF` {b} bytes on the engine's upstream socket and `SO_SNDBUF` {b} bytes \
+                 on the sender's (the kernel doubles each for its bookkeeping), so at most a \
+                 few ms of frames wait in the kernel: an engine that falls behind pushes \
+                 back on the sender instead of banking its backlog in a buffer."
+            ),
+            None => "Socket buffers not capped (`--socket-buffer 0`): the kernel autotunes \
+                     them, and up to tens of MiB can bank a backlog."
+                .to_owned(),
+        }
     );
     let _ = writeln!(
         s,

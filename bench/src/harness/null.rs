@@ -3,7 +3,7 @@
 //! (intended send -> frame read, the sender's lag, the echo round trip) is the load
 //! generator's and the loopback's own share of every engine figure, under the same
 //! background load, so the report can say how much of a latency is the harness. The
-//! reader reads as the engine's hot thread does: 16 KiB reads, polling its non-blocking
+//! reader reads as the engine's hot thread does: the same capped receive buffer, 16 KiB reads, polling its non-blocking
 //! socket for the busy-poll window after the last frame, then blocking.
 
 #![forbid(unsafe_code)]
@@ -11,8 +11,7 @@
 use super::hist::new_ns;
 use super::live::LiveConfig;
 use super::resources::{CpuTimes, name};
-use super::upstream::{Phase, Upstream};
-use crate::clock::mono_now_ns;
+use super::upstream::Phase;
 use anyhow::{Context, anyhow};
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
@@ -21,6 +20,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tickfill::clock::mono_now_ns;
 use tungstenite::Message;
 
 const FEED_KEY: &str = "bench-null-key-0123456789abcdef";
@@ -57,23 +57,27 @@ impl NullResult {
 
 /// Runs the null engine with the live run's rate, symbols and length.
 pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<NullResult> {
-    let allowed = crate::ring::cores::allowed();
+    let allowed = tickfill::ring::cores::allowed();
     if let Some(l) = &cfg.cores {
-        crate::ring::cores::confine_current(&l.housekeeping);
+        tickfill::ring::cores::confine_current(&l.housekeeping);
     }
     let r = run_confined(cfg, bar);
-    crate::ring::cores::confine_current(&allowed);
+    tickfill::ring::cores::confine_current(&allowed);
     r
 }
 
 fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<NullResult> {
     let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let upstream = super::loadgen::start(cfg, FEED_KEY)?;
     let warm = ((cfg.rate as f64) as u64).max(1);
     let measured = ((cfg.rate as f64 * cfg.seconds) as u64).max(1);
     let total = warm + measured;
     let stream = TcpStream::connect(upstream.url().trim_start_matches("ws://"))?;
     stream.set_nodelay(true)?;
+    // The engine's receive buffer, as the live run sets it on the engine's socket.
+    if let Some(bytes) = cfg.socket_buffer {
+        rustix::net::sockopt::set_socket_recv_buffer_size(&stream, bytes as usize)?;
+    }
     // The engine's own read settings: 16 KiB reads.
     let ws_config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(16 << 10);
     let (mut ws, _) =

@@ -1,6 +1,10 @@
 //! `tickfill bench --quick` end to end: the real binary runs the whole harness into a
 //! temp dir, and the report has every file and every number (how good they are is the
-//! report's business, not this test's).
+//! report's business, not this test's). The A/B table has the in-process load generator
+//! and, as `inline+procgen`, the same run with the load generator as a separate process
+//! (`tickfill-bench loadgen`), its fills paired with its crossings across the processes.
+
+mod support;
 
 use std::path::Path;
 use std::process::Command;
@@ -19,34 +23,12 @@ const METRICS: [&str; 11] = [
     "polling_fill_delay",
 ];
 
-/// The total count of an `.hgrm` file (its `Total count` footer).
-fn total_count(hgrm: &str) -> u64 {
-    let line = hgrm.lines().find(|l| l.contains("Total count")).expect("footer");
-    line.rsplit('=')
-        .next()
-        .and_then(|n| n.trim().trim_end_matches(']').trim().parse().ok())
-        .expect("count")
-}
-
 #[test]
 fn quick_bench_writes_a_complete_report() {
     let out = tempfile::tempdir().expect("temp dir");
-    let run = Command::new(env!("CARGO_BIN_EXE_tickfill"))
-        .args(["bench", "--quick", "--out"])
-        .arg(out.path())
-        .output()
-        .expect("tickfill runs");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "tickfill bench --quick failed:\n{stderr}");
-
-    let dirs: Vec<_> = std::fs::read_dir(out.path())
-        .expect("out dir")
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one report folder");
-    let dir = dirs[0].path();
-    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    let mut cmd = Command::new(support::harness());
+    cmd.args(["--quick", "--compare", "fused,inline+procgen"]);
+    let (dir, name) = support::run_into(cmd, out.path());
     assert!(name.ends_with("-quick"), "{name}");
 
     for m in METRICS {
@@ -66,7 +48,7 @@ fn quick_bench_writes_a_complete_report() {
         "polling_fill_delay",
     ] {
         let hgrm = std::fs::read_to_string(dir.join(format!("{m}.hgrm"))).unwrap();
-        assert!(total_count(&hgrm) > 0, "{m} has samples");
+        assert!(support::total_count(&hgrm) > 0, "{m} has samples");
     }
 
     let summary = std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");
@@ -78,6 +60,7 @@ fn quick_bench_writes_a_complete_report() {
         "## Latency (microseconds)",
         "## Ratios",
         "Maximum sustainable: **",
+        "`SO_RCVBUF` 262144 bytes on the engine's upstream socket",
         "CPU s per million ticks",
         "per 100 symbols",
         "| 100000 |",
@@ -87,6 +70,14 @@ fn quick_bench_writes_a_complete_report() {
         "frame intended send -> read by the null reader",
     ] {
         assert!(summary.contains(needle), "summary.md lacks {needle:?}:\n{summary}");
+    }
+    // The separate-process load generator's run timed fills from its crossings: its
+    // reports (crossings, progress, lag histogram, phase results) reached the parent.
+    let row = summary.lines().find(|l| l.starts_with("| inline+procgen | ")).expect("procgen row");
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    for (cell, what) in [(2, "tick-to-fill"), (5, "wire-to-wire")] {
+        let p50 = cells[cell].split(" / ").next().unwrap();
+        assert_ne!(p50, "0.00", "{what} of the separate-process load generator: {row}");
     }
     // The null engine read every frame its upstream sent.
     let null = summary.split("what a perfect engine would show. ").nth(1).expect("null section");

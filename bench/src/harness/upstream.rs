@@ -10,18 +10,18 @@
 
 #![forbid(unsafe_code)]
 
-use crate::clock::mono_now_ns;
-use crate::event::Tick;
-use crate::openalgo_wire::market_data;
-use crate::types::Price;
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::{Value, json};
 use std::io::ErrorKind;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use tickfill::clock::mono_now_ns;
+use tickfill::event::Tick;
+use tickfill::openalgo_wire::market_data;
+use tickfill::types::Price;
 use tungstenite::{Message, Utf8Bytes, WebSocket};
 
 /// How early the sender wakes from a sleep before a frame is due; it spins the rest.
@@ -59,16 +59,62 @@ pub struct PhaseResult {
     pub start_ns: u64,
 }
 
-/// The intended send time of the latest crossing frame of every symbol.
+/// What the sender has sent, as the clients need it: the intended send time of the
+/// latest crossing frame and of the latest walk frame of every symbol, every crossing of
+/// the phase, and how far the sender has got. Written by the sender thread, or, when the
+/// load generator is a separate process, by the thread reading its reports.
 #[derive(Debug)]
 pub struct Crossings {
     last: Vec<AtomicU64>,
     walked: Vec<AtomicU64>,
+    /// Intended send time of the latest frame sent (known to this process).
+    until: AtomicU64,
     /// Every crossing of the current phase: (symbol, intended send time).
     history: std::sync::Mutex<Vec<(u32, u64)>>,
 }
 
 impl Crossings {
+    pub(super) fn new(symbols: usize) -> Crossings {
+        Crossings {
+            last: (0..symbols).map(|_| AtomicU64::new(0)).collect(),
+            walked: (0..symbols).map(|_| AtomicU64::new(0)).collect(),
+            until: AtomicU64::new(0),
+            history: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A crossing frame of `symbol` with intended send time `t` was sent.
+    pub fn crossed(&self, symbol: usize, t: u64) {
+        if let Some(a) = self.last.get(symbol) {
+            a.store(t, Ordering::Release);
+            if let Ok(mut h) = self.history.lock() {
+                h.push((symbol as u32, t));
+            }
+        }
+    }
+
+    /// A walk frame of `symbol` with intended send time `t` was sent; whether it is the
+    /// first since the symbol's latest crossing (the one a re-placement waits for).
+    pub fn walked(&self, symbol: usize, t: u64) -> bool {
+        let before = self.walked.get(symbol).map_or(u64::MAX, |w| w.swap(t, Ordering::AcqRel));
+        before <= self.last(symbol) && before != u64::MAX
+    }
+
+    /// Every frame due up to intended time `t` has been sent.
+    pub fn sent_until(&self, t: u64) {
+        self.until.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// An order of `symbol` whose fill the client read at `read_ns` may be placed again
+    /// at `now` and rest (not fill at once): every frame due before the read is known here
+    /// (so is the crossing that filled it), a walk frame has moved the price back above
+    /// the limit since, and `guard_ns` has passed since the crossing.
+    pub fn may_replace(&self, symbol: usize, read_ns: u64, guard_ns: u64, now: u64) -> bool {
+        self.until.load(Ordering::Acquire) >= read_ns
+            && self.walked_since(symbol)
+            && now >= self.last(symbol) + guard_ns
+    }
+
     /// Latest crossing of `symbol` (0 = none yet).
     pub fn last(&self, symbol: usize) -> u64 {
         self.last.get(symbol).map_or(0, |a| a.load(Ordering::Acquire))
@@ -115,25 +161,51 @@ fn frame(name: &str, ltp: Price) -> Utf8Bytes {
     String::from_utf8(buf).unwrap_or_default().into()
 }
 
-/// The running upstream.
+/// Where a load generator running as its own process writes its reports: its stdout,
+/// one line each ([`super::loadgen`] reads them).
+pub type Reports = Arc<std::sync::Mutex<std::io::BufWriter<std::io::Stdout>>>;
+
+/// The running upstream: its sender thread in this process, or a load generator process
+/// whose reports feed the same [`Crossings`], subscription count and lag histogram.
 #[derive(Debug)]
 pub struct Upstream {
-    addr: SocketAddr,
-    phases: Sender<Phase>,
+    url: String,
+    driver: Driver,
     results: Receiver<PhaseResult>,
     subscribed: Arc<AtomicUsize>,
     /// Intended times of the crossing frames.
     pub crossings: Arc<Crossings>,
     /// Per-frame lag of the last phase's sends behind their intended times (ns).
     pub lag: Arc<std::sync::Mutex<hdrhistogram::Histogram<u64>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+}
+
+/// Who sends: the thread of [`Upstream::start`] or a child process.
+#[derive(Debug)]
+pub(super) enum Driver {
+    Thread { phases: Sender<Phase>, stop: Arc<AtomicBool>, thread: Option<JoinHandle<()>> },
+    Process(super::loadgen::Child),
+}
+
+/// The parts a load generator process's reader fills in (see [`Upstream::of_process`]).
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub results: Sender<PhaseResult>,
+    pub subscribed: Arc<AtomicUsize>,
+    pub crossings: Arc<Crossings>,
+    pub lag: Arc<std::sync::Mutex<hdrhistogram::Histogram<u64>>>,
 }
 
 impl Upstream {
     /// Listens on loopback for one engine connection presenting `api_key`, serving
-    /// `names` (the symbol ids are the indices).
-    pub fn start(names: &[String], api_key: &str) -> std::io::Result<Upstream> {
+    /// `names` (the symbol ids are the indices), with `SO_SNDBUF` set to `sndbuf` bytes on
+    /// the connection (`None`: the kernel's autotuning). With `reports` (in a load
+    /// generator process) the sender also writes what it sent there.
+    pub fn start(
+        names: &[String],
+        api_key: &str,
+        sndbuf: Option<u32>,
+        reports: Option<Reports>,
+    ) -> std::io::Result<Upstream> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
@@ -143,11 +215,7 @@ impl Upstream {
             .collect();
         let cross = names.iter().map(|n| frame(n, LIMIT)).collect();
         let frames = Frames { walk, cross };
-        let crossings = Arc::new(Crossings {
-            last: (0..names.len()).map(|_| AtomicU64::new(0)).collect(),
-            walked: (0..names.len()).map(|_| AtomicU64::new(0)).collect(),
-            history: std::sync::Mutex::new(Vec::new()),
-        });
+        let crossings = Arc::new(Crossings::new(names.len()));
         let (phases, phase_rx) = crossbeam_channel::unbounded();
         let (result_tx, results) = crossbeam_channel::unbounded();
         let subscribed = Arc::new(AtomicUsize::new(0));
@@ -162,6 +230,8 @@ impl Upstream {
             subscribed: Arc::clone(&subscribed),
             stop: Arc::clone(&stop),
             api_key: api_key.to_owned(),
+            sndbuf,
+            reports,
         };
         let thread =
             std::thread::Builder::new().name("bench-upstream".into()).spawn(move || {
@@ -176,20 +246,56 @@ impl Upstream {
                 }
             })?;
         Ok(Upstream {
-            addr,
-            phases,
+            url: format!("ws://{addr}"),
+            driver: Driver::Thread { phases, stop, thread: Some(thread) },
             results,
             subscribed,
             crossings,
             lag,
-            stop,
-            thread: Some(thread),
         })
+    }
+
+    /// The parts a load generator process's reports fill in, over `symbols` symbols, and
+    /// the receiver of its phase results.
+    pub(super) fn shared(symbols: usize) -> (Shared, Receiver<PhaseResult>) {
+        let (results, rx) = crossbeam_channel::unbounded();
+        let shared = Shared {
+            results,
+            subscribed: Arc::new(AtomicUsize::new(0)),
+            crossings: Arc::new(Crossings::new(symbols)),
+            lag: Arc::new(std::sync::Mutex::new(super::hist::new_ns())),
+        };
+        (shared, rx)
+    }
+
+    /// The upstream of a load generator process listening on `url`.
+    pub(super) fn of_process(
+        url: String,
+        child: super::loadgen::Child,
+        shared: &Shared,
+        results: Receiver<PhaseResult>,
+    ) -> Upstream {
+        Upstream {
+            url,
+            driver: Driver::Process(child),
+            results,
+            subscribed: Arc::clone(&shared.subscribed),
+            crossings: Arc::clone(&shared.crossings),
+            lag: Arc::clone(&shared.lag),
+        }
     }
 
     /// `ws://` URL for the engine's feed.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        self.url.clone()
+    }
+
+    /// The load generator's process id, when it is a separate process.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.driver {
+            Driver::Thread { .. } => None,
+            Driver::Process(c) => Some(c.pid()),
+        }
     }
 
     /// Symbols the engine has subscribed so far.
@@ -198,12 +304,27 @@ impl Upstream {
     }
 
     /// Runs one phase on the engine's connection and waits for it, calling `waiting`
-    /// every 200 ms (None if the connection is gone or the phase overran `timeout`).
+    /// every 200 ms (None if the connection is gone, the phase overran `timeout`, or its
+    /// times are not on this process's clock).
     pub fn run(&self, phase: Phase, timeout: Duration, waiting: &dyn Fn()) -> Option<PhaseResult> {
-        self.phases.send(phase).ok()?;
+        let asked = mono_now_ns();
+        match &self.driver {
+            Driver::Thread { phases, .. } => phases.send(phase).ok()?,
+            Driver::Process(c) => c.send(phase).ok()?,
+        }
         let deadline = std::time::Instant::now() + timeout;
         while std::time::Instant::now() < deadline {
             match self.results.recv_timeout(Duration::from_millis(200)) {
+                // The first frame is due 1 ms after the sender took the phase, and the
+                // result comes after it: anything else is a clock of another origin.
+                Ok(r) if r.start_ns < asked || r.start_ns > mono_now_ns() => {
+                    eprintln!(
+                        "tickfill-bench: the sender's phase started at {} ns, outside \
+                         [{asked}, now] on this process's clock",
+                        r.start_ns
+                    );
+                    return None;
+                }
                 Ok(r) => return Some(r),
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => waiting(),
                 Err(_) => return None,
@@ -212,11 +333,16 @@ impl Upstream {
         None
     }
 
-    /// Closes the listener and the connection.
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    /// Closes the listener and the connection (a load generator process exits).
+    pub fn stop(self) {
+        match self.driver {
+            Driver::Thread { stop, mut thread, .. } => {
+                stop.store(true, Ordering::Release);
+                if let Some(t) = thread.take() {
+                    let _ = t.join();
+                }
+            }
+            Driver::Process(c) => c.stop(),
         }
     }
 }
@@ -230,12 +356,28 @@ struct Conn {
     subscribed: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     api_key: String,
+    sndbuf: Option<u32>,
+    reports: Option<Reports>,
 }
 
 impl Conn {
+    /// Writes one report line (a load generator process only); `flush` sends it now.
+    fn report(&self, line: std::fmt::Arguments<'_>, flush: bool) {
+        use std::io::Write as _;
+        if let Some(Ok(mut w)) = self.reports.as_ref().map(|r| r.lock()) {
+            let _ = writeln!(w, "{line}");
+            if flush {
+                let _ = w.flush();
+            }
+        }
+    }
+
     fn serve(&self, stream: TcpStream) {
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_nodelay(true);
+        if let Some(bytes) = self.sndbuf {
+            let _ = rustix::net::sockopt::set_socket_send_buffer_size(&stream, bytes as usize);
+        }
         let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
         let Ok(mut ws) = tungstenite::accept(stream) else { return };
         let _ = ws.get_ref().set_read_timeout(Some(Duration::from_millis(2)));
@@ -272,7 +414,8 @@ impl Conn {
             a @ ("subscribe" | "unsubscribe") => {
                 let n = msg["symbols"].as_array().map_or(0, Vec::len);
                 if a == "subscribe" {
-                    self.subscribed.fetch_add(n, Ordering::AcqRel);
+                    let total = self.subscribed.fetch_add(n, Ordering::AcqRel) + n;
+                    self.report(format_args!("subscribed {total}"), true);
                 }
                 Some(json!({"type": a, "status":"success", "message":"ok"}))
             }
@@ -292,6 +435,7 @@ impl Conn {
         let mut r = PhaseResult { start_ns: start, ..PhaseResult::default() };
         let mut lag = super::hist::new_ns();
         let mut i = 0;
+        let mut reported = 0;
         while i < p.frames {
             let now = mono_now_ns();
             let next = intended(i);
@@ -312,15 +456,16 @@ impl Conn {
                 // Each symbol's crossings are offset so that, over all symbols, they are
                 // spread evenly in time (not in step with a polling interval).
                 let k = i / symbols + sym as u64 * p.cross_every / symbols;
+                let t = intended(i);
                 let text = if p.cross_every > 0 && k % p.cross_every == p.cross_every - 1 {
-                    self.crossings.last[sym].store(intended(i), Ordering::Release);
-                    if let Ok(mut h) = self.crossings.history.lock() {
-                        h.push((sym as u32, intended(i)));
-                    }
+                    self.crossings.crossed(sym, t);
+                    self.report(format_args!("c {sym} {t}"), false);
                     r.crossings += 1;
                     self.frames.cross[sym].clone()
                 } else {
-                    self.crossings.walked[sym].store(intended(i), Ordering::Release);
+                    if self.crossings.walked(sym, t) {
+                        self.report(format_args!("w {sym} {t}"), false);
+                    }
                     self.frames.walk[sym][(k % WALK as u64) as usize].clone()
                 };
                 if ws.write(Message::Text(text)).is_err() {
@@ -331,6 +476,14 @@ impl Conn {
             }
             if ws.flush().is_err() {
                 return r;
+            }
+            let t = intended(i - 1);
+            self.crossings.sent_until(t);
+            // A separate process reports its progress at most every 1 ms (and with every
+            // crossing, which the report line carries), not per frame.
+            if self.reports.is_some() && (t >= reported + 1_000_000 || i == p.frames) {
+                self.report(format_args!("s {t}"), true);
+                reported = t;
             }
         }
         r.end_lag_ns = mono_now_ns().saturating_sub(intended(p.frames.saturating_sub(1)));

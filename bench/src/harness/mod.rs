@@ -1,6 +1,8 @@
 //! The latency benchmark harness behind `tickfill bench` (issue 6): it measures the
 //! engine end to end over real loopback sockets, against the machine's floor and the
-//! designs it replaces, and writes a report folder under `latency-reports/`.
+//! designs it replaces, and writes a report folder under `latency-reports/`. It lives in
+//! its own package (`bench/`, executable `tickfill-bench`) and reaches the engine only
+//! through the `tickfill` library's public API, so the engine carries no load generator.
 //!
 //! ```text
 //!  upstream (open loop, intended send times)          REST client (place / re-place)
@@ -14,6 +16,7 @@
 //!
 //! - [`live`]: the engine with feed, REST and WebSocket; tick-to-fill and hops,
 //!   wire-to-wire, REST round trips, CPU, the sustainable-rate search;
+//! - [`upstream`]: the open-loop sender; [`loadgen`]: the same as a process of its own;
 //! - [`null`]: the null engine (frames read and dropped): the load generator's floor;
 //! - [`baselines`]: tungstenite echo, crossbeam-channel stages, polling;
 //! - [`resources`]: CPU and memory counters, restart time;
@@ -22,13 +25,16 @@
 //!
 //! # Known limitations
 //! Linux only (`/proc` for CPU and memory). The load generator, the clients and the
-//! engine share the machine; on 2 cores they compete, which the report says.
+//! engine share the machine; on 2 cores they compete, which the report says
+//! (`--loadgen process` moves the sender into a process of its own, still on the same
+//! machine).
 
 #![forbid(unsafe_code)]
 
 pub mod baselines;
 pub mod hist;
 pub mod live;
+pub mod loadgen;
 pub mod null;
 pub mod relay;
 pub mod report;

@@ -16,19 +16,9 @@
 
 use super::TempDir;
 use super::hist::new_ns;
-use super::resources::{CpuTimes, exec_config, name, universe};
-use super::upstream::{Crossings, LIMIT, Phase, PhaseResult, Upstream};
-use crate::api::{ApiConfig, ApiServer};
-use crate::auth::KeyStore;
-use crate::clock::mono_now_ns;
-use crate::engine::{Engine, EngineConfig};
-use crate::health::Health;
-use crate::journal::JournalConfig;
-use crate::latency::HOPS;
-use crate::ring::cores::CoreLayout;
-use crate::ring::pipeline::PipelineConfig;
-use crate::sequencer::FeedConfig;
-use crate::ws::{WsConfig, WsServer};
+use super::loadgen::LoadGen;
+use super::resources::{CpuTimes, exec_config, name, pid_cpu_seconds, universe};
+use super::upstream::{Crossings, LIMIT, Phase, PhaseResult};
 use anyhow::{Context, anyhow};
 use crossbeam_channel::{Receiver, Sender};
 use hdrhistogram::Histogram;
@@ -39,6 +29,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use tickfill::api::{ApiConfig, ApiServer};
+use tickfill::auth::KeyStore;
+use tickfill::clock::mono_now_ns;
+use tickfill::engine::{Engine, EngineConfig};
+use tickfill::health::Health;
+use tickfill::journal::JournalConfig;
+use tickfill::latency::HOPS;
+use tickfill::ring::cores::CoreLayout;
+use tickfill::ring::pipeline::PipelineConfig;
+use tickfill::sequencer::FeedConfig;
+use tickfill::ws::{WsConfig, WsServer};
 use tungstenite::Message;
 
 /// The key of the engine's REST and WebSocket APIs in the run.
@@ -69,6 +70,15 @@ pub struct LiveConfig {
     pub ws_tick_symbols: usize,
     /// The committing thread writes order updates itself ([`WsConfig::direct_updates`]).
     pub ws_direct: bool,
+    /// `SO_RCVBUF` of the engine's upstream socket and `SO_SNDBUF` of the sender's, bytes,
+    /// for the whole run (`None`: the kernel's autotuning, up to tens of MiB each way). A
+    /// capped buffer cannot bank seconds of frames the engine has not read, so a rate step
+    /// that passes is one the engine kept up with, and an engine that falls behind pushes
+    /// back on the open-loop sender, whose lag then shows it.
+    pub socket_buffer: Option<u32>,
+    /// Where the open-loop sender runs: a thread of this process or a process of its own
+    /// on the housekeeping cores ([`super::loadgen`]).
+    pub loadgen: LoadGen,
     /// Hot and housekeeping cores (inline): every thread of the run, the load generator
     /// included, is confined to the housekeeping cores, the engine's hot thread pinned.
     pub cores: Option<CoreLayout>,
@@ -210,12 +220,38 @@ fn place(agent: &ureq::Agent, url: &str, symbol: usize, price: f64) -> (u64, boo
     (mono_now_ns() - t, ok)
 }
 
-/// Re-places each filled order (symbol index from `rx`) until `rx` closes, each once a
-/// walk frame has moved its price back above the limit and `guard` has passed, so the new
-/// order rests instead of filling at once.
+/// Re-places each filled order ((symbol, time its fill was read) from `rx`) until `rx`
+/// closes, each once [`Crossings::may_replace`] says the new order will rest instead of
+/// filling at once; `place(symbol)` places it. Shared by the in-process and relay benches.
+pub fn replace_loop(
+    rx: &Receiver<(usize, u64)>,
+    crossings: &Crossings,
+    guard: Duration,
+    mut place: impl FnMut(usize),
+) {
+    let mut due: std::collections::VecDeque<(usize, u64)> = Default::default();
+    let guard = guard.as_nanos() as u64;
+    let mut open = true;
+    while open || !due.is_empty() {
+        match rx.recv_timeout(Duration::from_millis(1)) {
+            Ok(fill) => due.push_back(fill),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(_) => open = false,
+        }
+        while let Some(&(symbol, read)) = due.front() {
+            if open && !crossings.may_replace(symbol, read, guard, mono_now_ns()) {
+                break;
+            }
+            due.pop_front();
+            place(symbol);
+        }
+    }
+}
+
+/// The REST re-placer thread of the live run: [`replace_loop`] timing each placement.
 fn replacer(
     url: String,
-    rx: Receiver<usize>,
+    rx: Receiver<(usize, u64)>,
     crossings: Arc<Crossings>,
     guard: Duration,
 ) -> std::io::Result<JoinHandle<(Histogram<u64>, u64)>> {
@@ -223,45 +259,29 @@ fn replacer(
         let agent = agent();
         let mut h = new_ns();
         let mut failures = 0;
-        let mut due: std::collections::VecDeque<(u64, usize)> = Default::default();
-        let guard = guard.as_nanos() as u64;
-        let mut open = true;
-        while open || !due.is_empty() {
-            match rx.recv_timeout(Duration::from_millis(1)) {
-                Ok(symbol) => due.push_back((crossings.last(symbol) + guard, symbol)),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                Err(_) => open = false,
-            }
-            while let Some(&(at, symbol)) = due.front() {
-                if open && (at > mono_now_ns() || !crossings.walked_since(symbol)) {
-                    break;
-                }
-                due.pop_front();
-                let (ns, ok) = place(&agent, &url, symbol, LIMIT.to_f64());
-                h.saturating_record(ns.max(1));
-                failures += u64::from(!ok);
-            }
-        }
+        replace_loop(&rx, &crossings, guard, |symbol| {
+            let (ns, ok) = place(&agent, &url, symbol, LIMIT.to_f64());
+            h.saturating_record(ns.max(1));
+            failures += u64::from(!ok);
+        });
         (h, failures)
     })
 }
 
 struct WsStats {
-    w2w: Histogram<u64>,
-    filled: Vec<u64>,
-    /// (symbol, crossing intended time, read time) of every timed fill.
-    reads: Vec<(u32, u64, u64)>,
+    /// (symbol, read time) of every fill of a resting order.
+    reads: Vec<(u32, u64)>,
     ticks: u64,
     updates: u64,
 }
 
 /// The WebSocket client: authenticates, subscribes to orders and `ticks` symbols'
-/// quotes, then reads until `stop`, timing every fill and asking for its re-placement.
+/// quotes, then reads until `stop`, noting when each fill was read (paired with its
+/// crossing after the phase, [`pair_reads`]) and asking for its re-placement.
 fn ws_client(
     addr: SocketAddr,
     ticks: usize,
-    crossings: Arc<Crossings>,
-    replace: Sender<usize>,
+    replace: Sender<(usize, u64)>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<JoinHandle<WsStats>> {
     let stream = TcpStream::connect(addr)?;
@@ -278,24 +298,15 @@ fn ws_client(
     }
     ws.get_ref().set_read_timeout(Some(Duration::from_millis(50)))?;
     Ok(std::thread::Builder::new().name("bench-ws".into()).spawn(move || {
-        let mut s =
-            WsStats { w2w: new_ns(), filled: Vec::new(), reads: Vec::new(), ticks: 0, updates: 0 };
+        let mut s = WsStats { reads: Vec::new(), ticks: 0, updates: 0 };
         // Orders seen resting: only their fills were caused by a crossing frame (an order
         // filled at placement never rests).
         let mut resting = std::collections::HashSet::new();
         while !stop.load(Ordering::Acquire) {
-            let text = match ws.read() {
-                Ok(Message::Text(t)) => t,
-                Ok(_) => continue,
-                Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue;
-                }
-                Err(_) => break,
+            let text = match read_text(&mut ws) {
+                Ok(Some(t)) => t,
+                Ok(None) => continue,
+                Err(()) => break,
             };
             let now = mono_now_ns();
             if text.contains("\"market_data\"") {
@@ -306,34 +317,47 @@ fn ws_client(
                 continue;
             }
             s.updates += 1;
-            let Some((symbol, caused)) =
-                record_order_update(&text, &mut resting, &crossings, now, &mut s.w2w)
-            else {
+            let Some((symbol, rested)) = parse_order_update(&text, &mut resting) else {
                 continue;
             };
-            if let Some(crossed) = caused {
-                s.filled.push(crossed);
-                s.reads.push((symbol as u32, crossed, now));
+            if rested {
+                s.reads.push((symbol as u32, now));
             }
-            let _ = replace.send(symbol);
+            let _ = replace.send((symbol, now));
         }
         let _ = ws.close(None);
         s
     })?)
 }
 
-/// Reads one `order_update` frame received at `now` for the wire-to-wire measurement,
-/// shared by the in-process and the relay benches so both count a fill the same way.
-/// An `open` order is remembered as resting; a `complete` one returns its symbol (to be
-/// re-placed) and, when it had rested and a crossing of its symbol precedes `now`, that
-/// crossing's time, whose distance to `now` is recorded in `w2w`. Other frames: `None`.
-pub(crate) fn record_order_update(
+/// One text frame from a client socket that has a read timeout: `Ok(None)` when the
+/// timeout passed or the frame was not text, `Err` when the connection is gone.
+pub(crate) fn read_text(
+    ws: &mut tungstenite::WebSocket<TcpStream>,
+) -> Result<Option<tungstenite::Utf8Bytes>, ()> {
+    match ws.read() {
+        Ok(Message::Text(t)) => Ok(Some(t)),
+        Ok(_) => Ok(None),
+        Err(tungstenite::Error::Io(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(_) => Err(()),
+    }
+}
+
+/// Reads one `order_update` frame for the wire-to-wire measurement, shared by the
+/// in-process and the relay benches so both count a fill the same way. An `open` order is
+/// remembered as resting; a `complete` one returns its symbol (to be re-placed) and
+/// whether it had rested (only then did a crossing frame fill it). Other frames: `None`.
+pub(crate) fn parse_order_update(
     text: &str,
     resting: &mut std::collections::HashSet<String>,
-    crossings: &Crossings,
-    now: u64,
-    w2w: &mut Histogram<u64>,
-) -> Option<(usize, Option<u64>)> {
+) -> Option<(usize, bool)> {
     let v = serde_json::from_str::<Value>(text).ok()?;
     let id = v["orderid"].as_str().unwrap_or_default().to_owned();
     match v["order_status"].as_str() {
@@ -346,36 +370,72 @@ pub(crate) fn record_order_update(
     }
     let symbol =
         v["symbol"].as_str().and_then(|n| n.get(4..)).and_then(|n| n.parse::<usize>().ok())?;
-    let crossed = crossings.last(symbol);
-    if resting.remove(&id) && crossed > 0 && crossed <= now {
-        w2w.saturating_record((now - crossed).max(1));
-        return Some((symbol, Some(crossed)));
+    Some((symbol, resting.remove(&id)))
+}
+
+/// Each symbol's crossing times, ascending, from a phase's history.
+fn by_symbol(crossings: &[(u32, u64)]) -> std::collections::HashMap<u32, Vec<u64>> {
+    let mut by: std::collections::HashMap<u32, Vec<u64>> = Default::default();
+    for &(s, t) in crossings {
+        by.entry(s).or_default().push(t);
     }
-    Some((symbol, None))
+    by
+}
+
+/// The latest of `times` (ascending) not after `t`.
+fn latest(times: Option<&Vec<u64>>, t: u64) -> Option<u64> {
+    let times = times?;
+    let k = times.partition_point(|&c| c <= t);
+    k.checked_sub(1).map(|k| times[k])
+}
+
+/// The client's fills paired with the crossings that caused them.
+#[derive(Debug)]
+pub struct PairedReads {
+    /// Crossing intended send -> `order_update` read.
+    pub w2w: Histogram<u64>,
+    /// The crossings that filled an order.
+    pub filled: Vec<u64>,
+    /// (symbol, crossing, read time) of each, for [`fill_to_client`].
+    pub reads: Vec<(u32, u64, u64)>,
+}
+
+/// Wire-to-wire from the client's reads of resting fills ((symbol, read time)): each paired
+/// with the latest crossing of its symbol before it (crossings of one symbol are seconds
+/// apart).
+pub fn pair_reads(crossings: &[(u32, u64)], reads: &[(u32, u64)]) -> PairedReads {
+    let by = by_symbol(crossings);
+    let mut p = PairedReads { w2w: new_ns(), filled: Vec::new(), reads: Vec::new() };
+    for &(symbol, read) in reads {
+        if let Some(crossed) = latest(by.get(&symbol), read) {
+            p.w2w.saturating_record((read - crossed).max(1));
+            p.filled.push(crossed);
+            p.reads.push((symbol, crossed, read));
+        }
+    }
+    p
 }
 
 /// The engine's histograms once everything recorded so far has been handed over: the
 /// journal stage hands over on a batch end after the reader merged the previous set, and
 /// an idle engine's next batch is its timer event (every second).
-fn settled_latency(handle: &crate::engine::EngineHandle) -> crate::latency::StageHistograms {
+fn settled_latency(handle: &tickfill::engine::EngineHandle) -> tickfill::latency::StageHistograms {
     let _ = handle.latency.snapshot();
-    std::thread::sleep(Duration::from_millis(1_300).max(crate::latency::PUBLISH_EVERY * 2));
+    std::thread::sleep(Duration::from_millis(1_300).max(tickfill::latency::PUBLISH_EVERY * 2));
     handle.latency.snapshot()
 }
 
 /// Intended send -> fill: each fill paired with the latest crossing of its symbol whose
 /// intended time is not after the fill (crossings of one symbol are seconds apart).
-pub fn pair_fills(crossings: &[(u32, u64)], fills: &[crate::latency::FillTime]) -> Histogram<u64> {
-    let mut by_symbol: std::collections::HashMap<u32, Vec<u64>> = Default::default();
-    for &(s, t) in crossings {
-        by_symbol.entry(s).or_default().push(t);
-    }
+pub fn pair_fills(
+    crossings: &[(u32, u64)],
+    fills: &[tickfill::latency::FillTime],
+) -> Histogram<u64> {
+    let by = by_symbol(crossings);
     let mut h = new_ns();
     for f in fills {
-        let Some(times) = by_symbol.get(&f.symbol) else { continue };
-        let k = times.partition_point(|&t| t <= f.exec_ns);
-        if k > 0 {
-            h.saturating_record((f.exec_ns - times[k - 1]).max(1));
+        if let Some(crossed) = latest(by.get(&f.symbol), f.exec_ns) {
+            h.saturating_record((f.exec_ns - crossed).max(1));
         }
     }
     h
@@ -385,7 +445,7 @@ pub fn pair_fills(crossings: &[(u32, u64)], fills: &[crate::latency::FillTime]) 
 /// paired with the first fill of its symbol at or after the crossing.
 pub fn fill_to_client(
     reads: &[(u32, u64, u64)],
-    fills: &[crate::latency::FillTime],
+    fills: &[tickfill::latency::FillTime],
 ) -> Histogram<u64> {
     let mut by_symbol: std::collections::HashMap<u32, Vec<u64>> = Default::default();
     for f in fills {
@@ -446,19 +506,18 @@ fn frames(rate: u64, seconds: f64) -> u64 {
 pub fn run(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     // Confine this thread first, so every thread of the run (the load generator too)
     // starts on the housekeeping cores; restored afterwards for the next run.
-    let allowed = crate::ring::cores::allowed();
+    let allowed = tickfill::ring::cores::allowed();
     if let Some(l) = &cfg.cores {
-        crate::ring::cores::confine_current(&l.housekeeping);
+        tickfill::ring::cores::confine_current(&l.housekeeping);
     }
     let r = run_confined(cfg, bar);
-    crate::ring::cores::confine_current(&allowed);
+    tickfill::ring::cores::confine_current(&allowed);
     r
 }
 
 fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResult> {
     let dir = TempDir::new("live")?;
-    let names: Vec<String> = (0..cfg.symbols).map(name).collect();
-    let upstream = Upstream::start(&names, FEED_KEY).context("starting the loopback upstream")?;
+    let upstream = super::loadgen::start(cfg, FEED_KEY)?;
     let mut journal = JournalConfig::new(dir.path());
     journal.segment_bytes = 256 << 20;
     let mut config = EngineConfig::new(journal);
@@ -467,6 +526,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     config.pipeline = cfg.pipeline.clone();
     config.feed = FeedConfig::Upstream { url: upstream.url(), api_key: FEED_KEY.into() };
     config.symbols_per_connection = cfg.symbols.max(1000);
+    config.feed_rcvbuf = cfg.socket_buffer;
     config.watchdog.fallback = false;
     config.cores = cfg.cores.clone();
     let mut engine = Engine::start(config).context("starting the engine")?;
@@ -504,7 +564,6 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     let client = ws_client(
         ws.local_addr(),
         cfg.ws_tick_symbols.min(cfg.symbols),
-        Arc::clone(&upstream.crossings),
         replace_tx,
         Arc::clone(&stop),
     )?;
@@ -568,6 +627,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
         })?
     };
     let cpu0 = CpuTimes::now();
+    let loadgen0 = upstream.pid().and_then(pid_cpu_seconds);
     let main = phase(
         Phase { rate: cfg.rate, frames: frames(cfg.rate, cfg.seconds), cross_every },
         "measured phase: open-loop ticks with fills",
@@ -578,14 +638,21 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     let main = main?;
     drain(&health, Duration::from_secs(10));
     let cpu1 = CpuTimes::now();
+    let mut cpu_threads = cpu0.threads_since(&cpu1);
+    // A load generator process is not among this process's threads: its own row.
+    if let (Some(a), Some(b)) = (loadgen0, upstream.pid().and_then(pid_cpu_seconds)) {
+        merge_threads(&mut cpu_threads, &[("loadgen process".to_owned(), b - a, 0.0)]);
+    }
     let main_received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
     let after = settled_latency(&handle);
     let sender_lag = upstream.lag.lock().map(|h| h.clone()).unwrap_or_else(|_| new_ns());
     let fills = handle.latency.take_fills();
-    let intended_to_fill = pair_fills(&upstream.crossings.take_history(), &fills);
+    let history = upstream.crossings.take_history();
+    let intended_to_fill = pair_fills(&history, &fills);
     stop.store(true, Ordering::Release);
     let ws_stats = client.join().map_err(|_| anyhow!("the WebSocket client panicked"))?;
-    let fill_to_client = fill_to_client(&ws_stats.reads, &fills);
+    let paired = pair_reads(&history, &ws_stats.reads);
+    let fill_to_client = fill_to_client(&paired.reads, &fills);
     let (replaced, rest_failures) =
         replacer.join().map_err(|_| anyhow!("the REST re-placer panicked"))?;
     rest.add(&replaced)?;
@@ -641,15 +708,15 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
     upstream.stop();
     Ok(LiveResult {
         hops,
-        wire_to_wire: ws_stats.w2w,
+        wire_to_wire: paired.w2w,
         fill_to_client,
         rest,
-        filled_crossings: ws_stats.filled,
+        filled_crossings: paired.filled,
         main,
         main_received,
         cpu_process_s: cpu1.process - cpu0.process,
         cpu_engine_s: cpu0.engine_since(&cpu1),
-        cpu_threads: cpu0.threads_since(&cpu1),
+        cpu_threads,
         intended_to_fill,
         sender_lag,
         echo_loaded,

@@ -7,30 +7,22 @@
 
 use super::hist::new_ns;
 use super::resources::{exec_config, universe};
-use crate::clock::mono_now_ns;
-use crate::engine::wiring::{StageParts, wire};
-use crate::event::{Command, CommandKind, Event, Header, Input, OrderRequest, StageOutput, Tick};
-use crate::exec::Exec;
-use crate::exec::stage::ExecStage;
-use crate::fanout::quotes::QuoteBoard;
-use crate::fanout::stage::FanoutStage;
-use crate::fanout::updates;
-use crate::health::Health;
-use crate::journal::stage::JournalStage;
-use crate::journal::{Journal, JournalConfig};
-use crate::latency::SharedLatency;
-use crate::mtm::Mtm;
-use crate::mtm::stage::MtmStage;
-use crate::reply::ReplyRouter;
-use crate::ring::pipeline::PipelineConfig;
-use crate::ring::{IdleStrategy, Pipeline, Topology};
-use crate::types::{Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 use hdrhistogram::Histogram;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tickfill::clock::mono_now_ns;
+use tickfill::engine::standalone::{self, Stages};
+use tickfill::event::{
+    Command, CommandKind, Event, Header, Input, OrderRequest, StageOutput, Tick,
+};
+use tickfill::exec::Exec;
+use tickfill::health::Health;
+use tickfill::ring::pipeline::PipelineConfig;
+use tickfill::ring::{IdleStrategy, Pipeline, Topology};
+use tickfill::types::{Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 use tungstenite::Message;
 
 /// Round trips of a `payload`-byte text message through a tungstenite echo server on
@@ -124,7 +116,7 @@ const SYMBOLS: usize = 1_000;
 const ORDERS: usize = 10_000;
 
 fn event(seq: u64, input: Input) -> Event {
-    let t0 = crate::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
+    let t0 = tickfill::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
     Event {
         header: Header { seq: Seq(seq), time_ns: t0 + seq as i64, recv_ns: 0, stream_seq: 0 },
         input,
@@ -142,9 +134,6 @@ fn tick(i: u64) -> Input {
         ..Tick::default()
     })
 }
-
-/// The four stages, in ring order.
-pub type Stages = (ExecStage, MtmStage, FanoutStage, JournalStage);
 
 /// The four stages over 1,000 symbols with 10,000 resting orders, as benches/pipeline.rs
 /// builds them; returns them, the health, and the next sequence.
@@ -180,39 +169,8 @@ fn stages(dir: &Path) -> anyhow::Result<(Stages, Arc<Health>, u64)> {
         );
         seq += 1;
     }
-    let (stages, health) = bench_stages(exec, master.len(), dir)?;
+    let (stages, health) = standalone::stages(exec, master.len(), dir)?;
     Ok((stages, health, seq))
-}
-
-/// Wires the four stages around `exec` (over `symbols` instruments) with a fresh journal in
-/// `dir` (256 MiB segments) and a fresh health, as the stage benchmarks run them (here and
-/// in benches/pipeline.rs). The updates channel's receiver is dropped: nobody reads it.
-pub fn bench_stages(
-    exec: Exec,
-    symbols: usize,
-    dir: &Path,
-) -> anyhow::Result<(Stages, Arc<Health>)> {
-    let health = Arc::new(Health::new());
-    let mut jc = JournalConfig::new(dir);
-    jc.segment_bytes = 256 << 20;
-    let (journal, _) = Journal::open(&jc)?;
-    let (tx, rx) = updates::channel(1 << 16, Arc::clone(&health));
-    let mtm = Mtm::new(symbols, exec.funds());
-    let stages = wire(StageParts {
-        exec,
-        mtm,
-        journal,
-        data_dir: dir.to_path_buf(),
-        board: Arc::new(QuoteBoard::new(symbols)),
-        updates: tx,
-        update_signal: rx.signal(),
-        router: Arc::new(ReplyRouter::new()),
-        health: Arc::clone(&health),
-        latency: Arc::new(SharedLatency::default()),
-        interest: Arc::new(crate::interest::Interest::new(symbols)),
-        ticks: None,
-    });
-    Ok((stages, health))
 }
 
 fn wait_durable(health: &Health, last: u64) {
@@ -237,7 +195,7 @@ pub fn stages_throughput(
             PipelineConfig { ring_size: 1 << 14, topology, idle, ..PipelineConfig::default() };
         let (mut publisher, running) =
             Pipeline::start(&config, Seq(first), s, Arc::clone(&health))?;
-        let t0 = crate::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
+        let t0 = tickfill::clock::ist_to_epoch_ns(2026, 11, 26, 10, 0);
         let started = Instant::now();
         for i in 0..events {
             publisher.publish(tick(i), t0 + i as i64, 0);
@@ -254,7 +212,7 @@ pub fn stages_throughput(
         let d = dir.join("crossbeam");
         std::fs::create_dir_all(&d)?;
         let (stages4, health, first) = stages(&d)?;
-        let baseline = crate::ring::channels::ChannelStages::start(stages4, 1 << 14);
+        let baseline = tickfill::ring::channels::ChannelStages::start(stages4, 1 << 14);
         let started = Instant::now();
         let mut seq = first;
         for i in 0..events {
