@@ -6,19 +6,19 @@
 #![forbid(unsafe_code)]
 
 use super::wiring::{StageParts, wire};
-use crate::exec::stage::ExecStage;
-use crate::fanout::stage::FanoutStage;
-use crate::journal::stage::JournalStage;
-use crate::mtm::stage::MtmStage;
-use crate::reply::ReplyRouter;
 use crate::exec::Exec;
+use crate::exec::stage::ExecStage;
 use crate::fanout::quotes::QuoteBoard;
+use crate::fanout::stage::FanoutStage;
 use crate::fanout::updates;
 use crate::health::Health;
 use crate::interest::Interest;
+use crate::journal::stage::JournalStage;
 use crate::journal::{Journal, JournalConfig, JournalError};
 use crate::latency::SharedLatency;
 use crate::mtm::Mtm;
+use crate::mtm::stage::MtmStage;
+use crate::reply::ReplyRouter;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -103,8 +103,19 @@ pub struct RateStep {
     /// journal had every frame of the step (what a receive buffer would hide from the
     /// sender's lag shows here).
     pub engine_lag_ns: u64,
+    /// CPU seconds of the engine's threads (process minus the harness's `bench-*`
+    /// threads) from the step's start until the journal had every frame: at a rate that
+    /// keeps it busy this is work, not the busy-poll window an idle-ish engine spins in.
+    pub engine_cpu_s: f64,
     /// Nothing dropped, the sender kept its schedule and the engine caught up in time.
     pub ok: bool,
+}
+
+impl RateStep {
+    /// Engine CPU per frame of the step, microseconds.
+    pub fn cpu_per_tick_us(&self) -> f64 {
+        self.engine_cpu_s * 1e6 / (self.sent as f64).max(1.0)
+    }
 }
 
 /// What the live run measured.
@@ -672,11 +683,13 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
         let received0 = health.feed.stream_ticks.load(Ordering::Acquire);
         let journaled0 = health.durable_seq.load(Ordering::Acquire);
         let n = frames(rate, cfg.search_seconds);
+        let cpu_start = CpuTimes::now();
         let r = phase(Phase { rate, frames: n, cross_every: 0 }, &format!("rate search {rate}/s"))?;
         let last_due =
             r.start_ns + (n.saturating_sub(1) as u128 * 1_000_000_000 / rate as u128) as u64;
         let engine_lag_ns = caught_up(&health, journaled0 + n, Duration::from_secs(10))
             .map_or(u64::MAX, |t| t.saturating_sub(last_due));
+        let engine_cpu_s = cpu_start.engine_since(&CpuTimes::now());
         drain(&health, Duration::from_secs(10));
         let received = health.feed.stream_ticks.load(Ordering::Acquire) - received0;
         let journaled = health.durable_seq.load(Ordering::Acquire) - journaled0;
@@ -693,6 +706,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
             max_lag_ns: r.max_lag_ns,
             end_lag_ns: r.end_lag_ns,
             engine_lag_ns,
+            engine_cpu_s,
             ok,
         });
         if !ok {

@@ -486,13 +486,13 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
     );
     let _ = writeln!(
         s,
-        "| rate /s | sent | decoded | journaled | sender max lag us | sender end lag us | engine lag us | passed |"
+        "| rate /s | sent | decoded | journaled | sender max lag us | sender end lag us | engine lag us | engine CPU us/tick | passed |"
     );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for st in &l.search {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {} |",
             st.rate,
             st.sent,
             st.received,
@@ -500,6 +500,7 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
             us(st.max_lag_ns),
             us(st.end_lag_ns),
             if st.engine_lag_ns == u64::MAX { "never".to_owned() } else { us(st.engine_lag_ns) },
+            st.cpu_per_tick_us(),
             if st.ok { "yes" } else { "no" }
         );
     }
@@ -599,12 +600,29 @@ fn summary(name: &str, plan: &Plan, r: &Results, m: &Machine) -> String {
         us(echo_loaded.p50),
         met(some(w2w.count.min(echo_loaded.count), w2w.p50 <= 2 * echo_loaded.p50))
     );
-    let per_tick = l.cpu_engine_s * 1e6 / (l.main_received as f64).max(1.0);
-    let _ = writeln!(
-        s,
-        "| engine CPU <= 1 us per tick (at the measured rate) | {per_tick:.2} us | {} |",
-        met(some(l.main_received, per_tick <= 1.0))
-    );
+    // The target is CPU per tick at the sustained rate: at 100K ticks/s the hot thread's
+    // busy-poll window keeps a core spinning between frames, so the measured phase's
+    // figure is mostly the spin (it is in the A/B table); the highest passed step of the
+    // rate search is where the engine is busy with work.
+    match l.search.iter().filter(|x| x.ok).max_by_key(|x| x.rate) {
+        Some(top) => {
+            let per_tick = top.cpu_per_tick_us();
+            let _ = writeln!(
+                s,
+                "| engine CPU <= 1 us per tick (at the highest sustained rate, {} ticks/s) | {per_tick:.2} us | {} |",
+                top.rate,
+                met(Some(per_tick <= 1.0))
+            );
+        }
+        None => {
+            let per_tick = l.cpu_engine_s * 1e6 / (l.main_received as f64).max(1.0);
+            let _ = writeln!(
+                s,
+                "| engine CPU <= 1 us per tick (no rate step passed: at the measured rate, busy-poll included) | {per_tick:.2} us | {} |",
+                met(some(l.main_received, per_tick <= 1.0))
+            );
+        }
+    }
     let top = c.search_rates.last().copied().unwrap_or(0);
     let _ = writeln!(
         s,
