@@ -1,7 +1,7 @@
 //! Orders: placement, modification, cancellation and the fill itself.
 
 use super::Exec;
-use super::book::{Entry, Slot, slot_of};
+use super::book::{Entry, OrderSet, set_of};
 use super::fill::FillModel;
 use super::funds::margin;
 use super::positions::Position;
@@ -76,9 +76,9 @@ mod msg_serde {
 impl Order {
     /// The order's entry in its symbol's book.
     pub fn entry(&self) -> Entry {
-        let slot = slot_of(self.price_type, self.status);
-        let price = if slot == Slot::Stop { self.trigger } else { self.price };
-        Entry { side: self.side, slot, price }
+        let set = set_of(self.price_type, self.status);
+        let price = if set == OrderSet::Stop { self.trigger } else { self.price };
+        Entry { side: self.side, set, price }
     }
 
     /// The orderbook row. A filled MARKET order shows its fill price as `price`, and a
@@ -178,6 +178,22 @@ pub(crate) fn bad(message: Msg) -> Reply {
 }
 
 impl Exec {
+    /// Puts order `idx` into its symbol's book under its current entry; the candidates
+    /// scratch keeps room for the whole book, so a tick never grows it.
+    pub(crate) fn index(&mut self, idx: usize) {
+        let o = &self.orders[idx];
+        let book = &mut self.books[o.symbol.index()];
+        book.insert(o.entry(), idx as u32);
+        let n = book.len();
+        self.scratch.reserve(n.saturating_sub(self.scratch.len()));
+    }
+
+    /// Takes order `idx` out of its symbol's book (call before changing its entry).
+    pub(crate) fn unindex(&mut self, idx: usize) {
+        let o = &self.orders[idx];
+        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+    }
+
     /// The order index of an id, if the id is ours.
     pub(crate) fn order_index(&self, id: OrderId) -> Option<usize> {
         let ordinal = (id.0 % 100_000_000) as usize;
@@ -345,9 +361,8 @@ impl Exec {
                     Placement::TriggerPending => OrderStatus::TriggerPending,
                     _ => OrderStatus::Open,
                 };
-                let o = &self.orders[idx];
-                self.books[o.symbol.index()].insert(o.entry(), idx as u32);
-                out.updates.push(o.update(None, t));
+                self.index(idx);
+                out.updates.push(self.orders[idx].update(None, t));
             }
         }
     }
@@ -435,7 +450,7 @@ impl Exec {
     /// Cancels a working order: out of the index at once, its margin released.
     pub(crate) fn cancel_index(&mut self, idx: usize, t: i64, out: &mut StageOutput) {
         let o = self.orders[idx];
-        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+        self.unindex(idx);
         self.funds.release(o.blocked, Money::ZERO);
         let o = &mut self.orders[idx];
         o.blocked = Money::ZERO;
@@ -529,7 +544,7 @@ impl Exec {
         } else {
             self.funds.release(o.blocked.minus(required), Money::ZERO);
         }
-        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+        self.unindex(idx);
         let w = &mut self.orders[idx];
         w.qty = new.qty;
         w.price = new.price;
@@ -538,7 +553,7 @@ impl Exec {
         w.blocked = required;
         let w = *w;
         if self.delayed.is_empty() || !self.in_flight(idx) {
-            self.books[o.symbol.index()].insert(w.entry(), idx as u32);
+            self.index(idx);
             if self.config.fill.model_for(w.strategy) == FillModel::Depth {
                 self.orders[idx].queue = self.queue_ahead(idx);
             }

@@ -150,6 +150,10 @@ proptest! {
         // Replaying the state through a snapshot keeps the digest.
         let back = Exec::restore(ExecConfig::default(), Arc::clone(&h.ex.instruments), &h.ex.snapshot()).unwrap();
         prop_assert_eq!(back.digest(), h.ex.digest());
+        // The restored engine recounts its watchers: the same symbols need quotes.
+        for s in 0..h.ex.books.len() as u32 {
+            prop_assert_eq!(back.needs_quotes(SymbolId(s)), h.ex.needs_quotes(SymbolId(s)));
+        }
     }
 }
 

@@ -181,6 +181,8 @@ impl Exec {
             }
             *e.fills.visible_mut(crate::types::SymbolId(symbol)) = v;
         }
+        e.count_watchers();
+        e.reserve_ahead();
         Ok(e)
     }
 
