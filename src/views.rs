@@ -6,40 +6,85 @@ use crate::event::Msg;
 use crate::types::{
     Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId, Tag,
 };
+use serde::{Deserialize, Serialize};
 
-/// One row of the orderbook.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OrderRow {
+/// One order's state: the row the execution stage keeps (orders are never removed; index =
+/// ordinal - 1), the orderbook and orderstatus queries return, and an order update carries
+/// (`OrderUpdate`: this row, the fill the event made, the event time). Snapshots
+/// serialize it (postcard, by field position): a change of fields or their order is a
+/// snapshot version bump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
     /// Order id.
-    pub order_id: OrderId,
+    pub id: OrderId,
     /// Instrument.
     pub symbol: SymbolId,
     /// BUY or SELL.
     pub side: Side,
     /// Ordered quantity.
     pub qty: Qty,
-    /// Limit price.
-    pub price: Price,
-    /// Trigger price.
-    pub trigger: Price,
     /// Price type.
     pub price_type: PriceType,
     /// Product.
     pub product: Product,
+    /// Limit price.
+    pub price: Price,
+    /// Trigger price.
+    pub trigger: Price,
+    /// Disclosed quantity (recorded only).
+    pub disclosed: Qty,
+    /// Strategy tag.
+    pub strategy: Tag,
     /// Status.
     pub status: OrderStatus,
-    /// Average fill price.
-    pub avg_price: Price,
     /// Filled quantity.
-    pub filled_qty: Qty,
-    /// Quantity still pending.
-    pub pending_qty: Qty,
+    pub filled: Qty,
+    /// Average fill price.
+    pub avg: Price,
+    /// Margin this order holds while working.
+    pub blocked: Money,
     /// Rejection reason (empty unless rejected).
+    #[serde(with = "msg_serde")]
     pub rejection: Msg,
     /// Placement time, epoch ns.
     pub time_ns: i64,
-    /// Strategy tag.
-    pub strategy: Tag,
+    /// `depth` fill model: quantity estimated ahead of this resting limit at its price.
+    pub queue: i64,
+}
+
+mod msg_serde {
+    use crate::event::Msg;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &Msg, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(m.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Msg, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(crate::msg!("{s}"))
+    }
+}
+
+impl Order {
+    /// Quantity still to fill, as the orderbook shows it: a rejected order has nothing
+    /// pending (as OpenAlgo's sandbox shows it).
+    pub fn pending(&self) -> Qty {
+        if self.status == OrderStatus::Rejected {
+            Qty::ZERO
+        } else {
+            Qty(self.qty.0 - self.filled.0)
+        }
+    }
+
+    /// The price the orderbook shows: a filled MARKET order shows its fill price.
+    pub fn shown_price(&self) -> Price {
+        if self.price_type == PriceType::Market && self.status == OrderStatus::Complete {
+            self.avg
+        } else {
+            self.price
+        }
+    }
 }
 
 /// One row of the tradebook.
@@ -152,11 +197,11 @@ pub struct HoldingRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QueryReply {
     /// Every order, newest first (as OpenAlgo's orderbook).
-    Orders(Vec<OrderRow>),
+    Orders(Vec<Order>),
     /// Every trade, newest first (as OpenAlgo's tradebook).
     Trades(Vec<TradeRow>),
     /// One order, or none when the id is unknown.
-    Order(Option<OrderRow>),
+    Order(Option<Order>),
     /// Net signed quantity of one position (0 when none).
     OpenPosition(Qty),
     /// Open rows and flat rows with realized P&L this session, in creation order.

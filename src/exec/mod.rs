@@ -213,7 +213,7 @@ impl Exec {
                     .iter()
                     .rev()
                     .filter(|o| o.time_ns >= self.session_start() || o.status.is_working())
-                    .map(Order::row)
+                    .copied()
                     .collect(),
             ),
             QueryKind::TradeBook => QueryReply::Trades(
@@ -238,7 +238,7 @@ impl Exec {
                     .collect(),
             ),
             QueryKind::OrderStatus(id) => {
-                QueryReply::Order(self.order_index(id).map(|i| self.orders[i].row()))
+                QueryReply::Order(self.order_index(id).map(|i| self.orders[i]))
             }
             QueryKind::Holdings => QueryReply::Holdings(self.holding_rows()),
             QueryKind::OpenPosition { symbol, product } => {

@@ -14,64 +14,10 @@ use crate::event::{
 use crate::msg;
 use crate::types::{
     ContractValue, Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId,
-    Tag, div_round,
+    div_round,
 };
-use crate::views::OrderRow;
+pub use crate::views::Order;
 use serde::{Deserialize, Serialize};
-
-/// One order, working or finished. Orders are never removed; index = ordinal - 1.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
-    /// Order id.
-    pub id: OrderId,
-    /// Instrument.
-    pub symbol: SymbolId,
-    /// BUY or SELL.
-    pub side: Side,
-    /// Ordered quantity.
-    pub qty: Qty,
-    /// Price type.
-    pub price_type: PriceType,
-    /// Product.
-    pub product: Product,
-    /// Limit price.
-    pub price: Price,
-    /// Trigger price.
-    pub trigger: Price,
-    /// Disclosed quantity (recorded only).
-    pub disclosed: Qty,
-    /// Strategy tag.
-    pub strategy: Tag,
-    /// Status.
-    pub status: OrderStatus,
-    /// Filled quantity.
-    pub filled: Qty,
-    /// Average fill price.
-    pub avg: Price,
-    /// Margin this order holds while working.
-    pub blocked: Money,
-    /// Rejection reason.
-    #[serde(with = "msg_serde")]
-    pub rejection: Msg,
-    /// Placement time, epoch ns.
-    pub time_ns: i64,
-    /// `depth` fill model: quantity estimated ahead of this resting limit at its price.
-    pub queue: i64,
-}
-
-mod msg_serde {
-    use crate::event::Msg;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(m: &Msg, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(m.as_str())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Msg, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(crate::msg!("{s}"))
-    }
-}
 
 impl Order {
     /// The order's entry in its symbol's book.
@@ -79,35 +25,6 @@ impl Order {
         let set = set_of(self.price_type, self.status);
         let price = if set == OrderSet::Stop { self.trigger } else { self.price };
         Entry { side: self.side, set, price }
-    }
-
-    /// The orderbook row. A filled MARKET order shows its fill price as `price`, and a
-    /// rejected order has nothing pending (as OpenAlgo's sandbox shows them).
-    pub fn row(&self) -> OrderRow {
-        let filled_market =
-            self.price_type == PriceType::Market && self.status == OrderStatus::Complete;
-        let pending = if self.status == OrderStatus::Rejected {
-            Qty::ZERO
-        } else {
-            Qty(self.qty.0 - self.filled.0)
-        };
-        OrderRow {
-            order_id: self.id,
-            symbol: self.symbol,
-            side: self.side,
-            qty: self.qty,
-            price: if filled_market { self.avg } else { self.price },
-            trigger: self.trigger,
-            price_type: self.price_type,
-            product: self.product,
-            status: self.status,
-            avg_price: self.avg,
-            filled_qty: self.filled,
-            pending_qty: pending,
-            rejection: self.rejection,
-            time_ns: self.time_ns,
-            strategy: self.strategy,
-        }
     }
 
     /// The request this order was placed with (its current values).
@@ -125,25 +42,9 @@ impl Order {
         }
     }
 
-    /// The update record for stage outputs.
+    /// The update record for stage outputs: this row, the fill the event made, its time.
     pub fn update(&self, fill: Option<Fill>, time_ns: i64) -> OrderUpdate {
-        OrderUpdate {
-            order_id: self.id,
-            symbol: self.symbol,
-            side: self.side,
-            qty: self.qty,
-            price: self.price,
-            trigger: self.trigger,
-            price_type: self.price_type,
-            product: self.product,
-            status: self.status,
-            filled_qty: self.filled,
-            avg_price: self.avg,
-            fill,
-            rejection: self.rejection,
-            strategy: self.strategy,
-            time_ns,
-        }
+        OrderUpdate { order: *self, fill, time_ns }
     }
 }
 

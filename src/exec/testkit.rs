@@ -120,7 +120,7 @@ impl H {
         }
     }
 
-    pub fn order(&self, id: OrderId) -> crate::views::OrderRow {
+    pub fn order(&self, id: OrderId) -> crate::views::Order {
         match self.ex.answer(&QueryKind::OrderStatus(id)) {
             Some(QueryReply::Order(Some(r))) => r,
             other => panic!("no order {id}: {other:?}"),
