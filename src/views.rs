@@ -242,4 +242,41 @@ mod tests {
         let ids: std::collections::HashSet<String> = (1..1000).map(|n| row(n).trade_id()).collect();
         assert_eq!(ids.len(), 999);
     }
+
+    /// Snapshots carry `Order` as postcard bytes, in the layout snapshot version 5's
+    /// readers expect. A change here is a snapshot version bump.
+    #[test]
+    fn the_order_row_keeps_its_snapshot_layout() {
+        let o = Order {
+            id: OrderId::new(261126, 7),
+            symbol: SymbolId(3),
+            side: Side::Sell,
+            qty: Qty(10),
+            price_type: PriceType::StopLimit,
+            product: Product::Nrml,
+            price: Price(8_125_000),
+            trigger: Price(8_130_000),
+            disclosed: Qty(2),
+            strategy: Tag::EMPTY,
+            status: OrderStatus::TriggerPending,
+            filled: Qty(4),
+            avg: Price(8_120_000),
+            blocked: Price(48_750_000),
+            rejection: crate::msg!("no"),
+            time_ns: 1_764_128_700_000_000_000,
+            queue: 5,
+        };
+        let bytes = postcard::to_allocvec(&o).expect("serializes");
+        assert_eq!(bytes, GOLDEN, "{bytes:?}");
+        assert_eq!(postcard::from_bytes::<Order>(&bytes).expect("reads back"), o);
+        assert_eq!((o.pending(), o.shown_price()), (Qty(6), o.price));
+    }
+
+    /// Pinned when the order state moved here from `exec/orders.rs` with its field list
+    /// unchanged (same fields, same types, same order).
+    const GOLDEN: &[u8] = &[
+        135, 140, 253, 129, 253, 247, 5, 3, 1, 20, 2, 2, 144, 233, 223, 7, 160, 183, 224, 7, 4, 0,
+        1, 8, 128, 155, 223, 7, 224, 246, 190, 46, 2, 110, 111, 128, 224, 146, 217, 150, 237, 184,
+        251, 48, 10,
+    ];
 }
