@@ -123,6 +123,8 @@ pub struct Exec {
     trade_no: u64,
     /// Tick-path candidates, reused.
     scratch: Vec<u32>,
+    /// The most orders one book has held (the scratch's reserve, `room.rs`).
+    largest_book: usize,
     /// GTTs, index = ordinal - 1 (`gtt.rs`).
     gtts: Vec<gtt::Gtt>,
     /// The fill models' generator and visible books ([`fill::State`]).
@@ -150,6 +152,7 @@ impl Exec {
             calendar: session::Calendar::default(),
             trade_no: 0,
             scratch: Vec::with_capacity(64),
+            largest_book: 0,
             gtts: Vec::new(),
         }
     }

@@ -79,14 +79,14 @@ pub(crate) fn bad(message: Msg) -> Reply {
 }
 
 impl Exec {
-    /// Puts order `idx` into its symbol's book under its current entry; the candidates
-    /// scratch keeps room for the whole book, so a tick never grows it.
+    /// Puts order `idx` into its symbol's book under its current entry, noting the
+    /// largest book for the candidates scratch (reserved off the tick path, `room.rs`:
+    /// the scratch itself is taken out of `self` while a tick walks it).
     pub(crate) fn index(&mut self, idx: usize) {
         let o = &self.orders[idx];
         let book = &mut self.books[o.symbol.index()];
         book.insert(o.entry(), idx as u32);
-        let n = book.len();
-        self.scratch.reserve(n.saturating_sub(self.scratch.len()));
+        self.largest_book = self.largest_book.max(book.len());
     }
 
     /// Takes order `idx` out of its symbol's book (call before changing its entry).

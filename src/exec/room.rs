@@ -8,17 +8,21 @@
 //!   GTT: `orders` keeps room for every GTT, `trades` for `orders + GTTs` in all;
 //! - a position row per (symbol, product) first filled: at most one per order that
 //!   could fill and at most three per symbol;
-//! - the candidates scratch: room for the largest book, kept by
-//!   [`Exec::index`](super::Exec) as orders enter a book;
+//! - the candidates scratch: room for the largest book so far (noted as orders enter a
+//!   book);
 //! - the book sets themselves: their growth rule is in [`super::book`].
 //!
 //! # Known limitations
 //! Where no bound is known the vectors still grow, by amortized doubling, and keep what
-//! they grew to: partial fills under `touch` and `depth` (an order can fill in many parts
-//! over many ticks, so trades can outnumber orders), an order reaching the venue on a tick
-//! under `--venue-latency`, and a tick that fills more orders than the ring slot's
-//! preallocated `StageOutput` vectors hold (`StageOutput::PREALLOCATED_UPDATES`; the slot
-//! keeps the grown vector for later events).
+//! they grew to:
+//! - partial fills under `touch` and `depth`: an order can fill in many parts over many
+//!   ticks, so trades can outnumber orders;
+//! - an order reaching the venue on a tick under `--venue-latency`, or placed by a GTT the
+//!   tick fires: its book (and so the next candidates) can outgrow the room before the
+//!   next command;
+//! - a tick that fills more orders than the ring slot's preallocated `StageOutput`
+//!   vectors hold (`StageOutput::PREALLOCATED_UPDATES`); the slot keeps the grown vectors
+//!   for later events.
 
 use super::Exec;
 
@@ -32,6 +36,7 @@ impl Exec {
         self.trades.reserve(orders.saturating_sub(self.trades.len()));
         let rows = orders.min(3 * self.books.len());
         self.positions.reserve(rows.saturating_sub(self.positions.len()));
+        self.scratch.reserve(self.largest_book.saturating_sub(self.scratch.len()));
     }
 }
 

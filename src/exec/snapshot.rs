@@ -182,6 +182,7 @@ impl Exec {
             *e.fills.visible_mut(crate::types::SymbolId(symbol)) = v;
         }
         e.count_watchers();
+        e.largest_book = e.books.iter().map(SymbolBook::len).max().unwrap_or(0);
         e.reserve_ahead();
         Ok(e)
     }
