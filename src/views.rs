@@ -1,4 +1,6 @@
 //! Read models: what queries return. Typed rows; the REST layer shapes them into JSON.
+//! [`Order`] is also the execution stage's own state of an order and the body of an
+//! order update: one row type, so the three cannot drift apart.
 
 #![forbid(unsafe_code)]
 

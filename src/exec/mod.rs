@@ -96,11 +96,11 @@ pub use squareoff::AUTO_SQUARE_OFF;
 use crate::event::{CommandKind, Event, FundsView, Input, QueryKind, StageOutput};
 use crate::instruments::InstrumentMaster;
 use crate::types::SymbolId;
-use crate::views::{QueryReply, TradeRow};
+use crate::views::{Order, QueryReply, TradeRow};
 use book::SymbolBook;
 use funds::Funds;
 use holdings::Holding;
-use orders::{Order, Trade};
+use orders::Trade;
 use positions::Position;
 use std::sync::Arc;
 

@@ -12,10 +12,10 @@ use super::Exec;
 use super::fill::touch::{self, Working};
 use super::fill::{Decision, FillModel, Legs, Rest};
 use super::fill::{depth, openalgo};
-use super::orders::Order;
 use super::rules::Quote;
 use crate::event::{StageOutput, Tick};
 use crate::types::{OrderStatus, Price, PriceType, Qty, Side};
+use crate::views::Order;
 
 /// The order as the models see it.
 fn working(o: &Order) -> Working {

@@ -16,7 +16,7 @@ use crate::types::{
     ContractValue, Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId,
     div_round,
 };
-pub use crate::views::Order;
+use crate::views::Order;
 use serde::{Deserialize, Serialize};
 
 impl Order {
