@@ -9,9 +9,7 @@
 #![forbid(unsafe_code)]
 
 use crate::message::Msg;
-use crate::types::{
-    Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag,
-};
+use crate::types::{Money, OrderId, Price, PriceType, Product, Qty, Seq, Side, SymbolId, Tag};
 
 /// Where a quote came from: the stream, or the watchdog's REST poll.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -372,37 +370,14 @@ pub struct Fill {
     pub qty: Qty,
 }
 
-/// The state of an order after an event changed it.
+/// An order after an event changed it: its row (the state after the event), the fill
+/// this event made and the event's time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderUpdate {
-    /// Order id.
-    pub order_id: OrderId,
-    /// Instrument.
-    pub symbol: SymbolId,
-    /// BUY or SELL.
-    pub side: Side,
-    /// Ordered quantity.
-    pub qty: Qty,
-    /// Limit price.
-    pub price: Price,
-    /// Trigger price.
-    pub trigger: Price,
-    /// Price type.
-    pub price_type: PriceType,
-    /// Product.
-    pub product: Product,
-    /// New status.
-    pub status: OrderStatus,
-    /// Filled quantity.
-    pub filled_qty: Qty,
-    /// Average fill price (0 until filled).
-    pub avg_price: Price,
+    /// The order's state after the event.
+    pub order: crate::views::Order,
     /// The fill this event made, if any.
     pub fill: Option<Fill>,
-    /// Why it was rejected (empty otherwise).
-    pub rejection: Msg,
-    /// Strategy tag.
-    pub strategy: Tag,
     /// Event time, epoch ns.
     pub time_ns: i64,
 }

@@ -33,8 +33,8 @@ fn limit_order_fills_when_the_price_crosses_and_survives_restart() {
             }
         }
     };
-    assert_eq!(filled.update.order_id, id);
-    assert_eq!(filled.update.status, OrderStatus::Complete);
+    assert_eq!(filled.update.order.id, id);
+    assert_eq!(filled.update.order.status, OrderStatus::Complete);
     // An open LIMIT fills at its limit price on a later tick.
     assert_eq!(filled.update.fill.unwrap().price, Price::from_f64(810.0).unwrap());
     // Released only once the journal passed it.
@@ -50,7 +50,7 @@ fn limit_order_fills_when_the_price_crosses_and_survives_restart() {
     let engine = start(dir.path());
     let h = engine.handle();
     assert_eq!(state_hash(&h), before, "restart rebuilds the same state");
-    assert_eq!(orders(&h)[0].order_id, id);
+    assert_eq!(orders(&h)[0].id, id);
     assert_eq!(positions(&h)[0].qty.0, 10);
 }
 

@@ -356,7 +356,7 @@ fn a_full_disk_refuses_new_orders_with_a_message_and_health_says_why() {
     else {
         panic!("no orderbook from the rebuilt state");
     };
-    let mut rebuilt: Vec<String> = rows.iter().map(|o| o.order_id.to_string()).collect();
+    let mut rebuilt: Vec<String> = rows.iter().map(|o| o.id.to_string()).collect();
     rebuilt.sort();
     assert_eq!(rebuilt, all_acked, "after a restart: exactly the acknowledged orders");
 }

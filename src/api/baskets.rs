@@ -41,11 +41,13 @@ pub(crate) async fn place_leg(api: &Api, order: OrderRequest) -> Result<String, 
     api.counters.placement_fills.fetch_add(fills, Ordering::Relaxed);
     match out.reply {
         Reply::Placed(id) => {
-            if let Some(u) =
-                out.updates.iter().find(|u| u.order_id == id && u.status == OrderStatus::Rejected)
+            if let Some(u) = out
+                .updates
+                .iter()
+                .find(|u| u.order.id == id && u.order.status == OrderStatus::Rejected)
             {
                 api.counters.orders_refused.fetch_add(1, Ordering::Relaxed);
-                return Err(u.rejection.as_str().to_string());
+                return Err(u.order.rejection.as_str().to_string());
             }
             api.counters.orders_accepted.fetch_add(1, Ordering::Relaxed);
             Ok(id.to_string())

@@ -11,7 +11,7 @@ use super::orders::{instrument, order_id};
 use crate::clock::format_ist;
 use crate::event::QueryKind;
 use crate::types::{ContractValue, Money, OrderStatus, Price, Product, Side, SymbolId};
-use crate::views::{FundsRow, OrderRow, PositionRow, QueryReply, TradeRow};
+use crate::views::{FundsRow, Order, PositionRow, QueryReply, TradeRow};
 use axum::extract::{Request, State};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -35,22 +35,22 @@ fn names(api: &Api, id: SymbolId) -> (String, &'static str, ContractValue) {
     }
 }
 
-fn order_json(api: &Api, o: &OrderRow) -> Value {
+fn order_json(api: &Api, o: &Order) -> Value {
     let (symbol, exchange, _) = names(api, o.symbol);
     json!({
-        "orderid": o.order_id.to_string(),
+        "orderid": o.id.to_string(),
         "symbol": symbol,
         "exchange": exchange,
         "action": o.side.as_str(),
         "quantity": o.qty.0,
-        "price": num(o.price),
+        "price": num(o.shown_price()),
         "trigger_price": num(o.trigger),
         "pricetype": o.price_type.as_str(),
         "product": o.product.as_str(),
         "order_status": o.status.as_str(),
-        "average_price": num(o.avg_price),
-        "filled_quantity": o.filled_qty.0,
-        "pending_quantity": o.pending_qty.0,
+        "average_price": num(o.avg),
+        "filled_quantity": o.filled.0,
+        "pending_quantity": o.pending().0,
         "rejection_reason": o.rejection.as_str(),
         "timestamp": format_ist(o.time_ns),
         "strategy": o.strategy.as_str(),
@@ -113,8 +113,8 @@ fn funds_json(f: &FundsRow) -> Value {
     })
 }
 
-fn statistics(orders: &[OrderRow]) -> Value {
-    let count = |f: &dyn Fn(&OrderRow) -> bool| orders.iter().filter(|o| f(o)).count();
+fn statistics(orders: &[Order]) -> Value {
+    let count = |f: &dyn Fn(&Order) -> bool| orders.iter().filter(|o| f(o)).count();
     json!({
         "total_buy_orders": count(&|o| o.side == Side::Buy),
         "total_sell_orders": count(&|o| o.side == Side::Sell),

@@ -115,11 +115,13 @@ fn placed_reply(api: &Api, out: &CommandOutcome) -> ApiResult {
     api.counters.placement_fills.fetch_add(fills, Ordering::Relaxed);
     match out.reply {
         Reply::Placed(id) => {
-            let recorded_rejection =
-                out.updates.iter().find(|u| u.order_id == id && u.status == OrderStatus::Rejected);
+            let recorded_rejection = out
+                .updates
+                .iter()
+                .find(|u| u.order.id == id && u.order.status == OrderStatus::Rejected);
             if let Some(u) = recorded_rejection {
                 api.counters.orders_refused.fetch_add(1, Ordering::Relaxed);
-                let mut e = ApiError::bad(u.rejection.as_str());
+                let mut e = ApiError::bad(u.order.rejection.as_str());
                 e.extra = Some(("orderid", id.to_string()));
                 return Err(e);
             }
@@ -250,8 +252,8 @@ async fn cancel_all_inner(api: &Api, req: Request) -> ApiResult {
             let ids: Vec<String> = out
                 .updates
                 .iter()
-                .filter(|u| u.status == OrderStatus::Cancelled)
-                .map(|u| u.order_id.to_string())
+                .filter(|u| u.order.status == OrderStatus::Cancelled)
+                .map(|u| u.order.id.to_string())
                 .collect();
             success(json!({
                 "status": "success",

@@ -255,7 +255,7 @@ fn run_model(
             if let Some(f) = u.fill {
                 o.fills += 1;
                 o.filled += f.qty.0;
-                let sign = i128::from(u.side.sign());
+                let sign = i128::from(u.order.side.sign());
                 o.slippage += sign * i128::from(f.price.0 - ltp) * i128::from(f.qty.0);
             }
         }

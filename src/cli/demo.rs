@@ -158,12 +158,12 @@ fn drain(
         if let Some(fill) = q.update.fill {
             *fills += 1;
             if *fills as usize <= show {
-                let name = master.get(q.update.symbol).map_or("?", |i| i.symbol.as_str());
+                let name = master.get(q.update.order.symbol).map_or("?", |i| i.symbol.as_str());
                 println!(
                     "fill #{:<3} order {} {} {} {} @ {} (seq {})",
                     fills,
-                    q.update.order_id,
-                    q.update.side.as_str(),
+                    q.update.order.id,
+                    q.update.order.side.as_str(),
                     fill.qty.0,
                     name,
                     fill.price,

@@ -56,8 +56,12 @@ fn depth_fills_per_level_with_one_trade_update_and_position_change_each() {
     h.send(Input::Tick(depth_tick(100, 1_000)));
     // BUY 50 LIMIT 102: 10 at 101 and 20 at 102 now; 20 rest at 102.
     let id = h.placed(limit(Side::Buy, 50, 102));
-    let ups: Vec<_> =
-        h.out.updates.iter().map(|u| (u.status, u.filled_qty.0, u.fill.map(|f| f.qty.0))).collect();
+    let ups: Vec<_> = h
+        .out
+        .updates
+        .iter()
+        .map(|u| (u.order.status, u.order.filled.0, u.fill.map(|f| f.qty.0)))
+        .collect();
     assert_eq!(
         ups,
         [
@@ -68,12 +72,9 @@ fn depth_fills_per_level_with_one_trade_update_and_position_change_each() {
     );
     assert_eq!(h.out.positions.len(), 2, "one position change per fill");
     let row = h.order(id);
-    assert_eq!(
-        (row.status, row.filled_qty, row.pending_qty),
-        (OrderStatus::Open, Qty(30), Qty(20))
-    );
+    assert_eq!((row.status, row.filled, row.pending()), (OrderStatus::Open, Qty(30), Qty(20)));
     // (10 x 101 + 20 x 102) / 30 = 101.6667 (4 decimals, rounded).
-    assert_eq!(row.avg_price, Price(1_016_667));
+    assert_eq!(row.avg, Price(1_016_667));
     assert_eq!(trades(&h), [(10, rs(101).0), (20, rs(102).0)]);
     assert_eq!(h.pos(SBIN, Product::Mis), 30);
     // Margin: 50 x 102 / 5 = 1020 blocked; 30/50 of it moved to the position.
@@ -85,10 +86,7 @@ fn depth_fills_per_level_with_one_trade_update_and_position_change_each() {
     t.depth.sell[0].price = rs(103);
     h.send(Input::Tick(t));
     let row = h.order(id);
-    assert_eq!(
-        (row.status, row.filled_qty, row.pending_qty),
-        (OrderStatus::Complete, Qty(50), Qty(0))
-    );
+    assert_eq!((row.status, row.filled, row.pending()), (OrderStatus::Complete, Qty(50), Qty(0)));
     assert_eq!(trades(&h).len(), 3);
     assert_eq!(h.ex.funds().used_margin, amt(1020), "all of it now held by the position");
     assert!(h.conserved());
@@ -99,14 +97,11 @@ fn cancelling_a_partly_filled_order_releases_only_the_rest_of_its_margin() {
     let mut h = H::with(config(FillModel::Depth));
     h.send(Input::Tick(depth_tick(100, 0)));
     let id = h.placed(limit(Side::Buy, 50, 101));
-    assert_eq!(h.order(id).filled_qty, Qty(10));
+    assert_eq!(h.order(id).filled, Qty(10));
     // 50 x 101 / 5 = 1010 blocked; 10/50 (202) went to the position.
     assert!(matches!(h.cmd(CommandKind::Cancel { order_id: id }), Reply::Cancelled(_)));
     let row = h.order(id);
-    assert_eq!(
-        (row.status, row.filled_qty, row.pending_qty),
-        (OrderStatus::Cancelled, Qty(10), Qty(40))
-    );
+    assert_eq!((row.status, row.filled, row.pending()), (OrderStatus::Cancelled, Qty(10), Qty(40)));
     assert_eq!(h.ex.funds().used_margin, amt(202));
     assert!(h.conserved());
 }
@@ -126,7 +121,7 @@ fn modifying_a_partly_filled_order_keeps_what_filled() {
     assert!(why.contains("filled quantity 10"), "{why}");
     assert!(matches!(h.cmd(m(30, 100)), Reply::Modified(_)));
     let row = h.order(id);
-    assert_eq!((row.qty, row.filled_qty, row.pending_qty), (Qty(30), Qty(10), Qty(20)));
+    assert_eq!((row.qty, row.filled, row.pending()), (Qty(30), Qty(10), Qty(20)));
     // Margin: the position's 202 plus 20 x 100 / 5 for the rest.
     assert_eq!(h.ex.funds().used_margin, amt(202 + 400));
     assert!(h.conserved());
@@ -147,9 +142,9 @@ fn touch_rests_a_limit_the_touch_does_not_reach_and_fills_at_the_touch() {
     assert_eq!(h.order(id).status, OrderStatus::Open, "a touch is not a trade through");
     h.quote(SBIN, 99, 98, 100, 1000, 1);
     let row = h.order(id);
-    assert_eq!((row.status, row.avg_price), (OrderStatus::Complete, rs(100)));
+    assert_eq!((row.status, row.avg), (OrderStatus::Complete, rs(100)));
     let m = h.placed(mkt(SBIN, Side::Buy, 5, Product::Mis));
-    assert_eq!(h.order(m).avg_price, rs(100), "MARKET pays the ask");
+    assert_eq!(h.order(m).avg, rs(100), "MARKET pays the ask");
 }
 
 /// A session of ticks and orders under `config`, returning the harness.
@@ -361,20 +356,16 @@ fn a_delayed_order_reaches_the_book_after_the_latency_at_the_price_then() {
     h.quote(SBIN, 100, 99, 101, 1000, 1);
     let id = h.placed(mkt(SBIN, Side::Buy, 5, Product::Mis));
     let row = h.order(id);
-    assert_eq!(
-        (row.status, row.filled_qty),
-        (OrderStatus::Open, Qty(0)),
-        "accepted, not at the venue"
-    );
+    assert_eq!((row.status, row.filled), (OrderStatus::Open, Qty(0)), "accepted, not at the venue");
     assert_eq!(h.ex.funds().used_margin, amt(100), "margin blocked on acceptance (5 x 100 / 5)");
     h.time += 50 * MS;
     h.quote(SBIN, 102, 101, 103, 1000, 1);
-    assert_eq!(h.order(id).filled_qty, Qty(0), "50 ms: still on its way");
+    assert_eq!(h.order(id).filled, Qty(0), "50 ms: still on its way");
     h.time += 60 * MS;
     h.quote(SBIN, 104, 103, 105, 1000, 1);
     // Due at 100 ms, run before the 110 ms tick: against the quote of 50 ms (ask 103).
     let row = h.order(id);
-    assert_eq!((row.status, row.avg_price), (OrderStatus::Complete, rs(103)));
+    assert_eq!((row.status, row.avg), (OrderStatus::Complete, rs(103)));
     assert!(h.conserved());
 }
 
@@ -392,7 +383,7 @@ fn a_delayed_cancel_can_lose_the_race_with_a_fill() {
     h.time += 100 * MS;
     h.tick(SBIN, 99);
     let row = h.order(id);
-    assert_eq!((row.status, row.filled_qty), (OrderStatus::Complete, Qty(5)));
+    assert_eq!((row.status, row.filled), (OrderStatus::Complete, Qty(5)));
     // A cancel that reaches the venue first wins: the order never fills.
     let id = h.placed(limit(Side::Buy, 5, 95));
     assert!(matches!(h.cmd(CommandKind::Cancel { order_id: id }), Reply::Cancelled(_)));
@@ -427,14 +418,11 @@ fn a_strategy_fills_under_its_own_model_and_the_rest_keep_openalgo() {
     let mut deep = limit(Side::Buy, 50, 102);
     deep.strategy = crate::types::Tag::new("deep").unwrap();
     let d = h.placed(deep);
-    assert_eq!(h.order(d).filled_qty, Qty(30), "walked 10 at 101 and 20 at 102");
+    assert_eq!(h.order(d).filled, Qty(30), "walked 10 at 101 and 20 at 102");
     // Untagged: OpenAlgo's rule, the whole quantity at LTP.
     let plain = h.placed(limit(Side::Buy, 50, 102));
     let row = h.order(plain);
-    assert_eq!(
-        (row.status, row.filled_qty, row.avg_price),
-        (OrderStatus::Complete, Qty(50), rs(100))
-    );
+    assert_eq!((row.status, row.filled, row.avg), (OrderStatus::Complete, Qty(50), rs(100)));
     assert_eq!(h.replayed_digests(), h.digests());
 }
 

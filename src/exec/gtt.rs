@@ -181,6 +181,7 @@ impl Exec {
         out.funds_changed = true;
         let id = self.gtts.len() as u64 + 1;
         let req = self.orient(*req);
+        self.watch(req.symbol, 1);
         self.gtts.push(Gtt {
             id,
             req,
@@ -235,10 +236,12 @@ impl Exec {
     /// Ends an active GTT: releases its margin.
     fn close_gtt(&mut self, idx: usize, status: GttStatus, t: i64, out: &mut StageOutput) {
         let g = &mut self.gtts[idx];
+        debug_assert_eq!(g.status, GttStatus::Active, "only an active GTT closes");
         g.status = status;
         g.updated_ns = t;
-        let m = g.margin;
+        let (m, symbol) = (g.margin, g.req.symbol);
         g.margin = Money::ZERO;
+        self.watch(symbol, -1);
         self.funds.release(m, Money::ZERO);
         out.funds_changed = true;
     }

@@ -120,12 +120,15 @@ impl Exec {
                         h.cost = h.cost.plus(notional);
                         h.settlement_day = day;
                     }
-                    None => self.holdings.push(Holding {
-                        symbol: p.symbol,
-                        qty: n,
-                        cost: notional,
-                        settlement_day: day,
-                    }),
+                    None => {
+                        self.holdings.push(Holding {
+                            symbol: p.symbol,
+                            qty: n,
+                            cost: notional,
+                            settlement_day: day,
+                        });
+                        self.watch(p.symbol, 1);
+                    }
                 }
             } else {
                 // Shares sold out of the holding: proceeds credited, P&L realized.
@@ -138,6 +141,7 @@ impl Exec {
                     self.funds.credit(proceeds, proceeds.minus(cost));
                     if h.qty == 0 {
                         self.holdings.remove(i);
+                        self.watch(p.symbol, -1);
                     }
                 }
             }

@@ -7,7 +7,7 @@ use super::testkit::*;
 use super::*;
 use crate::event::{Input, Reply, Tick};
 use crate::types::{Money, OrderStatus, PriceType, Product, Qty, Side};
-use crate::views::{HoldingRow, OrderRow};
+use crate::views::{HoldingRow, Order};
 
 use Side::{Buy, Sell};
 
@@ -18,7 +18,7 @@ fn on(n: i64, h: u32, m: u32) -> i64 {
     at(h, m) + n * DAY
 }
 
-fn orders(h: &H) -> Vec<OrderRow> {
+fn orders(h: &H) -> Vec<Order> {
     match h.ex.answer(&QueryKind::OrderBook) {
         Some(QueryReply::Orders(o)) => o,
         other => panic!("{other:?}"),

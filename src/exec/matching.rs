@@ -50,17 +50,16 @@ impl Exec {
             match on_tick(o.side, o.price_type, o.status, &quote, o.price, o.trigger) {
                 OnTick::Hold => {}
                 OnTick::Fill(p) => {
-                    self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+                    self.unindex(idx);
                     self.fill(idx, p, t, out);
                 }
                 OnTick::Trigger => {
-                    // A triggered SL whose limit is not met becomes open (moves to the limit set).
-                    let book = &mut self.books[o.symbol.index()];
-                    book.remove(o.entry(), idx as u32);
-                    let w = &mut self.orders[idx];
-                    w.status = OrderStatus::Open;
-                    book.insert(w.entry(), idx as u32);
-                    out.updates.push(w.update(None, t));
+                    // A triggered SL whose limit is not met becomes open (moves to the limit
+                    // set, into room reserved ahead: no reallocation here).
+                    self.unindex(idx);
+                    self.orders[idx].status = OrderStatus::Open;
+                    self.index(idx);
+                    out.updates.push(self.orders[idx].update(None, t));
                 }
             }
         }

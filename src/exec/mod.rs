@@ -45,8 +45,12 @@
 //! # Performance
 //! Books live in a `Vec` indexed directly by the dense [`SymbolId`] (ids are dense after
 //! interning, so a direct index beats probing). A tick that fills nothing costs a quote
-//! copy plus at most five comparisons; a tick costs O(1) + O(fills). Nothing allocates on
-//! the tick path except the trade and order-update vectors growing past their capacity.
+//! copy plus at most five comparisons; a tick costs O(1) + O(fills). The tick path does
+//! not allocate: the book sets ([`book`]) and the vectors a tick pushes into (`room`)
+//! are grown ahead on the command path; `room` names the cases without a bound, where
+//! they still grow (partial fills, venue latency, more fills in one tick than the slot's
+//! output holds). [`Exec::needs_quotes`], asked for every symbol an event touched, is
+//! O(1): per-symbol counts kept where they change.
 
 #![forbid(unsafe_code)]
 #![allow(
@@ -66,6 +70,7 @@ mod modelled;
 mod orders;
 pub mod positions;
 mod reset;
+mod room;
 pub mod rules;
 pub mod session;
 pub mod snapshot;
@@ -92,11 +97,11 @@ pub use squareoff::AUTO_SQUARE_OFF;
 use crate::event::{CommandKind, Event, FundsView, Input, QueryKind, StageOutput};
 use crate::instruments::InstrumentMaster;
 use crate::types::SymbolId;
-use crate::views::{QueryReply, TradeRow};
+use crate::views::{Order, QueryReply, TradeRow};
 use book::SymbolBook;
 use funds::Funds;
 use holdings::Holding;
-use orders::{Order, Trade};
+use orders::Trade;
 use positions::Position;
 use std::sync::Arc;
 
@@ -119,6 +124,8 @@ pub struct Exec {
     trade_no: u64,
     /// Tick-path candidates, reused.
     scratch: Vec<u32>,
+    /// The most orders one book has held (the scratch's reserve, `room.rs`).
+    largest_book: usize,
     /// GTTs, index = ordinal - 1 (`gtt.rs`).
     gtts: Vec<gtt::Gtt>,
     /// The fill models' generator and visible books ([`fill::State`]).
@@ -146,6 +153,7 @@ impl Exec {
             calendar: session::Calendar::default(),
             trade_no: 0,
             scratch: Vec::with_capacity(64),
+            largest_book: 0,
             gtts: Vec::new(),
         }
     }
@@ -195,6 +203,9 @@ impl Exec {
         if out.funds_changed {
             out.funds = self.funds.view();
         }
+        if !matches!(event.input, Input::Tick(_)) {
+            self.reserve_ahead();
+        }
     }
 
     /// Answers OrderBook and TradeBook (this session, newest first), OrderStatus,
@@ -206,7 +217,7 @@ impl Exec {
                     .iter()
                     .rev()
                     .filter(|o| o.time_ns >= self.session_start() || o.status.is_working())
-                    .map(Order::row)
+                    .copied()
                     .collect(),
             ),
             QueryKind::TradeBook => QueryReply::Trades(
@@ -231,7 +242,7 @@ impl Exec {
                     .collect(),
             ),
             QueryKind::OrderStatus(id) => {
-                QueryReply::Order(self.order_index(id).map(|i| self.orders[i].row()))
+                QueryReply::Order(self.order_index(id).map(|i| self.orders[i]))
             }
             QueryKind::Holdings => QueryReply::Holdings(self.holding_rows()),
             QueryKind::OpenPosition { symbol, product } => {
@@ -282,12 +293,50 @@ impl Exec {
     /// True while `symbol` has a working order (in the book, or on its way to the venue),
     /// an open position or a holding, i.e. the
     /// engine needs its quotes (the feed subscribes to it; the watchdog polls it when stale).
+    ///
+    /// O(1): the book's order count, its three position rows and its
+    /// [`watchers`](SymbolBook::watchers) count (GTTs, venue operations, holding).
+    #[inline]
     pub fn needs_quotes(&self, symbol: SymbolId) -> bool {
+        let Some(b) = self.books.get(symbol.index()) else { return false };
+        let open = |&pi: &u32| self.positions.get(pi as usize).is_some_and(|p| p.qty.0 != 0);
+        let needed = !b.is_empty() || b.watchers > 0 || b.positions.iter().any(open);
+        debug_assert_eq!(needed, self.needs_quotes_by_scan(symbol), "{symbol:?} watchers");
+        needed
+    }
+
+    /// [`Exec::needs_quotes`] from the state itself (what the counts must agree with).
+    fn needs_quotes_by_scan(&self, symbol: SymbolId) -> bool {
         self.pending_count(symbol) > 0
             || self.positions.iter().any(|p| p.symbol == symbol && p.qty.0 != 0)
             || self.held(symbol) > 0
             || self.has_active_gtt(symbol)
             || self.delayed.iter().any(|d| self.orders[d.order as usize].symbol == symbol)
+    }
+
+    /// Adds `by` (+1 or -1) to `symbol`'s watchers.
+    pub(crate) fn watch(&mut self, symbol: SymbolId, by: i32) {
+        if let Some(b) = self.books.get_mut(symbol.index()) {
+            b.watchers = b.watchers.saturating_add_signed(by);
+        }
+    }
+
+    /// Counts every symbol's watchers from the state (after a restore).
+    fn count_watchers(&mut self) {
+        let mut n = vec![0u32; self.books.len()];
+        let active = self.gtts.iter().filter(|g| g.status == gtt::GttStatus::Active);
+        let symbols = active
+            .map(|g| g.req.symbol)
+            .chain(self.delayed.iter().map(|d| self.orders[d.order as usize].symbol))
+            .chain(self.holdings.iter().map(|h| h.symbol));
+        for s in symbols {
+            if let Some(c) = n.get_mut(s.index()) {
+                *c += 1;
+            }
+        }
+        for (b, c) in self.books.iter_mut().zip(n) {
+            b.watchers = c;
+        }
     }
 
     /// Every symbol that [`Exec::needs_quotes`], in id order (after recovery).

@@ -12,10 +12,10 @@ use super::Exec;
 use super::fill::touch::{self, Working};
 use super::fill::{Decision, FillModel, Legs, Rest};
 use super::fill::{depth, openalgo};
-use super::orders::Order;
 use super::rules::Quote;
 use crate::event::{StageOutput, Tick};
 use crate::types::{OrderStatus, Price, PriceType, Qty, Side};
+use crate::views::Order;
 
 /// The order as the models see it.
 fn working(o: &Order) -> Working {
@@ -101,7 +101,7 @@ impl Exec {
         if d.legs.is_empty() && status == o.status {
             return;
         }
-        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+        self.unindex(idx);
         self.orders[idx].status = status;
         if d.legs.is_empty() {
             // A triggered SL whose limit is not met: now an open limit, queued from here.
@@ -110,9 +110,8 @@ impl Exec {
         } else {
             self.take_legs(idx, d.legs, t, out);
         }
-        let o = &self.orders[idx];
-        if o.status.is_working() {
-            self.books[o.symbol.index()].insert(o.entry(), idx as u32);
+        if self.orders[idx].status.is_working() {
+            self.index(idx);
         }
     }
 
@@ -148,10 +147,9 @@ impl Exec {
         if model == FillModel::Depth {
             self.orders[idx].queue = self.queue_ahead(idx);
         }
-        let o = &self.orders[idx];
-        self.books[o.symbol.index()].insert(o.entry(), idx as u32);
+        self.index(idx);
         if d.legs.is_empty() {
-            out.updates.push(o.update(None, t));
+            out.updates.push(self.orders[idx].update(None, t));
         }
     }
 

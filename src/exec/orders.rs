@@ -1,7 +1,7 @@
 //! Orders: placement, modification, cancellation and the fill itself.
 
 use super::Exec;
-use super::book::{Entry, Slot, slot_of};
+use super::book::{Entry, OrderSet, set_of};
 use super::fill::FillModel;
 use super::funds::margin;
 use super::positions::Position;
@@ -15,100 +15,17 @@ use crate::message::Msg;
 use crate::msg;
 use crate::types::{
     ContractValue, Money, OrderId, OrderStatus, Price, PriceType, Product, Qty, Side, SymbolId,
-    Tag, div_round,
+    div_round,
 };
-use crate::views::OrderRow;
+use crate::views::Order;
 use serde::{Deserialize, Serialize};
-
-/// One order, working or finished. Orders are never removed; index = ordinal - 1.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
-    /// Order id.
-    pub id: OrderId,
-    /// Instrument.
-    pub symbol: SymbolId,
-    /// BUY or SELL.
-    pub side: Side,
-    /// Ordered quantity.
-    pub qty: Qty,
-    /// Price type.
-    pub price_type: PriceType,
-    /// Product.
-    pub product: Product,
-    /// Limit price.
-    pub price: Price,
-    /// Trigger price.
-    pub trigger: Price,
-    /// Disclosed quantity (recorded only).
-    pub disclosed: Qty,
-    /// Strategy tag.
-    pub strategy: Tag,
-    /// Status.
-    pub status: OrderStatus,
-    /// Filled quantity.
-    pub filled: Qty,
-    /// Average fill price.
-    pub avg: Price,
-    /// Margin this order holds while working.
-    pub blocked: Money,
-    /// Rejection reason.
-    #[serde(with = "msg_serde")]
-    pub rejection: Msg,
-    /// Placement time, epoch ns.
-    pub time_ns: i64,
-    /// `depth` fill model: quantity estimated ahead of this resting limit at its price.
-    pub queue: i64,
-}
-
-mod msg_serde {
-    use crate::message::Msg;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(m: &Msg, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(m.as_str())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Msg, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(crate::msg!("{s}"))
-    }
-}
 
 impl Order {
     /// The order's entry in its symbol's book.
     pub fn entry(&self) -> Entry {
-        let slot = slot_of(self.price_type, self.status);
-        let price = if slot == Slot::Stop { self.trigger } else { self.price };
-        Entry { side: self.side, slot, price }
-    }
-
-    /// The orderbook row. A filled MARKET order shows its fill price as `price`, and a
-    /// rejected order has nothing pending (as OpenAlgo's sandbox shows them).
-    pub fn row(&self) -> OrderRow {
-        let filled_market =
-            self.price_type == PriceType::Market && self.status == OrderStatus::Complete;
-        let pending = if self.status == OrderStatus::Rejected {
-            Qty::ZERO
-        } else {
-            Qty(self.qty.0 - self.filled.0)
-        };
-        OrderRow {
-            order_id: self.id,
-            symbol: self.symbol,
-            side: self.side,
-            qty: self.qty,
-            price: if filled_market { self.avg } else { self.price },
-            trigger: self.trigger,
-            price_type: self.price_type,
-            product: self.product,
-            status: self.status,
-            avg_price: self.avg,
-            filled_qty: self.filled,
-            pending_qty: pending,
-            rejection: self.rejection,
-            time_ns: self.time_ns,
-            strategy: self.strategy,
-        }
+        let set = set_of(self.price_type, self.status);
+        let price = if set == OrderSet::Stop { self.trigger } else { self.price };
+        Entry { side: self.side, set, price }
     }
 
     /// The request this order was placed with (its current values).
@@ -126,25 +43,9 @@ impl Order {
         }
     }
 
-    /// The update record for stage outputs.
+    /// The update record for stage outputs: this row, the fill the event made, its time.
     pub fn update(&self, fill: Option<Fill>, time_ns: i64) -> OrderUpdate {
-        OrderUpdate {
-            order_id: self.id,
-            symbol: self.symbol,
-            side: self.side,
-            qty: self.qty,
-            price: self.price,
-            trigger: self.trigger,
-            price_type: self.price_type,
-            product: self.product,
-            status: self.status,
-            filled_qty: self.filled,
-            avg_price: self.avg,
-            fill,
-            rejection: self.rejection,
-            strategy: self.strategy,
-            time_ns,
-        }
+        OrderUpdate { order: *self, fill, time_ns }
     }
 }
 
@@ -179,6 +80,22 @@ pub(crate) fn bad(message: Msg) -> Reply {
 }
 
 impl Exec {
+    /// Puts order `idx` into its symbol's book under its current entry, noting the
+    /// largest book for the candidates scratch (reserved off the tick path, `room.rs`:
+    /// the scratch itself is taken out of `self` while a tick walks it).
+    pub(crate) fn index(&mut self, idx: usize) {
+        let o = &self.orders[idx];
+        let book = &mut self.books[o.symbol.index()];
+        book.insert(o.entry(), idx as u32);
+        self.largest_book = self.largest_book.max(book.len());
+    }
+
+    /// Takes order `idx` out of its symbol's book (call before changing its entry).
+    pub(crate) fn unindex(&mut self, idx: usize) {
+        let o = &self.orders[idx];
+        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+    }
+
     /// The order index of an id, if the id is ours.
     pub(crate) fn order_index(&self, id: OrderId) -> Option<usize> {
         let ordinal = (id.0 % 100_000_000) as usize;
@@ -346,9 +263,8 @@ impl Exec {
                     Placement::TriggerPending => OrderStatus::TriggerPending,
                     _ => OrderStatus::Open,
                 };
-                let o = &self.orders[idx];
-                self.books[o.symbol.index()].insert(o.entry(), idx as u32);
-                out.updates.push(o.update(None, t));
+                self.index(idx);
+                out.updates.push(self.orders[idx].update(None, t));
             }
         }
     }
@@ -436,7 +352,7 @@ impl Exec {
     /// Cancels a working order: out of the index at once, its margin released.
     pub(crate) fn cancel_index(&mut self, idx: usize, t: i64, out: &mut StageOutput) {
         let o = self.orders[idx];
-        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+        self.unindex(idx);
         self.funds.release(o.blocked, Money::ZERO);
         let o = &mut self.orders[idx];
         o.blocked = Money::ZERO;
@@ -530,7 +446,7 @@ impl Exec {
         } else {
             self.funds.release(o.blocked.minus(required), Money::ZERO);
         }
-        self.books[o.symbol.index()].remove(o.entry(), idx as u32);
+        self.unindex(idx);
         let w = &mut self.orders[idx];
         w.qty = new.qty;
         w.price = new.price;
@@ -539,7 +455,7 @@ impl Exec {
         w.blocked = required;
         let w = *w;
         if self.delayed.is_empty() || !self.in_flight(idx) {
-            self.books[o.symbol.index()].insert(w.entry(), idx as u32);
+            self.index(idx);
             if self.config.fill.model_for(w.strategy) == FillModel::Depth {
                 self.orders[idx].queue = self.queue_ahead(idx);
             }

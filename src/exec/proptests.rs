@@ -120,13 +120,13 @@ proptest! {
                 }
             }
             for u in &h.out.updates {
-                if !ids.contains(&u.order_id) {
-                    ids.push(u.order_id);
+                if !ids.contains(&u.order.id) {
+                    ids.push(u.order.id);
                 }
                 if let Some(f) = u.fill {
-                    prop_assert!(filled.insert(u.order_id), "order {} filled twice", u.order_id);
-                    prop_assert_eq!(f.qty, u.qty);
-                    *net.entry((u.symbol, u.product)).or_default() += u.side.sign() * f.qty.0;
+                    prop_assert!(filled.insert(u.order.id), "order {} filled twice", u.order.id);
+                    prop_assert_eq!(f.qty, u.order.qty);
+                    *net.entry((u.order.symbol, u.order.product)).or_default() += u.order.side.sign() * f.qty.0;
                 }
             }
             // Conservation, exact.
@@ -150,6 +150,10 @@ proptest! {
         // Replaying the state through a snapshot keeps the digest.
         let back = Exec::restore(ExecConfig::default(), Arc::clone(&h.ex.instruments), &h.ex.snapshot()).unwrap();
         prop_assert_eq!(back.digest(), h.ex.digest());
+        // The restored engine recounts its watchers: the same symbols need quotes.
+        for s in 0..h.ex.books.len() as u32 {
+            prop_assert_eq!(back.needs_quotes(SymbolId(s)), h.ex.needs_quotes(SymbolId(s)));
+        }
     }
 }
 

@@ -29,7 +29,9 @@ impl Exec {
                 out.positions.push(p.change(pi as u32));
             }
         }
-        self.holdings.clear();
+        for h in std::mem::take(&mut self.holdings) {
+            self.watch(h.symbol, -1);
+        }
         let count = self.funds.reset_count.saturating_add(1);
         self.funds = Funds {
             reset_count: count,

@@ -11,11 +11,12 @@ use super::fill::depth::Visible;
 use super::fill::draw::Draws;
 use super::funds::Funds;
 use super::holdings::Holding;
-use super::orders::{Order, Trade};
+use super::orders::Trade;
 use super::positions::Position;
 use super::rules::Quote;
 use super::session::Calendar;
 use crate::instruments::InstrumentMaster;
+use crate::views::Order;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use thiserror::Error;
@@ -181,6 +182,9 @@ impl Exec {
             }
             *e.fills.visible_mut(crate::types::SymbolId(symbol)) = v;
         }
+        e.count_watchers();
+        e.largest_book = e.books.iter().map(SymbolBook::len).max().unwrap_or(0);
+        e.reserve_ahead();
         Ok(e)
     }
 

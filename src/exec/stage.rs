@@ -39,7 +39,8 @@ impl ExecStage {
     /// Tells the feed which of the symbols this event touched still need quotes.
     #[inline]
     fn publish_interest(&self, out: &StageOutput) {
-        for s in out.updates.iter().map(|u| u.symbol).chain(out.positions.iter().map(|p| p.symbol))
+        for s in
+            out.updates.iter().map(|u| u.order.symbol).chain(out.positions.iter().map(|p| p.symbol))
         {
             self.interest.set_engine(s, self.exec.needs_quotes(s));
         }

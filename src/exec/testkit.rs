@@ -70,6 +70,11 @@ impl H {
         self.ex.apply(&ev, &mut self.out);
         self.mtm.apply(&ev, &mut self.out);
         self.events.push(ev);
+        // Every symbol's O(1) answer against the scan it replaces (a debug assertion
+        // inside `needs_quotes`), after every event of every test.
+        for s in 0..self.ex.books.len() as u32 {
+            self.ex.needs_quotes(SymbolId(s));
+        }
         self.out.reply
     }
 
@@ -120,7 +125,7 @@ impl H {
         }
     }
 
-    pub fn order(&self, id: OrderId) -> crate::views::OrderRow {
+    pub fn order(&self, id: OrderId) -> crate::views::Order {
         match self.ex.answer(&QueryKind::OrderStatus(id)) {
             Some(QueryReply::Order(Some(r))) => r,
             other => panic!("no order {id}: {other:?}"),

@@ -41,7 +41,7 @@ fn placement_table_through_the_engine() {
         }));
         let id = h.placed(req(SBIN, side, 10, pt, Product::Mis, limit, trig));
         let row = h.order(id);
-        assert_eq!((row.status, row.avg_price), (status, px), "row {i}: {side:?} {pt:?}");
+        assert_eq!((row.status, row.avg), (status, px), "row {i}: {side:?} {pt:?}");
         assert_eq!(h.ex.pending_count(SBIN), usize::from(status != Complete), "row {i}");
         assert!(h.conserved(), "row {i}");
     }
@@ -73,7 +73,7 @@ fn tick_table_through_the_engine() {
         assert!(h.order(id).status.is_working(), "row {i} rests first");
         h.tick(SBIN, next);
         let row = h.order(id);
-        assert_eq!((row.status, row.avg_price), (status, px), "row {i}: {side:?} {pt:?}");
+        assert_eq!((row.status, row.avg), (status, px), "row {i}: {side:?} {pt:?}");
         assert_eq!(h.ex.pending_count(SBIN), usize::from(status != Complete), "row {i}");
         assert!(h.conserved(), "row {i}");
     }
@@ -88,7 +88,7 @@ fn open_sl_fills_later_at_ltp_when_both_conditions_hold() {
         h.tick(SBIN, first);
         assert_eq!(h.order(id).status, Open);
         h.tick(SBIN, second);
-        assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(second)));
+        assert_eq!((h.order(id).status, h.order(id).avg), (Complete, rs(second)));
     }
 }
 
@@ -100,8 +100,8 @@ fn open_market_orders_fill_at_touch_on_the_next_good_tick() {
     let sell = h.placed(mkt(SBIN, Sell, 10, Product::Mis));
     assert_eq!((h.order(buy).status, h.order(sell).status), (Open, Open));
     h.quote(SBIN, 100, 99, 101, 110, 90);
-    assert_eq!((h.order(buy).status, h.order(buy).avg_price), (Complete, rs(101)));
-    assert_eq!((h.order(sell).status, h.order(sell).avg_price), (Complete, rs(99)));
+    assert_eq!((h.order(buy).status, h.order(buy).avg), (Complete, rs(101)));
+    assert_eq!((h.order(sell).status, h.order(sell).avg), (Complete, rs(99)));
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn stale_quote_guard_defers_fills() {
     assert_eq!(h.order(id).status, Open);
     assert!(h.out.updates.is_empty());
     h.quote(SBIN, 97, 0, 0, 110, 96);
-    assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(98)));
+    assert_eq!((h.order(id).status, h.order(id).avg), (Complete, rs(98)));
     // ltp <= 0 is ignored (no quote change either).
     h.send(Input::Tick(Tick { symbol: SBIN, ltp: Price(0), ..Tick::default() }));
     assert_eq!(h.ex.books[0].quote.ltp, rs(97));
@@ -223,7 +223,7 @@ fn cancel_leaves_the_index_at_once_and_releases_margin() {
     assert_eq!(h.ex.funds().used_margin, amt(900)); // 50 x 90 / 5
     assert_eq!(h.cmd(CommandKind::Cancel { order_id: id }), Reply::Cancelled(id));
     assert_eq!(h.ex.pending_count(SBIN), 0);
-    assert_eq!(h.last_update().status, OrderStatus::Cancelled);
+    assert_eq!(h.last_update().order.status, OrderStatus::Cancelled);
     assert!(h.out.funds_changed);
     assert_eq!(h.ex.funds().used_margin, amt(0));
     assert_eq!(h.ex.funds().available, amt(10_000_000));
@@ -241,7 +241,7 @@ fn modify_moves_within_the_index_and_refills_margin() {
     assert_eq!(h.ex.pending_count(SBIN), 1);
     assert_eq!(h.ex.funds().used_margin, amt(1_900)); // 100 x 95 / 5
     h.tick(SBIN, 93);
-    assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(95)));
+    assert_eq!((h.order(id).status, h.order(id).avg), (Complete, rs(95)));
     assert_eq!(h.ex.pending_count(SBIN), 0);
     // A modification that makes the order marketable does not fill at once (OpenAlgo):
     // the next tick fills it, at the limit, like any resting LIMIT.
@@ -249,9 +249,9 @@ fn modify_moves_within_the_index_and_refills_margin() {
     let m = ModifyRequest { order_id: id2, order: req(SBIN, Sell, 10, Limit, Product::Mis, 90, 0) };
     assert_eq!(h.cmd(CommandKind::Modify(m)), Reply::Modified(id2));
     assert_eq!(h.order(id2).status, Open);
-    assert_eq!(h.last_update().status, Open);
+    assert_eq!(h.last_update().order.status, Open);
     h.tick(SBIN, 93);
-    assert_eq!((h.order(id2).status, h.order(id2).avg_price), (Complete, rs(90)));
+    assert_eq!((h.order(id2).status, h.order(id2).avg), (Complete, rs(90)));
     assert!(h.conserved());
 }
 
@@ -314,7 +314,7 @@ fn margin_on_reduce_and_reverse() {
     assert_eq!(h.ex.funds().used_margin, amt(4_000));
     // Fill at 200: realize (200-100) x 100 = 10,000; old 2000 released; short 50 holds 2000.
     h.tick(SBIN, 200);
-    assert_eq!(h.order(rev).avg_price, rs(200));
+    assert_eq!(h.order(rev).avg, rs(200));
     assert_eq!(h.pos(SBIN, Product::Mis), -50);
     let f = h.ex.funds();
     assert_eq!((f.used_margin, f.realized), (amt(2_000), amt(10_000)));
@@ -365,7 +365,7 @@ fn cnc_sell_beyond_holdings_is_recorded_as_rejected() {
         row.rejection.as_str(),
         "Cannot sell SBIN in CNC. No positions or holdings available. CNC (delivery) requires existing shares. Use MIS for intraday short selling."
     );
-    assert_eq!(h.last_update().status, OrderStatus::Rejected);
+    assert_eq!(h.last_update().order.status, OrderStatus::Rejected);
     h.placed(mkt(SBIN, Buy, 3, Product::Cnc));
     let id = h.placed(mkt(SBIN, Sell, 5, Product::Cnc));
     assert_eq!(
@@ -399,8 +399,8 @@ fn smart_orders_follow_openalgos_rules_in_order() {
     assert_eq!(h.pos(SBIN, Product::Mis), 30);
     let Reply::Placed(_) = h.cmd(smart(tmpl, -10)) else { panic!() };
     assert_eq!(h.pos(SBIN, Product::Mis), -10);
-    assert_eq!(h.last_update().side, Sell);
-    assert_eq!(h.last_update().qty, Qty(40));
+    assert_eq!(h.last_update().order.side, Sell);
+    assert_eq!(h.last_update().order.qty, Qty(40));
     // Rule 3: target 0 closes the whole position; LIMIT honoured (marketable: fills).
     let lim = req(SBIN, Sell, 0, Limit, Product::Mis, 110, 0);
     let Reply::Placed(id) = h.cmd(smart(lim, 0)) else { panic!() };
@@ -426,10 +426,10 @@ fn placement_needs_a_fresh_quote() {
     assert_eq!(h.order(id).status, Open);
     // ... and a fresh quote decides it.
     h.tick(SBIN, 102);
-    assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(105)));
+    assert_eq!((h.order(id).status, h.order(id).avg), (Complete, rs(105)));
     // A LIMIT placed right after a fresh quote fills at once at LTP.
     let id = h.placed(req(SBIN, Buy, 1, Limit, Product::Mis, 105, 0));
-    assert_eq!((h.order(id).status, h.order(id).avg_price), (Complete, rs(102)));
+    assert_eq!((h.order(id).status, h.order(id).avg), (Complete, rs(102)));
     // The engine's own square-off closes against the last known price however old.
     h.time = at(15, 16);
     h.send(Input::Timer);
@@ -441,7 +441,7 @@ fn an_immediate_fill_reports_open_then_complete() {
     let mut h = H::new();
     h.tick(SBIN, 100);
     h.placed(mkt(SBIN, Buy, 1, Product::Mis));
-    let st: Vec<OrderStatus> = h.out.updates.iter().map(|u| u.status).collect();
+    let st: Vec<OrderStatus> = h.out.updates.iter().map(|u| u.order.status).collect();
     assert_eq!(st, [Open, Complete]);
     assert!(h.out.updates[0].fill.is_none() && h.out.updates[1].fill.is_some());
 }
@@ -451,12 +451,12 @@ fn rows_show_market_fill_price_and_nothing_pending_when_rejected() {
     let mut h = H::new();
     h.quote(SBIN, 100, 99, 101, 0, 0);
     let id = h.placed(mkt(SBIN, Buy, 2, Product::Mis));
-    assert_eq!(h.order(id).price, rs(101));
+    assert_eq!((h.order(id).shown_price(), h.order(id).price), (rs(101), rs(0)));
     let rej = h.placed(mkt(SBIN, Sell, 5, Product::Cnc)); // recorded as rejected
     let r = h.order(rej);
-    assert_eq!((r.status, r.pending_qty), (OrderStatus::Rejected, Qty(0)));
+    assert_eq!((r.status, r.pending()), (OrderStatus::Rejected, Qty(0)));
     match h.ex.answer(&QueryKind::OrderBook) {
-        Some(QueryReply::Orders(rows)) => assert_eq!(rows[0].order_id, rej, "newest first"),
+        Some(QueryReply::Orders(rows)) => assert_eq!(rows[0].id, rej, "newest first"),
         other => panic!("{other:?}"),
     }
 }
@@ -480,8 +480,8 @@ fn cancel_all_and_close_position() {
         Reply::Closed { closed: 2, failed: 0 }
     );
     assert_eq!((h.pos(SBIN, Product::Mis), h.pos(NIFTYFUT, Product::Nrml)), (0, 0));
-    assert!(h.out.updates.iter().all(|u| u.strategy == strategy));
-    let done = h.out.updates.iter().filter(|u| u.status == Complete).count();
+    assert!(h.out.updates.iter().all(|u| u.order.strategy == strategy));
+    let done = h.out.updates.iter().filter(|u| u.order.status == Complete).count();
     assert_eq!(done, 2, "each close reports open, then complete");
     let f = h.ex.funds();
     assert_eq!(f.used_margin, amt(0));
@@ -511,7 +511,7 @@ fn square_off_at_each_exchange_cutoff() {
     assert_eq!(h.pos(SBIN, Product::Cnc), 4); // CNC untouched
     assert_eq!(h.pos(CRUDE, Product::Mis), -100); // MCX squares off at 23:30
     let closing = h.out.updates.iter().find(|u| u.fill.is_some()).unwrap();
-    assert_eq!(closing.strategy.as_str(), AUTO_SQUARE_OFF);
+    assert_eq!(closing.order.strategy.as_str(), AUTO_SQUARE_OFF);
     h.time = at(15, 16);
     h.send(Input::Timer);
     assert!(h.out.updates.is_empty(), "nothing left to square off");

@@ -83,6 +83,7 @@ impl Exec {
             t.saturating_add(c.latency_ns).saturating_add(jitter).max(after.unwrap_or(i64::MIN));
         let at = self.delayed.partition_point(|d| d.due_ns <= due);
         self.delayed.insert(at, Delayed { due_ns: due, order: idx as u32, action });
+        self.watch(self.orders[idx].symbol, 1);
     }
 
     /// True while order `idx`'s placement has not reached the venue.
@@ -98,6 +99,7 @@ impl Exec {
             self.delayed.remove(0);
             let idx = d.order as usize;
             let o = self.orders[idx];
+            self.watch(o.symbol, -1);
             if !o.status.is_working() {
                 continue;
             }

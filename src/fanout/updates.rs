@@ -179,23 +179,26 @@ mod tests {
     use crate::types::*;
 
     fn update(n: u64) -> OrderUpdate {
-        OrderUpdate {
-            order_id: OrderId(n),
+        let order = crate::views::Order {
+            id: OrderId(n),
             symbol: SymbolId(0),
             side: Side::Buy,
             qty: Qty(1),
-            price: Price::ZERO,
-            trigger: Price::ZERO,
             price_type: PriceType::Market,
             product: Product::Mis,
-            status: OrderStatus::Complete,
-            filled_qty: Qty(1),
-            avg_price: Price(1),
-            fill: None,
-            rejection: Msg::EMPTY,
+            price: Price::ZERO,
+            trigger: Price::ZERO,
+            disclosed: Qty::ZERO,
             strategy: Tag::EMPTY,
+            status: OrderStatus::Complete,
+            filled: Qty(1),
+            avg: Price(1),
+            blocked: Money::ZERO,
+            rejection: Msg::EMPTY,
             time_ns: 0,
-        }
+            queue: 0,
+        };
+        OrderUpdate { order, fill: None, time_ns: 0 }
     }
 
     #[test]
@@ -206,10 +209,10 @@ mod tests {
         tx.send(Seq(6), update(2));
         assert_eq!(rx.poll(), Next::Empty);
         h.durable_seq.store(5, Ordering::Release);
-        assert!(matches!(rx.poll(), Next::Update(q) if q.update.order_id == OrderId(1)));
+        assert!(matches!(rx.poll(), Next::Update(q) if q.update.order.id == OrderId(1)));
         assert_eq!(rx.poll(), Next::Empty);
         h.durable_seq.store(6, Ordering::Release);
-        assert!(matches!(rx.poll(), Next::Update(q) if q.update.order_id == OrderId(2)));
+        assert!(matches!(rx.poll(), Next::Update(q) if q.update.order.id == OrderId(2)));
     }
 
     #[test]

@@ -196,21 +196,22 @@ pub fn trade_json(
     account: &str,
     seq: u64,
 ) -> String {
-    let (symbol, exchange) =
-        instruments.get(u.symbol).map_or(("", ""), |i| (i.symbol.as_str(), i.exchange.as_str()));
+    let (symbol, exchange) = instruments
+        .get(u.order.symbol)
+        .map_or(("", ""), |i| (i.symbol.as_str(), i.exchange.as_str()));
     let Some(fill) = u.fill else { return String::new() };
     serde_json::json!({
         "type": "trade",
         "account": account,
-        "orderid": u.order_id.to_string(),
+        "orderid": u.order.id.to_string(),
         "tradeid": fill.trade_no,
         "symbol": symbol,
         "exchange": exchange,
-        "action": u.side.as_str(),
-        "product": u.product.as_str(),
+        "action": u.order.side.as_str(),
+        "product": u.order.product.as_str(),
         "quantity": fill.qty.0,
         "price": fill.price.to_f64(),
-        "strategy": u.strategy.as_str(),
+        "strategy": u.order.strategy.as_str(),
         "time_ns": u.time_ns,
         "seq": seq,
     })

@@ -88,27 +88,28 @@ struct OrderUpdateFrame<'a> {
 
 /// The `order_update` frame of `u` (orderid as its 14-digit string, prices as numbers).
 pub fn order_update(u: &OrderUpdate, instruments: &InstrumentMaster, user_id: &str) -> String {
-    let (symbol, exchange) =
-        instruments.get(u.symbol).map_or(("", ""), |i| (i.symbol.as_str(), i.exchange.as_str()));
+    let (symbol, exchange) = instruments
+        .get(u.order.symbol)
+        .map_or(("", ""), |i| (i.symbol.as_str(), i.exchange.as_str()));
     let frame = OrderUpdateFrame {
         kind: "order_update",
         user_id,
         mode: "analyze",
         broker: BROKER,
-        orderid: u.order_id.to_string(),
+        orderid: u.order.id.to_string(),
         symbol,
         exchange,
-        action: u.side.as_str(),
-        quantity: u.qty.0,
-        price: u.price.to_f64(),
-        trigger_price: u.trigger.to_f64(),
-        pricetype: u.price_type.as_str(),
-        product: u.product.as_str(),
-        order_status: u.status.as_str(),
-        filled_quantity: u.filled_qty.0,
-        pending_quantity: (u.qty.0 - u.filled_qty.0).max(0),
-        average_price: u.avg_price.to_f64(),
-        rejection_reason: u.rejection.as_str(),
+        action: u.order.side.as_str(),
+        quantity: u.order.qty.0,
+        price: u.order.price.to_f64(),
+        trigger_price: u.order.trigger.to_f64(),
+        pricetype: u.order.price_type.as_str(),
+        product: u.order.product.as_str(),
+        order_status: u.order.status.as_str(),
+        filled_quantity: u.order.filled.0,
+        pending_quantity: (u.order.qty.0 - u.order.filled.0).max(0),
+        average_price: u.order.avg.to_f64(),
+        rejection_reason: u.order.rejection.as_str(),
     };
     // A struct of strings and numbers always serializes.
     serde_json::to_string(&frame).unwrap_or_default()
@@ -133,23 +134,26 @@ mod tests {
     fn order_update_has_the_openalgo_shape() {
         let m = InstrumentMaster::default_universe();
         let sbin = m.lookup(Exchange::Nse, "SBIN").unwrap();
-        let u = OrderUpdate {
-            order_id: OrderId::new(261126, 7),
+        let order = crate::views::Order {
+            id: OrderId::new(261126, 7),
             symbol: sbin,
             side: Side::Buy,
             qty: Qty(10),
-            price: Price::ZERO,
-            trigger: Price::ZERO,
             price_type: PriceType::Market,
             product: Product::Cnc,
-            status: OrderStatus::Complete,
-            filled_qty: Qty(10),
-            avg_price: Price::from_f64(812.5).unwrap(),
-            fill: None,
-            rejection: Msg::EMPTY,
+            price: Price::ZERO,
+            trigger: Price::ZERO,
+            disclosed: Qty::ZERO,
             strategy: Tag::EMPTY,
+            status: OrderStatus::Complete,
+            filled: Qty(10),
+            avg: Price::from_f64(812.5).unwrap(),
+            blocked: Money::ZERO,
+            rejection: Msg::EMPTY,
             time_ns: 0,
+            queue: 0,
         };
+        let u = OrderUpdate { order, fill: None, time_ns: 0 };
         let v: Value = serde_json::from_str(&order_update(&u, &m, "sandbox")).unwrap();
         assert_eq!(v["orderid"], "26112600000007");
         assert_eq!(v["price"], 0.0);

@@ -16,7 +16,7 @@ use tickfill::clock::mono_now_ns;
 use tickfill::engine::{Engine, EngineConfig, EngineHandle};
 use tickfill::event::{CommandKind, OrderRequest, QueryKind, Reply, Tick};
 use tickfill::types::{OrderId, Price, PriceType, Side, SymbolId};
-use tickfill::views::{FundsRow, OrderRow, PositionRow, QueryReply};
+use tickfill::views::{FundsRow, Order, PositionRow, QueryReply};
 
 /// An engine config for tests: see [`common::engine_config`].
 pub fn config(dir: &Path) -> EngineConfig {
@@ -73,7 +73,7 @@ pub fn placed(h: &EngineHandle, o: OrderRequest) -> OrderId {
     }
 }
 
-pub fn orders(h: &EngineHandle) -> Vec<OrderRow> {
+pub fn orders(h: &EngineHandle) -> Vec<Order> {
     match h.query(QueryKind::OrderBook).expect("answer") {
         QueryReply::Orders(o) => o,
         other => panic!("unexpected {other:?}"),
