@@ -207,7 +207,10 @@ mod size {
     fn a_slot_keeps_depth_and_fill_settings_out_of_line() {
         let (slot, event) =
             (std::mem::size_of::<super::Slot>(), std::mem::size_of::<crate::event::Event>());
-        eprintln!("size_of::<Slot>() = {slot}, size_of::<Event>() = {event}");
+        let aside = std::mem::size_of::<crate::ring::packed::Aside>();
+        eprintln!(
+            "size_of::<Slot>() = {slot}, size_of::<Event>() = {event}, side cell {aside} (heap)"
+        );
         assert!(slot + 200 <= 1024, "size_of::<Slot>() = {slot}");
     }
 }
