@@ -17,7 +17,8 @@
 //! Modules: [`codec`] (the event layout), [`record`] (framing and the scan, pure slices),
 //! [`segment`] (files, preallocation, the one mmap), `survey` (the verdict over a dir),
 //! [`reader`] (replay iterator, one pass), [`snapshot`] (state snapshots), [`lock`] (one
-//! engine per data dir), [`error`].
+//! engine per data dir), [`ahead`] (the next segment made off the appending thread),
+//! [`error`].
 //!
 //! # Invariants
 //! - Records appear in strictly increasing sequence order, across segments in index order.
