@@ -30,13 +30,19 @@ use crate::event::{Command, Depth, Event, Header, Input, Query, QuoteSource, Tic
 use crate::exec::fill::FillConfig;
 use crate::types::{Price, SymbolId};
 
-/// A slot's side cell: the payloads too big to keep in every slot.
+/// A slot's side cell: the payload too big to keep in every slot (one at a time: a slot
+/// holds one event).
 #[derive(Clone, Debug, Default)]
-pub struct Aside {
+pub struct Aside(Payload);
+
+#[derive(Clone, Debug, Default)]
+enum Payload {
+    #[default]
+    Nothing,
     /// The depth of the tick in the slot (when its flag says it has one).
-    depth: Depth,
+    Depth(Depth),
     /// The fill settings of a `FillSettings` event in the slot.
-    fill: Option<FillConfig>,
+    Fill(FillConfig),
 }
 
 /// An event as a slot holds it.
@@ -95,7 +101,7 @@ pub fn pack(event: &Event, aside: &mut Aside) -> PackedEvent {
         Input::Query(q) => PackedInput::Query(*q),
         Input::Snapshot => PackedInput::Snapshot,
         Input::FillSettings(f) => {
-            aside.fill = Some(*f);
+            aside.0 = Payload::Fill(*f);
             PackedInput::FillSettings
         }
     };
@@ -131,7 +137,7 @@ fn head(t: &Tick, aside: &mut Aside) -> TickHead {
     } = *t;
     let has_depth = depth.levels > 0 || *depth != Depth::default();
     if has_depth {
-        aside.depth = *depth;
+        aside.0 = Payload::Depth(*depth);
     }
     TickHead {
         symbol,
@@ -184,14 +190,21 @@ impl PackedEvent {
                 ltt_ms: h.ltt_ms,
                 mode: h.mode,
                 source: h.source,
-                depth: if h.depth { aside.depth } else { Depth::default() },
+                depth: match (&aside.0, h.depth) {
+                    (Payload::Depth(d), true) => *d,
+                    // `pack` set the payload with the flag: no depth, or unreachable.
+                    _ => Depth::default(),
+                },
             }),
             PackedInput::Command(c) => Input::Command(*c),
             PackedInput::Timer => Input::Timer,
             PackedInput::Query(q) => Input::Query(*q),
             PackedInput::Snapshot => Input::Snapshot,
-            // `pack` always sets it with this variant; the default is unreachable.
-            PackedInput::FillSettings => Input::FillSettings(aside.fill.unwrap_or_default()),
+            PackedInput::FillSettings => Input::FillSettings(match &aside.0 {
+                Payload::Fill(f) => *f,
+                // `pack` always sets the payload with this variant: unreachable.
+                _ => FillConfig::default(),
+            }),
         };
         Event { header: self.header, input }
     }
