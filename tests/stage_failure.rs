@@ -96,13 +96,13 @@ fn refuses_orders_serves_reads(topology: Topology) {
         disclosed: Qty::ZERO,
         strategy: Tag::EMPTY,
     };
-    let (t1, rx1) = router.register();
+    let (t1, rx1) = router.register().expect("a free reply cell");
     publisher.publish(
         Input::Command(Command { ticket: t1, kind: CommandKind::Place(order) }),
         now,
         0,
     );
-    let (t2, rx2) = router.register();
+    let (t2, rx2) = router.register().expect("a free reply cell");
     publisher.publish(Input::Query(Query { ticket: t2, kind: QueryKind::Funds }), now, 0);
     // Inline: this thread runs the stages (a no-op with a stage thread).
     publisher.drain();

@@ -161,7 +161,7 @@ pub(crate) struct Api {
 fn engine_error(e: EngineError) -> ApiError {
     match e {
         // "engine busy: ...": never sequenced, so never journaled; the client may retry.
-        EngineError::Busy => ApiError::unavailable(e.to_string()),
+        EngineError::Busy | EngineError::TooManyWaiting(_) => ApiError::unavailable(e.to_string()),
         EngineError::Stopped | EngineError::Timeout(_) => {
             ApiError::unavailable(format!("Engine unavailable: {e}"))
         }

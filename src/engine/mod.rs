@@ -142,6 +142,10 @@ pub enum EngineError {
     /// The input was not sequenced and never will be; retry later.
     #[error("engine busy: the request could not be sequenced in time and was not accepted; retry")]
     Busy,
+    /// Too many requests wait for replies at once (the reply router is full). The
+    /// request was not sent; retry later.
+    #[error("engine busy: {0}")]
+    TooManyWaiting(#[from] reply::RouterFull),
     /// Startup failed.
     #[error("recovery failed: {0}")]
     Recovery(#[from] RecoveryError),
@@ -186,7 +190,7 @@ pub struct EngineHandle {
 impl EngineHandle {
     /// Submits a command and waits until its reply is durable.
     pub fn submit(&self, kind: CommandKind) -> Result<CommandOutcome, EngineError> {
-        let (ticket, rx) = self.router.register();
+        let (ticket, rx) = self.router.register().inspect_err(|_| self.health.note_busy())?;
         self.intake
             .send(Inbound::Command(Command { ticket, kind }))
             .map_err(|_| EngineError::Stopped)?;
@@ -198,7 +202,7 @@ impl EngineHandle {
 
     /// Runs a query, answered by the stage that owns the data, after the journal passed it.
     pub fn query(&self, kind: QueryKind) -> Result<QueryReply, EngineError> {
-        let (ticket, rx) = self.router.register();
+        let (ticket, rx) = self.router.register().inspect_err(|_| self.health.note_busy())?;
         self.intake
             .send(Inbound::Query(Query { ticket, kind }))
             .map_err(|_| EngineError::Stopped)?;
@@ -224,7 +228,7 @@ impl EngineHandle {
     /// `admit_within`, is [`EngineError::Busy`] (and then never journaled) rather than a
     /// wait.
     pub async fn submit_async(&self, kind: CommandKind) -> Result<CommandOutcome, EngineError> {
-        let (ticket, rx) = self.router.register_async();
+        let (ticket, rx) = self.router.register_async().inspect_err(|_| self.health.note_busy())?;
         let claim = sequencer::Claim::new();
         let input = crate::event::Input::Command(Command { ticket, kind });
         self.send_async(ticket, Inbound::Admitted(claim.clone(), input))?;
@@ -236,7 +240,7 @@ impl EngineHandle {
 
     /// Runs a query and awaits its reply without blocking a thread.
     pub async fn query_async(&self, kind: QueryKind) -> Result<QueryReply, EngineError> {
-        let (ticket, rx) = self.router.register_async();
+        let (ticket, rx) = self.router.register_async().inspect_err(|_| self.health.note_busy())?;
         let claim = sequencer::Claim::new();
         let input = crate::event::Input::Query(Query { ticket, kind });
         self.send_async(ticket, Inbound::Admitted(claim.clone(), input))?;

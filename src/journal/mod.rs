@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! append(event) --encode--> reusable buffer --frame + CRC32C--> mmap of journal-N.seg
-//!                                                   (full? msync, create N+1 with fallocate)
+//!                                                   (full? msync, rename the spare N+1 in,
+//!                                                    or create it with fallocate)
+//! commit() of a half-full segment --> the ahead helper makes spare N+1 (off this thread)
 //! commit()      --per SyncLevel--> nothing | msync | msync + fsync   (then the sync mark)
 //!               (after a rotation: the full segment msync+fsync and the dir fsync first)
 //! drop          --> msync + fsync of everything (clean stop)
@@ -15,7 +17,8 @@
 //! Modules: [`codec`] (the event layout), [`record`] (framing and the scan, pure slices),
 //! [`segment`] (files, preallocation, the one mmap), `survey` (the verdict over a dir),
 //! [`reader`] (replay iterator, one pass), [`snapshot`] (state snapshots), [`lock`] (one
-//! engine per data dir), [`error`].
+//! engine per data dir), [`ahead`] (the next segment made off the appending thread),
+//! [`error`].
 //!
 //! # Invariants
 //! - Records appear in strictly increasing sequence order, across segments in index order.
@@ -44,6 +47,7 @@
 // child module forbids unsafe code itself.
 #![deny(unsafe_code)]
 
+pub mod ahead;
 pub mod codec;
 pub mod error;
 pub mod lock;
@@ -283,6 +287,10 @@ pub struct Journal {
     /// Tests: the next sync of a retired segment fails.
     #[cfg(test)]
     fail_retired_sync: bool,
+    /// Makes the next segment ahead of need ([`ahead`]).
+    ahead: ahead::Ahead,
+    /// Rotations that used a spare the helper made (the rest created the segment).
+    spares_used: u64,
     /// One engine per data dir, for as long as the journal is open.
     _lock: DirLock,
 }
@@ -352,6 +360,8 @@ impl Journal {
                 survey.segments.truncate(segment + 1);
             }
         }
+        // Spares a crash left are not segments; nothing above read them.
+        segment::remove_spares(&dir)?;
         let writer = match survey.segments.last() {
             Some(info) => SegmentWriter::open(&dir, info.index, info.end() as usize)?,
             None => {
@@ -361,6 +371,8 @@ impl Journal {
             }
         };
         let journal = Journal {
+            ahead: ahead::Ahead::start(dir.clone()),
+            spares_used: 0,
             dir,
             segment_bytes: config.segment_bytes,
             sync: config.sync,
@@ -449,6 +461,10 @@ impl Journal {
             Ok(()) => self.mark_batch_start(),
             Err(e) => self.sync_failed = Some(e.to_string()),
         }
+        // Half full: time to have the next segment made (a no-op once asked).
+        if self.writer.pos() > self.writer.len() / 2 {
+            self.ahead.want(self.writer.index() + 1, self.segment_bytes);
+        }
         done
     }
 
@@ -493,16 +509,24 @@ impl Journal {
             return Err(JournalError::SyncFailedEarlier(why.clone()));
         }
         self.sync_retired()?;
-        let next =
-            match SegmentWriter::create(&self.dir, self.writer.index() + 1, self.segment_bytes) {
-                Ok(next) => next,
-                Err(e) => {
-                    if let Err(sync) = self.roll_back_batch() {
-                        self.sync_failed = Some(sync.to_string());
-                    }
-                    return Err(e);
+        let index = self.writer.index() + 1;
+        let spare = self.ahead.take(index, self.segment_bytes);
+        let used_spare = spare.is_some();
+        let made = match spare.map(|s| SegmentWriter::from_spare(&self.dir, s)) {
+            Some(Ok(next)) => Ok(next),
+            // No spare ready, or it could not be renamed in: make the segment here.
+            None | Some(Err(_)) => SegmentWriter::create(&self.dir, index, self.segment_bytes),
+        };
+        let next = match made {
+            Ok(next) => next,
+            Err(e) => {
+                if let Err(sync) = self.roll_back_batch() {
+                    self.sync_failed = Some(sync.to_string());
                 }
-            };
+                return Err(e);
+            }
+        };
+        self.spares_used += u64::from(used_spare);
         self.retired = Some(std::mem::replace(&mut self.writer, next));
         // The rest of the batch is in the new segment, from its start.
         self.batch_start =
@@ -527,6 +551,18 @@ impl Journal {
     #[cfg(test)]
     pub(crate) fn crash(mut self) {
         self.flush_on_drop = false;
+        self.ahead.keep_files();
+    }
+
+    /// Blocks until the helper has made the spare asked for last (tests).
+    #[cfg(test)]
+    pub(crate) fn wait_for_spare(&mut self) -> bool {
+        self.ahead.wait_ready()
+    }
+
+    /// Rotations that took a spare made ahead (the others created their segment).
+    pub fn spares_used(&self) -> u64 {
+        self.spares_used
     }
 
     /// Tests elsewhere in the crate: the size of the segments created from now on (a huge

@@ -15,10 +15,21 @@
 //! disk blocks behind it: a full disk is [`JournalError::DiskFull`] when a segment is
 //! created, never a SIGBUS when a page is first touched.
 //!
+//! A **spare** ([`Spare`], made by [`super::ahead`] off the hot thread) is the next segment
+//! made ahead of need under a name that is not a segment's (`journal-NNNNNNNN.seg.next`):
+//! preallocated, mapped, every page written once and synced, so its blocks are allocated
+//! and written and its pages are in the page cache. Rotation renames it into place
+//! ([`SegmentWriter::from_spare`]) and writes the header, exactly as `create` would.
+//!
 //! # Invariants
 //! - The only `unsafe` of the journal is [`map_file`]; it maps files this process created
 //!   (or recovered), preallocated, and never truncates while mapped.
 //! - A segment is written by one [`SegmentWriter`] at a time, from one thread.
+//! - A spare is never read as a segment ([`parse_name`] refuses its name) and is all zero
+//!   until it is renamed: a crash leaves at most an ignored file, which `open` removes
+//!   ([`remove_spares`]); a crash between the rename and the header's sync leaves a
+//!   fresh (all-zero) last segment, which recovery already accepts (a crash right after
+//!   `create`).
 
 #![deny(unsafe_code)]
 
@@ -40,6 +51,28 @@ pub const VERSION: u32 = 2;
 /// The file name of segment `index`.
 pub fn file_name(index: u32) -> String {
     format!("journal-{index:08}.seg")
+}
+
+/// The name a spare for segment `index` is made under (not a segment name).
+pub fn spare_name(index: u32) -> String {
+    format!("{}.next", file_name(index))
+}
+
+/// Removes spares a crash left in `dir` (never segments: only names [`spare_name`] makes).
+pub fn remove_spares(dir: &Path) -> Result<(), JournalError> {
+    for entry in std::fs::read_dir(dir).map_err(JournalError::io("read dir", dir))? {
+        let entry = entry.map_err(JournalError::io("read dir", dir))?;
+        let name = entry.file_name();
+        let spare = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".next"))
+            .is_some_and(|seg| parse_name(seg).is_some());
+        if spare {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(JournalError::io("remove spare", &path))?;
+        }
+    }
+    Ok(())
 }
 
 /// The index of a segment file name, or `None` for other files.
@@ -139,6 +172,92 @@ fn map_file(file: &File, path: &Path) -> Result<MmapMut, JournalError> {
     unsafe { MmapMut::map_mut(file) }.map_err(JournalError::io("mmap", path))
 }
 
+/// Bytes between the writes that touch every page of a spare (the smallest page size).
+const PAGE: usize = 4096;
+
+/// The next segment, made ahead of need (see the module doc).
+#[derive(Debug)]
+pub struct Spare {
+    index: u32,
+    path: PathBuf,
+    file: File,
+    map: MmapMut,
+}
+
+impl Spare {
+    /// Makes the spare for segment `index` (`len` bytes) in `dir`: creates it under
+    /// [`spare_name`], preallocates and maps it, writes every page once and syncs. Returns
+    /// `None` (leaving no file) when `stop` is raised meanwhile. On failure no file is
+    /// left behind.
+    pub fn prepare(
+        dir: &Path,
+        index: u32,
+        len: u64,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<Spare>, JournalError> {
+        let path = dir.join(spare_name(index));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(JournalError::io("create spare", &path))?;
+        let made = preallocate(&file, &path, len).and_then(|()| map_file(&file, &path)).and_then(
+            |mut map| {
+                // One write per page: the page is faulted in, its block written at the
+                // sync below (ext4 converts the preallocated extent now, not under the
+                // hot thread's first write), and the page stays in the page cache.
+                for (i, at) in (0..map.len()).step_by(PAGE).enumerate() {
+                    if i % 256 == 0 && stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Ok(None);
+                    }
+                    map[at] = 0;
+                }
+                map.flush().map_err(JournalError::io("msync spare", &path))?;
+                file.sync_all().map_err(JournalError::io("fsync spare", &path))?;
+                Ok(Some(map))
+            },
+        );
+        match made {
+            Ok(Some(map)) => Ok(Some(Spare { index, path, file, map })),
+            Ok(None) => {
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                Ok(None)
+            }
+            Err(e) => {
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// The segment index it is for.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// True when it has no bytes (never, for a prepared spare).
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Removes it (not needed after all: the size changed, or the journal closed).
+    pub fn discard(self) {
+        let Spare { path, file, map, .. } = self;
+        drop(map);
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
 /// The segment being appended to.
 #[derive(Debug)]
 pub struct SegmentWriter {
@@ -174,6 +293,25 @@ impl SegmentWriter {
                 return Err(e);
             }
         };
+        write_header(&mut map);
+        Ok(SegmentWriter { index, name, path, file, map, pos: HEADER, dirty_from: 0 })
+    }
+
+    /// Makes a spare segment `spare.index()` of `dir`: renames it into place (refusing to
+    /// replace an existing segment, as `create` does) and writes the header. On failure
+    /// the spare is removed.
+    pub fn from_spare(dir: &Path, spare: Spare) -> Result<SegmentWriter, JournalError> {
+        let Spare { index, path: spare_path, file, mut map } = spare;
+        let name = file_name(index);
+        let path = dir.join(&name);
+        let cwd = rustix::fs::CWD;
+        let flags = rustix::fs::RenameFlags::NOREPLACE;
+        if let Err(e) = rustix::fs::renameat_with(cwd, &spare_path, cwd, &path, flags) {
+            drop(map);
+            drop(file);
+            let _ = std::fs::remove_file(&spare_path);
+            return Err(JournalError::io("rename spare", &path)(e.into()));
+        }
         write_header(&mut map);
         Ok(SegmentWriter { index, name, path, file, map, pos: HEADER, dirty_from: 0 })
     }

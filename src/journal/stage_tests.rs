@@ -15,7 +15,7 @@ fn event(seq: u64, input: Input) -> Event {
 }
 
 fn command(router: &ReplyRouter) -> (Input, crossbeam_channel::Receiver<Response>) {
-    let (ticket, rx) = router.register();
+    let (ticket, rx) = router.register().expect("a free reply cell");
     let kind = CommandKind::CancelAll { strategy: Tag::new("s").unwrap() };
     (Input::Command(Command { ticket, kind }), rx)
 }

@@ -555,3 +555,116 @@ fn a_clean_stop_flushes_and_moves_the_sync_mark_to_the_end() {
     let bytes = std::fs::read(seg1(dir.path())).unwrap();
     assert_eq!(segment::sync_mark(&bytes), Some(end));
 }
+
+/// Appends `events` from `n` one batch of 16 at a time until the current segment is past
+/// half full, then waits for the helper to make the next segment; returns where it stopped.
+fn fill_past_half(j: &mut Journal, events: &[Event], mut n: usize) -> usize {
+    let first = j.current_segment().to_string();
+    while j.writer.pos() <= j.writer.len() / 2 {
+        for e in &events[n..n + 16] {
+            j.append(e).unwrap();
+        }
+        n += 16;
+        j.commit().unwrap();
+        assert_eq!(j.current_segment(), first, "rotated before half full");
+    }
+    assert!(j.wait_for_spare(), "the helper made no spare");
+    n
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn the_rotation_takes_the_segment_made_ahead_and_everything_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), SyncLevel::Fsync);
+    let events: Vec<Event> = (0..3_000).map(event).collect();
+    let (mut j, _) = Journal::open(&cfg).unwrap();
+    let n = fill_past_half(&mut j, &events, 0);
+    // The spare is on disk, full size, all zero, and not a segment.
+    let spare = dir.path().join(segment::spare_name(2));
+    let bytes = std::fs::read(&spare).unwrap();
+    assert_eq!(bytes.len() as u64, SMALL);
+    assert!(bytes.iter().all(|&b| b == 0));
+    assert_eq!(segments(dir.path()), vec![segment::file_name(1)]);
+    assert_eq!(read_all(dir.path()), events[..n]);
+    // The rotation renames it in.
+    let mut m = n;
+    while j.current_segment() == segment::file_name(1) {
+        j.append(&events[m]).unwrap();
+        m += 1;
+    }
+    j.commit().unwrap();
+    assert_eq!(j.spares_used(), 1);
+    assert!(!spare.exists());
+    assert_eq!(segments(dir.path()), vec![segment::file_name(1), segment::file_name(2)]);
+    // And the next one, made while segment 2 fills.
+    let mut m = fill_past_half(&mut j, &events, m);
+    while j.current_segment() == segment::file_name(2) {
+        j.append(&events[m]).unwrap();
+        m += 1;
+    }
+    assert_eq!(j.spares_used(), 2);
+    for e in &events[m..] {
+        j.append(e).unwrap();
+    }
+    j.commit().unwrap();
+    drop(j);
+    assert_eq!(read_all(dir.path()), events);
+    assert!(files(dir.path()).iter().all(|f| !f.ends_with(".next")), "{:?}", files(dir.path()));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn a_crash_with_a_spare_made_recovers_the_same_records_and_removes_the_spare() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), SyncLevel::Msync);
+    let events: Vec<Event> = (0..3_000).map(event).collect();
+    let (mut j, _) = Journal::open(&cfg).unwrap();
+    let n = fill_past_half(&mut j, &events, 0);
+    j.crash();
+    let spare = dir.path().join(segment::spare_name(2));
+    assert!(spare.exists(), "a crash leaves the spare: {:?}", files(dir.path()));
+    // Recovery reads the same records, ignores the spare, and removes it.
+    let (mut j, report) = Journal::open(&cfg).unwrap();
+    assert_eq!((report.records, report.torn_tail, report.damage), (n as u64, None, None));
+    assert!(!spare.exists(), "{:?}", files(dir.path()));
+    // Appending goes on across rotations (into spares made by the new helper, or not).
+    for e in &events[n..] {
+        j.append(e).unwrap();
+    }
+    j.commit().unwrap();
+    drop(j);
+    assert_eq!(read_all(dir.path()), events);
+    assert!(segments(dir.path()).len() >= 3);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "mmap and files are not supported under Miri")]
+fn a_spare_of_another_size_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), SyncLevel::None);
+    let events: Vec<Event> = (0..3_000).map(event).collect();
+    let (mut j, _) = Journal::open(&cfg).unwrap();
+    let mut m = fill_past_half(&mut j, &events, 0);
+    j.set_segment_bytes(2 * SMALL);
+    while j.current_segment() == segment::file_name(1) {
+        j.append(&events[m]).unwrap();
+        m += 1;
+    }
+    j.commit().unwrap();
+    assert_eq!(j.spares_used(), 0);
+    let len = std::fs::metadata(dir.path().join(segment::file_name(2))).unwrap().len();
+    assert_eq!(len, 2 * SMALL, "the segment was made at the new size");
+    assert!(!dir.path().join(segment::spare_name(2)).exists());
+    drop(j);
+    assert_eq!(read_all(dir.path()), events[..m]);
+}

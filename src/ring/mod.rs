@@ -11,6 +11,7 @@
 pub mod channels;
 pub mod cores;
 pub mod idle;
+pub mod packed;
 pub mod pipeline;
 pub mod slot;
 pub mod stage;
