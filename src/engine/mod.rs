@@ -145,7 +145,7 @@ pub enum EngineError {
     /// Too many requests wait for replies at once (the reply router is full). The
     /// request was not sent; retry later.
     #[error("engine busy: {0}")]
-    TooManyWaiting(#[from] reply::RouterFull),
+    TooManyWaiting(#[from] crate::reply::RouterFull),
     /// Startup failed.
     #[error("recovery failed: {0}")]
     Recovery(#[from] RecoveryError),

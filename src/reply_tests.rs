@@ -1,5 +1,5 @@
 //! The reply router: register, deliver and forget, alone and racing. Counts are scaled
-//! for Miri (`cargo +nightly miri test --lib engine::reply`).
+//! for Miri (`cargo +nightly miri test --lib reply::tests`).
 
 use super::*;
 
