@@ -534,6 +534,11 @@ fn fill_settings_are_journaled_so_a_restart_with_other_flags_keeps_the_fills_mad
         s.order(&id)["order_status"] == "complete"
     });
     assert_eq!(s.trades_of(&id), [(100, 800.05), (200, 800.10), (200, 800.10)]);
+    // The loop may have pushed more copies than it needed; a last frame with its own LTP
+    // is the witness that every one before it is applied (and journaled) before the
+    // digest is taken, so the replay below reads the same events the digest covers.
+    upstream.push(book_frame(800.20, 1_000, &[(800.15, 50)], &[(800.25, 300)]));
+    s.wait_ltp(800.20);
     let after = s.digest();
     s.kill();
 
