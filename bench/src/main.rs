@@ -153,6 +153,7 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
         direct: !a.ws_wake,
         search: true,
         procgen: a.loadgen == harness::loadgen::LoadGen::Process,
+        ring: None,
     };
     Ok(Plan {
         quick: q,
@@ -166,7 +167,7 @@ fn plan(a: &BenchArgs, command: String) -> anyhow::Result<Plan> {
             rate,
             seconds,
             pipeline: PipelineConfig {
-                ring_size: 1 << 14,
+                ring_size: tickfill::ring::pipeline::default_ring_size(a.topology),
                 topology: a.topology,
                 idle: a.idle,
                 cores: if inline { Vec::new() } else { a.cores.clone() },

@@ -94,9 +94,10 @@ pub struct RingArgs {
     /// to pin the stage threads to, e.g. 2,3,4,5.
     #[arg(long, env = "TICKFILL_CORES", value_delimiter = ',')]
     pub cores: Vec<usize>,
-    /// Ring slots (rounded up to a power of two).
-    #[arg(long, default_value_t = 8192)]
-    pub ring_size: usize,
+    /// Ring slots (rounded up to a power of two); default 1024 for inline (one read batch
+    /// at most), 8192 for fused and pipelined.
+    #[arg(long)]
+    pub ring_size: Option<usize>,
     /// inline: microseconds the hot thread keeps polling after the last input before it
     /// parks in epoll_wait.
     #[arg(long, env = "TICKFILL_BUSY_POLL_US", default_value_t = 200)]
@@ -108,7 +109,9 @@ impl RingArgs {
     pub fn pipeline(&self) -> PipelineConfig {
         let inline = self.topology.resolve() == Topology::Inline;
         PipelineConfig {
-            ring_size: self.ring_size,
+            ring_size: self
+                .ring_size
+                .unwrap_or_else(|| tickfill::ring::pipeline::default_ring_size(self.topology)),
             topology: self.topology,
             idle: self.idle,
             // In inline, --cores is the hot/housekeeping layout, not stage threads.

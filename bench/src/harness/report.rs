@@ -214,7 +214,8 @@ fn ab_section(s: &mut String, plan: &Plan, r: &Results) {
          path) instead of written by the thread that commits the journal, `+nosearch` = no \
          rate search, `+procgen` = the open-loop sender runs as a process of its own \
          (`tickfill-bench loadgen`, confined to the housekeeping cores when there is a \
-         layout) instead of a thread of the bench process. `inline` runs with core layout: {}; the others run unpinned.\n",
+         layout) instead of a thread of the bench process, `+ringN` = a ring of N slots \
+         instead of the topology's default (1,024 for inline, 8,192 otherwise). `inline` runs with core layout: {}; the others run unpinned.\n",
         plan.live.cores.as_ref().map_or("no layout".to_owned(), |l| format!(
             "hot core {}, housekeeping {:?}",
             l.hot, l.housekeeping

@@ -71,7 +71,8 @@ pub struct Results {
 /// run, written `topology[+option...]`: `noticks` (the WebSocket client subscribes to no
 /// ticks), `wake` (order updates go through a wake-up of the WebSocket thread instead of
 /// being written by the committing thread), `nosearch` (no sustainable-rate search),
-/// `procgen` (the load generator runs as a process of its own, [`super::loadgen`]).
+/// `procgen` (the load generator runs as a process of its own, [`super::loadgen`]),
+/// `ringN` (a ring of N slots instead of the topology's default, e.g. `inline+ring8192`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variant {
     /// The topology.
@@ -84,12 +85,14 @@ pub struct Variant {
     pub search: bool,
     /// The open-loop sender runs as a separate process.
     pub procgen: bool,
+    /// Ring slots, when not the topology's default.
+    pub ring: Option<usize>,
 }
 
 impl Variant {
     /// The plain topology: ticks on, direct order updates, with the rate search.
     pub fn of(topology: Topology) -> Variant {
-        Variant { topology, ws_ticks: true, direct: true, search: true, procgen: false }
+        Variant { topology, ws_ticks: true, direct: true, search: true, procgen: false, ring: None }
     }
 
     /// How the A/B table names it (the same syntax `--compare` takes).
@@ -106,6 +109,9 @@ impl Variant {
         }
         if self.procgen {
             s.push_str("+procgen");
+        }
+        if let Some(n) = self.ring {
+            s.push_str(&format!("+ring{n}"));
         }
         s
     }
@@ -124,6 +130,8 @@ impl Variant {
             cfg.search_rates.clear();
         }
         cfg.loadgen = if self.procgen { LoadGen::Process } else { LoadGen::Thread };
+        cfg.pipeline.ring_size =
+            self.ring.unwrap_or_else(|| tickfill::ring::pipeline::default_ring_size(self.topology));
     }
 }
 
@@ -140,11 +148,19 @@ impl std::str::FromStr for Variant {
                 "wake" => v.direct = false,
                 "nosearch" => v.search = false,
                 "procgen" => v.procgen = true,
-                _ => {
-                    return Err(format!(
-                        "unknown variant option {p:?} in {s:?} (noticks, wake, nosearch or procgen)"
-                    ));
-                }
+                _ => match p.strip_prefix("ring").map(str::parse::<usize>) {
+                    Some(Ok(n)) if n >= 4 => v.ring = Some(n),
+                    Some(_) => {
+                        return Err(format!(
+                            "variant option {p:?} in {s:?}: ringN takes a slot count of at least 4, e.g. ring8192"
+                        ));
+                    }
+                    None => {
+                        return Err(format!(
+                            "unknown variant option {p:?} in {s:?} (noticks, wake, nosearch, procgen or ringN)"
+                        ));
+                    }
+                },
             }
         }
         Ok(v)
@@ -268,6 +284,7 @@ mod tests {
             "inline+wake+nosearch",
             "fused+noticks+wake",
             "inline+procgen",
+            "inline+procgen+ring8192",
         ] {
             let v: Variant = s.parse().expect(s);
             assert_eq!(v.label(), s);
@@ -277,6 +294,9 @@ mod tests {
         let e = "inline+fast".parse::<Variant>().unwrap_err();
         assert!(e.contains("\"fast\""), "{e}");
         assert!("sideways".parse::<Variant>().unwrap_err().contains("--topology"));
+        assert_eq!("inline+ring8192".parse::<Variant>().unwrap().ring, Some(8192));
+        let e = "inline+ringbig".parse::<Variant>().unwrap_err();
+        assert!(e.contains("ringN takes a slot count"), "{e}");
     }
 
     #[test]
@@ -298,6 +318,7 @@ mod tests {
         };
         "fused+noticks+wake+nosearch".parse::<Variant>().unwrap().apply(&mut cfg);
         assert_eq!(cfg.pipeline.topology, Topology::Fused);
+        assert_eq!(cfg.pipeline.ring_size, 8192, "the topology's default ring");
         assert_eq!(cfg.ws_tick_symbols, 0);
         assert_eq!(cfg.loadgen, LoadGen::Thread);
         assert!(cfg.search_rates.is_empty() && !cfg.ws_direct);
@@ -305,5 +326,8 @@ mod tests {
         "inline+procgen".parse::<Variant>().unwrap().apply(&mut cfg);
         assert_eq!(cfg.loadgen, LoadGen::Process);
         assert!(cfg.ws_direct, "a variant sets all of its own settings");
+        assert_eq!(cfg.pipeline.ring_size, 1024, "inline's default ring");
+        "inline+ring8192".parse::<Variant>().unwrap().apply(&mut cfg);
+        assert_eq!(cfg.pipeline.ring_size, 8192);
     }
 }
