@@ -75,50 +75,30 @@ fn register_deliver_and_forget_race_without_losing_or_crossing_replies() {
             std::thread::spawn(move || {
                 let (mut delivered, mut forgotten) = (0u64, 0u64);
                 for i in 0..per_thread {
-                    let (answer_tx, answer) = crossbeam_channel::bounded(1);
                     let forget = (i + t) % 2 == 0;
-                    if i % 3 == 0 {
-                        let (ticket, mut rx) = loop {
-                            match router.register_async() {
-                                Ok(r) => break r,
-                                Err(RouterFull(_)) => std::thread::yield_now(),
-                            }
-                        };
-                        to_deliverer.send((ticket, answer_tx)).unwrap();
-                        let forgot = forget && router.forget(ticket);
-                        let was_delivered = answer.recv().unwrap();
-                        assert_eq!(
-                            forgot, !was_delivered,
-                            "exactly one of forget and deliver wins"
-                        );
-                        if was_delivered {
+                    let was_delivered = if i % 3 == 0 {
+                        let (ticket, mut rx, delivered) =
+                            race_one(&router, &to_deliverer, forget, ReplyRouter::register_async);
+                        if delivered {
                             assert_eq!(rx.try_recv().unwrap(), reply_for(ticket));
-                            delivered += 1;
                         } else {
                             assert!(rx.try_recv().is_err());
-                            forgotten += 1;
                         }
+                        delivered
                     } else {
-                        let (ticket, rx) = loop {
-                            match router.register() {
-                                Ok(r) => break r,
-                                Err(RouterFull(_)) => std::thread::yield_now(),
-                            }
-                        };
-                        to_deliverer.send((ticket, answer_tx)).unwrap();
-                        let forgot = forget && router.forget(ticket);
-                        let was_delivered = answer.recv().unwrap();
-                        assert_eq!(
-                            forgot, !was_delivered,
-                            "exactly one of forget and deliver wins"
-                        );
-                        if was_delivered {
+                        let (ticket, rx, delivered) =
+                            race_one(&router, &to_deliverer, forget, ReplyRouter::register);
+                        if delivered {
                             assert_eq!(rx.recv(), Ok(reply_for(ticket)));
-                            delivered += 1;
                         } else {
                             assert!(rx.recv().is_err(), "a forgotten waiter gets nothing");
-                            forgotten += 1;
                         }
+                        delivered
+                    };
+                    if was_delivered {
+                        delivered += 1;
+                    } else {
+                        forgotten += 1;
                     }
                 }
                 (delivered, forgotten)
@@ -136,4 +116,27 @@ fn register_deliver_and_forget_race_without_losing_or_crossing_replies() {
     // Every cell is free again.
     let held: Vec<_> = (0..16).map(|_| router.register().unwrap()).collect();
     assert_eq!(held.len(), router.capacity());
+}
+
+/// One waiter of the race: registers (retrying while every cell is taken), hands its
+/// ticket to the deliverer, forgets it at once when `forget`, and returns the ticket,
+/// its receiver and whether the deliverer won. Exactly one of forget and deliver wins.
+fn race_one<R>(
+    router: &ReplyRouter,
+    to_deliverer: &Sender<(Ticket, Sender<bool>)>,
+    forget: bool,
+    register: impl Fn(&ReplyRouter) -> Result<(Ticket, R), RouterFull>,
+) -> (Ticket, R, bool) {
+    let (answer_tx, answer) = crossbeam_channel::bounded(1);
+    let (ticket, rx) = loop {
+        match register(router) {
+            Ok(r) => break r,
+            Err(RouterFull(_)) => std::thread::yield_now(),
+        }
+    };
+    to_deliverer.send((ticket, answer_tx)).unwrap();
+    let forgot = forget && router.forget(ticket);
+    let delivered = answer.recv().unwrap();
+    assert_eq!(forgot, !delivered, "exactly one of forget and deliver wins");
+    (ticket, rx, delivered)
 }

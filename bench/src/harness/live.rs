@@ -593,16 +593,7 @@ fn run_confined(cfg: &LiveConfig, bar: &ProgressBar) -> anyhow::Result<LiveResul
         rest.saturating_record(ns.max(1));
         bar.inc(1);
     }
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while upstream.subscribed() < cfg.symbols && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    anyhow::ensure!(
-        upstream.subscribed() >= cfg.symbols,
-        "the engine subscribed {} of {} symbols upstream",
-        upstream.subscribed(),
-        cfg.symbols
-    );
+    upstream.wait_subscribed(cfg.symbols, Duration::from_secs(15))?;
 
     std::thread::sleep(Duration::from_millis(200));
     let health = Arc::clone(&handle.health);

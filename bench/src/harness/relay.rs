@@ -380,16 +380,9 @@ fn measure(
     for s in 0..cfg.symbols {
         anyhow::ensure!(place(&agent, &engine.http, s), "{label}: the engine refused order {s}");
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while upstream.subscribed() < cfg.symbols && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    anyhow::ensure!(
-        upstream.subscribed() >= cfg.symbols,
-        "{label}: {} of {} symbols subscribed upstream",
-        upstream.subscribed(),
-        cfg.symbols
-    );
+    upstream
+        .wait_subscribed(cfg.symbols, Duration::from_secs(30))
+        .with_context(|| label.to_owned())?;
     let run = |p: Phase| -> anyhow::Result<PhaseResult> {
         let limit = Duration::from_secs_f64(p.frames as f64 / p.rate as f64 + 60.0);
         upstream.run(p, limit, &|| {}).with_context(|| format!("{label}: upstream phase failed"))

@@ -303,6 +303,21 @@ impl Upstream {
         self.subscribed.load(Ordering::Acquire)
     }
 
+    /// Waits (polling every 20 ms, at most `limit`) until the engine has subscribed
+    /// `symbols` symbols; an error names how many it had.
+    pub fn wait_subscribed(&self, symbols: usize, limit: Duration) -> anyhow::Result<()> {
+        let deadline = std::time::Instant::now() + limit;
+        while self.subscribed() < symbols && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        anyhow::ensure!(
+            self.subscribed() >= symbols,
+            "the engine subscribed {} of {symbols} symbols upstream",
+            self.subscribed()
+        );
+        Ok(())
+    }
+
     /// Runs one phase on the engine's connection and waits for it, calling `waiting`
     /// every 200 ms (None if the connection is gone, the phase overran `timeout`, or its
     /// times are not on this process's clock).
